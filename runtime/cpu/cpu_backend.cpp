@@ -1,0 +1,136 @@
+#include "cpu_backend.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "kernels.h"
+#include "tandem/error.h"
+
+namespace tandem::cpu {
+namespace {
+
+class InlineEvent final : public EventImpl {
+ public:
+  bool ready() override { return true; }
+  bool wait_for(std::chrono::nanoseconds) override { return true; }
+};
+
+// Kernels run to completion inside dispatch, so the stream is always drained: events are
+// complete when recorded and waiting on another stream's event is the caller's host wait.
+class InlineStream final : public StreamImpl {
+ public:
+  void synchronize() override {}
+  std::shared_ptr<EventImpl> record() override { return std::make_shared<InlineEvent>(); }
+  void wait(EventImpl& event) override { event.wait_for(std::chrono::hours(24)); }
+};
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  return "host CPU";
+}
+
+double cpu_clock_hz() {
+  std::ifstream maxf("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq");
+  double khz = 0;
+  if (maxf >> khz && khz > 0) return khz * 1e3;
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("cpu MHz", 0) == 0) return std::strtod(line.substr(line.find(':') + 1).c_str(), nullptr) * 1e6;
+  return 0;
+}
+
+// Nominal f32 peak: cores × clock × FLOPs per cycle of the widest FMA the CPU has (two FMA
+// pipes per core assumed, as on current x86 server cores). A spec figure, not a measurement.
+double nominal_peak_flops(int cores) {
+  int per_cycle = 8;  // SSE: 4 lanes × mul+add
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) per_cycle = 64;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) per_cycle = 32;
+  else if (__builtin_cpu_supports("avx")) per_cycle = 16;
+#endif
+  return cores * cpu_clock_hz() * per_cycle;
+}
+
+DeviceProps host_props() {
+  DeviceProps p;
+  p.name = cpu_model_name();
+  p.memory_bytes = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  p.compute_units = omp_get_max_threads();
+  p.peak_flops_f32 = nominal_peak_flops(p.compute_units);
+  p.peak_flops_f16 = p.peak_flops_f32;  // f16/bf16 are computed in f32 here
+  p.numa_node = 0;
+  p.driver = openblas_get_config();
+  p.host_accessible = true;
+  p.modeled = false;
+  return p;
+}
+
+class CpuDevice final : public DeviceImpl {
+ public:
+  CpuDevice() : DeviceImpl(DeviceKind::cpu, 0, host_props()) { register_kernels(*this); }
+
+  void* allocate(size_t bytes) override {
+    // 64-byte alignment for vector loads; aligned_alloc needs a multiple of the alignment.
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (p == nullptr)
+      throw Error(ErrorKind::out_of_memory, id(), "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
+    return p;
+  }
+  void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
+  void memset(void* dst, int value, size_t bytes) override { std::memset(dst, value, bytes); }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  void copy_on_device(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  std::shared_ptr<StreamImpl> create_stream() override { return std::make_shared<InlineStream>(); }
+};
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::string version() const override {
+    return std::string(openblas_get_config()) + "; OpenMP " + std::to_string(_OPENMP) + ", " +
+           std::to_string(omp_get_max_threads()) + " threads";
+  }
+  std::vector<DeviceImpl*> devices() override { return {&device_}; }
+
+ private:
+  CpuDevice device_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend() { return std::make_unique<CpuBackend>(); }
+
+void register_kernels(DeviceImpl& d) {
+  // Only gemm, the accumulation ops and cast take f16/bf16; the rest are f32 by descriptor.
+  d.register_kernel(opdesc::gemm, {gemm});
+  d.register_kernel(opdesc::conv2d_forward, {conv2d_forward});
+  d.register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
+  d.register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});
+  d.register_kernel(opdesc::bias_add, {bias_add});
+  d.register_kernel(opdesc::bias_backward, {bias_backward});
+  d.register_kernel(opdesc::relu_forward, {relu_forward});
+  d.register_kernel(opdesc::relu_backward, {relu_backward});
+  d.register_kernel(opdesc::maxpool2d_forward, {maxpool2d_forward});
+  d.register_kernel(opdesc::maxpool2d_backward, {maxpool2d_backward});
+  d.register_kernel(opdesc::softmax_xent_forward, {softmax_xent_forward});
+  d.register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
+  d.register_kernel(opdesc::axpy, {axpy});
+  d.register_kernel(opdesc::scale, {scale});
+  d.register_kernel(opdesc::add, {add});
+  d.register_kernel(opdesc::cast, {cast});
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,73 @@
+// bias_add, bias_backward, relu forward and backward.
+#include <algorithm>
+
+#include "../kernels.h"
+
+namespace tandem::cpu {
+namespace {
+
+// An activation as [N][C][inner]: the channel is dimension 1, inner the product of the rest.
+struct Planes {
+  int64_t n, c, inner;
+};
+
+Planes planes(const Tensor& t) {
+  const Shape& s = t.shape();
+  return {s[0], s[1], s.numel() / std::max<int64_t>(1, s[0] * s[1])};
+}
+
+}  // namespace
+
+void bias_add(const OpCall& call) {
+  const Tensor &b = *call.in[0], &y = *call.out[0];
+  const Planes pl = planes(y);
+  const float* bs = static_cast<const float*>(b.data());
+  float* ys = static_cast<float*>(y.data());
+  const int64_t rows = pl.n * pl.c;
+#pragma omp parallel for schedule(static) if (y.numel() > parallel_threshold)
+  for (int64_t row = 0; row < rows; ++row) {
+    const float v = bs[row % pl.c];
+    float* out = ys + row * pl.inner;
+#pragma omp simd
+    for (int64_t i = 0; i < pl.inner; ++i) out[i] += v;
+  }
+}
+
+void bias_backward(const OpCall& call) {
+  const Tensor &dy = *call.in[0], &db = *call.out[0];
+  const Planes pl = planes(dy);
+  const float* ds = static_cast<const float*>(dy.data());
+  float* out = static_cast<float*>(db.data());
+  // Summed in double: a channel can collect hundreds of thousands of terms.
+#pragma omp parallel for schedule(static) if (dy.numel() > parallel_threshold)
+  for (int64_t c = 0; c < pl.c; ++c) {
+    double sum = 0;
+    for (int64_t n = 0; n < pl.n; ++n) {
+      const float* in = ds + (n * pl.c + c) * pl.inner;
+      float part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t i = 0; i < pl.inner; ++i) part += in[i];
+      sum += part;
+    }
+    out[c] = static_cast<float>(sum);
+  }
+}
+
+void relu_forward(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  float* y = static_cast<float*>(call.out[0]->data());
+  const int64_t n = call.in[0]->numel();
+#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  const float* dy = static_cast<const float*>(call.in[1]->data());
+  float* dx = static_cast<float*>(call.out[0]->data());
+  const int64_t n = call.in[0]->numel();
+#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+}  // namespace tandem::cpu

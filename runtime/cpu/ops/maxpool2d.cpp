@@ -1,0 +1,57 @@
+// maxpool2d forward (recording the argmax of each window) and backward (routing by it).
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "../kernels.h"
+
+namespace tandem::cpu {
+
+void maxpool2d_forward(const OpCall& call) {
+  const Tensor &x = *call.in[0], &y = *call.out[0], &idx = *call.out[1];
+  const auto& p = call.param<Pool2dParams>();
+  const int64_t planes = x.shape()[0] * x.shape()[1];
+  const int64_t h = x.shape()[2], w = x.shape()[3], ph = y.shape()[2], pw = y.shape()[3];
+  const float* xs = static_cast<const float*>(x.data());
+  float* ys = static_cast<float*>(y.data());
+  int32_t* is = static_cast<int32_t*>(idx.data());
+#pragma omp parallel for schedule(static) if (x.numel() > parallel_threshold)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* in = xs + plane * h * w;
+    for (int64_t i = 0; i < ph; ++i)
+      for (int64_t j = 0; j < pw; ++j) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t arg = (i * p.stride) * w + j * p.stride;
+        for (int64_t di = 0; di < p.kernel; ++di)
+          for (int64_t dj = 0; dj < p.kernel; ++dj) {
+            const int64_t at = (i * p.stride + di) * w + j * p.stride + dj;
+            if (in[at] > best) best = in[at], arg = at;
+          }
+        const int64_t o = (plane * ph + i) * pw + j;
+        ys[o] = in[arg];  // a NaN-only window keeps its first element (NaN), not -inf
+        is[o] = static_cast<int32_t>(arg);
+      }
+  }
+}
+
+void maxpool2d_backward(const OpCall& call) {
+  const Tensor &dy = *call.in[0], &idx = *call.in[1], &dx = *call.out[0];
+  const int64_t planes = dy.shape()[0] * dy.shape()[1];
+  const int64_t per_out = dy.shape()[2] * dy.shape()[3], per_in = dx.shape()[2] * dx.shape()[3];
+  const float* dys = static_cast<const float*>(dy.data());
+  const int32_t* is = static_cast<const int32_t*>(idx.data());
+  float* dxs = static_cast<float*>(dx.data());
+  // Indices come from outside the op: check them all before writing anything.
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    if (is[i] < 0 || is[i] >= per_in)
+      call.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
+                std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
+#pragma omp parallel for schedule(static) if (dx.numel() > parallel_threshold)
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    float* out = dxs + plane * per_in;
+    std::fill(out, out + per_in, 0.0f);
+    for (int64_t o = 0; o < per_out; ++o) out[is[plane * per_out + o]] += dys[plane * per_out + o];
+  }
+}
+
+}  // namespace tandem::cpu

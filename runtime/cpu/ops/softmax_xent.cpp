@@ -1,0 +1,63 @@
+// Softmax cross-entropy, numerically stable (max-shifted, loss from log-sum-exp).
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "../kernels.h"
+
+namespace tandem::cpu {
+namespace {
+
+// Labels come from data files: check them before any output is written.
+void check_labels(const OpCall& call, const Tensor& labels, int64_t classes) {
+  const int32_t* ls = static_cast<const int32_t*>(labels.data());
+  for (int64_t i = 0; i < labels.numel(); ++i)
+    if (ls[i] < 0 || ls[i] >= classes)
+      call.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
+                std::to_string(classes) + ")");
+}
+
+}  // namespace
+
+void softmax_xent_forward(const OpCall& call) {
+  const Tensor &logits = *call.in[0], &labels = *call.in[1], &probs = *call.out[0], &loss = *call.out[1];
+  const int64_t n = logits.shape()[0], k = logits.shape()[1];
+  check_labels(call, labels, k);
+  const float* x = static_cast<const float*>(logits.data());
+  const int32_t* ls = static_cast<const int32_t*>(labels.data());
+  float* pr = static_cast<float*>(probs.data());
+  double total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (logits.numel() > parallel_threshold)
+  for (int64_t i = 0; i < n; ++i) {
+    const float* row = x + i * k;
+    float* out = pr + i * k;
+    float mx = row[0];
+    for (int64_t j = 1; j < k; ++j) mx = std::max(mx, row[j]);
+    double sum = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      out[j] = std::exp(row[j] - mx);
+      sum += out[j];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < k; ++j) out[j] *= inv;
+    total += std::log(sum) + mx - row[ls[i]];
+  }
+  *static_cast<float*>(loss.data()) = static_cast<float>(total / static_cast<double>(n));
+}
+
+void softmax_xent_backward(const OpCall& call) {
+  const Tensor &probs = *call.in[0], &labels = *call.in[1], &dlogits = *call.out[0];
+  const int64_t n = probs.shape()[0], k = probs.shape()[1];
+  check_labels(call, labels, k);
+  const float g = call.param<ScaleParams>().alpha / static_cast<float>(n);
+  const float* pr = static_cast<const float*>(probs.data());
+  const int32_t* ls = static_cast<const int32_t*>(labels.data());
+  float* d = static_cast<float*>(dlogits.data());
+#pragma omp parallel for schedule(static) if (probs.numel() > parallel_threshold)
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < k; ++j) d[i * k + j] = g * pr[i * k + j];
+    d[i * k + ls[i]] -= g;
+  }
+}
+
+}  // namespace tandem::cpu

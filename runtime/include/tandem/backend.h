@@ -1,0 +1,95 @@
+// What a backend implements. Nothing outside a backend's folder needs this header except the
+// core; users see only Device, Buffer/Tensor, Stream/Event and ops.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/device.h"
+#include "tandem/op.h"
+
+namespace tandem {
+
+/// A kernel: runs one op call on the call's stream. May throw Error (e.g. bad label values).
+using KernelFn = void (*)(const OpCall&);
+/// Returns nullptr when the kernel handles the call, else why not ("dtype f16").
+using KernelSupportsFn = const char* (*)(const OpCall&);
+
+struct Kernel {
+  KernelFn run = nullptr;
+  KernelSupportsFn unsupported = nullptr;  ///< optional: nullptr means every valid call
+};
+
+class EventImpl {
+ public:
+  virtual ~EventImpl() = default;
+  virtual bool ready() = 0;
+  /// True when complete before the timeout.
+  virtual bool wait_for(std::chrono::nanoseconds timeout) = 0;
+};
+
+class StreamImpl {
+ public:
+  virtual ~StreamImpl() = default;
+  virtual void synchronize() = 0;
+  virtual std::shared_ptr<EventImpl> record() = 0;
+  virtual void wait(EventImpl& event) = 0;
+};
+
+/// One device, owned by its backend for the life of the process.
+class DeviceImpl {
+ public:
+  DeviceImpl(DeviceKind kind, int index, DeviceProps props);
+  virtual ~DeviceImpl() = default;
+  DeviceImpl(const DeviceImpl&) = delete;
+  DeviceImpl& operator=(const DeviceImpl&) = delete;
+
+  DeviceKind kind() const { return kind_; }
+  int index() const { return index_; }
+  const std::string& id() const { return id_; }
+  const DeviceProps& props() const { return props_; }
+
+  /// Throws Error(out_of_memory) on failure. deallocate never throws.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) noexcept = 0;
+  virtual void memset(void* dst, int value, size_t bytes) = 0;
+  /// Synchronous copies; dst/src on this device are device addresses.
+  virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
+  virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
+  virtual std::shared_ptr<StreamImpl> create_stream() = 0;
+
+  void register_kernel(const OpDesc& op, Kernel kernel);
+  /// The kernel for an op, or nullptr: a lookup by the op's dense id.
+  const Kernel* kernel(const OpDesc& op) const {
+    return op.id < kernels_.size() && kernels_[op.id].run ? &kernels_[op.id] : nullptr;
+  }
+
+ protected:
+  DeviceProps props_;
+
+ private:
+  DeviceKind kind_;
+  int index_;
+  std::string id_;
+  std::vector<Kernel> kernels_;
+};
+
+/// A backend: a name, the libraries it runs on, and its devices.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  /// "OpenBLAS 0.3.21 (OpenMP, 2 threads)".
+  virtual std::string version() const = 0;
+  virtual std::vector<DeviceImpl*> devices() = 0;
+};
+
+/// Adds a backend and its devices. Called by init code for each compiled-in backend.
+void register_backend(std::unique_ptr<Backend> backend);
+/// Backends registered so far (initializing the compiled-in ones on first use).
+std::vector<const Backend*> backends();
+
+}  // namespace tandem

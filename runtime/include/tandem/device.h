@@ -1,0 +1,65 @@
+// Devices: what a backend offers to run work on. A Device is a small value (a handle to a
+// device owned by its backend for the life of the process); compare, copy and pass it freely.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tandem {
+
+class DeviceImpl;
+struct OpDesc;
+
+enum class DeviceKind : uint8_t { cpu, cuda, opencl, fpga_xrt, fpga_sim };
+
+/// "cpu", "cuda", "opencl", "fpga-xrt", "fpga-sim".
+std::string_view device_kind_name(DeviceKind k);
+
+struct DeviceProps {
+  std::string name;               ///< e.g. the CPU model or GPU name
+  uint64_t memory_bytes = 0;      ///< memory usable for buffers
+  double peak_flops_f32 = 0;      ///< FLOP/s; nominal from the spec sheet or ISA, 0 = unknown
+  double peak_flops_f16 = 0;      ///< FLOP/s for f16/bf16 math, 0 = unknown
+  double mem_bandwidth = 0;       ///< bytes/s; 0 = unknown (calibration measures it)
+  int compute_units = 0;          ///< cores, SMs, compute units
+  int numa_node = -1;             ///< NUMA node the device is attached to; -1 = unknown
+  std::string pci_address;        ///< "0000:3b:00.0"; empty where not a PCI device
+  std::string driver;             ///< library or driver that runs its kernels, with version
+  bool host_accessible = false;   ///< host code may read and write its buffers directly
+  bool modeled = false;           ///< its timings come from a performance model, not hardware
+};
+
+class Device {
+ public:
+  Device() = default;
+  explicit Device(DeviceImpl* impl) : impl_(impl) {}
+
+  DeviceKind kind() const;
+  int index() const;
+  /// "cpu:0", "cuda:1".
+  std::string id() const;
+  const DeviceProps& props() const;
+  /// Whether this device has a kernel for the op (a capability, asked before placing work).
+  bool supports(const OpDesc& op) const;
+
+  explicit operator bool() const { return impl_ != nullptr; }
+  bool operator==(const Device& o) const = default;
+  DeviceImpl* impl() const { return impl_; }
+
+ private:
+  DeviceImpl* impl_ = nullptr;
+};
+
+/// Every device of every compiled-in backend, CPU first. Initializes the backends on first use.
+std::vector<Device> devices();
+
+/// The device with this id ("cpu:0"; a bare kind means index 0). Throws Error naming the
+/// devices that do exist when there is none.
+Device find_device(std::string_view id);
+
+/// The host CPU device (always present).
+Device cpu_device();
+
+}  // namespace tandem

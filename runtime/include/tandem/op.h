@@ -1,0 +1,77 @@
+// Ops as codelets: one descriptor per op (its tensors, checks and cost), one kernel per
+// backend. The dispatcher checks devices and shapes once, here, so every backend reports bad
+// input with the same message, then calls the kernel the stream's device registered.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tandem/error.h"
+#include "tandem/tensor.h"
+
+namespace tandem {
+
+class DeviceImpl;
+class StreamImpl;
+class Stream;
+struct OpDesc;
+
+/// Work an op does, for cost models: floating-point operations and bytes read plus written.
+struct OpCost {
+  double flops = 0;
+  double bytes = 0;
+};
+
+/// One invocation of an op, as a kernel sees it. Tensors are all on `device`.
+struct OpCall {
+  const OpDesc& op;
+  std::span<const Tensor* const> in;
+  std::span<const Tensor* const> out;
+  const void* params;  ///< the op's parameter struct, or nullptr
+  DeviceImpl& device;
+  StreamImpl* stream;  ///< where to run; nullptr when only costing (op_cost)
+
+  template <class P>
+  const P& param() const { return *static_cast<const P*>(params); }
+  /// Throws Error(invalid_argument) naming this call's device and op.
+  [[noreturn]] void fail(const std::string& detail) const;
+  /// Throws Error(unsupported) naming this call's device and op.
+  [[noreturn]] void unsupported(const std::string& detail) const;
+};
+
+struct OpDesc {
+  using ValidateFn = void (*)(const OpCall&);
+  using CostFn = OpCost (*)(const OpCall&);
+
+  /// Registers the op in all_ops() and gives it a dense id (for O(1) kernel lookup).
+  OpDesc(const char* name, std::vector<const char*> inputs, std::vector<const char*> outputs,
+         ValidateFn validate, CostFn cost);
+  OpDesc(const OpDesc&) = delete;
+  OpDesc& operator=(const OpDesc&) = delete;
+
+  const char* name;
+  std::vector<const char*> inputs;   ///< tensor roles, for messages ("a", "b")
+  std::vector<const char*> outputs;
+  ValidateFn validate;  ///< throws Error(invalid_argument) naming the offending shapes
+  CostFn cost;
+  uint32_t id;
+};
+
+/// Every op descriptor linked into the program, in registration order.
+const std::vector<const OpDesc*>& all_ops();
+/// The op with this name; throws Error(invalid_argument) naming the known ops when unknown.
+const OpDesc& find_op(std::string_view name);
+
+/// Checks the call (devices, tensor count, shapes, a kernel for the device) and runs the
+/// kernel on the stream. Throws Error; nothing has been written when validation fails.
+void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
+              std::initializer_list<const Tensor*> out, const void* params = nullptr);
+
+/// Cost of a call without running it (for planners); validates shapes the same way.
+OpCost op_cost(const Device& device, const OpDesc& op, std::initializer_list<const Tensor*> in,
+               std::initializer_list<const Tensor*> out, const void* params = nullptr);
+
+}  // namespace tandem

@@ -1,0 +1,35 @@
+#include "tandem/device.h"
+
+#include "tandem/backend.h"
+
+namespace tandem {
+
+std::string_view device_kind_name(DeviceKind k) {
+  switch (k) {
+    case DeviceKind::cpu: return "cpu";
+    case DeviceKind::cuda: return "cuda";
+    case DeviceKind::opencl: return "opencl";
+    case DeviceKind::fpga_xrt: return "fpga-xrt";
+    case DeviceKind::fpga_sim: return "fpga-sim";
+  }
+  return "?";
+}
+
+DeviceImpl::DeviceImpl(DeviceKind kind, int index, DeviceProps props)
+    : props_(std::move(props)),
+      kind_(kind),
+      index_(index),
+      id_(std::string(device_kind_name(kind)) + ":" + std::to_string(index)) {}
+
+void DeviceImpl::register_kernel(const OpDesc& op, Kernel kernel) {
+  if (kernels_.size() <= op.id) kernels_.resize(op.id + 1);
+  kernels_[op.id] = kernel;
+}
+
+DeviceKind Device::kind() const { return impl_->kind(); }
+int Device::index() const { return impl_->index(); }
+std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no device)"); }
+const DeviceProps& Device::props() const { return impl_->props(); }
+bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
+
+}  // namespace tandem

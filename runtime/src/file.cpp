@@ -1,0 +1,59 @@
+#include "tandem/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "tandem/error.h"
+
+namespace tandem {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const char* what, int err) {
+  throw Error(ErrorKind::io, "", "write " + path, std::string(what) + ": " + std::strerror(err));
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::string_view data) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) fail(path, "cannot create a temporary file", errno);
+  auto abandon = [&](const char* what) {
+    const int err = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    fail(path, what, err);
+  };
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) abandon("write failed");
+    done += static_cast<size_t>(n);
+  }
+  if (fchmod(fd, 0644) != 0) abandon("chmod failed");
+  if (fsync(fd) != 0) abandon("fsync failed");
+  if (close(fd) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    fail(path, "close failed", err);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    fail(path, "rename failed", err);
+  }
+  const int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {  // make the rename itself durable; not all file systems allow this
+    fsync(dfd);
+    close(dfd);
+  }
+}
+
+}  // namespace tandem

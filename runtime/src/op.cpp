@@ -1,0 +1,89 @@
+#include "tandem/op.h"
+
+#include <mutex>
+
+#include "tandem/backend.h"
+#include "tandem/stream.h"
+
+namespace tandem {
+namespace {
+
+std::vector<const OpDesc*>& op_table() {
+  static std::vector<const OpDesc*> table;
+  return table;
+}
+
+std::mutex& op_table_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// Checks what every op shares (tensor count, presence, device) before the op's own checks.
+void check_call(const OpCall& call) {
+  const OpDesc& op = call.op;
+  if (call.in.size() != op.inputs.size() || call.out.size() != op.outputs.size())
+    call.fail("expects " + std::to_string(op.inputs.size()) + " inputs and " +
+              std::to_string(op.outputs.size()) + " outputs, got " + std::to_string(call.in.size()) +
+              " and " + std::to_string(call.out.size()));
+  auto check = [&](const Tensor* t, const char* role) {
+    if (t == nullptr || !*t) call.fail(std::string("tensor '") + role + "' is empty");
+    if (t->device().impl() != &call.device)
+      call.fail(std::string("tensor '") + role + "' " + t->str() + " is not on the stream's device");
+  };
+  for (size_t i = 0; i < call.in.size(); ++i) check(call.in[i], op.inputs[i]);
+  for (size_t i = 0; i < call.out.size(); ++i) check(call.out[i], op.outputs[i]);
+}
+
+}  // namespace
+
+void OpCall::fail(const std::string& detail) const {
+  throw Error(ErrorKind::invalid_argument, device.id(), op.name, detail);
+}
+
+void OpCall::unsupported(const std::string& detail) const {
+  throw Error(ErrorKind::unsupported, device.id(), op.name, detail);
+}
+
+OpDesc::OpDesc(const char* name_, std::vector<const char*> inputs_, std::vector<const char*> outputs_,
+               ValidateFn validate_, CostFn cost_)
+    : name(name_), inputs(std::move(inputs_)), outputs(std::move(outputs_)), validate(validate_), cost(cost_) {
+  std::lock_guard lock(op_table_mutex());
+  id = static_cast<uint32_t>(op_table().size());
+  op_table().push_back(this);
+}
+
+const std::vector<const OpDesc*>& all_ops() { return op_table(); }
+
+const OpDesc& find_op(std::string_view name) {
+  std::string known;
+  for (const OpDesc* op : op_table()) {
+    if (name == op->name) return *op;
+    known += (known.empty() ? "" : ", ") + std::string(op->name);
+  }
+  throw Error(ErrorKind::invalid_argument, "", "find op", "no op '" + std::string(name) + "' (known: " + known + ")");
+}
+
+void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
+              std::initializer_list<const Tensor*> out, const void* params) {
+  if (!stream) throw Error(ErrorKind::invalid_argument, "", op.name, "no stream given");
+  DeviceImpl& device = *stream.device().impl();
+  const OpCall call{op, {in.begin(), in.size()}, {out.begin(), out.size()}, params, device, stream.impl()};
+  check_call(call);
+  op.validate(call);
+  const Kernel* kernel = device.kernel(op);
+  if (kernel == nullptr) call.unsupported("not implemented on this device");
+  if (kernel->unsupported != nullptr)
+    if (const char* why = kernel->unsupported(call)) call.unsupported(why);
+  kernel->run(call);
+}
+
+OpCost op_cost(const Device& device, const OpDesc& op, std::initializer_list<const Tensor*> in,
+               std::initializer_list<const Tensor*> out, const void* params) {
+  if (!device) throw Error(ErrorKind::invalid_argument, "", op.name, "no device given");
+  const OpCall call{op, {in.begin(), in.size()}, {out.begin(), out.size()}, params, *device.impl(), nullptr};
+  check_call(call);
+  op.validate(call);
+  return op.cost(call);
+}
+
+}  // namespace tandem

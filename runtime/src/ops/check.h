@@ -1,0 +1,53 @@
+// Shape and dtype checks shared by the op descriptors. Each failure names the op, the device,
+// the tensor's role and its shape, through OpCall::fail.
+#pragma once
+
+#include <string>
+
+#include "tandem/op.h"
+
+namespace tandem::opcheck {
+
+/// "x f32[64,1,28,28]".
+inline std::string describe(const OpCall& c, const Tensor& t) {
+  for (size_t i = 0; i < c.in.size(); ++i)
+    if (c.in[i] == &t) return std::string(c.op.inputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+  for (size_t i = 0; i < c.out.size(); ++i)
+    if (c.out[i] == &t) return std::string(c.op.outputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+  return std::string(dtype_name(t.dtype())) + t.shape().str();
+}
+
+inline void rank(const OpCall& c, const Tensor& t, int r) {
+  if (t.shape().rank() != r) c.fail(describe(c, t) + ": expected rank " + std::to_string(r));
+}
+
+inline void dtype(const OpCall& c, const Tensor& t, DType d) {
+  if (t.dtype() != d) c.fail(describe(c, t) + ": expected dtype " + std::string(dtype_name(d)));
+}
+
+inline void floating(const OpCall& c, const Tensor& t) {
+  if (!is_floating(t.dtype())) c.fail(describe(c, t) + ": expected a floating dtype (f32, f16, bf16)");
+}
+
+inline void same_dtype(const OpCall& c, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype()) c.fail(describe(c, a) + " and " + describe(c, b) + ": dtypes differ");
+}
+
+inline void same_shape(const OpCall& c, const Tensor& a, const Tensor& b) {
+  if (!(a.shape() == b.shape())) c.fail(describe(c, a) + " and " + describe(c, b) + ": shapes differ");
+}
+
+/// Expects dimension i of t to equal n.
+inline void dim(const OpCall& c, const Tensor& t, int i, int64_t n, const char* what) {
+  if (t.shape()[i] != n)
+    c.fail(describe(c, t) + ": " + what + " is " + std::to_string(t.shape()[i]) + ", expected " + std::to_string(n));
+}
+
+inline double bytes_of(const OpCall& c) {
+  double b = 0;
+  for (const Tensor* t : c.in) b += static_cast<double>(t->nbytes());
+  for (const Tensor* t : c.out) b += static_cast<double>(t->nbytes());
+  return b;
+}
+
+}  // namespace tandem::opcheck

@@ -1,0 +1,48 @@
+// axpy, scale, add (used for gradient accumulation) and cast between dtypes.
+#include "check.h"
+#include "tandem/ops.h"
+
+namespace tandem {
+namespace {
+
+// All tensors of the call: one floating dtype, one shape.
+void validate_same(const OpCall& c) {
+  const Tensor& first = c.in.empty() ? *c.out[0] : *c.in[0];
+  opcheck::floating(c, first);
+  for (const Tensor* t : c.in) opcheck::same_shape(c, first, *t), opcheck::same_dtype(c, first, *t);
+  for (const Tensor* t : c.out) opcheck::same_shape(c, first, *t), opcheck::same_dtype(c, first, *t);
+}
+
+void validate_cast(const OpCall& c) {
+  if (c.in[0]->numel() != c.out[0]->numel())
+    c.fail(opcheck::describe(c, *c.in[0]) + " and " + opcheck::describe(c, *c.out[0]) + ": element counts differ");
+}
+
+OpCost cost(const OpCall& c) {
+  return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c)};
+}
+
+// axpy and scale read and write their output.
+OpCost cost_rw(const OpCall& c) {
+  return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c) + static_cast<double>(c.out[0]->nbytes())};
+}
+
+}  // namespace
+
+const OpDesc opdesc::axpy("axpy", {"x"}, {"y"}, validate_same, cost_rw);
+const OpDesc opdesc::scale("scale", {}, {"x"}, validate_same, cost_rw);
+const OpDesc opdesc::add("add", {"a", "b"}, {"c"}, validate_same, cost);
+const OpDesc opdesc::cast("cast", {"src"}, {"dst"}, validate_cast, cost);
+
+void ops::axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y) {
+  const ScaleParams p{alpha};
+  dispatch(s, opdesc::axpy, {&x}, {&y}, &p);
+}
+void ops::scale(Stream& s, float alpha, const Tensor& x) {
+  const ScaleParams p{alpha};
+  dispatch(s, opdesc::scale, {}, {&x}, &p);
+}
+void ops::add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) { dispatch(s, opdesc::add, {&a, &b}, {&c}); }
+void ops::cast(Stream& s, const Tensor& src, const Tensor& dst) { dispatch(s, opdesc::cast, {&src}, {&dst}); }
+
+}  // namespace tandem

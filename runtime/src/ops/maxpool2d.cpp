@@ -1,0 +1,58 @@
+// maxpool2d forward (with argmax indices) and backward.
+#include "check.h"
+#include "tandem/ops.h"
+
+namespace tandem {
+namespace {
+
+void validate_pool(const OpCall& c, const Tensor& x, const Tensor& y, const Tensor& idx, const Pool2dParams& p) {
+  if (p.kernel < 1 || p.stride < 1)
+    c.fail("kernel and stride must be ≥ 1 (kernel " + std::to_string(p.kernel) + ", stride " + std::to_string(p.stride) + ")");
+  opcheck::rank(c, x, 4);
+  opcheck::rank(c, y, 4);
+  opcheck::dtype(c, x, DType::f32);
+  opcheck::dtype(c, y, DType::f32);
+  opcheck::dtype(c, idx, DType::i32);
+  opcheck::same_shape(c, y, idx);
+  if (x.shape()[2] < p.kernel || x.shape()[3] < p.kernel)
+    c.fail(opcheck::describe(c, x) + ": smaller than the " + std::to_string(p.kernel) + "x" +
+           std::to_string(p.kernel) + " window");
+  opcheck::dim(c, y, 0, x.shape()[0], "batch");
+  opcheck::dim(c, y, 1, x.shape()[1], "channels");
+  opcheck::dim(c, y, 2, window_out(x.shape()[2], p.kernel, p.stride, 0), "output height");
+  opcheck::dim(c, y, 3, window_out(x.shape()[3], p.kernel, p.stride, 0), "output width");
+}
+
+void validate_fwd(const OpCall& c) { validate_pool(c, *c.in[0], *c.out[0], *c.out[1], c.param<Pool2dParams>()); }
+
+void validate_bwd(const OpCall& c) {
+  const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
+  opcheck::rank(c, dy, 4);
+  opcheck::rank(c, dx, 4);
+  opcheck::dtype(c, dy, DType::f32);
+  opcheck::dtype(c, dx, DType::f32);
+  opcheck::dtype(c, idx, DType::i32);
+  opcheck::same_shape(c, dy, idx);
+  opcheck::dim(c, dx, 0, dy.shape()[0], "batch");
+  opcheck::dim(c, dx, 1, dy.shape()[1], "channels");
+}
+
+OpCost cost_fwd(const OpCall& c) {
+  const auto& p = c.param<Pool2dParams>();
+  return {static_cast<double>(c.out[0]->numel()) * p.kernel * p.kernel, opcheck::bytes_of(c)};
+}
+OpCost cost_bwd(const OpCall& c) { return {static_cast<double>(c.in[0]->numel()), opcheck::bytes_of(c)}; }
+
+}  // namespace
+
+const OpDesc opdesc::maxpool2d_forward("maxpool2d_forward", {"x"}, {"y", "indices"}, validate_fwd, cost_fwd);
+const OpDesc opdesc::maxpool2d_backward("maxpool2d_backward", {"dy", "indices"}, {"dx"}, validate_bwd, cost_bwd);
+
+void ops::maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dParams& p) {
+  dispatch(s, opdesc::maxpool2d_forward, {&x}, {&y, &indices}, &p);
+}
+void ops::maxpool2d_backward(Stream& s, const Tensor& dy, const Tensor& indices, const Tensor& dx) {
+  dispatch(s, opdesc::maxpool2d_backward, {&dy, &indices}, {&dx});
+}
+
+}  // namespace tandem

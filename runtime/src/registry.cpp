@@ -1,0 +1,75 @@
+// The backend registry: the compiled-in backends, initialized on first use, and their devices.
+// This file is the one place that knows which backends exist (like ggml-backend-reg.cpp).
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "../cpu/cpu_backend.h"
+#include "tandem/backend.h"
+#include "tandem/error.h"
+#include "tandem/log.h"
+
+namespace tandem {
+namespace {
+
+struct Registry {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<Device> devices;
+};
+
+void add_locked(Registry& r, std::unique_ptr<Backend> b) {
+  for (DeviceImpl* d : b->devices()) {
+    r.devices.emplace_back(d);
+    TANDEM_LOG(debug, "backend " << b->name() << ": device " << d->id() << " (" << d->props().name << ")");
+  }
+  r.backends.push_back(std::move(b));
+}
+
+Registry& registry() {
+  static Registry r;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::lock_guard lock(r.mutex);
+    add_locked(r, cpu::make_backend());
+  });
+  return r;
+}
+
+}  // namespace
+
+void register_backend(std::unique_ptr<Backend> backend) {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  add_locked(r, std::move(backend));
+}
+
+std::vector<const Backend*> backends() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  std::vector<const Backend*> out;
+  for (const auto& b : r.backends) out.push_back(b.get());
+  return out;
+}
+
+std::vector<Device> devices() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  return r.devices;
+}
+
+Device find_device(std::string_view id) {
+  const std::string want = id.find(':') == std::string_view::npos ? std::string(id) + ":0" : std::string(id);
+  const std::vector<Device> all = devices();
+  std::string known;
+  for (const Device& d : all) {
+    if (d.id() == want) return d;
+    known += (known.empty() ? "" : ", ") + d.id();
+  }
+  throw Error(ErrorKind::invalid_argument, "", "find device",
+              "no device '" + std::string(id) + "' (available: " + known + ")");
+}
+
+Device cpu_device() { return devices().front(); }
+
+}  // namespace tandem

@@ -1,0 +1,115 @@
+#include "tandem/tensor.h"
+
+#include <vector>
+
+#include "tandem/backend.h"
+#include "tandem/error.h"
+
+namespace tandem {
+
+// Owns one allocation; not copyable, so the memory is freed exactly once.
+struct BufferImpl {
+  BufferImpl(DeviceImpl* d, void* p, size_t n) : device(d), ptr(p), bytes(n) {}
+  BufferImpl(const BufferImpl&) = delete;
+  BufferImpl& operator=(const BufferImpl&) = delete;
+  ~BufferImpl() { device->deallocate(ptr, bytes); }
+
+  DeviceImpl* device;
+  void* ptr;
+  size_t bytes;
+};
+
+Buffer Buffer::allocate(const Device& device, size_t bytes) {
+  if (!device) throw Error(ErrorKind::invalid_argument, "", "allocate", "no device given");
+  Buffer b;
+  void* p = device.impl()->allocate(bytes);
+  try {
+    b.impl_ = std::make_shared<BufferImpl>(device.impl(), p, bytes);
+  } catch (...) {
+    device.impl()->deallocate(p, bytes);
+    throw;
+  }
+  return b;
+}
+
+size_t Buffer::size() const { return impl_ ? impl_->bytes : 0; }
+Device Buffer::device() const { return Device(impl_ ? impl_->device : nullptr); }
+void* Buffer::data() const { return impl_ ? impl_->ptr : nullptr; }
+
+Tensor::Tensor(Buffer buf, Shape shape, DType dtype, size_t offset_bytes)
+    : buf_(std::move(buf)), shape_(shape), dtype_(dtype), offset_(offset_bytes) {
+  if (!buf_) throw Error(ErrorKind::invalid_argument, "", "tensor", "view of an empty buffer");
+  if (offset_ + nbytes() > buf_.size())
+    throw Error(ErrorKind::invalid_argument, buf_.device().id(), "tensor",
+                std::string(dtype_name(dtype)) + shape.str() + " at offset " + std::to_string(offset_) +
+                    " needs " + std::to_string(offset_ + nbytes()) + " bytes; buffer has " +
+                    std::to_string(buf_.size()));
+}
+
+Tensor Tensor::empty(const Device& device, const Shape& shape, DType dtype) {
+  const size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(dtype);
+  return Tensor(Buffer::allocate(device, bytes), shape, dtype);
+}
+
+Tensor Tensor::zeros(const Device& device, const Shape& shape, DType dtype) {
+  Tensor t = empty(device, shape, dtype);
+  device.impl()->memset(t.data(), 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::from_host(const Device& device, const Shape& shape, DType dtype, const void* data) {
+  Tensor t = empty(device, shape, dtype);
+  t.copy_from_host(data);
+  return t;
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  if (shape.numel() != numel())
+    throw Error(ErrorKind::invalid_argument, device().id(), "reshape",
+                str() + " has " + std::to_string(numel()) + " elements; " + shape.str() + " needs " +
+                    std::to_string(shape.numel()));
+  return Tensor(buf_, shape, dtype_, offset_);
+}
+
+void Tensor::copy_from_host(const void* src) const { device().impl()->copy_from_host(data(), src, nbytes()); }
+void Tensor::copy_to_host(void* dst) const { device().impl()->copy_to_host(dst, data(), nbytes()); }
+
+std::vector<float> Tensor::to_f32() const {
+  std::vector<char> raw(nbytes());
+  copy_to_host(raw.data());
+  std::vector<float> v(static_cast<size_t>(numel()));
+  tandem::to_f32(dtype_, raw.data(), v.data(), v.size());
+  return v;
+}
+
+std::string Tensor::str() const {
+  if (!buf_) return "(empty tensor)";
+  return std::string(dtype_name(dtype_)) + shape_.str() + " on " + device().id();
+}
+
+void Tensor::check_host_access(bool ok, const char* what) const {
+  if (!buf_) throw Error(ErrorKind::invalid_argument, "", "host access", "empty tensor");
+  if (!ok) throw Error(ErrorKind::invalid_argument, device().id(), "host access", std::string(what) + ": " + str());
+}
+
+void copy(const Tensor& src, const Tensor& dst) {
+  if (!src || !dst) throw Error(ErrorKind::invalid_argument, "", "copy", "empty tensor");
+  if (src.dtype() != dst.dtype() || src.numel() != dst.numel())
+    throw Error(ErrorKind::invalid_argument, dst.device().id(), "copy",
+                "src " + src.str() + " and dst " + dst.str() + " differ in dtype or element count");
+  DeviceImpl* s = src.device().impl();
+  DeviceImpl* d = dst.device().impl();
+  if (s == d) {
+    d->copy_on_device(dst.data(), src.data(), src.nbytes());
+  } else if (s->props().host_accessible) {
+    d->copy_from_host(dst.data(), src.data(), src.nbytes());
+  } else if (d->props().host_accessible) {
+    s->copy_to_host(dst.data(), src.data(), src.nbytes());
+  } else {  // two devices that only the host can bridge: stage through host memory
+    std::vector<char> staging(src.nbytes());
+    s->copy_to_host(staging.data(), src.data(), src.nbytes());
+    d->copy_from_host(dst.data(), staging.data(), src.nbytes());
+  }
+}
+
+}  // namespace tandem

@@ -1,0 +1,39 @@
+// Shared pieces of the op suites: every test is parametrized over tandem::devices(), so a new
+// backend joins by registering its devices — nothing here names a backend.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "reference.h"
+#include "tandem/ops.h"
+
+namespace tandem::test {
+
+/// Ids of every registered device, as gtest parameter names ("cpu_0").
+std::vector<std::string> device_ids();
+std::string param_name(const std::string& s);
+
+/// Uploads host values to the device in the given floating dtype (rounding on the host).
+Tensor up(const Device& d, const ref::Host& h, DType t = DType::f32);
+Tensor up_i32(const Device& d, const Shape& s, const std::vector<int32_t>& v);
+/// Downloads as f32.
+ref::Host down(const Tensor& t);
+/// The values a dtype can hold: h rounded to f16/bf16 and back.
+ref::Host rounded(const ref::Host& h, DType t);
+
+/// Expects |got − want| ≤ atol + rtol·|want| everywhere; reports the mismatch count, the
+/// worst element and the largest error.
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, double atol, double rtol,
+                  const std::string& what);
+
+/// Skips the current test, naming the op, when the device lacks a kernel for it.
+#define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                               \
+  do {                                                                                          \
+    if (!(device).supports(opdesc))                                                             \
+      GTEST_SKIP() << "NOT_SUPPORTED: " << (opdesc).name << " on " << (device).id();            \
+  } while (0)
+
+}  // namespace tandem::test

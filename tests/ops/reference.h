@@ -1,0 +1,38 @@
+// Naive reference implementations of every layer op, written for clarity, not speed, and
+// independent of the backends: the ground truth of the all-ops-on-all-devices suite.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "tandem/ops.h"
+
+namespace tandem::ref {
+
+/// A host tensor of f32 values (i32 data such as labels is held in its own vectors).
+struct Host {
+  Shape shape;
+  std::vector<float> v;
+  int64_t numel() const { return shape.numel(); }
+};
+
+Host random(const Shape& s, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+/// Values that are pairwise at least `gap` apart (shuffled), so max and relu have no near-ties.
+Host spaced(const Shape& s, uint32_t seed, float gap);
+
+Host gemm(const Host& a, const Host& b, const Host& c, const GemmParams& p);
+Host conv2d_forward(const Host& x, const Host& w, const Conv2dParams& p);
+Host conv2d_backward_data(const Host& dy, const Host& w, const Shape& x_shape, const Conv2dParams& p);
+Host conv2d_backward_weights(const Host& x, const Host& dy, const Shape& w_shape, const Conv2dParams& p);
+Host bias_add(const Host& y, const Host& bias);
+Host bias_backward(const Host& dy);
+Host relu_forward(const Host& x);
+Host relu_backward(const Host& x, const Host& dy);
+/// Returns y; fills indices.
+Host maxpool2d_forward(const Host& x, const Pool2dParams& p, std::vector<int32_t>& indices);
+Host maxpool2d_backward(const Host& dy, const std::vector<int32_t>& indices, const Shape& x_shape);
+/// Returns probs; sets loss.
+Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss);
+Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss);
+
+}  // namespace tandem::ref

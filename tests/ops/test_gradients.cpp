@@ -1,0 +1,162 @@
+// Every backward op against central finite differences of its forward op, on every device.
+// The scalar checked is L = Σ r ⊙ f(x) for a fixed random r (so dL/dy = r), computed in double
+// on the host from the device's forward outputs.
+#include <cmath>
+#include <functional>
+
+#include "harness.h"
+
+namespace tandem::test {
+namespace {
+
+class Gradients : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { device = find_device(GetParam()); }
+  Device device;
+};
+
+double dot(const std::vector<float>& a, const std::vector<float>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += double(a[i]) * b[i];
+  return s;
+}
+
+// Central differences of loss() with respect to every element of x (perturbed in place on the
+// host and re-uploaded into t), compared with the analytic gradient.
+void check_fd(ref::Host& x, const Tensor& t, const std::function<double()>& loss, const std::vector<float>& analytic,
+              float eps, double tol, const std::string& what) {
+  ASSERT_EQ(analytic.size(), x.v.size());
+  size_t bad = 0;
+  std::string first;
+  for (size_t i = 0; i < x.v.size(); ++i) {
+    const float keep = x.v[i];
+    x.v[i] = keep + eps;
+    t.copy_from_host(x.v.data());
+    const double plus = loss();
+    x.v[i] = keep - eps;
+    t.copy_from_host(x.v.data());
+    const double minus = loss();
+    x.v[i] = keep;
+    const double fd = (plus - minus) / (2.0 * static_cast<double>(eps));
+    if (std::fabs(fd - analytic[i]) > tol * std::max(1.0, std::fabs(fd)) && bad++ == 0)
+      first = "element " + std::to_string(i) + ": finite difference " + std::to_string(fd) + ", backward " +
+              std::to_string(analytic[i]);
+  }
+  t.copy_from_host(x.v.data());
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << x.v.size() << " gradients differ; " << first;
+}
+
+TEST_P(Gradients, GemmAsLinearLayer) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::gemm);
+  Stream s(device);
+  ref::Host a = ref::random({5, 7}, 1), b = ref::random({7, 4}, 2);
+  const ref::Host r = ref::random({5, 4}, 3);
+  Tensor A = up(device, a), B = up(device, b), C = Tensor::empty(device, {5, 4}), R = up(device, r);
+  auto loss = [&] {
+    ops::gemm(s, A, B, C);
+    return dot(C.to_f32(), r.v);
+  };
+  // dA = R·Bᵀ, dB = Aᵀ·R: the linear layer's backward-data and backward-weights.
+  Tensor dA = Tensor::empty(device, {5, 7}), dB = Tensor::empty(device, {7, 4});
+  ops::gemm(s, R, B, dA, {false, true});
+  ops::gemm(s, A, R, dB, {true, false});
+  check_fd(a, A, loss, dA.to_f32(), 1e-2f, 2e-3, "gemm dA");
+  check_fd(b, B, loss, dB.to_f32(), 1e-2f, 2e-3, "gemm dB");
+}
+
+TEST_P(Gradients, Conv2d) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_backward_data);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_backward_weights);
+  Stream s(device);
+  for (const Conv2dParams p : {Conv2dParams{1, 1, 1, 1}, Conv2dParams{2, 1, 0, 2}}) {
+    const Shape xs{2, 3, 6, 5}, ws{4, 3, 3, 3};
+    const Shape ys{2, 4, window_out(6, 3, p.stride_h, p.pad_h), window_out(5, 3, p.stride_w, p.pad_w)};
+    ref::Host x = ref::random(xs, 4), w = ref::random(ws, 5);
+    const ref::Host r = ref::random(ys, 6);
+    Tensor X = up(device, x), W = up(device, w), Y = Tensor::empty(device, ys), R = up(device, r);
+    auto loss = [&] {
+      ops::conv2d_forward(s, X, W, Y, p);
+      return dot(Y.to_f32(), r.v);
+    };
+    Tensor dX = Tensor::empty(device, xs), dW = Tensor::empty(device, ws);
+    ops::conv2d_backward_data(s, R, W, dX, p);
+    ops::conv2d_backward_weights(s, X, R, dW, p);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, "conv2d dx, stride " + std::to_string(p.stride_h));
+    check_fd(w, W, loss, dW.to_f32(), 1e-2f, 2e-3, "conv2d dw, stride " + std::to_string(p.stride_h));
+  }
+}
+
+TEST_P(Gradients, BiasAdd) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::bias_add);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::bias_backward);
+  Stream s(device);
+  const ref::Host y0 = ref::random({3, 4, 2, 5}, 7), r = ref::random({3, 4, 2, 5}, 8);
+  ref::Host b = ref::random({4}, 9);
+  Tensor B = up(device, b), Y = Tensor::empty(device, y0.shape), R = up(device, r), dB = Tensor::empty(device, {4});
+  auto loss = [&] {
+    Y.copy_from_host(y0.v.data());
+    ops::bias_add(s, Y, B);
+    return dot(Y.to_f32(), r.v);
+  };
+  ops::bias_backward(s, R, dB);
+  check_fd(b, B, loss, dB.to_f32(), 1e-2f, 1e-3, "bias");
+}
+
+TEST_P(Gradients, Relu) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::relu_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::relu_backward);
+  Stream s(device);
+  ref::Host x = ref::spaced({4, 30}, 10, 0.05f);  // every |x| ≥ 0.025 > eps: no kink inside ±eps
+  const ref::Host r = ref::random({4, 30}, 11);
+  Tensor X = up(device, x), Y = Tensor::empty(device, x.shape), R = up(device, r), dX = Tensor::empty(device, x.shape);
+  auto loss = [&] {
+    ops::relu_forward(s, X, Y);
+    return dot(Y.to_f32(), r.v);
+  };
+  ops::relu_backward(s, X, R, dX);
+  check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3, "relu");
+}
+
+TEST_P(Gradients, MaxPool) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::maxpool2d_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::maxpool2d_backward);
+  Stream s(device);
+  for (const Pool2dParams p : {Pool2dParams{2, 2}, Pool2dParams{3, 2}}) {
+    ref::Host x = ref::spaced({2, 2, 7, 7}, 12, 0.05f);  // no two inputs within 2·eps: the argmax is stable
+    const Shape ys{2, 2, window_out(7, p.kernel, p.stride, 0), window_out(7, p.kernel, p.stride, 0)};
+    const ref::Host r = ref::random(ys, 13);
+    Tensor X = up(device, x), Y = Tensor::empty(device, ys), I = Tensor::empty(device, ys, DType::i32);
+    auto loss = [&] {
+      ops::maxpool2d_forward(s, X, Y, I, p);
+      return dot(Y.to_f32(), r.v);
+    };
+    loss();
+    Tensor R = up(device, r), dX = Tensor::empty(device, x.shape);
+    ops::maxpool2d_backward(s, R, I, dX);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3, "maxpool kernel " + std::to_string(p.kernel));
+  }
+}
+
+TEST_P(Gradients, SoftmaxCrossEntropy) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_xent_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_xent_backward);
+  Stream s(device);
+  ref::Host logits = ref::random({6, 5}, 14, -2, 2);
+  const std::vector<int32_t> labels{0, 4, 2, 2, 1, 3};
+  Tensor L = up(device, logits), Y = up_i32(device, {6}, labels), P = Tensor::empty(device, {6, 5}),
+         loss_t = Tensor::empty(device, {1}), dL = Tensor::empty(device, {6, 5});
+  auto loss = [&] {
+    ops::softmax_xent_forward(s, L, Y, P, loss_t);
+    return double(loss_t.to_f32()[0]);
+  };
+  loss();
+  ops::softmax_xent_backward(s, P, Y, dL);
+  check_fd(logits, L, loss, dL.to_f32(), 1e-2f, 2e-3, "softmax cross-entropy");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDevices, Gradients, ::testing::ValuesIn(device_ids()),
+                         [](const auto& info) { return param_name(info.param); });
+
+}  // namespace
+}  // namespace tandem::test

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up, build, then every CTest test (GPU tests skip without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/build.sh build
+cd build
+ctest --parallel "$(nproc)" --output-on-failure --timeout 600
