@@ -12,7 +12,7 @@ packages=(
   libhwloc-dev hwloc
   libopenmpi-dev openmpi-bin
   opencl-headers ocl-icd-opencl-dev opencl-clhpp-headers pocl-opencl-icd clinfo
-  libxrt-dev
+  libxrt-dev uuid-dev
 )
 
 missing=()
