@@ -55,9 +55,12 @@ double cpu_clock_hz() {
 double nominal_peak_flops(int cores) {
   int per_cycle = 8;  // SSE: 4 lanes × mul+add
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("avx512f")) per_cycle = 64;
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) per_cycle = 32;
-  else if (__builtin_cpu_supports("avx")) per_cycle = 16;
+  if (__builtin_cpu_supports("avx512f"))
+    per_cycle = 64;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    per_cycle = 32;
+  else if (__builtin_cpu_supports("avx"))
+    per_cycle = 16;
 #endif
   return cores * cpu_clock_hz() * per_cycle;
 }

@@ -6,11 +6,16 @@ namespace tandem {
 
 std::string_view device_kind_name(DeviceKind k) {
   switch (k) {
-    case DeviceKind::cpu: return "cpu";
-    case DeviceKind::cuda: return "cuda";
-    case DeviceKind::opencl: return "opencl";
-    case DeviceKind::fpga_xrt: return "fpga-xrt";
-    case DeviceKind::fpga_sim: return "fpga-sim";
+    case DeviceKind::cpu:
+      return "cpu";
+    case DeviceKind::cuda:
+      return "cuda";
+    case DeviceKind::opencl:
+      return "opencl";
+    case DeviceKind::fpga_xrt:
+      return "fpga-xrt";
+    case DeviceKind::fpga_sim:
+      return "fpga-sim";
   }
   return "?";
 }

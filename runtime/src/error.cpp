@@ -14,12 +14,18 @@ std::string compose(const std::string& device, const std::string& op, const std:
 
 std::string_view error_kind_name(ErrorKind k) {
   switch (k) {
-    case ErrorKind::invalid_argument: return "invalid argument";
-    case ErrorKind::unsupported: return "unsupported";
-    case ErrorKind::out_of_memory: return "out of memory";
-    case ErrorKind::device: return "device error";
-    case ErrorKind::io: return "i/o error";
-    case ErrorKind::internal: return "internal error";
+    case ErrorKind::invalid_argument:
+      return "invalid argument";
+    case ErrorKind::unsupported:
+      return "unsupported";
+    case ErrorKind::out_of_memory:
+      return "out of memory";
+    case ErrorKind::device:
+      return "device error";
+    case ErrorKind::io:
+      return "i/o error";
+    case ErrorKind::internal:
+      return "internal error";
   }
   return "?";
 }

@@ -37,19 +37,24 @@ SinkState& sink_state() {
 
 std::string_view log_level_name(LogLevel l) {
   switch (l) {
-    case LogLevel::trace: return "trace";
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
-    case LogLevel::off: return "off";
+    case LogLevel::trace:
+      return "trace";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
+    case LogLevel::off:
+      return "off";
   }
   return "?";
 }
 
 std::optional<LogLevel> parse_log_level(std::string_view name) {
-  for (LogLevel l : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
-                     LogLevel::error, LogLevel::off})
+  for (LogLevel l : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off})
     if (log_level_name(l) == name) return l;
   return std::nullopt;
 }
@@ -69,8 +74,8 @@ void log_message(LogLevel l, std::string_view message) {
   if (s.sink) {
     s.sink(l, message);
   } else {
-    std::fprintf(stderr, "tandem [%s] %.*s\n", log_level_name(l).data(),
-                 static_cast<int>(message.size()), message.data());
+    std::fprintf(stderr, "tandem [%s] %.*s\n", log_level_name(l).data(), static_cast<int>(message.size()),
+                 message.data());
   }
 }
 

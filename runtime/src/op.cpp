@@ -22,9 +22,8 @@ std::mutex& op_table_mutex() {
 void check_call(const OpCall& call) {
   const OpDesc& op = call.op;
   if (call.in.size() != op.inputs.size() || call.out.size() != op.outputs.size())
-    call.fail("expects " + std::to_string(op.inputs.size()) + " inputs and " +
-              std::to_string(op.outputs.size()) + " outputs, got " + std::to_string(call.in.size()) +
-              " and " + std::to_string(call.out.size()));
+    call.fail("expects " + std::to_string(op.inputs.size()) + " inputs and " + std::to_string(op.outputs.size()) +
+              " outputs, got " + std::to_string(call.in.size()) + " and " + std::to_string(call.out.size()));
   auto check = [&](const Tensor* t, const char* role) {
     if (t == nullptr || !*t) call.fail(std::string("tensor '") + role + "' is empty");
     if (t->device().impl() != &call.device)

@@ -41,9 +41,8 @@ Tensor::Tensor(Buffer buf, Shape shape, DType dtype, size_t offset_bytes)
   if (!buf_) throw Error(ErrorKind::invalid_argument, "", "tensor", "view of an empty buffer");
   if (offset_ + nbytes() > buf_.size())
     throw Error(ErrorKind::invalid_argument, buf_.device().id(), "tensor",
-                std::string(dtype_name(dtype)) + shape.str() + " at offset " + std::to_string(offset_) +
-                    " needs " + std::to_string(offset_ + nbytes()) + " bytes; buffer has " +
-                    std::to_string(buf_.size()));
+                std::string(dtype_name(dtype)) + shape.str() + " at offset " + std::to_string(offset_) + " needs " +
+                    std::to_string(offset_ + nbytes()) + " bytes; buffer has " + std::to_string(buf_.size()));
 }
 
 Tensor Tensor::empty(const Device& device, const Shape& shape, DType dtype) {

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "tandem/dtype.h"
 
@@ -34,12 +35,12 @@ TEST(DType, F16KnownValues) {
   EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
   EXPECT_EQ(f16_to_f32(0xc000), -2.0f);
   EXPECT_EQ(f16_to_f32(0x7bff), 65504.0f);
-  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
-  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);                // rounds down to max
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                // rounds up to inf
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);   // exact half of the smallest: ties to even (0)
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.5f, -25)), 0x0001);   // above half: rounds up
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);   // 1.5 × smallest: ties to even (2)
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));         // smallest subnormal
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7bff);                      // rounds down to max
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                      // rounds up to inf
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);         // exact half of the smallest: ties to even (0)
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.5f, -25)), 0x0001);         // above half: rounds up
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);         // 1.5 × smallest: ties to even (2)
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // halfway between 1 and next: even
   EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(3.0f, -11)), 0x3c02);  // halfway, odd below: up
   EXPECT_EQ(f32_to_f16(std::numeric_limits<float>::infinity()), 0x7c00);
@@ -57,6 +58,32 @@ TEST(DType, Bf16RoundsToNearestEven) {
   EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3f818000u)), 0x3f82);  // tie, odd below
   EXPECT_EQ(f32_to_bf16(std::bit_cast<float>(0x3f808001u)), 0x3f81);  // above the tie
   EXPECT_TRUE(std::isnan(bf16_to_f32(f32_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+// The bulk conversions may take a hardware path (F16C): they must agree with the scalar ones
+// bit for bit on every f16 value and on f32 values that round in every way.
+TEST(DType, BulkConversionsMatchScalar) {
+  std::vector<uint16_t> all(0x10000);
+  for (uint32_t h = 0; h < 0x10000u; ++h) all[h] = static_cast<uint16_t>(h);
+  std::vector<float> wide(all.size());
+  to_f32(DType::f16, all.data(), wide.data(), all.size());
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    const float f = f16_to_f32(static_cast<uint16_t>(h));
+    if (!std::isnan(f)) {
+      ASSERT_EQ(std::bit_cast<uint32_t>(wide[h]), std::bit_cast<uint32_t>(f)) << std::hex << h;
+    }
+  }
+  std::vector<float> f32s;
+  for (uint32_t bits = 0; bits < 0xffffffffu - 9973u; bits += 9973u) {
+    const float f = std::bit_cast<float>(bits);
+    if (!std::isnan(f)) f32s.push_back(f);
+  }
+  for (DType t : {DType::f16, DType::bf16}) {
+    std::vector<uint16_t> narrow(f32s.size());
+    from_f32(t, f32s.data(), narrow.data(), f32s.size());
+    for (size_t i = 0; i < f32s.size(); ++i)
+      ASSERT_EQ(narrow[i], t == DType::f16 ? f32_to_f16(f32s[i]) : f32_to_bf16(f32s[i])) << f32s[i];
+  }
 }
 
 TEST(DType, BulkConversionRejectsIntegers) {

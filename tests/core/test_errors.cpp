@@ -16,11 +16,13 @@ class SecondHostDevice final : public DeviceImpl {
  public:
   SecondHostDevice() : DeviceImpl(DeviceKind::cpu, 1, props()) {
     register_kernel(opdesc::relu_forward, {[](const OpCall& c) {
-                      const float* x = static_cast<const float*>(c.in[0]->data());
-                      float* y = static_cast<float*>(c.out[0]->data());
-                      for (int64_t i = 0; i < c.in[0]->numel(); ++i) y[i] = x[i] > 0 ? x[i] : 0;
-                    },
-                    [](const OpCall& c) -> const char* { return c.in[0]->numel() > 8 ? "more than 8 elements" : nullptr; }});
+                                             const float* x = static_cast<const float*>(c.in[0]->data());
+                                             float* y = static_cast<float*>(c.out[0]->data());
+                                             for (int64_t i = 0; i < c.in[0]->numel(); ++i) y[i] = x[i] > 0 ? x[i] : 0;
+                                           },
+                                           [](const OpCall& c) -> const char* {
+                                             return c.in[0]->numel() > 8 ? "more than 8 elements" : nullptr;
+                                           }});
   }
   static DeviceProps props() {
     DeviceProps p;
@@ -63,7 +65,8 @@ void expect_error(F f, ErrorKind kind, std::initializer_list<const char*> fragme
     ADD_FAILURE() << "no error thrown";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const char* frag : fragments) EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
+    for (const char* frag : fragments)
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
   }
 }
 
@@ -86,7 +89,8 @@ TEST_F(BadInput, GemmOutputShape) {
 
 TEST_F(BadInput, WrongDtype) {
   Tensor x = Tensor::zeros(cpu, {4}, DType::i32), y = Tensor::zeros(cpu, {4}, DType::i32);
-  expect_error([&] { ops::relu_forward(s, x, y); }, ErrorKind::invalid_argument, {"relu_forward", "x i32[4]", "expected dtype f32"});
+  expect_error([&] { ops::relu_forward(s, x, y); }, ErrorKind::invalid_argument,
+               {"relu_forward", "x i32[4]", "expected dtype f32"});
   Tensor h = Tensor::zeros(cpu, {2, 2}, DType::f16), f = Tensor::zeros(cpu, {2, 2});
   expect_error([&] { ops::gemm(s, h, h, f); }, ErrorKind::invalid_argument, {"dtypes differ"});
 }
@@ -95,15 +99,21 @@ TEST_F(BadInput, MismatchedShapes) {
   Tensor x = Tensor::zeros(cpu, {4}), y = Tensor::zeros(cpu, {5});
   expect_error([&] { ops::add(s, x, x, y); }, ErrorKind::invalid_argument, {"add", "shapes differ", "c f32[5]"});
   Tensor act = Tensor::zeros(cpu, {2, 3}), bias = Tensor::zeros(cpu, {4});
-  expect_error([&] { ops::bias_add(s, act, bias); }, ErrorKind::invalid_argument, {"bias f32[4]", "length is 4, expected 3"});
+  expect_error([&] { ops::bias_add(s, act, bias); }, ErrorKind::invalid_argument,
+               {"bias f32[4]", "length is 4, expected 3"});
 }
 
 TEST_F(BadInput, ConvShapesAndParameters) {
-  Tensor x = Tensor::zeros(cpu, {1, 3, 8, 8}), w = Tensor::zeros(cpu, {4, 2, 3, 3}), y = Tensor::zeros(cpu, {1, 4, 6, 6});
+  Tensor x = Tensor::zeros(cpu, {1, 3, 8, 8}), w = Tensor::zeros(cpu, {4, 2, 3, 3}),
+         y = Tensor::zeros(cpu, {1, 4, 6, 6});
   expect_error([&] { ops::conv2d_forward(s, x, w, y, {}); }, ErrorKind::invalid_argument,
                {"conv2d_forward", "w f32[4,2,3,3]", "input channels is 2, expected 3"});
   Tensor w3 = Tensor::zeros(cpu, {4, 3, 3, 3});
-  expect_error([&] { ops::conv2d_forward(s, x, w3, y, {0, 1, 0, 0}); }, ErrorKind::invalid_argument, {"stride must be"});
+  expect_error(
+      [&] {
+        ops::conv2d_forward(s, x, w3, y, {0, 1, 0, 0});
+      },
+      ErrorKind::invalid_argument, {"stride must be"});
   Tensor y_wrong = Tensor::zeros(cpu, {1, 4, 8, 8});
   expect_error([&] { ops::conv2d_forward(s, x, w3, y_wrong, {}); }, ErrorKind::invalid_argument,
                {"y f32[1,4,8,8]", "output height is 8, expected 6"});
@@ -140,7 +150,8 @@ TEST_F(BadInput, OpNotImplementedOnDevice) {
   EXPECT_FALSE(second_device().supports(opdesc::gemm));
   expect_error([&] { ops::gemm(s2, a, a, a); }, ErrorKind::unsupported, {"cpu:1 gemm: not implemented on this device"});
   Tensor big = Tensor::zeros(second_device(), {9});
-  expect_error([&] { ops::relu_forward(s2, big, big); }, ErrorKind::unsupported, {"relu_forward: more than 8 elements"});
+  expect_error([&] { ops::relu_forward(s2, big, big); }, ErrorKind::unsupported,
+               {"relu_forward: more than 8 elements"});
   Tensor small = Tensor::from_vector(second_device(), {2}, std::vector<float>{-1, 2});
   ops::relu_forward(s2, small, small);
   EXPECT_EQ(small.to_vector<float>(), (std::vector<float>{0, 2}));
@@ -159,7 +170,11 @@ TEST_F(BadInput, UnknownOpAndDevice) {
 }
 
 TEST_F(BadInput, AllocationTooLarge) {
-  expect_error([&] { Tensor::empty(cpu, {int64_t{1} << 40, int64_t{1} << 20}); }, ErrorKind::out_of_memory, {"cpu:0", "cannot allocate"});
+  expect_error(
+      [&] {
+        Tensor::empty(cpu, {int64_t{1} << 40, int64_t{1} << 20});
+      },
+      ErrorKind::out_of_memory, {"cpu:0", "cannot allocate"});
 }
 
 }  // namespace

@@ -75,7 +75,8 @@ TEST(OpRegistry, CostsAreExact) {
   const OpCost cost = op_cost(cpu, opdesc::gemm, {&a, &b}, {&c}, &p);
   EXPECT_EQ(cost.flops, 2.0 * 8 * 4 * 16);
   EXPECT_EQ(cost.bytes, 4.0 * (8 * 16 + 16 * 4 + 8 * 4));
-  Tensor x = Tensor::empty(cpu, {2, 3, 10, 10}), w = Tensor::empty(cpu, {5, 3, 3, 3}), y = Tensor::empty(cpu, {2, 5, 8, 8});
+  Tensor x = Tensor::empty(cpu, {2, 3, 10, 10}), w = Tensor::empty(cpu, {5, 3, 3, 3}),
+         y = Tensor::empty(cpu, {2, 5, 8, 8});
   const Conv2dParams cp;
   EXPECT_EQ(op_cost(cpu, opdesc::conv2d_forward, {&x, &w}, {&y}, &cp).flops, 2.0 * 2 * 5 * 8 * 8 * 3 * 3 * 3);
   EXPECT_EQ(&find_op("gemm"), &opdesc::gemm);

@@ -41,7 +41,8 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double err = std::fabs(double(got[i]) - want[i]);
-    const bool ok = got[i] == want[i] || err <= atol + rtol * std::fabs(double(want[i])) || (std::isnan(got[i]) && std::isnan(want[i]));
+    const bool ok = got[i] == want[i] || err <= atol + rtol * std::fabs(double(want[i])) ||
+                    (std::isnan(got[i]) && std::isnan(want[i]));
     if (!ok && bad++ == 0) first = i;
     if (!std::isnan(err)) worst = std::max(worst, err);
   }

@@ -30,10 +30,9 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
                   const std::string& what);
 
 /// Skips the current test, naming the op, when the device lacks a kernel for it.
-#define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                               \
-  do {                                                                                          \
-    if (!(device).supports(opdesc))                                                             \
-      GTEST_SKIP() << "NOT_SUPPORTED: " << (opdesc).name << " on " << (device).id();            \
+#define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                                                \
+  do {                                                                                                             \
+    if (!(device).supports(opdesc)) GTEST_SKIP() << "NOT_SUPPORTED: " << (opdesc).name << " on " << (device).id(); \
   } while (0)
 
 }  // namespace tandem::test

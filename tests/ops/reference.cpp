@@ -148,7 +148,8 @@ Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels
   for (int64_t i = 0; i < n; ++i) {
     double sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += std::exp(double(logits.v[i * k + j]));
-    for (int64_t j = 0; j < k; ++j) probs.v[i * k + j] = static_cast<float>(std::exp(double(logits.v[i * k + j])) / sum);
+    for (int64_t j = 0; j < k; ++j)
+      probs.v[i * k + j] = static_cast<float>(std::exp(double(logits.v[i * k + j])) / sum);
     total += std::log(sum) - logits.v[i * k + labels[i]];
   }
   loss = static_cast<float>(total / n);

@@ -36,15 +36,16 @@ void add_gemm_cases(std::vector<OpCase>& cases) {
     }
   // f16 / bf16 storage: the reference sees the rounded inputs; the output is rounded once more.
   for (DType t : {DType::f16, DType::bf16})
-    cases.push_back({"gemm/17x9x31_beta_" + std::string(dtype_name(t)), &opdesc::gemm, [t](const Device& d, Stream& st) {
-                       const GemmParams p{false, true, 1.0f, 0.5f};
-                       const ref::Host a = rounded(ref::random({17, 31}, 7), t), b = rounded(ref::random({9, 31}, 8), t);
-                       const ref::Host c = rounded(ref::random({17, 9}, 9), t);
-                       Tensor A = up(d, a, t), B = up(d, b, t), C = up(d, c, t);
-                       ops::gemm(st, A, B, C, p);
-                       const double tol = t == DType::f16 ? 2e-3 : 1.6e-2;
-                       expect_close(down(C).v, ref::gemm(a, b, c, p).v, tol, tol, "gemm " + std::string(dtype_name(t)));
-                     }});
+    cases.push_back(
+        {"gemm/17x9x31_beta_" + std::string(dtype_name(t)), &opdesc::gemm, [t](const Device& d, Stream& st) {
+           const GemmParams p{false, true, 1.0f, 0.5f};
+           const ref::Host a = rounded(ref::random({17, 31}, 7), t), b = rounded(ref::random({9, 31}, 8), t);
+           const ref::Host c = rounded(ref::random({17, 9}, 9), t);
+           Tensor A = up(d, a, t), B = up(d, b, t), C = up(d, c, t);
+           ops::gemm(st, A, B, C, p);
+           const double tol = t == DType::f16 ? 2e-3 : 1.6e-2;
+           expect_close(down(C).v, ref::gemm(a, b, c, p).v, tol, tol, "gemm " + std::string(dtype_name(t)));
+         }});
 }
 
 struct ConvGeom {
@@ -58,8 +59,8 @@ struct ConvGeom {
 };
 
 const std::vector<ConvGeom> conv_geometries = {
-    {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},   {1, 2, 8, 9, 3, 3, 2, 2, 2, 1, 0}, {3, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0},
-    {2, 4, 6, 6, 5, 1, 1, 1, 1, 0, 0},   {1, 3, 9, 7, 2, 3, 3, 3, 2, 2, 2}, {1, 1, 4, 4, 1, 3, 3, 1, 1, 2, 2},
+    {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},     {1, 2, 8, 9, 3, 3, 2, 2, 2, 1, 0}, {3, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0},
+    {2, 4, 6, 6, 5, 1, 1, 1, 1, 0, 0},     {1, 3, 9, 7, 2, 3, 3, 3, 2, 2, 2}, {1, 1, 4, 4, 1, 3, 3, 1, 1, 2, 2},
     {4, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1},  // the benchmark CNN's second layer
 };
 
@@ -76,21 +77,21 @@ void add_conv_cases(std::vector<OpCase>& cases) {
                        ops::conv2d_forward(st, X, W, Y, p);
                        expect_close(down(Y).v, ref::conv2d_forward(x, w, p).v, 2e-4, 1e-4, "conv2d_forward");
                      }});
-    cases.push_back({"conv2d_backward_data/" + g.str(), &opdesc::conv2d_backward_data, [=](const Device& d, Stream& st) {
-                       const ref::Host dy = ref::random(ys, s + 2), w = ref::random(ws, s + 1);
-                       Tensor DY = up(d, dy), W = up(d, w), DX = Tensor::empty(d, xs);
-                       ops::conv2d_backward_data(st, DY, W, DX, p);
-                       expect_close(down(DX).v, ref::conv2d_backward_data(dy, w, xs, p).v, 2e-4, 1e-4,
-                                    "conv2d_backward_data");
-                     }});
-    cases.push_back({"conv2d_backward_weights/" + g.str(), &opdesc::conv2d_backward_weights,
-                     [=](const Device& d, Stream& st) {
-                       const ref::Host x = ref::random(xs, s), dy = ref::random(ys, s + 2);
-                       Tensor X = up(d, x), DY = up(d, dy), DW = Tensor::empty(d, ws);
-                       ops::conv2d_backward_weights(st, X, DY, DW, p);
-                       expect_close(down(DW).v, ref::conv2d_backward_weights(x, dy, ws, p).v, 5e-4, 1e-4,
-                                    "conv2d_backward_weights");
-                     }});
+    cases.push_back(
+        {"conv2d_backward_data/" + g.str(), &opdesc::conv2d_backward_data, [=](const Device& d, Stream& st) {
+           const ref::Host dy = ref::random(ys, s + 2), w = ref::random(ws, s + 1);
+           Tensor DY = up(d, dy), W = up(d, w), DX = Tensor::empty(d, xs);
+           ops::conv2d_backward_data(st, DY, W, DX, p);
+           expect_close(down(DX).v, ref::conv2d_backward_data(dy, w, xs, p).v, 2e-4, 1e-4, "conv2d_backward_data");
+         }});
+    cases.push_back(
+        {"conv2d_backward_weights/" + g.str(), &opdesc::conv2d_backward_weights, [=](const Device& d, Stream& st) {
+           const ref::Host x = ref::random(xs, s), dy = ref::random(ys, s + 2);
+           Tensor X = up(d, x), DY = up(d, dy), DW = Tensor::empty(d, ws);
+           ops::conv2d_backward_weights(st, X, DY, DW, p);
+           expect_close(down(DW).v, ref::conv2d_backward_weights(x, dy, ws, p).v, 5e-4, 1e-4,
+                        "conv2d_backward_weights");
+         }});
   }
 }
 
@@ -133,10 +134,11 @@ void add_pool_cases(std::vector<OpCase>& cases) {
     Pool2dParams p;
     bool ties;
   };
-  for (const P& c : {P{{2, 3, 8, 8}, {2, 2}, false}, P{{1, 2, 7, 9}, {2, 2}, false}, P{{2, 1, 9, 9}, {3, 2}, false},
-                     P{{1, 1, 5, 5}, {3, 1}, false}, P{{2, 2, 4, 6}, {2, 2}, true}, P{{16, 16, 28, 28}, {2, 2}, false}}) {
-    const std::string name = c.x.str() + "_k" + std::to_string(c.p.kernel) + "s" + std::to_string(c.p.stride) +
-                             (c.ties ? "_ties" : "");
+  for (const P& c :
+       {P{{2, 3, 8, 8}, {2, 2}, false}, P{{1, 2, 7, 9}, {2, 2}, false}, P{{2, 1, 9, 9}, {3, 2}, false},
+        P{{1, 1, 5, 5}, {3, 1}, false}, P{{2, 2, 4, 6}, {2, 2}, true}, P{{16, 16, 28, 28}, {2, 2}, false}}) {
+    const std::string name =
+        c.x.str() + "_k" + std::to_string(c.p.kernel) + "s" + std::to_string(c.p.stride) + (c.ties ? "_ties" : "");
     auto input = [c] {
       ref::Host x = ref::spaced(c.x, 31, 0.01f);
       if (c.ties) std::fill(x.v.begin(), x.v.end(), 0.25f);
@@ -146,20 +148,21 @@ void add_pool_cases(std::vector<OpCase>& cases) {
                        const ref::Host x = input();
                        std::vector<int32_t> want_idx;
                        const ref::Host want = ref::maxpool2d_forward(x, c.p, want_idx);
-                       Tensor X = up(d, x), Y = Tensor::empty(d, want.shape), I = Tensor::empty(d, want.shape, DType::i32);
+                       Tensor X = up(d, x), Y = Tensor::empty(d, want.shape),
+                              I = Tensor::empty(d, want.shape, DType::i32);
                        ops::maxpool2d_forward(st, X, Y, I, c.p);
                        expect_close(down(Y).v, want.v, 0, 0, "maxpool2d_forward values");
                        EXPECT_EQ(I.to_vector<int32_t>(), want_idx) << "maxpool2d_forward indices";
                      }});
-    cases.push_back({"maxpool2d_backward/" + name, &opdesc::maxpool2d_backward, [c, input](const Device& d, Stream& st) {
-                       std::vector<int32_t> idx;
-                       const ref::Host y = ref::maxpool2d_forward(input(), c.p, idx);
-                       const ref::Host dy = ref::random(y.shape, 32);
-                       Tensor DY = up(d, dy), I = up_i32(d, y.shape, idx), DX = Tensor::empty(d, c.x);
-                       ops::maxpool2d_backward(st, DY, I, DX);
-                       expect_close(down(DX).v, ref::maxpool2d_backward(dy, idx, c.x).v, 1e-6, 1e-6,
-                                    "maxpool2d_backward");
-                     }});
+    cases.push_back(
+        {"maxpool2d_backward/" + name, &opdesc::maxpool2d_backward, [c, input](const Device& d, Stream& st) {
+           std::vector<int32_t> idx;
+           const ref::Host y = ref::maxpool2d_forward(input(), c.p, idx);
+           const ref::Host dy = ref::random(y.shape, 32);
+           Tensor DY = up(d, dy), I = up_i32(d, y.shape, idx), DX = Tensor::empty(d, c.x);
+           ops::maxpool2d_backward(st, DY, I, DX);
+           expect_close(down(DX).v, ref::maxpool2d_backward(dy, idx, c.x).v, 1e-6, 1e-6, "maxpool2d_backward");
+         }});
   }
 }
 
@@ -170,24 +173,26 @@ void add_loss_cases(std::vector<OpCase>& cases) {
       for (size_t i = 0; i < l.size(); ++i) l[i] = static_cast<int32_t>((i * 7 + 3) % static_cast<size_t>(s[1]));
       return l;
     };
-    cases.push_back({"softmax_xent_forward/" + s.str(), &opdesc::softmax_xent_forward, [s, labels](const Device& d, Stream& st) {
-                       const ref::Host logits = ref::random(s, 41, -20.0f, 20.0f);  // large: tests stability
-                       float want_loss = 0;
-                       const ref::Host want = ref::softmax_xent_forward(logits, labels(), want_loss);
-                       Tensor L = up(d, logits), Y = up_i32(d, {s[0]}, labels()), P = Tensor::empty(d, s),
-                              loss = Tensor::empty(d, {1});
-                       ops::softmax_xent_forward(st, L, Y, P, loss);
-                       expect_close(down(P).v, want.v, 1e-6, 1e-5, "softmax_xent_forward probs");
-                       expect_close(down(loss).v, {want_loss}, 1e-5, 1e-5, "softmax_xent_forward loss");
-                     }});
-    cases.push_back({"softmax_xent_backward/" + s.str(), &opdesc::softmax_xent_backward, [s, labels](const Device& d, Stream& st) {
-                       float unused = 0;
-                       const ref::Host probs = ref::softmax_xent_forward(ref::random(s, 42, -3, 3), labels(), unused);
-                       Tensor P = up(d, probs), Y = up_i32(d, {s[0]}, labels()), DL = Tensor::empty(d, s);
-                       ops::softmax_xent_backward(st, P, Y, DL, 0.5f);
-                       expect_close(down(DL).v, ref::softmax_xent_backward(probs, labels(), 0.5f).v, 1e-7, 1e-5,
-                                    "softmax_xent_backward");
-                     }});
+    cases.push_back(
+        {"softmax_xent_forward/" + s.str(), &opdesc::softmax_xent_forward, [s, labels](const Device& d, Stream& st) {
+           const ref::Host logits = ref::random(s, 41, -20.0f, 20.0f);  // large: tests stability
+           float want_loss = 0;
+           const ref::Host want = ref::softmax_xent_forward(logits, labels(), want_loss);
+           Tensor L = up(d, logits), Y = up_i32(d, {s[0]}, labels()), P = Tensor::empty(d, s),
+                  loss = Tensor::empty(d, {1});
+           ops::softmax_xent_forward(st, L, Y, P, loss);
+           expect_close(down(P).v, want.v, 1e-6, 1e-5, "softmax_xent_forward probs");
+           expect_close(down(loss).v, {want_loss}, 1e-5, 1e-5, "softmax_xent_forward loss");
+         }});
+    cases.push_back(
+        {"softmax_xent_backward/" + s.str(), &opdesc::softmax_xent_backward, [s, labels](const Device& d, Stream& st) {
+           float unused = 0;
+           const ref::Host probs = ref::softmax_xent_forward(ref::random(s, 42, -3, 3), labels(), unused);
+           Tensor P = up(d, probs), Y = up_i32(d, {s[0]}, labels()), DL = Tensor::empty(d, s);
+           ops::softmax_xent_backward(st, P, Y, DL, 0.5f);
+           expect_close(down(DL).v, ref::softmax_xent_backward(probs, labels(), 0.5f).v, 1e-7, 1e-5,
+                        "softmax_xent_backward");
+         }});
   }
 }
 
@@ -235,21 +240,22 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
                          expect_close(down(Y).v, rounded(x, to).v, 0, 0, "cast");
                        }});
   // to integers: round to nearest, saturate, NaN → 0.
-  cases.push_back({"cast/f32_to_i8_i32_u8", &opdesc::cast, [](const Device& d, Stream& st) {
-                     const std::vector<float> x{-1000.0f, -128.6f, -2.5f, -0.4f, 0.0f, 0.5f, 1.49f, 127.4f, 300.0f, NAN};
-                     Tensor X = Tensor::from_vector(d, {10}, x);
-                     Tensor I8 = Tensor::empty(d, {10}, DType::i8), U8 = Tensor::empty(d, {10}, DType::u8),
-                            I32 = Tensor::empty(d, {10}, DType::i32);
-                     ops::cast(st, X, I8);
-                     ops::cast(st, X, U8);
-                     ops::cast(st, X, I32);
-                     EXPECT_EQ(I8.to_vector<int8_t>(), (std::vector<int8_t>{-128, -128, -3, 0, 0, 1, 1, 127, 127, 0}));
-                     EXPECT_EQ(U8.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 1, 127, 255, 0}));
-                     EXPECT_EQ(I32.to_vector<int32_t>(), (std::vector<int32_t>{-1000, -129, -3, 0, 0, 1, 1, 127, 300, 0}));
-                     Tensor back = Tensor::empty(d, {10});
-                     ops::cast(st, I32, back);
-                     EXPECT_EQ(back.to_vector<float>(), (std::vector<float>{-1000, -129, -3, 0, 0, 1, 1, 127, 300, 0}));
-                   }});
+  cases.push_back(
+      {"cast/f32_to_i8_i32_u8", &opdesc::cast, [](const Device& d, Stream& st) {
+         const std::vector<float> x{-1000.0f, -128.6f, -2.5f, -0.4f, 0.0f, 0.5f, 1.49f, 127.4f, 300.0f, NAN};
+         Tensor X = Tensor::from_vector(d, {10}, x);
+         Tensor I8 = Tensor::empty(d, {10}, DType::i8), U8 = Tensor::empty(d, {10}, DType::u8),
+                I32 = Tensor::empty(d, {10}, DType::i32);
+         ops::cast(st, X, I8);
+         ops::cast(st, X, U8);
+         ops::cast(st, X, I32);
+         EXPECT_EQ(I8.to_vector<int8_t>(), (std::vector<int8_t>{-128, -128, -3, 0, 0, 1, 1, 127, 127, 0}));
+         EXPECT_EQ(U8.to_vector<uint8_t>(), (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 1, 127, 255, 0}));
+         EXPECT_EQ(I32.to_vector<int32_t>(), (std::vector<int32_t>{-1000, -129, -3, 0, 0, 1, 1, 127, 300, 0}));
+         Tensor back = Tensor::empty(d, {10});
+         ops::cast(st, I32, back);
+         EXPECT_EQ(back.to_vector<float>(), (std::vector<float>{-1000, -129, -3, 0, 0, 1, 1, 127, 300, 0}));
+       }});
 }
 
 const std::vector<OpCase>& all_cases() {
@@ -283,10 +289,11 @@ TEST_P(BackendOps, MatchesReference) {
   s.synchronize();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDevices, BackendOps, ::testing::Combine(::testing::ValuesIn(device_ids()),
-                                                                    ::testing::ValuesIn(case_indices())),
+INSTANTIATE_TEST_SUITE_P(AllDevices, BackendOps,
+                         ::testing::Combine(::testing::ValuesIn(device_ids()), ::testing::ValuesIn(case_indices())),
                          [](const auto& info) {
-                           return param_name(std::get<0>(info.param) + "__" + all_cases()[std::get<1>(info.param)].name);
+                           return param_name(std::get<0>(info.param) + "__" +
+                                             all_cases()[std::get<1>(info.param)].name);
                          });
 
 // Every op linked into the program has at least one case above, so a new op cannot be added

@@ -1,6 +1,7 @@
 // Dispatch overhead: a tiny op through the registry (device check, shape validation, kernel
 // lookup) against the same work as a direct loop. Target: < 1 µs per op.
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include "bench/bench_util.h"
 #include "tandem/ops.h"
@@ -31,6 +32,18 @@ void BM_scale_dispatch(benchmark::State& state) {
 }
 BENCHMARK(BM_scale_dispatch);
 
+void BM_add_direct(benchmark::State& state) {
+  Tensor a = bench::random_tensor(cpu_device(), {4, 4}), b = bench::random_tensor(cpu_device(), {4, 4}, 2);
+  Tensor c = Tensor::empty(cpu_device(), {4, 4});
+  const float *pa = a.host_data<float>(), *pb = b.host_data<float>();
+  float* pc = c.host_data<float>();
+  for (auto _ : state) {
+    for (int i = 0; i < 16; ++i) pc[i] = pa[i] + pb[i];
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_add_direct);
+
 // A two-input op with shape checks on every tensor.
 void BM_add_dispatch(benchmark::State& state) {
   Stream s(cpu_device());
@@ -42,6 +55,17 @@ void BM_add_dispatch(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_add_dispatch);
+
+void BM_gemm4_direct(benchmark::State& state) {
+  Tensor a = bench::random_tensor(cpu_device(), {4, 4}), b = bench::random_tensor(cpu_device(), {4, 4}, 2);
+  Tensor c = Tensor::empty(cpu_device(), {4, 4});
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 4, 4, 4, 1.0f, a.host_data<float>(), 4, b.host_data<float>(),
+                4, 0.0f, c.host_data<float>(), 4);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_gemm4_direct);
 
 // The biggest validation: gemm on 4×4 matrices through the registry vs cblas directly.
 void BM_gemm4_dispatch(benchmark::State& state) {

@@ -60,9 +60,13 @@ nlohmann::json run(bool quiet) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, static_cast<const float*>(a.data()), ni,
                   static_cast<const float*>(b.data()), ni, 0.0f, static_cast<float*>(c.data()), ni);
     });
-    gemm.add({std::to_string(n), fmt("%.1f", flops / rt / 1e9), fmt("%.1f", flops / direct / 1e9), fmt("%.3f", direct / rt)});
-    results["gemm"].push_back({{"n", n}, {"runtime_gflops", flops / rt / 1e9}, {"openblas_gflops", flops / direct / 1e9},
-                               {"ratio", direct / rt}, {"timing", "measured"}});
+    gemm.add({std::to_string(n), fmt("%.1f", flops / rt / 1e9), fmt("%.1f", flops / direct / 1e9),
+              fmt("%.3f", direct / rt)});
+    results["gemm"].push_back({{"n", n},
+                               {"runtime_gflops", flops / rt / 1e9},
+                               {"openblas_gflops", flops / direct / 1e9},
+                               {"ratio", direct / rt},
+                               {"timing", "measured"}});
   }
 
   Table conv({"conv layer (batch 64)", "fwd GFLOP/s", "bwd-data GFLOP/s", "bwd-weights GFLOP/s", "fwd+bwd GFLOP/s"});
@@ -80,9 +84,12 @@ nlohmann::json run(bool quiet) {
     const double bw = median_seconds(reps, [&] { ops::conv2d_backward_weights(s, x, dy, dw, p); });
     conv.add({l.name, fmt("%.1f", flops / f / 1e9), fmt("%.1f", flops / bd / 1e9), fmt("%.1f", flops / bw / 1e9),
               fmt("%.1f", 3 * flops / (f + bd + bw) / 1e9)});
-    results["conv"].push_back({{"layer", l.name}, {"forward_gflops", flops / f / 1e9},
-                               {"backward_data_gflops", flops / bd / 1e9}, {"backward_weights_gflops", flops / bw / 1e9},
-                               {"fwd_bwd_gflops", 3 * flops / (f + bd + bw) / 1e9}, {"timing", "measured"}});
+    results["conv"].push_back({{"layer", l.name},
+                               {"forward_gflops", flops / f / 1e9},
+                               {"backward_data_gflops", flops / bd / 1e9},
+                               {"backward_weights_gflops", flops / bw / 1e9},
+                               {"fwd_bwd_gflops", 3 * flops / (f + bd + bw) / 1e9},
+                               {"timing", "measured"}});
   }
   if (!quiet) {
     std::fprintf(stderr, "\r\033[K");

@@ -5,10 +5,10 @@
 #include <sstream>
 
 #include "build_info.h"
-#include "tandem/backend.h"
 #include "commands.h"
-#include "tandem/ops.h"
 #include "table.h"
+#include "tandem/backend.h"
+#include "tandem/ops.h"
 
 namespace tandem::cli {
 namespace {
@@ -93,8 +93,10 @@ void add_info_command(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print JSON instead of tables");
   cmd->callback([json] {
-    if (*json) std::cout << to_json().dump(2) << "\n";
-    else print_text();
+    if (*json)
+      std::cout << to_json().dump(2) << "\n";
+    else
+      print_text();
   });
 }
 

@@ -10,9 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string level;
   app.add_option("--log", level, "log level: trace, debug, info, warn, error, off (default: $TANDEM_LOG or warn)")
-      ->check([](const std::string& v) {
-        return tandem::parse_log_level(v) ? std::string() : "not a log level: " + v;
-      });
+      ->check(
+          [](const std::string& v) { return tandem::parse_log_level(v) ? std::string() : "not a log level: " + v; });
   app.parse_complete_callback([&] {
     if (!level.empty()) tandem::set_log_level(*tandem::parse_log_level(level));
   });

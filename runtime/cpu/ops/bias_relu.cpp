@@ -24,13 +24,12 @@ void bias_add(const OpCall& call) {
   const float* bs = static_cast<const float*>(b.data());
   float* ys = static_cast<float*>(y.data());
   const int64_t rows = pl.n * pl.c;
-#pragma omp parallel for schedule(static) if (y.numel() > parallel_threshold)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, y.numel(), [&](int64_t row) {
     const float v = bs[row % pl.c];
     float* out = ys + row * pl.inner;
 #pragma omp simd
     for (int64_t i = 0; i < pl.inner; ++i) out[i] += v;
-  }
+  });
 }
 
 void bias_backward(const OpCall& call) {
@@ -39,8 +38,7 @@ void bias_backward(const OpCall& call) {
   const float* ds = static_cast<const float*>(dy.data());
   float* out = static_cast<float*>(db.data());
   // Summed in double: a channel can collect hundreds of thousands of terms.
-#pragma omp parallel for schedule(static) if (dy.numel() > parallel_threshold)
-  for (int64_t c = 0; c < pl.c; ++c) {
+  parallel_for(pl.c, dy.numel(), [&](int64_t c) {
     double sum = 0;
     for (int64_t n = 0; n < pl.n; ++n) {
       const float* in = ds + (n * pl.c + c) * pl.inner;
@@ -50,15 +48,17 @@ void bias_backward(const OpCall& call) {
       sum += part;
     }
     out[c] = static_cast<float>(sum);
-  }
+  });
 }
 
 void relu_forward(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
   float* y = static_cast<float*>(call.out[0]->data());
   const int64_t n = call.in[0]->numel();
-#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  for_blocks(n, [&](int64_t first, int64_t count) {
+#pragma omp simd
+    for (int64_t i = first; i < first + count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+  });
 }
 
 void relu_backward(const OpCall& call) {
@@ -66,8 +66,10 @@ void relu_backward(const OpCall& call) {
   const float* dy = static_cast<const float*>(call.in[1]->data());
   float* dx = static_cast<float*>(call.out[0]->data());
   const int64_t n = call.in[0]->numel();
-#pragma omp parallel for simd schedule(static) if (n > parallel_threshold)
-  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+  for_blocks(n, [&](int64_t first, int64_t count) {
+#pragma omp simd
+    for (int64_t i = first; i < first + count; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+  });
 }
 
 }  // namespace tandem::cpu

@@ -22,7 +22,7 @@ struct Geometry {
 
 Geometry geometry(const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& prm) {
   return {x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3], w.shape()[0], w.shape()[2], w.shape()[3],
-          y.shape()[2], y.shape()[3], prm.stride_h, prm.stride_w, prm.pad_h, prm.pad_w};
+          y.shape()[2], y.shape()[3], prm.stride_h, prm.stride_w, prm.pad_h,    prm.pad_w};
 }
 
 // Output columns q whose input column q·sw − pw + s lies inside [0, w): [lo, hi).
@@ -33,12 +33,68 @@ void valid_q(const Geometry& g, int64_t s, int64_t& lo, int64_t& hi) {
   hi = std::max(hi, lo);
 }
 
+// Stride 1 with the output as wide as the input ("same" width): consecutive output rows read
+// consecutive input rows, so a whole im2col row maps onto one contiguous run of the input
+// plane, shifted by `shift`. Output rows [p_lo, p_hi) and columns [lo, hi) are the valid ones.
+struct SameWidthRow {
+  int64_t lo, hi, p_lo, p_hi, first, last, shift;
+  bool empty() const { return lo >= hi || p_lo >= p_hi; }
+};
+
+SameWidthRow same_width_row(const Geometry& g, int64_t r, int64_t s) {
+  SameWidthRow w{};
+  valid_q(g, s, w.lo, w.hi);
+  w.p_lo = std::clamp<int64_t>(g.ph - r, 0, g.p);
+  w.p_hi = std::clamp<int64_t>(g.h + g.ph - r, w.p_lo, g.p);
+  w.first = w.p_lo * g.q + w.lo;
+  w.last = (w.p_hi - 1) * g.q + w.hi;
+  w.shift = (r - g.ph) * g.w + (s - g.pw);  // input index − output index
+  return w;
+}
+
+// Zeroes the positions of a row that lie outside the image (those inside [first, last) that a
+// contiguous copy would fill from a neighbouring input row, and the rows outside [p_lo, p_hi)).
+void zero_outside(const Geometry& g, const SameWidthRow& w, float* row) {
+  std::fill(row, row + w.p_lo * g.q, 0.0f);
+  std::fill(row + w.p_hi * g.q, row + g.pq(), 0.0f);
+  for (int64_t p = w.p_lo; p < w.p_hi; ++p) {
+    std::fill(row + p * g.q, row + p * g.q + w.lo, 0.0f);
+    std::fill(row + p * g.q + w.hi, row + (p + 1) * g.q, 0.0f);
+  }
+}
+
+void im2col_row_same_width(const Geometry& g, const float* plane, int64_t r, int64_t s, float* row) {
+  const SameWidthRow w = same_width_row(g, r, s);
+  if (w.empty()) {
+    std::fill(row, row + g.pq(), 0.0f);
+    return;
+  }
+  std::copy(plane + (w.first + w.shift), plane + (w.last + w.shift), row + w.first);
+  zero_outside(g, w, row);
+}
+
+// The adjoint: zero what lies outside the image in the (scratch) row, then add one run.
+void col2im_row_same_width(const Geometry& g, float* row, int64_t r, int64_t s, float* plane) {
+  const SameWidthRow w = same_width_row(g, r, s);
+  if (w.empty()) return;
+  zero_outside(g, w, row);
+  float* out = plane + (w.first + w.shift);
+  const float* in = row + w.first;
+#pragma omp simd
+  for (int64_t i = 0; i < w.last - w.first; ++i) out[i] += in[i];
+}
+
 // col[(c·R + r)·S + s][p·Q + q] = x[c][p·sh − ph + r][q·sw − pw + s], zero outside the image.
 void im2col(const Geometry& g, const float* x, float* col) {
+  const bool same_width = g.sh == 1 && g.sw == 1 && g.q == g.w;
   for (int64_t c = 0; c < g.c; ++c)
     for (int64_t r = 0; r < g.r; ++r)
       for (int64_t s = 0; s < g.s; ++s) {
         float* row = col + ((c * g.r + r) * g.s + s) * g.pq();
+        if (same_width) {
+          im2col_row_same_width(g, x + c * g.h * g.w, r, s, row);
+          continue;
+        }
         int64_t lo, hi;
         valid_q(g, s, lo, hi);
         for (int64_t p = 0; p < g.p; ++p) {
@@ -62,12 +118,18 @@ void im2col(const Geometry& g, const float* x, float* col) {
 }
 
 // The adjoint of im2col: dx[c][ih][iw] += col[...] for every position that read it.
-void col2im(const Geometry& g, const float* col, float* dx) {
+// col is scratch: the same-width path zeroes parts of it.
+void col2im(const Geometry& g, float* col, float* dx) {
+  const bool same_width = g.sh == 1 && g.sw == 1 && g.q == g.w;
   std::fill(dx, dx + g.c * g.h * g.w, 0.0f);
   for (int64_t c = 0; c < g.c; ++c)
     for (int64_t r = 0; r < g.r; ++r)
       for (int64_t s = 0; s < g.s; ++s) {
-        const float* row = col + ((c * g.r + r) * g.s + s) * g.pq();
+        float* row = col + ((c * g.r + r) * g.s + s) * g.pq();
+        if (same_width) {
+          col2im_row_same_width(g, row, r, s, dx + c * g.h * g.w);
+          continue;
+        }
         int64_t lo, hi;
         valid_q(g, s, lo, hi);
         for (int64_t p = 0; p < g.p; ++p) {
@@ -99,8 +161,8 @@ void conv2d_forward(const OpCall& call) {
     for (int64_t n = 0; n < g.n; ++n) {
       im2col(g, xs + n * g.c * g.h * g.w, col.data());
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(g.k), static_cast<int>(g.pq()),
-                  static_cast<int>(g.crs()), 1.0f, ws, static_cast<int>(g.crs()), col.data(),
-                  static_cast<int>(g.pq()), 0.0f, ys + n * g.k * g.pq(), static_cast<int>(g.pq()));
+                  static_cast<int>(g.crs()), 1.0f, ws, static_cast<int>(g.crs()), col.data(), static_cast<int>(g.pq()),
+                  0.0f, ys + n * g.k * g.pq(), static_cast<int>(g.pq()));
     }
   }
 }

@@ -10,22 +10,16 @@
 namespace tandem::cpu {
 namespace {
 
-constexpr int64_t block = 1024;
-
-// Calls f(first, count) over [0, n) in blocks, in parallel when n is large.
-template <class F>
-void for_blocks(int64_t n, F f) {
-  const int64_t blocks = (n + block - 1) / block;
-#pragma omp parallel for schedule(static) if (n > parallel_threshold)
-  for (int64_t b = 0; b < blocks; ++b) f(b * block, std::min(block, n - b * block));
-}
+constexpr int64_t block = for_blocks_size;
 
 // Runs op(out, in0, in1, count) on f32 views of each block: out is also read (it is y in axpy).
 template <class Op>
 void elementwise(const Tensor* x0, const Tensor* x1, const Tensor& out, Op op) {
   const DType t = out.dtype();
   const size_t es = dtype_size(t);
-  auto at = [es](const Tensor* x, int64_t i) { return static_cast<const char*>(x->data()) + i * static_cast<int64_t>(es); };
+  auto at = [es](const Tensor* x, int64_t i) {
+    return static_cast<const char*>(x->data()) + i * static_cast<int64_t>(es);
+  };
   for_blocks(out.numel(), [&](int64_t first, int64_t count) {
     if (t == DType::f32) {
       op(static_cast<float*>(out.data()) + first, x0 ? reinterpret_cast<const float*>(at(x0, first)) : nullptr,
@@ -45,12 +39,18 @@ void elementwise(const Tensor* x0, const Tensor* x1, const Tensor& out, Op op) {
 
 double load(DType t, const void* p, int64_t i) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(p)[i];
-    case DType::f16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case DType::bf16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case DType::i8: return static_cast<const int8_t*>(p)[i];
-    case DType::i32: return static_cast<const int32_t*>(p)[i];
-    case DType::u8: return static_cast<const uint8_t*>(p)[i];
+    case DType::f32:
+      return static_cast<const float*>(p)[i];
+    case DType::f16:
+      return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::bf16:
+      return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::i8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::i32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::u8:
+      return static_cast<const uint8_t*>(p)[i];
   }
   return 0;
 }
@@ -65,12 +65,24 @@ I to_int(double v) {
 
 void store(DType t, void* p, int64_t i, double v) {
   switch (t) {
-    case DType::f32: static_cast<float*>(p)[i] = static_cast<float>(v); return;
-    case DType::f16: static_cast<uint16_t*>(p)[i] = f32_to_f16(static_cast<float>(v)); return;
-    case DType::bf16: static_cast<uint16_t*>(p)[i] = f32_to_bf16(static_cast<float>(v)); return;
-    case DType::i8: static_cast<int8_t*>(p)[i] = to_int<int8_t>(v); return;
-    case DType::i32: static_cast<int32_t*>(p)[i] = to_int<int32_t>(v); return;
-    case DType::u8: static_cast<uint8_t*>(p)[i] = to_int<uint8_t>(v); return;
+    case DType::f32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      return;
+    case DType::f16:
+      static_cast<uint16_t*>(p)[i] = f32_to_f16(static_cast<float>(v));
+      return;
+    case DType::bf16:
+      static_cast<uint16_t*>(p)[i] = f32_to_bf16(static_cast<float>(v));
+      return;
+    case DType::i8:
+      static_cast<int8_t*>(p)[i] = to_int<int8_t>(v);
+      return;
+    case DType::i32:
+      static_cast<int32_t*>(p)[i] = to_int<int32_t>(v);
+      return;
+    case DType::u8:
+      static_cast<uint8_t*>(p)[i] = to_int<uint8_t>(v);
+      return;
   }
 }
 

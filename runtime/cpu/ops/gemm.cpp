@@ -1,4 +1,5 @@
-// gemm on OpenBLAS sgemm; f16/bf16 operands are widened to f32 and the result narrowed back.
+// gemm on OpenBLAS sgemm; f16/bf16 operands are widened to f32 (in parallel) and the result
+// narrowed back.
 #include <cblas.h>
 
 #include <vector>
@@ -8,10 +9,25 @@
 namespace tandem::cpu {
 namespace {
 
-std::vector<float> widened(const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(t.numel()));
-  to_f32(t.dtype(), t.data(), v.data(), v.size());
-  return v;
+// f32 copies of f16/bf16 operands, kept per thread between calls: fresh multi-megabyte
+// allocations would page-fault on every call and cost as much as the conversion.
+struct Widened {
+  std::vector<float> a, b, c;
+};
+
+void widen_into(const Tensor& t, std::vector<float>& v) {
+  v.resize(static_cast<size_t>(t.numel()));
+  const auto* src = static_cast<const uint16_t*>(t.data());
+  for_blocks(t.numel(), [&](int64_t first, int64_t count) {
+    to_f32(t.dtype(), src + first, v.data() + first, static_cast<size_t>(count));
+  });
+}
+
+void narrow_into(const std::vector<float>& v, const Tensor& t) {
+  auto* dst = static_cast<uint16_t*>(t.data());
+  for_blocks(t.numel(), [&](int64_t first, int64_t count) {
+    from_f32(t.dtype(), v.data() + first, dst + first, static_cast<size_t>(count));
+  });
 }
 
 }  // namespace
@@ -29,10 +45,15 @@ void gemm(const OpCall& call) {
                 static_cast<const float*>(b.data()), ldb, p.beta, static_cast<float*>(c.data()), n);
     return;
   }
-  const std::vector<float> a32 = widened(a), b32 = widened(b);
-  std::vector<float> c32 = p.beta != 0.0f ? widened(c) : std::vector<float>(static_cast<size_t>(c.numel()));
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, p.alpha, a32.data(), lda, b32.data(), ldb, p.beta, c32.data(), n);
-  from_f32(c.dtype(), c32.data(), c.data(), c32.size());
+  thread_local Widened w;
+  widen_into(a, w.a);
+  widen_into(b, w.b);
+  if (p.beta != 0.0f)
+    widen_into(c, w.c);
+  else
+    w.c.resize(static_cast<size_t>(c.numel()));  // beta = 0: sgemm does not read c
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, p.alpha, w.a.data(), lda, w.b.data(), ldb, p.beta, w.c.data(), n);
+  narrow_into(w.c, c);
 }
 
 }  // namespace tandem::cpu

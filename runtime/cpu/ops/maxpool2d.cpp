@@ -15,8 +15,7 @@ void maxpool2d_forward(const OpCall& call) {
   const float* xs = static_cast<const float*>(x.data());
   float* ys = static_cast<float*>(y.data());
   int32_t* is = static_cast<int32_t*>(idx.data());
-#pragma omp parallel for schedule(static) if (x.numel() > parallel_threshold)
-  for (int64_t plane = 0; plane < planes; ++plane) {
+  parallel_for(planes, x.numel(), [&](int64_t plane) {
     const float* in = xs + plane * h * w;
     for (int64_t i = 0; i < ph; ++i)
       for (int64_t j = 0; j < pw; ++j) {
@@ -31,7 +30,7 @@ void maxpool2d_forward(const OpCall& call) {
         ys[o] = in[arg];  // a NaN-only window keeps its first element (NaN), not -inf
         is[o] = static_cast<int32_t>(arg);
       }
-  }
+  });
 }
 
 void maxpool2d_backward(const OpCall& call) {
@@ -46,12 +45,11 @@ void maxpool2d_backward(const OpCall& call) {
     if (is[i] < 0 || is[i] >= per_in)
       call.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
                 std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
-#pragma omp parallel for schedule(static) if (dx.numel() > parallel_threshold)
-  for (int64_t plane = 0; plane < planes; ++plane) {
+  parallel_for(planes, dx.numel(), [&](int64_t plane) {
     float* out = dxs + plane * per_in;
     std::fill(out, out + per_in, 0.0f);
     for (int64_t o = 0; o < per_out; ++o) out[is[plane * per_out + o]] += dys[plane * per_out + o];
-  }
+  });
 }
 
 }  // namespace tandem::cpu

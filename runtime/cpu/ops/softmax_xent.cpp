@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "../kernels.h"
 
@@ -26,9 +27,8 @@ void softmax_xent_forward(const OpCall& call) {
   const float* x = static_cast<const float*>(logits.data());
   const int32_t* ls = static_cast<const int32_t*>(labels.data());
   float* pr = static_cast<float*>(probs.data());
-  double total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (logits.numel() > parallel_threshold)
-  for (int64_t i = 0; i < n; ++i) {
+  std::vector<double> row_loss(static_cast<size_t>(n));
+  parallel_for(n, logits.numel(), [&](int64_t i) {
     const float* row = x + i * k;
     float* out = pr + i * k;
     float mx = row[0];
@@ -40,8 +40,10 @@ void softmax_xent_forward(const OpCall& call) {
     }
     const float inv = static_cast<float>(1.0 / sum);
     for (int64_t j = 0; j < k; ++j) out[j] *= inv;
-    total += std::log(sum) + mx - row[ls[i]];
-  }
+    row_loss[static_cast<size_t>(i)] = std::log(sum) + mx - row[ls[i]];
+  });
+  double total = 0;
+  for (double l : row_loss) total += l;
   *static_cast<float*>(loss.data()) = static_cast<float>(total / static_cast<double>(n));
 }
 
@@ -53,11 +55,10 @@ void softmax_xent_backward(const OpCall& call) {
   const float* pr = static_cast<const float*>(probs.data());
   const int32_t* ls = static_cast<const int32_t*>(labels.data());
   float* d = static_cast<float*>(dlogits.data());
-#pragma omp parallel for schedule(static) if (probs.numel() > parallel_threshold)
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, probs.numel(), [&](int64_t i) {
     for (int64_t j = 0; j < k; ++j) d[i * k + j] = g * pr[i * k + j];
     d[i * k + ls[i]] -= g;
-  }
+  });
 }
 
 }  // namespace tandem::cpu

@@ -18,17 +18,17 @@ enum class DeviceKind : uint8_t { cpu, cuda, opencl, fpga_xrt, fpga_sim };
 std::string_view device_kind_name(DeviceKind k);
 
 struct DeviceProps {
-  std::string name;               ///< e.g. the CPU model or GPU name
-  uint64_t memory_bytes = 0;      ///< memory usable for buffers
-  double peak_flops_f32 = 0;      ///< FLOP/s; nominal from the spec sheet or ISA, 0 = unknown
-  double peak_flops_f16 = 0;      ///< FLOP/s for f16/bf16 math, 0 = unknown
-  double mem_bandwidth = 0;       ///< bytes/s; 0 = unknown (calibration measures it)
-  int compute_units = 0;          ///< cores, SMs, compute units
-  int numa_node = -1;             ///< NUMA node the device is attached to; -1 = unknown
-  std::string pci_address;        ///< "0000:3b:00.0"; empty where not a PCI device
-  std::string driver;             ///< library or driver that runs its kernels, with version
-  bool host_accessible = false;   ///< host code may read and write its buffers directly
-  bool modeled = false;           ///< its timings come from a performance model, not hardware
+  std::string name;              ///< e.g. the CPU model or GPU name
+  uint64_t memory_bytes = 0;     ///< memory usable for buffers
+  double peak_flops_f32 = 0;     ///< FLOP/s; nominal from the spec sheet or ISA, 0 = unknown
+  double peak_flops_f16 = 0;     ///< FLOP/s for f16/bf16 math, 0 = unknown
+  double mem_bandwidth = 0;      ///< bytes/s; 0 = unknown (calibration measures it)
+  int compute_units = 0;         ///< cores, SMs, compute units
+  int numa_node = -1;            ///< NUMA node the device is attached to; -1 = unknown
+  std::string pci_address;       ///< "0000:3b:00.0"; empty where not a PCI device
+  std::string driver;            ///< library or driver that runs its kernels, with version
+  bool host_accessible = false;  ///< host code may read and write its buffers directly
+  bool modeled = false;          ///< its timings come from a performance model, not hardware
 };
 
 class Device {

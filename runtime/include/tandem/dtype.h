@@ -14,12 +14,18 @@ enum class DType : uint8_t { f32, f16, bf16, i8, i32, u8 };
 /// Bytes per element.
 constexpr size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f32: return 4;
-    case DType::i32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
-    case DType::i8: return 1;
-    case DType::u8: return 1;
+    case DType::f32:
+      return 4;
+    case DType::i32:
+      return 4;
+    case DType::f16:
+      return 2;
+    case DType::bf16:
+      return 2;
+    case DType::i8:
+      return 1;
+    case DType::u8:
+      return 1;
   }
   return 0;
 }

@@ -35,7 +35,9 @@ struct OpCall {
   StreamImpl* stream;  ///< where to run; nullptr when only costing (op_cost)
 
   template <class P>
-  const P& param() const { return *static_cast<const P*>(params); }
+  const P& param() const {
+    return *static_cast<const P*>(params);
+  }
   /// Throws Error(invalid_argument) naming this call's device and op.
   [[noreturn]] void fail(const std::string& detail) const;
   /// Throws Error(unsupported) naming this call's device and op.
@@ -47,13 +49,13 @@ struct OpDesc {
   using CostFn = OpCost (*)(const OpCall&);
 
   /// Registers the op in all_ops() and gives it a dense id (for O(1) kernel lookup).
-  OpDesc(const char* name, std::vector<const char*> inputs, std::vector<const char*> outputs,
-         ValidateFn validate, CostFn cost);
+  OpDesc(const char* name, std::vector<const char*> inputs, std::vector<const char*> outputs, ValidateFn validate,
+         CostFn cost);
   OpDesc(const OpDesc&) = delete;
   OpDesc& operator=(const OpDesc&) = delete;
 
   const char* name;
-  std::vector<const char*> inputs;   ///< tensor roles, for messages ("a", "b")
+  std::vector<const char*> inputs;  ///< tensor roles, for messages ("a", "b")
   std::vector<const char*> outputs;
   ValidateFn validate;  ///< throws Error(invalid_argument) naming the offending shapes
   CostFn cost;

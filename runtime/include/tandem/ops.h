@@ -37,9 +37,9 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 
 /// Descriptors, for capability queries (device.supports(opdesc::gemm)) and cost models.
 namespace opdesc {
-extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add,
-    bias_backward, relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward,
-    softmax_xent_forward, softmax_xent_backward, axpy, scale, add, cast;
+extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
+    relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
+    axpy, scale, add, cast;
 }  // namespace opdesc
 
 namespace ops {
@@ -49,14 +49,11 @@ namespace ops {
 void gemm(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c, const GemmParams& p = {});
 
 /// y[N,K,P,Q] = conv(x[N,C,H,W], w[K,C,R,S]) with stride and zero padding. f32.
-void conv2d_forward(Stream& s, const Tensor& x, const Tensor& w, const Tensor& y,
-                    const Conv2dParams& p);
+void conv2d_forward(Stream& s, const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p);
 /// dx[N,C,H,W] = gradient of the convolution with respect to its input.
-void conv2d_backward_data(Stream& s, const Tensor& dy, const Tensor& w, const Tensor& dx,
-                          const Conv2dParams& p);
+void conv2d_backward_data(Stream& s, const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& p);
 /// dw[K,C,R,S] = gradient of the convolution with respect to its weights.
-void conv2d_backward_weights(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dw,
-                             const Conv2dParams& p);
+void conv2d_backward_weights(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dw, const Conv2dParams& p);
 
 /// y[N,C,...] += bias[C], in place (the channel is dimension 1). f32.
 void bias_add(Stream& s, const Tensor& y, const Tensor& bias);
@@ -70,18 +67,17 @@ void relu_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& d
 
 /// y[N,C,P,Q] = max over each window of x[N,C,H,W]; indices (i32, same shape as y) hold the
 /// position h·W + w of each maximum within its plane (the first one on ties).
-void maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices,
-                       const Pool2dParams& p = {});
+void maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dParams& p = {});
 /// dx[N,C,H,W] = dy routed to the positions in indices (summed where windows overlap).
 void maxpool2d_backward(Stream& s, const Tensor& dy, const Tensor& indices, const Tensor& dx);
 
 /// probs[N,C] = softmax(logits), loss[1] = mean over the batch of −log probs[n, labels[n]].
 /// labels are i32 in [0, C); an out-of-range label is an error naming the sample.
-void softmax_xent_forward(Stream& s, const Tensor& logits, const Tensor& labels,
-                          const Tensor& probs, const Tensor& loss);
+void softmax_xent_forward(Stream& s, const Tensor& logits, const Tensor& labels, const Tensor& probs,
+                          const Tensor& loss);
 /// dlogits = dloss · (probs − onehot(labels)) / N: the gradient of the mean loss.
-void softmax_xent_backward(Stream& s, const Tensor& probs, const Tensor& labels,
-                           const Tensor& dlogits, float dloss = 1.0f);
+void softmax_xent_backward(Stream& s, const Tensor& probs, const Tensor& labels, const Tensor& dlogits,
+                           float dloss = 1.0f);
 
 /// y += alpha·x (gradient accumulation). f32, f16 or bf16 (computed in f32).
 void axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y);

@@ -33,12 +33,18 @@ class Buffer {
 
 template <class T>
 constexpr bool dtype_matches(DType t) {
-  if constexpr (std::is_same_v<T, float>) return t == DType::f32;
-  else if constexpr (std::is_same_v<T, int32_t>) return t == DType::i32;
-  else if constexpr (std::is_same_v<T, int8_t>) return t == DType::i8;
-  else if constexpr (std::is_same_v<T, uint8_t>) return t == DType::u8;
-  else if constexpr (std::is_same_v<T, uint16_t>) return t == DType::f16 || t == DType::bf16;
-  else return false;
+  if constexpr (std::is_same_v<T, float>)
+    return t == DType::f32;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return t == DType::i32;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return t == DType::i8;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return t == DType::u8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return t == DType::f16 || t == DType::bf16;
+  else
+    return false;
 }
 
 /// A contiguous, row-major view of a buffer. Copying a Tensor copies the handle, not the data.
@@ -89,12 +95,18 @@ class Tensor {
 
   template <class T>
   static constexpr DType dtype_for() {
-    if constexpr (std::is_same_v<T, float>) return DType::f32;
-    else if constexpr (std::is_same_v<T, int32_t>) return DType::i32;
-    else if constexpr (std::is_same_v<T, int8_t>) return DType::i8;
-    else if constexpr (std::is_same_v<T, uint8_t>) return DType::u8;
-    else if constexpr (std::is_same_v<T, uint16_t>) return DType::f16;
-    else static_assert(!sizeof(T), "no DType for this element type");
+    if constexpr (std::is_same_v<T, float>)
+      return DType::f32;
+    else if constexpr (std::is_same_v<T, int32_t>)
+      return DType::i32;
+    else if constexpr (std::is_same_v<T, int8_t>)
+      return DType::i8;
+    else if constexpr (std::is_same_v<T, uint8_t>)
+      return DType::u8;
+    else if constexpr (std::is_same_v<T, uint16_t>)
+      return DType::f16;
+    else
+      static_assert(!sizeof(T), "no DType for this element type");
   }
 
  private:
@@ -110,8 +122,7 @@ class Tensor {
 void copy(const Tensor& src, const Tensor& dst);
 
 template <class T>
-Tensor Tensor::from_vector(const Device& device, const Shape& shape, const std::vector<T>& v,
-                           DType dtype) {
+Tensor Tensor::from_vector(const Device& device, const Shape& shape, const std::vector<T>& v, DType dtype) {
   Tensor t = empty(device, shape, dtype);
   t.check_host_access(dtype_matches<T>(dtype), "element type does not match");
   t.check_host_access(static_cast<int64_t>(v.size()) == shape.numel(), "vector length does not match");

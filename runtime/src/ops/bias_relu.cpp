@@ -31,7 +31,8 @@ OpCost elementwise_cost(const OpCall& c) {
 
 OpCost bias_add_cost(const OpCall& c) {
   const Tensor& y = *c.out[0];
-  return {static_cast<double>(y.numel()), 2.0 * static_cast<double>(y.nbytes()) + static_cast<double>(c.in[0]->nbytes())};
+  return {static_cast<double>(y.numel()),
+          2.0 * static_cast<double>(y.nbytes()) + static_cast<double>(c.in[0]->nbytes())};
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ inline std::string describe(const OpCall& c, const Tensor& t) {
   for (size_t i = 0; i < c.in.size(); ++i)
     if (c.in[i] == &t) return std::string(c.op.inputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
   for (size_t i = 0; i < c.out.size(); ++i)
-    if (c.out[i] == &t) return std::string(c.op.outputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+    if (c.out[i] == &t)
+      return std::string(c.op.outputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
   return std::string(dtype_name(t.dtype())) + t.shape().str();
 }
 

@@ -42,14 +42,13 @@ OpCost cost_bwd_weights(const OpCall& c) { return conv_cost(c, *c.out[0], *c.in[
 const OpDesc opdesc::conv2d_forward("conv2d_forward", {"x", "w"}, {"y"}, validate_fwd, cost_fwd);
 const OpDesc opdesc::conv2d_backward_data("conv2d_backward_data", {"dy", "w"}, {"dx"}, validate_bwd_data,
                                           cost_bwd_data);
-const OpDesc opdesc::conv2d_backward_weights("conv2d_backward_weights", {"x", "dy"}, {"dw"},
-                                             validate_bwd_weights, cost_bwd_weights);
+const OpDesc opdesc::conv2d_backward_weights("conv2d_backward_weights", {"x", "dy"}, {"dw"}, validate_bwd_weights,
+                                             cost_bwd_weights);
 
 void ops::conv2d_forward(Stream& s, const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p) {
   dispatch(s, opdesc::conv2d_forward, {&x, &w}, {&y}, &p);
 }
-void ops::conv2d_backward_data(Stream& s, const Tensor& dy, const Tensor& w, const Tensor& dx,
-                               const Conv2dParams& p) {
+void ops::conv2d_backward_data(Stream& s, const Tensor& dy, const Tensor& w, const Tensor& dx, const Conv2dParams& p) {
   dispatch(s, opdesc::conv2d_backward_data, {&dy, &w}, {&dx}, &p);
 }
 void ops::conv2d_backward_weights(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dw,

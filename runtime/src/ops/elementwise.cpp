@@ -18,9 +18,7 @@ void validate_cast(const OpCall& c) {
     c.fail(opcheck::describe(c, *c.in[0]) + " and " + opcheck::describe(c, *c.out[0]) + ": element counts differ");
 }
 
-OpCost cost(const OpCall& c) {
-  return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c)};
-}
+OpCost cost(const OpCall& c) { return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c)}; }
 
 // axpy and scale read and write their output.
 OpCost cost_rw(const OpCall& c) {
@@ -42,7 +40,9 @@ void ops::scale(Stream& s, float alpha, const Tensor& x) {
   const ScaleParams p{alpha};
   dispatch(s, opdesc::scale, {}, {&x}, &p);
 }
-void ops::add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) { dispatch(s, opdesc::add, {&a, &b}, {&c}); }
+void ops::add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
+  dispatch(s, opdesc::add, {&a, &b}, {&c});
+}
 void ops::cast(Stream& s, const Tensor& src, const Tensor& dst) { dispatch(s, opdesc::cast, {&src}, {&dst}); }
 
 }  // namespace tandem

@@ -7,7 +7,8 @@ namespace {
 
 void validate_pool(const OpCall& c, const Tensor& x, const Tensor& y, const Tensor& idx, const Pool2dParams& p) {
   if (p.kernel < 1 || p.stride < 1)
-    c.fail("kernel and stride must be ≥ 1 (kernel " + std::to_string(p.kernel) + ", stride " + std::to_string(p.stride) + ")");
+    c.fail("kernel and stride must be ≥ 1 (kernel " + std::to_string(p.kernel) + ", stride " +
+           std::to_string(p.stride) + ")");
   opcheck::rank(c, x, 4);
   opcheck::rank(c, y, 4);
   opcheck::dtype(c, x, DType::f32);
@@ -15,8 +16,8 @@ void validate_pool(const OpCall& c, const Tensor& x, const Tensor& y, const Tens
   opcheck::dtype(c, idx, DType::i32);
   opcheck::same_shape(c, y, idx);
   if (x.shape()[2] < p.kernel || x.shape()[3] < p.kernel)
-    c.fail(opcheck::describe(c, x) + ": smaller than the " + std::to_string(p.kernel) + "x" +
-           std::to_string(p.kernel) + " window");
+    c.fail(opcheck::describe(c, x) + ": smaller than the " + std::to_string(p.kernel) + "x" + std::to_string(p.kernel) +
+           " window");
   opcheck::dim(c, y, 0, x.shape()[0], "batch");
   opcheck::dim(c, y, 1, x.shape()[1], "channels");
   opcheck::dim(c, y, 2, window_out(x.shape()[2], p.kernel, p.stride, 0), "output height");

@@ -35,8 +35,8 @@ OpCost cost(const OpCall& c) { return {4.0 * static_cast<double>(c.in[0]->numel(
 
 }  // namespace
 
-const OpDesc opdesc::softmax_xent_forward("softmax_xent_forward", {"logits", "labels"}, {"probs", "loss"},
-                                          validate_fwd, cost);
+const OpDesc opdesc::softmax_xent_forward("softmax_xent_forward", {"logits", "labels"}, {"probs", "loss"}, validate_fwd,
+                                          cost);
 const OpDesc opdesc::softmax_xent_backward("softmax_xent_backward", {"probs", "labels"}, {"dlogits"}, validate_bwd,
                                            cost);
 
