@@ -65,6 +65,15 @@ double nominal_peak_flops(int cores) {
   return cores * cpu_clock_hz() * per_cycle;
 }
 
+// The CPU device uses every core, so it sits on NUMA node 0 only when that is the only node;
+// on a multi-node machine it spans them all (-1). Placement by node arrives with hwloc.
+int numa_node_of_all_cores() {
+  std::ifstream in("/sys/devices/system/node/online");
+  std::string online;
+  if (!(in >> online)) return -1;
+  return online == "0" ? 0 : -1;
+}
+
 DeviceProps host_props() {
   DeviceProps p;
   p.name = cpu_model_name();
@@ -72,7 +81,7 @@ DeviceProps host_props() {
   p.compute_units = omp_get_max_threads();
   p.peak_flops_f32 = nominal_peak_flops(p.compute_units);
   p.peak_flops_f16 = p.peak_flops_f32;  // f16/bf16 are computed in f32 here
-  p.numa_node = 0;
+  p.numa_node = numa_node_of_all_cores();
   p.driver = openblas_get_config();
   p.host_accessible = true;
   p.modeled = false;

@@ -5,38 +5,36 @@
 namespace tandem {
 namespace {
 
-void validate_pool(const OpCall& c, const Tensor& x, const Tensor& y, const Tensor& idx, const Pool2dParams& p) {
-  if (p.kernel < 1 || p.stride < 1)
-    c.fail("kernel and stride must be ≥ 1 (kernel " + std::to_string(p.kernel) + ", stride " +
-           std::to_string(p.stride) + ")");
+// What forward and backward share: an input-sized f32 tensor x [N,C,H,W], an output-sized f32
+// tensor y [N,C,P,Q] and i32 indices shaped like y.
+void validate_tensors(const OpCall& c, const Tensor& x, const Tensor& y, const Tensor& idx) {
   opcheck::rank(c, x, 4);
   opcheck::rank(c, y, 4);
   opcheck::dtype(c, x, DType::f32);
   opcheck::dtype(c, y, DType::f32);
   opcheck::dtype(c, idx, DType::i32);
   opcheck::same_shape(c, y, idx);
+  opcheck::dim(c, y, 0, x.shape()[0], "batch");
+  opcheck::dim(c, y, 1, x.shape()[1], "channels");
+}
+
+void validate_fwd(const OpCall& c) {
+  const Tensor &x = *c.in[0], &y = *c.out[0];
+  const auto& p = c.param<Pool2dParams>();
+  if (p.kernel < 1 || p.stride < 1)
+    c.fail("kernel and stride must be ≥ 1 (kernel " + std::to_string(p.kernel) + ", stride " +
+           std::to_string(p.stride) + ")");
+  validate_tensors(c, x, y, *c.out[1]);
   if (x.shape()[2] < p.kernel || x.shape()[3] < p.kernel)
     c.fail(opcheck::describe(c, x) + ": smaller than the " + std::to_string(p.kernel) + "x" + std::to_string(p.kernel) +
            " window");
-  opcheck::dim(c, y, 0, x.shape()[0], "batch");
-  opcheck::dim(c, y, 1, x.shape()[1], "channels");
   opcheck::dim(c, y, 2, window_out(x.shape()[2], p.kernel, p.stride, 0), "output height");
   opcheck::dim(c, y, 3, window_out(x.shape()[3], p.kernel, p.stride, 0), "output width");
 }
 
-void validate_fwd(const OpCall& c) { validate_pool(c, *c.in[0], *c.out[0], *c.out[1], c.param<Pool2dParams>()); }
-
-void validate_bwd(const OpCall& c) {
-  const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
-  opcheck::rank(c, dy, 4);
-  opcheck::rank(c, dx, 4);
-  opcheck::dtype(c, dy, DType::f32);
-  opcheck::dtype(c, dx, DType::f32);
-  opcheck::dtype(c, idx, DType::i32);
-  opcheck::same_shape(c, dy, idx);
-  opcheck::dim(c, dx, 0, dy.shape()[0], "batch");
-  opcheck::dim(c, dx, 1, dy.shape()[1], "channels");
-}
+// The window is not a parameter of the backward pass: indices carry it, and the kernel
+// checks each index against the input plane.
+void validate_bwd(const OpCall& c) { validate_tensors(c, *c.out[0], *c.in[0], *c.in[1]); }
 
 OpCost cost_fwd(const OpCall& c) {
   const auto& p = c.param<Pool2dParams>();
