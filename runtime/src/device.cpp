@@ -1,6 +1,7 @@
 #include "tandem/device.h"
 
 #include "tandem/backend.h"
+#include "tandem/error.h"
 
 namespace tandem {
 
@@ -31,10 +32,19 @@ void DeviceImpl::register_kernel(const OpDesc& op, Kernel kernel) {
   kernels_[op.id] = kernel;
 }
 
-DeviceKind Device::kind() const { return impl_->kind(); }
-int Device::index() const { return impl_->index(); }
+namespace {
+
+DeviceImpl& checked(DeviceImpl* impl) {
+  if (impl == nullptr) throw Error(ErrorKind::invalid_argument, "", "device", "empty Device handle");
+  return *impl;
+}
+
+}  // namespace
+
+DeviceKind Device::kind() const { return checked(impl_).kind(); }
+int Device::index() const { return checked(impl_).index(); }
 std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no device)"); }
-const DeviceProps& Device::props() const { return impl_->props(); }
+const DeviceProps& Device::props() const { return checked(impl_).props(); }
 bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
 
 }  // namespace tandem

@@ -169,6 +169,21 @@ TEST_F(BadInput, UnknownOpAndDevice) {
   expect_error([] { find_device("cuda:3"); }, ErrorKind::invalid_argument, {"no device 'cuda:3'", "cpu:0"});
 }
 
+TEST_F(BadInput, EmptyHandlesAndMissingParameters) {
+  expect_error([] { return Device().props(); }, ErrorKind::invalid_argument, {"empty Device handle"});
+  Stream none;
+  Tensor x = Tensor::zeros(cpu, {2});
+  expect_error([&] { ops::relu_forward(none, x, x); }, ErrorKind::invalid_argument, {"relu_forward", "no stream"});
+  Tensor a = Tensor::zeros(cpu, {2, 2});
+  expect_error(
+      [&] {
+        dispatch(s, find_op("gemm"), {&a, &a}, {&a});
+      },
+      ErrorKind::invalid_argument, {"cpu:0 gemm: called without its parameters"});
+  expect_error([&] { dispatch(s, find_op("gemm"), {&a}, {&a}); }, ErrorKind::invalid_argument,
+               {"expects 2 inputs and 1 outputs, got 1 and 1"});
+}
+
 TEST_F(BadInput, AllocationTooLarge) {
   expect_error(
       [&] {

@@ -83,6 +83,20 @@ TEST(OpRegistry, CostsAreExact) {
   EXPECT_TRUE(cpu.supports(opdesc::conv2d_backward_weights));
 }
 
+// The snippet in README.md ("Using it"), kept compiling and running here.
+TEST(Readme, UsingItExample) {
+  const std::vector<float> data(64 * 784, 0.5f);
+  Device dev = find_device("cpu:0");  // or cpu_device()
+  Stream s(dev);
+  Tensor x = Tensor::from_vector(dev, {64, 784}, data);
+  Tensor w = Tensor::empty(dev, {256, 784}), y = Tensor::empty(dev, {64, 256});
+  ops::cast(s, Tensor::zeros(dev, {256, 784}), w);  // (not in the README: give w values)
+  ops::gemm(s, x, w, y, {.trans_b = true});         // y = x·wᵀ
+  ops::relu_forward(s, y, y);
+  s.synchronize();
+  EXPECT_EQ(y.to_vector<float>(), std::vector<float>(64 * 256, 0.0f));
+}
+
 TEST(File, AtomicWriteReplacesWholeFiles) {
   const auto dir = std::filesystem::temp_directory_path() / ("tandem-file-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

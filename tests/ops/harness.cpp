@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <cctype>
 #include <cmath>
 
 namespace tandem::test {

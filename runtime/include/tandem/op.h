@@ -34,8 +34,10 @@ struct OpCall {
   DeviceImpl& device;
   StreamImpl* stream;  ///< where to run; nullptr when only costing (op_cost)
 
+  /// The op's parameter struct; fails (naming the op) when the caller passed none.
   template <class P>
   const P& param() const {
+    if (params == nullptr) fail("called without its parameters");
     return *static_cast<const P*>(params);
   }
   /// Throws Error(invalid_argument) naming this call's device and op.
