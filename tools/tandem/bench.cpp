@@ -3,6 +3,7 @@
 // sgemm at 1024×1024, each timed in alternating pairs (bench/paired.h). The Google Benchmark
 // programs in tools/bench/ are the thorough version (tools/bench.sh).
 #include <cblas.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -42,7 +43,10 @@ bench::PairedTimes time_pairs(double budget, Ours&& ours, Base&& base) {
   return t;
 }
 
-void progress(const char* what) { std::fprintf(stderr, "\r\033[K  measuring %s...", what); }
+// Progress on a terminal only: redirected output stays clean.
+void progress(const char* what) {
+  if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K  measuring %s...", what);
+}
 
 nlohmann::json run(double budget) {
   const Device cpu = cpu_device();
@@ -97,7 +101,7 @@ nlohmann::json run(double budget) {
                                {"pairs", t.steps},
                                {"timing", "measured"}});
   }
-  std::fprintf(stderr, "\r\033[K");
+  if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
   std::printf("CPU benchmark on %s (%d threads); measured, our call and its baseline alternating\n\n",
               cpu.props().name.c_str(), cpu.props().compute_units);
   gemm.print();
