@@ -13,6 +13,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   opencl-headers ocl-icd-opencl-dev opencl-clhpp-headers pocl-opencl-icd clinfo
   libxrt-dev uuid-dev
+  dataset-fashion-mnist
 )
 
 missing=()

@@ -142,6 +142,7 @@ void register_kernels(DeviceImpl& d) {
   d.register_kernel(opdesc::axpy, {axpy});
   d.register_kernel(opdesc::scale, {scale});
   d.register_kernel(opdesc::add, {add});
+  d.register_kernel(opdesc::mul, {mul});
   d.register_kernel(opdesc::cast, {cast});
 }
 

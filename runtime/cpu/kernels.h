@@ -23,6 +23,7 @@ void softmax_xent_backward(const OpCall& c);
 void axpy(const OpCall& c);
 void scale(const OpCall& c);
 void add(const OpCall& c);
+void mul(const OpCall& c);
 void cast(const OpCall& c);
 
 /// Registers every kernel above on the device.

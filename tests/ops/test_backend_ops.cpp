@@ -218,7 +218,17 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
                          for (float& v : want.v) v *= 3.0f;
                          expect_close(down(X).v, want.v, tol, tol, "scale");
                        }});
-      cases.push_back({"add" + suffix, &opdesc::add, [=](const Device& d, Stream& st) {
+      cases.push_back({"mul" + suffix, &opdesc::mul, [=](const Device& d, Stream& st) {
+                       const ref::Host a = rounded(ref::random({n}, 56), t), b = rounded(ref::random({n}, 57), t);
+                       Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
+                       ops::mul(st, A, B, C);
+                       ref::Host want = a;
+                       for (size_t i = 0; i < want.v.size(); ++i) want.v[i] *= b.v[i];
+                       expect_close(down(C).v, want.v, tol, tol, "mul");
+                       ops::mul(st, A, B, B);  // c aliasing b
+                       expect_close(down(B).v, want.v, tol, tol, "mul in place");
+                     }});
+    cases.push_back({"add" + suffix, &opdesc::add, [=](const Device& d, Stream& st) {
                          const ref::Host a = rounded(ref::random({n}, 54), t), b = rounded(ref::random({n}, 55), t);
                          Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
                          ops::add(st, A, B, C);

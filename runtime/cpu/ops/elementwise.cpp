@@ -110,6 +110,12 @@ void add(const OpCall& call) {
   });
 }
 
+void mul(const OpCall& call) {
+  elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) c[i] = a[i] * b[i];  // c may alias a or b: no simd pragma
+  });
+}
+
 void cast(const OpCall& call) {
   const Tensor &src = *call.in[0], &dst = *call.out[0];
   if (src.dtype() == dst.dtype()) {

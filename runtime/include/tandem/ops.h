@@ -39,7 +39,7 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, add, cast;
+    axpy, scale, add, mul, cast;
 }  // namespace opdesc
 
 namespace ops {
@@ -85,6 +85,8 @@ void axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y);
 void scale(Stream& s, float alpha, const Tensor& x);
 /// c = a + b; c may alias a or b.
 void add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
+/// c = a ⊙ b elementwise (applies pruning masks); c may alias a or b.
+void mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// dst = src converted to dst's dtype (same element count; floating types and integers).
 void cast(Stream& s, const Tensor& src, const Tensor& dst);
 

@@ -30,6 +30,7 @@ OpCost cost_rw(const OpCall& c) {
 const OpDesc opdesc::axpy("axpy", {"x"}, {"y"}, validate_same, cost_rw);
 const OpDesc opdesc::scale("scale", {}, {"x"}, validate_same, cost_rw);
 const OpDesc opdesc::add("add", {"a", "b"}, {"c"}, validate_same, cost);
+const OpDesc opdesc::mul("mul", {"a", "b"}, {"c"}, validate_same, cost);
 const OpDesc opdesc::cast("cast", {"src"}, {"dst"}, validate_cast, cost);
 
 void ops::axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y) {
@@ -39,6 +40,9 @@ void ops::axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y) {
 void ops::scale(Stream& s, float alpha, const Tensor& x) {
   const ScaleParams p{alpha};
   dispatch(s, opdesc::scale, {}, {&x}, &p);
+}
+void ops::mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
+  dispatch(s, opdesc::mul, {&a, &b}, {&c});
 }
 void ops::add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   dispatch(s, opdesc::add, {&a, &b}, {&c});

@@ -1,0 +1,69 @@
+// A model instantiated on devices: its layers, parameters, activations and the training pass
+// (forward, softmax cross-entropy, backward). Each layer runs on the device placed for it;
+// activations and gradients are copied where consecutive layers sit on different devices.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/nn/model.h"
+#include "tandem/ops.h"
+
+namespace tandem::nn {
+
+/// A trainable tensor with its gradient, on its layer's device. A pruned parameter carries a
+/// 0/1 mask (same shape) that is multiplied into the value after every update.
+struct Param {
+  std::string name;  ///< "conv1.weight", "fc2.bias"
+  Tensor value, grad, mask;
+  bool prunable = false;  ///< weights of conv2d and linear layers (not biases)
+};
+
+class Layer;
+
+class Network {
+ public:
+  /// Builds the layers of `spec`; placement holds one device per layer, or a single device
+  /// for all. Parameters are allocated but not initialized (see init).
+  Network(const ModelSpec& spec, const std::vector<Device>& placement);
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  /// He-uniform weights and zero biases from a seeded generator (host-side, then uploaded),
+  /// so a seed gives the same model on any device.
+  void init(uint64_t seed);
+
+  /// Runs the forward pass on a batch: `input` is [N, C, H, W] f32 on the first layer's
+  /// device. Returns the logits [N, classes] on the last layer's device.
+  const Tensor& forward(const Tensor& input);
+  /// Softmax cross-entropy of the last forward pass against `labels` (i32 [N] on the last
+  /// layer's device), then the backward pass: every Param::grad holds the gradient of the mean
+  /// loss. Returns the loss.
+  float backward(const Tensor& labels);
+
+  const ModelSpec& spec() const { return spec_; }
+  std::vector<Param*> params();
+  Device input_device() const;
+  Device output_device() const;
+  /// The stream of a device used by this network (one per device).
+  Stream& stream(const Device& d);
+
+ private:
+  void allocate(int64_t batch);
+
+  ModelSpec spec_;
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::map<DeviceImpl*, Stream> streams_;
+  int64_t batch_ = 0;
+  std::vector<Tensor> acts_;      // acts_[i]: output of layer i, on layer i's device
+  std::vector<Tensor> inputs_;    // inputs_[i]: input of layer i on its device (a copy when devices differ)
+  std::vector<Tensor> grads_;     // grads_[i]: gradient w.r.t. acts_[i]
+  std::vector<Tensor> in_grads_;  // in_grads_[i]: gradient w.r.t. inputs_[i] (i > 0)
+  Tensor input_;  // the last forward pass's input (the first layer's backward reads it)
+  Tensor probs_, loss_;
+};
+
+}  // namespace tandem::nn

@@ -1,0 +1,100 @@
+// Training on one device (or one device per layer): epochs of shuffled mini-batches, gradient
+// accumulation on the device, SGD, the pruning schedule, evaluation, checkpoints and resume.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/nn/data.h"
+#include "tandem/nn/optimizer.h"
+#include "tandem/nn/prune.h"
+
+namespace tandem::nn {
+
+struct TrainConfig {
+  std::string model = "cnn";  ///< built-in name or JSON file
+  int epochs = 10;
+  int64_t batch = 64;     ///< samples per micro-batch
+  int accumulate = 1;     ///< micro-batches per optimizer step (gradients averaged on the device)
+  SgdConfig sgd;
+  PruneConfig prune;
+  uint64_t seed = 1;
+  std::vector<Device> placement;  ///< one device, or one per layer (empty: cpu:0)
+  std::string checkpoint_dir;     ///< empty: no checkpoints
+  int64_t checkpoint_every = 0;   ///< optimizer steps between checkpoints (0: at each epoch end)
+  bool resume = false;            ///< continue from checkpoint_dir's checkpoint
+  int64_t max_steps = 0;          ///< stop (with a checkpoint) after this many steps in total; 0: none
+  int64_t eval_batch = 500;
+};
+
+struct EpochStats {
+  int epoch = 0;
+  double loss = 0;           ///< mean training loss of the epoch
+  double test_accuracy = 0;
+  double samples_per_s = 0;  ///< training throughput (measured)
+  double seconds = 0;        ///< wall time of the epoch's training steps
+  double elapsed = 0;        ///< training seconds since the start of the run (resumed runs: this process)
+  double lr = 0;             ///< at the end of the epoch
+  double sparsity = 0;       ///< of the prunable weights
+};
+
+struct PruneEvent {
+  int epoch = 0;
+  float target = 0;
+  double accuracy_before = 0, accuracy_after = 0;
+  std::vector<std::pair<std::string, double>> layer_sparsity;
+};
+
+struct StepProgress {
+  int epoch = 0;
+  int64_t step_in_epoch = 0, steps_per_epoch = 0;
+  float loss = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainConfig config, const Dataset& train, const Dataset& test);
+  ~Trainer();
+
+  /// Trains until all epochs are done or max_steps is reached. Returns the epochs finished by
+  /// this call (a resumed run continues the epoch numbering).
+  std::vector<EpochStats> run(const std::function<void(const StepProgress&)>& on_step = {},
+                              const std::function<void(const EpochStats&)>& on_epoch = {});
+
+  /// Test-set accuracy of the current weights.
+  double evaluate();
+  Network& network() { return *net_; }
+  const std::vector<PruneEvent>& prune_events() const { return prune_events_; }
+  /// Every optimizer step's loss so far in this process (mean over its micro-batches).
+  const std::vector<float>& step_losses() const { return step_losses_; }
+  bool finished() const;
+  /// Where checkpoints go: <dir>/checkpoint.tdm (the previous one: checkpoint.prev.tdm).
+  std::string checkpoint_path() const;
+
+  void save_checkpoint() const;
+  /// Weights (masks applied) and the model description, without optimizer state.
+  void export_model(const std::string& path) const;
+
+ private:
+  struct State;
+  void load_checkpoint();
+  void upload(const Dataset& d, const uint32_t* idx, int64_t n);
+  void maybe_prune(int epoch);
+
+  TrainConfig config_;
+  const Dataset& train_;
+  const Dataset& test_;
+  std::unique_ptr<Network> net_;
+  Sgd sgd_;
+  float mean_ = 0, inv_std_ = 1;  // input normalization from the training set
+  std::unique_ptr<State> state_;
+  Tensor input_, labels_, host_labels_;
+  std::vector<float> staging_;
+  std::vector<Tensor> accum_;  // per-parameter gradient sums when accumulating
+  std::vector<PruneEvent> prune_events_;
+  std::vector<float> step_losses_;
+};
+
+}  // namespace tandem::nn

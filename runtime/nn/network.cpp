@@ -1,0 +1,115 @@
+#include "tandem/nn/network.h"
+
+#include "layers.h"
+#include "tandem/error.h"
+
+namespace tandem::nn {
+namespace {
+
+// [batch, ...one sample's shape].
+Shape batched(int64_t batch, const Shape& sample) {
+  std::vector<int64_t> d{batch};
+  d.insert(d.end(), sample.begin(), sample.end());
+  return Shape(std::span<const int64_t>(d));
+}
+
+}  // namespace
+
+Network::Network(const ModelSpec& spec, const std::vector<Device>& placement) : spec_(spec) {
+  if (placement.size() != 1 && placement.size() != spec.layers.size())
+    throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
+                "placement names " + std::to_string(placement.size()) + " devices for " +
+                    std::to_string(spec.layers.size()) + " layers (give one, or one per layer)");
+  const std::vector<Shape> shapes = spec.shapes();
+  Shape in = spec.input;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const Device d = placement.size() == 1 ? placement[0] : placement[i];
+    if (!d) throw Error(ErrorKind::invalid_argument, "", "network " + spec.name, "no device for layer " + spec.layers[i].name);
+    layers_.push_back(make_layer(spec.layers[i], d));
+    layers_.back()->build(in);
+    if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));
+    in = shapes[i];
+  }
+}
+
+Network::~Network() = default;
+
+void Network::init(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (auto& l : layers_) l->init(rng);
+}
+
+std::vector<Param*> Network::params() {
+  std::vector<Param*> out;
+  for (auto& l : layers_)
+    for (Param& p : l->params()) out.push_back(&p);
+  return out;
+}
+
+Device Network::input_device() const { return layers_.front()->device(); }
+Device Network::output_device() const { return layers_.back()->device(); }
+Stream& Network::stream(const Device& d) { return streams_.at(d.impl()); }
+
+void Network::allocate(int64_t batch) {
+  if (batch == batch_) return;
+  const std::vector<Shape> shapes = spec_.shapes();
+  acts_.clear(), inputs_.clear(), grads_.clear(), in_grads_.clear();
+  Shape in = batched(batch, spec_.input);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Device d = layers_[i]->device();
+    const Shape out = batched(batch, shapes[i]);
+    const bool moved = i > 0 && !(layers_[i - 1]->device() == d);
+    inputs_.push_back(moved ? Tensor::empty(d, in) : Tensor());
+    in_grads_.push_back(moved ? Tensor::empty(d, in) : Tensor());
+    acts_.push_back(Tensor::empty(d, out));
+    grads_.push_back(Tensor::empty(d, out));
+    layers_[i]->resize(out);
+    in = out;
+  }
+  const Device last = output_device();
+  probs_ = Tensor::empty(last, {batch, spec_.classes});
+  loss_ = Tensor::empty(last, {1});
+  batch_ = batch;
+}
+
+const Tensor& Network::forward(const Tensor& input) {
+  const Shape want = batched(input.shape().rank() > 0 ? input.shape()[0] : 0, spec_.input);
+  if (!(input.shape() == want) || input.dtype() != DType::f32)
+    throw Error(ErrorKind::invalid_argument, input.device().id(), "network " + spec_.name,
+                "input " + input.str() + " does not match the model's f32" + want.str());
+  allocate(input.shape()[0]);
+  input_ = input;
+  const Tensor* x = &input;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& l = *layers_[i];
+    if (inputs_[i]) {  // the previous layer ran elsewhere: bring its output here
+      stream(layers_[i - 1]->device()).synchronize();
+      copy(*x, inputs_[i]);
+      x = &inputs_[i];
+    }
+    l.forward(stream(l.device()), *x, acts_[i]);
+    x = &acts_[i];
+  }
+  return acts_.back();
+}
+
+float Network::backward(const Tensor& labels) {
+  Stream& s = stream(output_device());
+  ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
+  ops::softmax_xent_backward(s, probs_, labels, grads_.back());
+  for (size_t i = layers_.size(); i-- > 0;) {
+    Layer& l = *layers_[i];
+    const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);
+    const Tensor& input = i == 0 ? input_ : (inputs_[i] ? inputs_[i] : acts_[i - 1]);
+    l.backward(stream(l.device()), input, grads_[i], dx);
+    if (i > 0 && in_grads_[i]) {  // send the gradient back to the previous layer's device
+      stream(l.device()).synchronize();
+      copy(in_grads_[i], grads_[i - 1]);
+    }
+  }
+  float loss = 0;
+  loss_.copy_to_host(&loss);
+  return loss;
+}
+
+}  // namespace tandem::nn

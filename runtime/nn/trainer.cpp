@@ -1,0 +1,314 @@
+#include "tandem/nn/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+
+#include "tandem/error.h"
+#include "tandem/log.h"
+#include "tandem/nn/checkpoint.h"
+
+namespace tandem::nn {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+[[noreturn]] void bad_config(const std::string& what) { throw Error(ErrorKind::invalid_argument, "", "train", what); }
+
+NamedTensor to_named(const std::string& name, const Tensor& t) {
+  NamedTensor n{name, t.dtype(), t.shape(), std::vector<uint8_t>(t.nbytes())};
+  t.copy_to_host(n.bytes.data());
+  return n;
+}
+
+}  // namespace
+
+// Where training stands; everything here is saved in checkpoints.
+struct Trainer::State {
+  int epoch = 0;              // current epoch (0-based)
+  int64_t step_in_epoch = 0;  // optimizer steps done in the current epoch
+  int64_t step = 0;           // optimizer steps done in total
+  double epoch_loss_sum = 0;  // sum of the current epoch's step losses
+  double epoch_seconds = 0;   // training time of the current epoch so far
+  int prune_steps_done = 0;
+
+  json to_json() const {
+    return {{"epoch", epoch},         {"step_in_epoch", step_in_epoch}, {"step", step},
+            {"epoch_loss_sum", epoch_loss_sum}, {"epoch_seconds", epoch_seconds}, {"prune_steps_done", prune_steps_done}};
+  }
+  void from_json(const json& j) {
+    epoch = j.at("epoch");
+    step_in_epoch = j.at("step_in_epoch");
+    step = j.at("step");
+    epoch_loss_sum = j.at("epoch_loss_sum");
+    epoch_seconds = j.at("epoch_seconds");
+    prune_steps_done = j.at("prune_steps_done");
+  }
+};
+
+Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
+    : config_(std::move(config)), train_(train), test_(test), sgd_(config_.sgd), state_(std::make_unique<State>()) {
+  if (config_.epochs < 1) bad_config("epochs must be ≥ 1");
+  if (config_.batch < 1) bad_config("batch must be ≥ 1");
+  if (config_.accumulate < 1) bad_config("accumulate must be ≥ 1");
+  if (config_.eval_batch < 1) bad_config("eval batch must be ≥ 1");
+  if (config_.prune.method == PruneMethod::two_four) config_.prune.steps = 1;
+  if (config_.prune.method != PruneMethod::none && config_.prune.start_epoch + config_.prune.steps > config_.epochs)
+    bad_config("pruning at epochs " + std::to_string(config_.prune.start_epoch) + ".." +
+               std::to_string(config_.prune.start_epoch + config_.prune.steps - 1) + " does not fit in " +
+               std::to_string(config_.epochs) + " epochs");
+  const ModelSpec spec = load_model(config_.model);
+  if (spec.input.numel() != train.rows * train.cols || spec.input[0] != 1)
+    bad_config("model " + spec.name + " takes " + spec.input.str() + " inputs; the data has " + std::to_string(train.rows) +
+               "x" + std::to_string(train.cols) + " images");
+  if (spec.classes < train.classes) bad_config("model " + spec.name + " has fewer classes than the data");
+  const int64_t per_step = config_.batch * config_.accumulate;
+  if (train.count < per_step)
+    bad_config(std::to_string(train.count) + " training samples are fewer than one step (batch " +
+               std::to_string(config_.batch) + " × accumulate " + std::to_string(config_.accumulate) + ")");
+  if (test.count < 1) bad_config("the test set is empty");
+  if (config_.placement.empty()) config_.placement = {cpu_device()};
+  net_ = std::make_unique<Network>(spec, config_.placement);
+  net_->init(config_.seed);
+
+  // Normalize inputs by the training set's mean and standard deviation.
+  double sum = 0, sq = 0;
+  for (uint8_t v : train.images) sum += v, sq += double(v) * v;
+  const double n = static_cast<double>(train.images.size());
+  const double mean = sum / n, var = std::max(1e-12, sq / n - mean * mean);
+  mean_ = static_cast<float>(mean / 255.0);
+  inv_std_ = static_cast<float>(255.0 / std::sqrt(var));
+
+  if (config_.accumulate > 1)
+    for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
+  if (config_.resume) load_checkpoint();
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::checkpoint_path() const { return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string(); }
+
+bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
+
+// Puts samples idx[0..n) of d, normalized, into input_ and their labels into labels_.
+void Trainer::upload(const Dataset& d, const uint32_t* idx, int64_t n) {
+  const int64_t pixels = d.rows * d.cols;
+  staging_.resize(static_cast<size_t>(n * pixels));
+  std::vector<int32_t> labels(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* img = d.images.data() + static_cast<int64_t>(idx[i]) * pixels;
+    float* out = staging_.data() + i * pixels;
+    for (int64_t k = 0; k < pixels; ++k) out[k] = (img[k] * (1.0f / 255.0f) - mean_) * inv_std_;
+    labels[static_cast<size_t>(i)] = d.labels[idx[i]];
+  }
+  const Shape& sample = net_->spec().input;
+  const Shape in{n, sample[0], sample[1], sample[2]};
+  if (!input_ || !(input_.shape() == in)) input_ = Tensor::empty(net_->input_device(), in);
+  if (!labels_ || labels_.shape()[0] != n) labels_ = Tensor::empty(net_->output_device(), {n}, DType::i32);
+  input_.copy_from_host(staging_.data());
+  labels_.copy_from_host(labels.data());
+}
+
+double Trainer::evaluate() {
+  std::vector<uint32_t> idx(static_cast<size_t>(test_.count));
+  std::iota(idx.begin(), idx.end(), 0u);
+  int64_t correct = 0;
+  std::vector<float> logits;
+  for (int64_t first = 0; first < test_.count; first += config_.eval_batch) {
+    const int64_t n = std::min(config_.eval_batch, test_.count - first);
+    upload(test_, idx.data() + first, n);
+    const Tensor& out = net_->forward(input_);
+    logits = out.to_f32();
+    const int64_t k = out.shape()[1];
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = logits.data() + i * k;
+      correct += (std::max_element(row, row + k) - row) == test_.labels[static_cast<size_t>(first + i)];
+    }
+  }
+  return static_cast<double>(correct) / static_cast<double>(test_.count);
+}
+
+void Trainer::maybe_prune(int epoch) {
+  const PruneConfig& pc = config_.prune;
+  if (pc.method == PruneMethod::none || epoch < pc.start_epoch || epoch >= pc.start_epoch + pc.steps) return;
+  const int k = epoch - pc.start_epoch + 1;
+  if (state_->prune_steps_done >= k) return;  // done before a resume
+  PruneEvent ev;
+  ev.epoch = epoch;
+  ev.target = pc.method == PruneMethod::two_four ? 0.5f : gradual_sparsity(pc.sparsity, k, pc.steps);
+  ev.accuracy_before = evaluate();
+  prune(*net_, pc.method, ev.target);
+  ev.accuracy_after = evaluate();
+  for (Param* p : net_->params())
+    if (p->prunable) ev.layer_sparsity.emplace_back(p->name, sparsity(*p));
+  TANDEM_LOG(info, "pruned (" << prune_name(pc) << ", step " << k << "/" << pc.steps << ") to " << ev.target
+                              << ": accuracy " << ev.accuracy_before << " -> " << ev.accuracy_after);
+  prune_events_.push_back(std::move(ev));
+  state_->prune_steps_done = k;
+}
+
+std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress&)>& on_step,
+                                     const std::function<void(const EpochStats&)>& on_epoch) {
+  std::vector<EpochStats> done;
+  State& st = *state_;
+  std::vector<Param*> params = net_->params();
+  std::vector<const Tensor*> grads;
+  for (size_t i = 0; i < params.size(); ++i) grads.push_back(accum_.empty() ? &params[i]->grad : &accum_[i]);
+  const int64_t per_step = config_.batch * config_.accumulate;
+  const int64_t steps_per_epoch = train_.count / per_step;
+  const int64_t total_steps = steps_per_epoch * config_.epochs;
+  const float inv_acc = 1.0f / static_cast<float>(config_.accumulate);
+  const auto run_start = Clock::now();
+  double run_seconds = 0;
+
+  while (st.epoch < config_.epochs) {
+    if (st.step_in_epoch == 0) maybe_prune(st.epoch);
+    // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
+    std::vector<uint32_t> order(static_cast<size_t>(train_.count));
+    std::iota(order.begin(), order.end(), 0u);
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(config_.seed * 1000003u + static_cast<uint64_t>(st.epoch)));
+    float lr = 0;
+    while (st.step_in_epoch < steps_per_epoch) {
+      if (config_.max_steps > 0 && st.step >= config_.max_steps) {
+        if (!config_.checkpoint_dir.empty()) save_checkpoint();
+        return done;
+      }
+      const auto t0 = Clock::now();
+      lr = learning_rate(config_.sgd, st.step, total_steps, steps_per_epoch);
+      double loss = 0;
+      for (int m = 0; m < config_.accumulate; ++m) {
+        upload(train_, order.data() + (st.step_in_epoch * config_.accumulate + m) * config_.batch, config_.batch);
+        net_->forward(input_);
+        loss += net_->backward(labels_);
+        for (size_t i = 0; i < accum_.size(); ++i) {  // mean of the micro-batch gradients, on the device
+          Stream& s = net_->stream(accum_[i].device());
+          if (m == 0) {
+            ops::cast(s, params[i]->grad, accum_[i]);
+            ops::scale(s, inv_acc, accum_[i]);
+          } else {
+            ops::axpy(s, inv_acc, params[i]->grad, accum_[i]);
+          }
+        }
+      }
+      sgd_.step(*net_, params, grads, lr);
+      const float step_loss = static_cast<float>(loss / config_.accumulate);
+      step_losses_.push_back(step_loss);
+      st.epoch_loss_sum += step_loss;
+      ++st.step_in_epoch;
+      ++st.step;
+      const double dt = since(t0);
+      st.epoch_seconds += dt;
+      run_seconds += dt;
+      if (on_step) on_step({st.epoch, st.step_in_epoch, steps_per_epoch, step_loss});
+      if (config_.checkpoint_every > 0 && st.step % config_.checkpoint_every == 0 && !config_.checkpoint_dir.empty())
+        save_checkpoint();
+    }
+    EpochStats e;
+    e.epoch = st.epoch;
+    e.loss = st.epoch_loss_sum / static_cast<double>(steps_per_epoch);
+    e.seconds = st.epoch_seconds;
+    e.samples_per_s = static_cast<double>(steps_per_epoch * per_step) / std::max(1e-9, st.epoch_seconds);
+    e.lr = lr;
+    e.test_accuracy = evaluate();
+    e.sparsity = overall_sparsity(params);
+    e.elapsed = run_seconds;
+    (void)run_start;
+    ++st.epoch;
+    st.step_in_epoch = 0;
+    st.epoch_loss_sum = 0;
+    st.epoch_seconds = 0;
+    done.push_back(e);
+    if (on_epoch) on_epoch(e);
+    if (!config_.checkpoint_dir.empty()) save_checkpoint();
+  }
+  return done;
+}
+
+namespace {
+
+json config_json(const TrainConfig& c, const ModelSpec& spec) {
+  return {{"model", json::parse(spec.to_json())}, {"seed", c.seed},         {"batch", c.batch},
+          {"accumulate", c.accumulate},           {"epochs", c.epochs},     {"lr", c.sgd.lr},
+          {"momentum", c.sgd.momentum},           {"weight_decay", c.sgd.weight_decay},
+          {"schedule", schedule_name(c.sgd.schedule)}, {"prune", prune_name(c.prune)},
+          {"prune_start", c.prune.start_epoch},   {"prune_steps", c.prune.steps}};
+}
+
+}  // namespace
+
+void Trainer::save_checkpoint() const {
+  std::filesystem::create_directories(config_.checkpoint_dir);
+  CheckpointData data;
+  data.header_json = json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
+  std::vector<Param*> params = net_->params();
+  std::vector<Tensor>& vel = const_cast<Sgd&>(sgd_).velocity(params);
+  for (size_t i = 0; i < params.size(); ++i) {
+    data.tensors.push_back(to_named("param:" + params[i]->name, params[i]->value));
+    data.tensors.push_back(to_named("velocity:" + params[i]->name, vel[i]));
+    if (params[i]->mask) data.tensors.push_back(to_named("mask:" + params[i]->name, params[i]->mask));
+  }
+  // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
+  const std::string path = checkpoint_path();
+  const std::string prev = (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
+  if (std::filesystem::exists(path)) std::filesystem::rename(path, prev);
+  write_checkpoint(path, data);
+}
+
+void Trainer::load_checkpoint() {
+  if (config_.checkpoint_dir.empty()) bad_config("--resume needs a checkpoint directory");
+  const std::string path = checkpoint_path();
+  const std::string prev = (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
+  CheckpointData data;
+  try {
+    data = read_checkpoint(path);
+  } catch (const Error& e) {
+    if (!std::filesystem::exists(prev)) throw;
+    throw Error(e.kind(), "", e.op(), e.detail() + "; the previous checkpoint " + prev + " is intact: move it to " + path +
+                                          " to resume from it");
+  }
+  const json header = json::parse(data.header_json);
+  if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
+  const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
+  for (const char* key : {"model", "seed", "batch", "accumulate", "epochs", "lr", "momentum", "weight_decay", "schedule",
+                          "prune", "prune_start", "prune_steps"})
+    if (mine.at(key) != theirs.at(key))
+      bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
+                 mine.at(key).dump() + " (resuming would not continue the same trajectory)");
+  std::vector<Param*> params = net_->params();
+  std::vector<Tensor>& vel = sgd_.velocity(params);
+  auto restore = [&](const std::string& name, const Tensor& into) {
+    const NamedTensor* t = data.find(name);
+    if (t == nullptr) bad_config("checkpoint " + path + " lacks tensor " + name);
+    if (!(t->shape == into.shape()) || t->dtype != into.dtype())
+      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) + t->shape.str() +
+                 ", the model needs " + into.str());
+    into.copy_from_host(t->bytes.data());
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    restore("param:" + params[i]->name, params[i]->value);
+    restore("velocity:" + params[i]->name, vel[i]);
+    if (data.find("mask:" + params[i]->name)) {
+      params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
+      restore("mask:" + params[i]->name, params[i]->mask);
+    }
+  }
+  state_->from_json(header.at("state"));
+}
+
+void Trainer::export_model(const std::string& path) const {
+  CheckpointData data;
+  std::vector<Param*> params = net_->params();
+  data.header_json =
+      json{{"kind", "model"}, {"model", json::parse(net_->spec().to_json())}, {"sparsity", overall_sparsity(params)}}.dump();
+  for (Param* p : params) data.tensors.push_back(to_named("param:" + p->name, p->value));
+  write_checkpoint(path, data);
+}
+
+}  // namespace tandem::nn
