@@ -10,6 +10,7 @@ endmacro()
 # --- required -------------------------------------------------------------------------------
 find_package(OpenMP REQUIRED COMPONENTS CXX)
 find_package(nlohmann_json 3.10 REQUIRED)
+find_package(ZLIB REQUIRED)
 
 # OpenBLAS built with OpenMP, so BLAS and our own kernels share one thread pool instead of two
 # pools spinning against each other on the same cores. Debian installs each variant in its own

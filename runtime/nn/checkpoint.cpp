@@ -77,8 +77,10 @@ CheckpointData read_checkpoint(const std::string& path) {
   if (std::memcmp(s.data(), magic, sizeof magic) != 0) bad(path, "bad magic: not a Tandem checkpoint");
   const uint32_t version = get_u32(s, 8);
   if (version != checkpoint_version)
-    bad(path, "version " + std::to_string(version) + " (this build reads version " + std::to_string(checkpoint_version) + ")");
-  if (crc(s, s.size() - 4) != get_u32(s, s.size() - 4)) bad(path, "checksum mismatch: the file is corrupt or truncated");
+    bad(path, "version " + std::to_string(version) + " (this build reads version " +
+                  std::to_string(checkpoint_version) + ")");
+  if (crc(s, s.size() - 4) != get_u32(s, s.size() - 4))
+    bad(path, "checksum mismatch: the file is corrupt or truncated");
   const uint32_t hlen = get_u32(s, 12);
   if (hlen > s.size() - fixed_header - 4) bad(path, "header length " + std::to_string(hlen) + " runs past the end");
   json header;

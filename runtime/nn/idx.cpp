@@ -44,11 +44,13 @@ IdxArray read_idx(const std::string& path) {
   const std::vector<uint8_t> raw = slurp(path);
   if (raw.size() < 4) bad(path, "too short for an IDX header (" + std::to_string(raw.size()) + " bytes)");
   if (raw[0] != 0 || raw[1] != 0) bad(path, "bad magic: not an IDX file");
-  if (raw[2] != 0x08) bad(path, "element type 0x" + std::to_string(raw[2]) + " unsupported (only unsigned bytes, 0x08)");
+  if (raw[2] != 0x08)
+    bad(path, "element type 0x" + std::to_string(raw[2]) + " unsupported (only unsigned bytes, 0x08)");
   const int rank = raw[3];
   if (rank < 1 || rank > 4) bad(path, "rank " + std::to_string(rank) + " outside 1..4");
   const size_t header = 4 + 4 * static_cast<size_t>(rank);
-  if (raw.size() < header) bad(path, "header cut short: rank " + std::to_string(rank) + " needs " + std::to_string(header) + " bytes");
+  if (raw.size() < header)
+    bad(path, "header cut short: rank " + std::to_string(rank) + " needs " + std::to_string(header) + " bytes");
   IdxArray a;
   uint64_t total = 1;
   for (int i = 0; i < rank; ++i) {
@@ -60,8 +62,8 @@ IdxArray read_idx(const std::string& path) {
     a.dims.push_back(d);
   }
   if (raw.size() - header != total)
-    bad(path, "holds " + std::to_string(raw.size() - header) + " data bytes; its dimensions need " + std::to_string(total) +
-                  (raw.size() - header < total ? " (truncated)" : " (trailing bytes)"));
+    bad(path, "holds " + std::to_string(raw.size() - header) + " data bytes; its dimensions need " +
+                  std::to_string(total) + (raw.size() - header < total ? " (truncated)" : " (trailing bytes)"));
   a.data.assign(raw.begin() + static_cast<std::ptrdiff_t>(header), raw.end());
   return a;
 }
@@ -83,11 +85,12 @@ Dataset load_mnist(const std::string& dir, const std::string& split, int classes
   const std::string img_path = find_file(dir, split + "-images-idx3-ubyte");
   const std::string lbl_path = find_file(dir, split + "-labels-idx1-ubyte");
   IdxArray img = read_idx(img_path), lbl = read_idx(lbl_path);
-  if (img.dims.size() != 3) bad(img_path, "expected rank 3 (count, rows, cols), found rank " + std::to_string(img.dims.size()));
+  if (img.dims.size() != 3)
+    bad(img_path, "expected rank 3 (count, rows, cols), found rank " + std::to_string(img.dims.size()));
   if (lbl.dims.size() != 1) bad(lbl_path, "expected rank 1 (count), found rank " + std::to_string(lbl.dims.size()));
   if (img.dims[0] != lbl.dims[0])
-    bad(lbl_path, "has " + std::to_string(lbl.dims[0]) + " labels but " + img_path + " has " + std::to_string(img.dims[0]) +
-                      " images");
+    bad(lbl_path, "has " + std::to_string(lbl.dims[0]) + " labels but " + img_path + " has " +
+                      std::to_string(img.dims[0]) + " images");
   Dataset d;
   d.count = img.dims[0];
   d.rows = img.dims[1];

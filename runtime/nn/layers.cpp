@@ -5,8 +5,8 @@
 namespace tandem::nn {
 
 Param& Layer::add_param(const std::string& suffix, const Shape& shape, bool prunable) {
-  params_.push_back({spec_.name + "." + suffix, Tensor::zeros(device_, shape), Tensor::zeros(device_, shape), Tensor(),
-                     prunable});
+  params_.push_back(
+      {spec_.name + "." + suffix, Tensor::zeros(device_, shape), Tensor::zeros(device_, shape), Tensor(), prunable});
   return params_.back();
 }
 
@@ -99,10 +99,14 @@ class MaxPool2d final : public Layer {
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec, const Device& device) {
   switch (spec.type) {
-    case LayerType::linear: return std::make_unique<Linear>(spec, device);
-    case LayerType::conv2d: return std::make_unique<Conv2d>(spec, device);
-    case LayerType::relu: return std::make_unique<Relu>(spec, device);
-    case LayerType::maxpool2d: return std::make_unique<MaxPool2d>(spec, device);
+    case LayerType::linear:
+      return std::make_unique<Linear>(spec, device);
+    case LayerType::conv2d:
+      return std::make_unique<Conv2d>(spec, device);
+    case LayerType::relu:
+      return std::make_unique<Relu>(spec, device);
+    case LayerType::maxpool2d:
+      return std::make_unique<MaxPool2d>(spec, device);
   }
   return nullptr;
 }

@@ -49,10 +49,14 @@ const char* const builtin_cnn = R"({"name": "cnn", "input": [1, 28, 28], "classe
 
 std::string_view layer_type_name(LayerType t) {
   switch (t) {
-    case LayerType::conv2d: return "conv2d";
-    case LayerType::linear: return "linear";
-    case LayerType::relu: return "relu";
-    case LayerType::maxpool2d: return "maxpool2d";
+    case LayerType::conv2d:
+      return "conv2d";
+    case LayerType::linear:
+      return "linear";
+    case LayerType::relu:
+      return "relu";
+    case LayerType::maxpool2d:
+      return "maxpool2d";
   }
   return "?";
 }
@@ -61,7 +65,9 @@ std::vector<Shape> ModelSpec::shapes() const {
   std::vector<Shape> out;
   Shape s = input;
   for (const LayerSpec& l : layers) {
-    auto fail = [&](const std::string& what) { bad(name, "layer " + l.name + ": " + what + " (input " + s.str() + ")"); };
+    auto fail = [&](const std::string& what) {
+      bad(name, "layer " + l.name + ": " + what + " (input " + s.str() + ")");
+    };
     switch (l.type) {
       case LayerType::conv2d:
         if (s.rank() != 3) fail("needs a [C,H,W] input");
@@ -73,8 +79,11 @@ std::vector<Shape> ModelSpec::shapes() const {
         if (s[1] < l.kernel || s[2] < l.kernel) fail("window larger than the input");
         s = Shape{s[0], window_out(s[1], l.kernel, l.stride, 0), window_out(s[2], l.kernel, l.stride, 0)};
         break;
-      case LayerType::linear: s = Shape{l.out}; break;
-      case LayerType::relu: break;
+      case LayerType::linear:
+        s = Shape{l.out};
+        break;
+      case LayerType::relu:
+        break;
     }
     out.push_back(s);
   }
@@ -92,7 +101,8 @@ std::string ModelSpec::to_json() const {
   j["layers"] = json::array();
   for (const LayerSpec& l : layers) {
     json o{{"type", layer_type_name(l.type)}, {"name", l.name}};
-    if (l.type == LayerType::conv2d) o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad}});
+    if (l.type == LayerType::conv2d)
+      o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad}});
     if (l.type == LayerType::linear) o["out"] = l.out;
     if (l.type == LayerType::maxpool2d) o.update({{"kernel", l.kernel}, {"stride", l.stride}});
     j["layers"].push_back(o);
@@ -120,7 +130,8 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
   }
   m.input = Shape(std::span<const int64_t>(in));
   m.classes = static_cast<int>(field(j, "classes", 2, 1 << 20, 10, "model", origin));
-  if (!j.contains("layers") || !j["layers"].is_array() || j["layers"].empty()) bad(origin, "\"layers\" must be a non-empty list");
+  if (!j.contains("layers") || !j["layers"].is_array() || j["layers"].empty())
+    bad(origin, "\"layers\" must be a non-empty list");
   int index = 0;
   for (const json& lj : j["layers"]) {
     ++index;
@@ -146,8 +157,8 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
     } else {
       bad(origin, where + ": unknown type \"" + type + "\" (known: conv2d, linear, relu, maxpool2d)");
     }
-    l.name = lj.contains("name") && lj["name"].is_string() ? lj["name"].get<std::string>()
-                                                         : type + std::to_string(index);
+    l.name =
+        lj.contains("name") && lj["name"].is_string() ? lj["name"].get<std::string>() : type + std::to_string(index);
     for (const LayerSpec& other : m.layers)
       if (other.name == l.name) bad(origin, where + ": name \"" + l.name + "\" used twice");
     m.layers.push_back(l);

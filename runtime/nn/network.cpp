@@ -24,7 +24,9 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement) : 
   Shape in = spec.input;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const Device d = placement.size() == 1 ? placement[0] : placement[i];
-    if (!d) throw Error(ErrorKind::invalid_argument, "", "network " + spec.name, "no device for layer " + spec.layers[i].name);
+    if (!d)
+      throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
+                  "no device for layer " + spec.layers[i].name);
     layers_.push_back(make_layer(spec.layers[i], d));
     layers_.back()->build(in);
     if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));

@@ -15,16 +15,20 @@ Schedule parse_schedule(const std::string& name) {
 
 std::string_view schedule_name(Schedule s) {
   switch (s) {
-    case Schedule::constant: return "constant";
-    case Schedule::step: return "step";
-    case Schedule::cosine: return "cosine";
+    case Schedule::constant:
+      return "constant";
+    case Schedule::step:
+      return "step";
+    case Schedule::cosine:
+      return "cosine";
   }
   return "?";
 }
 
 float learning_rate(const SgdConfig& c, int64_t step, int64_t total_steps, int64_t steps_per_epoch) {
   switch (c.schedule) {
-    case Schedule::constant: return c.lr;
+    case Schedule::constant:
+      return c.lr;
     case Schedule::step: {
       const int64_t epochs = total_steps / std::max<int64_t>(1, steps_per_epoch);
       const int64_t every = c.step_epochs > 0 ? c.step_epochs : std::max<int64_t>(1, epochs / 3);

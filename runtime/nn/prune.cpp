@@ -34,10 +34,14 @@ PruneConfig parse_prune(const std::string& text) {
 
 std::string prune_name(const PruneConfig& c) {
   switch (c.method) {
-    case PruneMethod::none: return "none";
-    case PruneMethod::two_four: return "2:4";
-    case PruneMethod::layer_magnitude: return "magnitude:" + std::to_string(c.sparsity);
-    case PruneMethod::global_magnitude: return "global:" + std::to_string(c.sparsity);
+    case PruneMethod::none:
+      return "none";
+    case PruneMethod::two_four:
+      return "2:4";
+    case PruneMethod::layer_magnitude:
+      return "magnitude:" + std::to_string(c.sparsity);
+    case PruneMethod::global_magnitude:
+      return "global:" + std::to_string(c.sparsity);
   }
   return "?";
 }
@@ -100,8 +104,9 @@ void prune(Network& net, PruneMethod method, float target) {
     mask_smallest(all, static_cast<size_t>(std::floor(target * static_cast<double>(all.size()))), mask);
     size_t at = 0;
     for (size_t i = 0; i < prunable.size(); ++i) {
-      apply(net, *prunable[i], std::vector<float>(mask.begin() + static_cast<std::ptrdiff_t>(at),
-                                                  mask.begin() + static_cast<std::ptrdiff_t>(at + weights[i].size())));
+      apply(net, *prunable[i],
+            std::vector<float>(mask.begin() + static_cast<std::ptrdiff_t>(at),
+                               mask.begin() + static_cast<std::ptrdiff_t>(at + weights[i].size())));
       at += weights[i].size();
     }
     return;

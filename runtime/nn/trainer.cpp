@@ -40,8 +40,12 @@ struct Trainer::State {
   int prune_steps_done = 0;
 
   json to_json() const {
-    return {{"epoch", epoch},         {"step_in_epoch", step_in_epoch}, {"step", step},
-            {"epoch_loss_sum", epoch_loss_sum}, {"epoch_seconds", epoch_seconds}, {"prune_steps_done", prune_steps_done}};
+    return {{"epoch", epoch},
+            {"step_in_epoch", step_in_epoch},
+            {"step", step},
+            {"epoch_loss_sum", epoch_loss_sum},
+            {"epoch_seconds", epoch_seconds},
+            {"prune_steps_done", prune_steps_done}};
   }
   void from_json(const json& j) {
     epoch = j.at("epoch");
@@ -66,8 +70,8 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
                std::to_string(config_.epochs) + " epochs");
   const ModelSpec spec = load_model(config_.model);
   if (spec.input.numel() != train.rows * train.cols || spec.input[0] != 1)
-    bad_config("model " + spec.name + " takes " + spec.input.str() + " inputs; the data has " + std::to_string(train.rows) +
-               "x" + std::to_string(train.cols) + " images");
+    bad_config("model " + spec.name + " takes " + spec.input.str() + " inputs; the data has " +
+               std::to_string(train.rows) + "x" + std::to_string(train.cols) + " images");
   if (spec.classes < train.classes) bad_config("model " + spec.name + " has fewer classes than the data");
   const int64_t per_step = config_.batch * config_.accumulate;
   if (train.count < per_step)
@@ -93,7 +97,9 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
 
 Trainer::~Trainer() = default;
 
-std::string Trainer::checkpoint_path() const { return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string(); }
+std::string Trainer::checkpoint_path() const {
+  return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string();
+}
 
 bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
 
@@ -173,7 +179,8 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
     std::vector<uint32_t> order(static_cast<size_t>(train_.count));
     std::iota(order.begin(), order.end(), 0u);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(config_.seed * 1000003u + static_cast<uint64_t>(st.epoch)));
+    std::shuffle(order.begin(), order.end(),
+                 std::mt19937_64(config_.seed * 1000003u + static_cast<uint64_t>(st.epoch)));
     float lr = 0;
     while (st.step_in_epoch < steps_per_epoch) {
       if (config_.max_steps > 0 && st.step >= config_.max_steps) {
@@ -234,11 +241,18 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
 namespace {
 
 json config_json(const TrainConfig& c, const ModelSpec& spec) {
-  return {{"model", json::parse(spec.to_json())}, {"seed", c.seed},         {"batch", c.batch},
-          {"accumulate", c.accumulate},           {"epochs", c.epochs},     {"lr", c.sgd.lr},
-          {"momentum", c.sgd.momentum},           {"weight_decay", c.sgd.weight_decay},
-          {"schedule", schedule_name(c.sgd.schedule)}, {"prune", prune_name(c.prune)},
-          {"prune_start", c.prune.start_epoch},   {"prune_steps", c.prune.steps}};
+  return {{"model", json::parse(spec.to_json())},
+          {"seed", c.seed},
+          {"batch", c.batch},
+          {"accumulate", c.accumulate},
+          {"epochs", c.epochs},
+          {"lr", c.sgd.lr},
+          {"momentum", c.sgd.momentum},
+          {"weight_decay", c.sgd.weight_decay},
+          {"schedule", schedule_name(c.sgd.schedule)},
+          {"prune", prune_name(c.prune)},
+          {"prune_start", c.prune.start_epoch},
+          {"prune_steps", c.prune.steps}};
 }
 
 }  // namespace
@@ -246,7 +260,8 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 void Trainer::save_checkpoint() const {
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
-  data.header_json = json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
+  data.header_json =
+      json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
   std::vector<Param*> params = net_->params();
   std::vector<Tensor>& vel = const_cast<Sgd&>(sgd_).velocity(params);
   for (size_t i = 0; i < params.size(); ++i) {
@@ -270,14 +285,15 @@ void Trainer::load_checkpoint() {
     data = read_checkpoint(path);
   } catch (const Error& e) {
     if (!std::filesystem::exists(prev)) throw;
-    throw Error(e.kind(), "", e.op(), e.detail() + "; the previous checkpoint " + prev + " is intact: move it to " + path +
-                                          " to resume from it");
+    throw Error(
+        e.kind(), "", e.op(),
+        e.detail() + "; the previous checkpoint " + prev + " is intact: move it to " + path + " to resume from it");
   }
   const json header = json::parse(data.header_json);
   if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
   const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
-  for (const char* key : {"model", "seed", "batch", "accumulate", "epochs", "lr", "momentum", "weight_decay", "schedule",
-                          "prune", "prune_start", "prune_steps"})
+  for (const char* key : {"model", "seed", "batch", "accumulate", "epochs", "lr", "momentum", "weight_decay",
+                          "schedule", "prune", "prune_start", "prune_steps"})
     if (mine.at(key) != theirs.at(key))
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
@@ -287,8 +303,8 @@ void Trainer::load_checkpoint() {
     const NamedTensor* t = data.find(name);
     if (t == nullptr) bad_config("checkpoint " + path + " lacks tensor " + name);
     if (!(t->shape == into.shape()) || t->dtype != into.dtype())
-      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) + t->shape.str() +
-                 ", the model needs " + into.str());
+      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) +
+                 t->shape.str() + ", the model needs " + into.str());
     into.copy_from_host(t->bytes.data());
   };
   for (size_t i = 0; i < params.size(); ++i) {
@@ -306,7 +322,8 @@ void Trainer::export_model(const std::string& path) const {
   CheckpointData data;
   std::vector<Param*> params = net_->params();
   data.header_json =
-      json{{"kind", "model"}, {"model", json::parse(net_->spec().to_json())}, {"sparsity", overall_sparsity(params)}}.dump();
+      json{{"kind", "model"}, {"model", json::parse(net_->spec().to_json())}, {"sparsity", overall_sparsity(params)}}
+          .dump();
   for (Param* p : params) data.tensors.push_back(to_named("param:" + p->name, p->value));
   write_checkpoint(path, data);
 }

@@ -26,8 +26,9 @@ void progress_bar(const nn::StepProgress& p, int epochs) {
   const int width = 30;
   const int filled = static_cast<int>(width * p.step_in_epoch / std::max<int64_t>(1, p.steps_per_epoch));
   std::fprintf(stderr, "\r\033[Kepoch %d/%d [%s%s] %lld/%lld loss %.4f", p.epoch + 1, epochs,
-               std::string(static_cast<size_t>(filled), '#').c_str(), std::string(static_cast<size_t>(width - filled), '.').c_str(),
-               static_cast<long long>(p.step_in_epoch), static_cast<long long>(p.steps_per_epoch), p.loss);
+               std::string(static_cast<size_t>(filled), '#').c_str(),
+               std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(p.step_in_epoch),
+               static_cast<long long>(p.steps_per_epoch), p.loss);
 }
 
 void run(TrainOptions& o) {
@@ -46,8 +47,8 @@ void run(TrainOptions& o) {
   const bool tty = isatty(fileno(stderr));
   std::printf("training %s on %s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s\n",
               trainer.network().spec().name.c_str(), o.device.c_str(), static_cast<long long>(train.count),
-              static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate, o.config.epochs,
-              o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str());
+              static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate,
+              o.config.epochs, o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str());
   std::ofstream metrics;
   if (!o.metrics.empty()) {
     metrics.open(o.metrics, std::ios::app);
@@ -63,20 +64,25 @@ void run(TrainOptions& o) {
       },
       [&](const nn::EpochStats& e) {
         if (tty) std::fprintf(stderr, "\r\033[K");
-        std::printf("epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.1f s (measured)\n", e.epoch + 1, e.loss,
-                    100 * e.test_accuracy, e.samples_per_s, e.seconds);
+        std::printf("epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.1f s (measured)\n", e.epoch + 1,
+                    e.loss, 100 * e.test_accuracy, e.samples_per_s, e.seconds);
         std::fflush(stdout);
         epochs.add({std::to_string(e.epoch + 1), fmt("%.4f", e.loss), fmt("%.2f%%", 100 * e.test_accuracy),
-                    fmt("%.0f", e.samples_per_s), fmt("%.1f", e.seconds), fmt("%.4g", e.lr), fmt("%.1f%%", 100 * e.sparsity)});
+                    fmt("%.0f", e.samples_per_s), fmt("%.1f", e.seconds), fmt("%.4g", e.lr),
+                    fmt("%.1f%%", 100 * e.sparsity)});
         if (time_to_target < 0 && e.test_accuracy >= o.target_accuracy) time_to_target = e.elapsed;
         last_acc = e.test_accuracy;
         total_samples_per_s += e.samples_per_s;
         ++n_epochs;
         if (metrics.is_open()) {
-          metrics << nlohmann::json{{"epoch", e.epoch + 1},          {"loss", e.loss},
-                                    {"test_accuracy", e.test_accuracy}, {"samples_per_s", e.samples_per_s},
-                                    {"seconds", e.seconds},          {"lr", e.lr},
-                                    {"sparsity", e.sparsity},        {"timing", "measured"}}
+          metrics << nlohmann::json{{"epoch", e.epoch + 1},
+                                    {"loss", e.loss},
+                                    {"test_accuracy", e.test_accuracy},
+                                    {"samples_per_s", e.samples_per_s},
+                                    {"seconds", e.seconds},
+                                    {"lr", e.lr},
+                                    {"sparsity", e.sparsity},
+                                    {"timing", "measured"}}
                          .dump()
                   << "\n";
           metrics.flush();
@@ -97,7 +103,8 @@ void run(TrainOptions& o) {
     std::printf("\n");
     epochs.print();
     std::printf("\nsummary (measured):\n");
-    Table summary({"model", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy), "mean samples/s", "sparsity"});
+    Table summary(
+        {"model", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy), "mean samples/s", "sparsity"});
     summary.add({trainer.network().spec().name, fmt("%.2f%%", 100 * last_acc),
                  time_to_target < 0 ? "not reached" : fmt("%.1f s", time_to_target),
                  fmt("%.0f", total_samples_per_s / std::max(1, n_epochs)), fmt("%.1f%%", 100 * stats.back().sparsity)});
@@ -120,24 +127,32 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", o->device, "device for every layer")->capture_default_str();
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--batch", c.batch, "samples per micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--accumulate", c.accumulate, "micro-batches per optimizer step")->capture_default_str()->check(CLI::Range(1, 4096));
+  cmd->add_option("--accumulate", c.accumulate, "micro-batches per optimizer step")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
   cmd->add_option("--lr", c.sgd.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--momentum", c.sgd.momentum, "momentum")->capture_default_str()->check(CLI::Range(0.0, 0.999));
-  cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--schedule", o->schedule, "constant, step or cosine")->capture_default_str();
   cmd->add_option("--seed", c.seed, "seed (initialization and shuffling)")->capture_default_str();
   cmd->add_option("--prune", o->prune, "none, magnitude:S, global:S (0<S<1) or 2:4")->capture_default_str();
   cmd->add_option("--prune-at", c.prune.start_epoch, "epoch (0-based) at which pruning starts")->capture_default_str();
-  cmd->add_option("--prune-steps", c.prune.steps, "prune gradually over this many epochs")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--prune-steps", c.prune.steps, "prune gradually over this many epochs")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints");
-  cmd->add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: each epoch)")->capture_default_str();
+  cmd->add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: each epoch)")
+      ->capture_default_str();
   cmd->add_flag("--resume", c.resume, "continue from the checkpoint in --checkpoint");
   cmd->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps (with a checkpoint)");
   cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file");
   cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file");
   cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples");
   cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples");
-  cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")->capture_default_str();
+  cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")
+      ->capture_default_str();
   cmd->callback([o] { run(*o); });
 }
 

@@ -62,7 +62,7 @@ class Network {
   std::vector<Tensor> inputs_;    // inputs_[i]: input of layer i on its device (a copy when devices differ)
   std::vector<Tensor> grads_;     // grads_[i]: gradient w.r.t. acts_[i]
   std::vector<Tensor> in_grads_;  // in_grads_[i]: gradient w.r.t. inputs_[i] (i > 0)
-  Tensor input_;  // the last forward pass's input (the first layer's backward reads it)
+  Tensor input_;                  // the last forward pass's input (the first layer's backward reads it)
   Tensor probs_, loss_;
 };
 

@@ -16,8 +16,8 @@ namespace tandem::nn {
 struct TrainConfig {
   std::string model = "cnn";  ///< built-in name or JSON file
   int epochs = 10;
-  int64_t batch = 64;     ///< samples per micro-batch
-  int accumulate = 1;     ///< micro-batches per optimizer step (gradients averaged on the device)
+  int64_t batch = 64;  ///< samples per micro-batch
+  int accumulate = 1;  ///< micro-batches per optimizer step (gradients averaged on the device)
   SgdConfig sgd;
   PruneConfig prune;
   uint64_t seed = 1;
@@ -31,7 +31,7 @@ struct TrainConfig {
 
 struct EpochStats {
   int epoch = 0;
-  double loss = 0;           ///< mean training loss of the epoch
+  double loss = 0;  ///< mean training loss of the epoch
   double test_accuracy = 0;
   double samples_per_s = 0;  ///< training throughput (measured)
   double seconds = 0;        ///< wall time of the epoch's training steps

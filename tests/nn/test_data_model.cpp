@@ -1,0 +1,136 @@
+// IDX files and model descriptions: good inputs load, every bad one is a clear error.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tandem/error.h"
+#include "tandem/nn/data.h"
+#include "tandem/nn/model.h"
+
+namespace tandem::nn {
+namespace {
+
+class Idx : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("tandem-idx-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  // An IDX file of unsigned bytes with the given dims; `extra` bytes appended or (negative) cut.
+  std::string write(const std::string& name, std::vector<uint32_t> dims, int extra = 0, bool gz = false,
+                    uint8_t type = 0x08, uint8_t fill = 1) {
+    std::string s{0, 0, static_cast<char>(type), static_cast<char>(dims.size())};
+    size_t n = 1;
+    for (uint32_t d : dims) {
+      for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>((d >> (8 * i)) & 0xff));
+      n *= d;
+    }
+    s.append(n, static_cast<char>(fill));
+    if (extra > 0) s.append(static_cast<size_t>(extra), 'x');
+    if (extra < 0) s.resize(s.size() - static_cast<size_t>(-extra));
+    const std::string path = (dir / name).string();
+    if (gz) {
+      gzFile f = gzopen(path.c_str(), "wb");
+      gzwrite(f, s.data(), static_cast<unsigned>(s.size()));
+      gzclose(f);
+    } else {
+      std::ofstream(path, std::ios::binary) << s;
+    }
+    return path;
+  }
+
+  void expect_error(const std::string& path, const std::string& fragment) {
+    try {
+      read_idx(path);
+      ADD_FAILURE() << "no error for " << path;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << "error should name the file: " << e.what();
+    }
+  }
+
+  std::filesystem::path dir;
+};
+
+TEST_F(Idx, ReadsPlainAndGzip) {
+  for (bool gz : {false, true}) {
+    const IdxArray a = read_idx(write(gz ? "a.gz" : "a", {3, 2, 5}, 0, gz));
+    EXPECT_EQ(a.dims, (std::vector<int64_t>{3, 2, 5}));
+    EXPECT_EQ(a.data.size(), 30u);
+  }
+}
+
+TEST_F(Idx, RejectsMalformedFiles) {
+  expect_error(write("trunc", {4, 4}, -3), "(truncated)");
+  expect_error(write("trail", {4, 4}, 2), "(trailing bytes)");
+  expect_error(write("type", {4}, 0, false, 0x0D), "element type");
+  expect_error(write("zero", {0, 4}), "dimension 0 is 0");
+  std::ofstream((dir / "short").string()) << "ab";
+  expect_error((dir / "short").string(), "too short");
+  std::ofstream((dir / "magic").string()) << "PK\x03\x04rest";
+  expect_error((dir / "magic").string(), "bad magic");
+  expect_error((dir / "missing").string(), "cannot open");
+  // A gzip stream cut in the middle.
+  const std::string gz = write("cut.gz", {100, 100}, 0, true);
+  std::filesystem::resize_file(gz, std::filesystem::file_size(gz) / 2);
+  expect_error(gz, "compressed data");
+}
+
+TEST_F(Idx, DatasetsCheckCountsAndLabels) {
+  write("train-images-idx3-ubyte", {5, 2, 2});
+  write("train-labels-idx1-ubyte", {5}, 0, false, 0x08, 3);
+  const Dataset d = load_mnist(dir.string(), "train");
+  EXPECT_EQ(d.count, 5);
+  EXPECT_EQ(d.labels[4], 3);
+  write("train-labels-idx1-ubyte", {4});
+  EXPECT_THROW(load_mnist(dir.string(), "train"), Error);  // 4 labels for 5 images
+  write("train-labels-idx1-ubyte", {5}, 0, false, 0x08, 12);
+  try {
+    load_mnist(dir.string(), "train");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 12 of sample 0 is not below 10"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_mnist(dir.string(), "t10k"), Error);  // files absent
+}
+
+TEST(Model, BuiltinsAndShapes) {
+  const ModelSpec cnn = load_model("cnn");
+  const auto shapes = cnn.shapes();
+  EXPECT_EQ(shapes[2], (Shape{16, 14, 14}));
+  EXPECT_EQ(shapes[5], (Shape{32, 7, 7}));
+  EXPECT_EQ(shapes.back(), (Shape{10}));
+  EXPECT_EQ(load_model("mlp").layers.size(), 5u);
+  EXPECT_EQ(parse_model(cnn.to_json()).to_json(), cnn.to_json());  // round trip
+}
+
+TEST(Model, BadDescriptions) {
+  auto expect = [](const std::string& json, const std::string& fragment) {
+    try {
+      parse_model(json, "test.json");
+      ADD_FAILURE() << "accepted: " << json;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  const std::string in = R"("input": [1, 8, 8], "classes": 3, )";
+  expect("{not json", "not valid JSON");
+  expect("{" + in + R"("layers": [{"type": "dense", "out": 3}]})", "unknown type \"dense\"");
+  expect("{" + in + R"("layers": [{"type": "linear"}]})", "missing \"out\"");
+  expect("{" + in + R"("layers": [{"type": "linear", "out": 0}]})", "outside [1");
+  expect("{" + in + R"("layers": [{"type": "linear", "out": 4}]})", "not 3 class scores");
+  expect("{" + in + R"("layers": [{"type": "conv2d", "out_channels": 2, "kernel": 9}, {"type": "linear", "out": 3}]})",
+         "kernel larger");
+  expect("{" + in + R"("layers": [{"type": "relu", "name": "a"}, {"type": "linear", "out": 3, "name": "a"}]})",
+         "used twice");
+  expect(R"({"input": [1, 8], "layers": [{"type": "relu"}]})", "\"input\"");
+  EXPECT_THROW(load_model("/no/such/model.json"), Error);
+}
+
+}  // namespace
+}  // namespace tandem::nn

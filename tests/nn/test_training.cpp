@@ -1,0 +1,262 @@
+// Training on a Fashion-MNIST subset: it learns, the optimizer and accumulation match their
+// closed forms, pruning masks hold through training and checkpoints, resume is bit-identical.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tandem/error.h"
+#include "tandem/nn/checkpoint.h"
+#include "tandem/nn/trainer.h"
+
+namespace tandem::nn {
+namespace {
+
+const Dataset& train_set() {
+  static const Dataset d = head(load_mnist(default_fashion_mnist_dir, "train"), 1280);
+  return d;
+}
+const Dataset& test_set() {
+  static const Dataset d = head(load_mnist(default_fashion_mnist_dir, "t10k"), 1000);
+  return d;
+}
+
+std::string temp_dir(const std::string& name) {
+  const auto d = std::filesystem::temp_directory_path() / ("tandem-" + name + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(d);
+  return d.string();
+}
+
+TrainConfig small(const std::string& model = "mlp") {
+  TrainConfig c;
+  c.model = model;
+  c.epochs = 2;
+  c.batch = 32;
+  c.sgd.lr = 0.05f;
+  c.seed = 7;
+  return c;
+}
+
+std::vector<std::vector<float>> weights(Trainer& t) {
+  std::vector<std::vector<float>> out;
+  for (Param* p : t.network().params()) out.push_back(p->value.to_f32());
+  return out;
+}
+
+TEST(Training, MlpLearns) {
+  Trainer t(small(), train_set(), test_set());
+  const double before = t.evaluate();
+  const auto stats = t.run();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_LT(stats[1].loss, stats[0].loss);
+  EXPECT_LT(stats[1].loss, 0.8);
+  EXPECT_GT(stats[1].test_accuracy, 0.70) << "accuracy before training: " << before;
+}
+
+TEST(Training, CnnLearns) {
+  TrainConfig c = small("cnn");
+  c.epochs = 1;
+  Trainer t(c, train_set(), test_set());
+  const auto stats = t.run();
+  const auto& losses = t.step_losses();
+  double first = 0, last = 0;
+  for (size_t i = 0; i < 5; ++i) first += losses[i], last += losses[losses.size() - 1 - i];
+  EXPECT_LT(last, 0.7 * first) << "loss did not fall";
+  EXPECT_GT(stats[0].test_accuracy, 0.55);
+}
+
+// With a constant gradient g, momentum μ and no weight decay: v_t = g(1 − μ^t)/(1 − μ) and
+// w_t = w_0 − lr Σ_{s≤t} v_s.
+TEST(Optimizer, MomentumMatchesClosedForm) {
+  const ModelSpec spec = parse_model(R"({"input": [1, 1, 3], "classes": 2, "layers": [{"type": "linear", "out": 2}]})");
+  Network net(spec, {cpu_device()});
+  net.init(1);
+  SgdConfig cfg;
+  cfg.momentum = 0.8f;
+  cfg.weight_decay = 0;
+  Sgd sgd(cfg);
+  std::vector<Param*> params = net.params();
+  std::vector<const Tensor*> grads;
+  std::vector<std::vector<float>> w0, g;
+  for (Param* p : params) {
+    std::vector<float> gv(static_cast<size_t>(p->value.numel()));
+    for (size_t i = 0; i < gv.size(); ++i) gv[i] = 0.1f * static_cast<float>(i + 1);
+    p->grad.copy_from_host(gv.data());
+    g.push_back(gv);
+    w0.push_back(p->value.to_f32());
+    grads.push_back(&p->grad);
+  }
+  const float lr = 0.5f;
+  const int steps = 6;
+  for (int t = 0; t < steps; ++t) sgd.step(net, params, grads, lr);
+  double sum_v = 0;  // Σ_{s=1..T} (1 − μ^s)/(1 − μ)
+  for (int s = 1; s <= steps; ++s) sum_v += (1 - std::pow(0.8, s)) / (1 - 0.8);
+  for (size_t k = 0; k < params.size(); ++k) {
+    const std::vector<float> w = params[k]->value.to_f32();
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(w[i], w0[k][i] - lr * g[k][i] * sum_v, 1e-5) << params[k]->name;
+  }
+}
+
+// Four micro-batches of 8, averaged on the device, give the step of one batch of 32.
+TEST(Optimizer, AccumulationEqualsOneLargeBatch) {
+  TrainConfig big = small();
+  big.max_steps = 1;
+  TrainConfig micro = big;
+  micro.batch = 8;
+  micro.accumulate = 4;
+  Trainer a(big, train_set(), test_set()), b(micro, train_set(), test_set());
+  a.run();
+  b.run();
+  ASSERT_EQ(a.step_losses().size(), 1u);
+  EXPECT_NEAR(a.step_losses()[0], b.step_losses()[0], 1e-5);
+  const auto wa = weights(a), wb = weights(b);
+  for (size_t k = 0; k < wa.size(); ++k)
+    for (size_t i = 0; i < wa[k].size(); ++i)
+      ASSERT_NEAR(wa[k][i], wb[k][i], 1e-6) << "param " << k << " element " << i;
+}
+
+TEST(Checkpoint, ResumeIsBitIdentical) {
+  const std::string dir = temp_dir("resume");
+  TrainConfig c = small();
+  Trainer whole(c, train_set(), test_set());
+  whole.run();
+
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 5;
+  c.max_steps = 53;  // stops inside the second epoch (40 steps per epoch)
+  Trainer first(c, train_set(), test_set());
+  first.run();
+  EXPECT_FALSE(first.finished());
+  c.max_steps = 0;
+  c.resume = true;
+  Trainer second(c, train_set(), test_set());
+  second.run();
+  EXPECT_TRUE(second.finished());
+
+  std::vector<float> joined = first.step_losses();
+  joined.insert(joined.end(), second.step_losses().begin(), second.step_losses().end());
+  ASSERT_EQ(joined.size(), whole.step_losses().size());
+  for (size_t i = 0; i < joined.size(); ++i) ASSERT_EQ(joined[i], whole.step_losses()[i]) << "step " << i;
+  EXPECT_EQ(weights(second), weights(whole));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Checkpoint, CorruptOrMismatchedCheckpointsAreClearErrors) {
+  const std::string dir = temp_dir("corrupt");
+  TrainConfig c = small();
+  c.epochs = 1;
+  c.checkpoint_dir = dir;
+  c.checkpoint_every = 10;
+  Trainer(c, train_set(), test_set()).run();
+  const std::string path = dir + "/checkpoint.tdm";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/checkpoint.prev.tdm"));
+
+  c.resume = true;
+  auto expect_resume_error = [&](const TrainConfig& cfg, const std::string& fragment) {
+    try {
+      Trainer t(cfg, train_set(), test_set());
+      ADD_FAILURE() << "resumed from a bad checkpoint";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  };
+  TrainConfig other = c;
+  other.batch = 64;
+  expect_resume_error(other, "was made with batch = 32");
+
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x40;
+  std::ofstream(path, std::ios::binary) << flipped;
+  expect_resume_error(c, "checksum mismatch");
+  expect_resume_error(c, "checkpoint.prev.tdm is intact");
+  std::ofstream(path, std::ios::binary) << bytes.substr(0, 10);
+  expect_resume_error(c, "too short");
+  std::ofstream(path, std::ios::binary) << "XXXXXXXX" + bytes.substr(8);
+  expect_resume_error(c, "bad magic");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Pruning, MasksHoldThroughTrainingAndCheckpoints) {
+  const std::string dir = temp_dir("prune");
+  TrainConfig c = small();
+  c.epochs = 3;
+  c.prune = parse_prune("magnitude:0.7");
+  c.prune.start_epoch = 1;
+  c.prune.steps = 2;  // 0.7·(1 − 0.5³) at epoch 1, then 0.7 at epoch 2
+  c.checkpoint_dir = dir;
+  Trainer t(c, train_set(), test_set());
+  t.run();
+  ASSERT_EQ(t.prune_events().size(), 2u);
+  EXPECT_NEAR(t.prune_events()[0].target, 0.7 * (1 - 0.125), 1e-6);
+  for (Param* p : t.network().params()) {
+    if (!p->prunable) continue;
+    ASSERT_TRUE(p->mask) << p->name;
+    EXPECT_NEAR(sparsity(*p), 0.7, 0.002) << p->name;
+    const auto w = p->value.to_f32(), m = p->mask.to_f32();
+    for (size_t i = 0; i < w.size(); ++i)
+      if (m[i] == 0.0f) {
+        ASSERT_EQ(w[i], 0.0f) << p->name << " element " << i << " revived";
+      }
+  }
+  const CheckpointData ck = read_checkpoint(dir + "/checkpoint.tdm");
+  for (Param* p : t.network().params())
+    if (p->prunable) {
+      const NamedTensor* m = ck.find("mask:" + p->name);
+      ASSERT_NE(m, nullptr);
+      ASSERT_EQ(m->bytes.size(), p->mask.nbytes());
+    }
+  const std::string exported = dir + "/model.tdm";
+  t.export_model(exported);
+  const CheckpointData model = read_checkpoint(exported);
+  EXPECT_EQ(nlohmann::json::parse(model.header_json)["kind"], "model");
+  EXPECT_NE(model.find("param:fc1.weight"), nullptr);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Pruning, TwoFourKeepsTwoOfEveryFour) {
+  TrainConfig c = small("cnn");
+  c.epochs = 1;
+  c.prune = parse_prune("2:4");
+  Trainer t(c, train_set(), test_set());
+  t.run();
+  for (Param* p : t.network().params()) {
+    if (!p->prunable) continue;
+    const int64_t row = p->value.numel() / p->value.shape()[0];
+    const auto w = p->value.to_f32();
+    if (row % 4 != 0) {  // conv1: 9 inputs per output, left dense
+      EXPECT_FALSE(p->mask) << p->name;
+      continue;
+    }
+    for (size_t g = 0; g < w.size(); g += 4) {
+      int zeros = 0;
+      for (size_t i = g; i < g + 4; ++i) zeros += w[i] == 0.0f;
+      ASSERT_GE(zeros, 2) << p->name << " group " << g / 4;
+    }
+  }
+  EXPECT_THROW(parse_prune("magnitude:1.5"), Error);
+  EXPECT_THROW(parse_prune("random"), Error);
+}
+
+TEST(Training, BadConfigurations) {
+  TrainConfig c = small();
+  c.batch = 5000;  // more than the subset
+  EXPECT_THROW(Trainer(c, train_set(), test_set()), Error);
+  c = small();
+  c.prune = parse_prune("global:0.5");
+  c.prune.start_epoch = 2;  // epoch 2 of 2 does not exist
+  EXPECT_THROW(Trainer(c, train_set(), test_set()), Error);
+  c = small();
+  c.resume = true;  // without a checkpoint directory
+  EXPECT_THROW(Trainer(c, train_set(), test_set()), Error);
+}
+
+}  // namespace
+}  // namespace tandem::nn
