@@ -90,7 +90,11 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   mean_ = static_cast<float>(mean / 255.0);
   inv_std_ = static_cast<float>(255.0 / std::sqrt(var));
 
-  if (config_.accumulate > 1)
+  if (config_.chunk < 1) bad_config("chunk must be ≥ 1");
+  // A step's samples run as pieces of at most min(batch, chunk) samples; with more than one
+  // piece, the gradients are summed on the device, each weighted by its share of the step.
+  piece_ = std::min(config_.batch, config_.chunk);
+  if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
   if (config_.resume) load_checkpoint();
 }
@@ -170,8 +174,6 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   const int64_t per_step = config_.batch * config_.accumulate;
   const int64_t steps_per_epoch = train_.count / per_step;
   const int64_t total_steps = steps_per_epoch * config_.epochs;
-  const float inv_acc = 1.0f / static_cast<float>(config_.accumulate);
-  const auto run_start = Clock::now();
   double run_seconds = 0;
 
   while (st.epoch < config_.epochs) {
@@ -189,23 +191,28 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       }
       const auto t0 = Clock::now();
       lr = learning_rate(config_.sgd, st.step, total_steps, steps_per_epoch);
+      // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
+      // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
-      for (int m = 0; m < config_.accumulate; ++m) {
-        upload(train_, order.data() + (st.step_in_epoch * config_.accumulate + m) * config_.batch, config_.batch);
+      const uint32_t* step_samples = order.data() + st.step_in_epoch * per_step;
+      for (int64_t first = 0; first < per_step; first += piece_) {
+        const int64_t n = std::min(piece_, per_step - first);
+        const float share = static_cast<float>(n) / static_cast<float>(per_step);
+        upload(train_, step_samples + first, n);
         net_->forward(input_);
-        loss += net_->backward(labels_);
-        for (size_t i = 0; i < accum_.size(); ++i) {  // mean of the micro-batch gradients, on the device
+        loss += share * net_->backward(labels_);
+        for (size_t i = 0; i < accum_.size(); ++i) {
           Stream& s = net_->stream(accum_[i].device());
-          if (m == 0) {
+          if (first == 0) {
             ops::cast(s, params[i]->grad, accum_[i]);
-            ops::scale(s, inv_acc, accum_[i]);
+            ops::scale(s, share, accum_[i]);
           } else {
-            ops::axpy(s, inv_acc, params[i]->grad, accum_[i]);
+            ops::axpy(s, share, params[i]->grad, accum_[i]);
           }
         }
       }
       sgd_.step(*net_, params, grads, lr);
-      const float step_loss = static_cast<float>(loss / config_.accumulate);
+      const float step_loss = static_cast<float>(loss);
       step_losses_.push_back(step_loss);
       st.epoch_loss_sum += step_loss;
       ++st.step_in_epoch;
@@ -226,7 +233,6 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     e.test_accuracy = evaluate();
     e.sparsity = overall_sparsity(params);
     e.elapsed = run_seconds;
-    (void)run_start;
     ++st.epoch;
     st.step_in_epoch = 0;
     st.epoch_loss_sum = 0;
@@ -257,13 +263,13 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 
 }  // namespace
 
-void Trainer::save_checkpoint() const {
+void Trainer::save_checkpoint() {
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
   data.header_json =
       json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
   std::vector<Param*> params = net_->params();
-  std::vector<Tensor>& vel = const_cast<Sgd&>(sgd_).velocity(params);
+  std::vector<Tensor>& vel = sgd_.velocity(params);
   for (size_t i = 0; i < params.size(); ++i) {
     data.tensors.push_back(to_named("param:" + params[i]->name, params[i]->value));
     data.tensors.push_back(to_named("velocity:" + params[i]->name, vel[i]));

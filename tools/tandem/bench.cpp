@@ -60,7 +60,8 @@ nlohmann::json run(double budget) {
     progress(what.c_str());
     Tensor a = random_tensor(cpu, {n, n}, rng), b = random_tensor(cpu, {n, n}, rng), c = Tensor::empty(cpu, {n, n});
     const double flops = 2.0 * static_cast<double>(n * n * n);
-    const auto t = time_pairs(budget, [&] { ops::gemm(s, a, b, c); }, [&] { sgemm_direct(a, b, c); });
+    const auto t = time_pairs(
+        budget, [&] { ops::gemm(s, a, b, c); }, [&] { sgemm_direct(a, b, c); });
     gemm.add({std::to_string(n), fmt("%.1f", t.ours_gflops(flops)), fmt("%.1f", t.base_gflops(flops)),
               fmt("%.3f", t.ratio(flops, flops))});
     results["gemm"].push_back({{"n", n},

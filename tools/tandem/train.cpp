@@ -130,6 +130,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--accumulate", c.accumulate, "micro-batches per optimizer step")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--chunk", c.chunk, "most samples per forward/backward pass (larger batches are split)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--lr", c.sgd.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--momentum", c.sgd.momentum, "momentum")->capture_default_str()->check(CLI::Range(0.0, 0.999));
   cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay")

@@ -17,6 +17,21 @@ void maxpool2d_forward(const OpCall& call) {
   int32_t* is = static_cast<int32_t*>(idx.data());
   parallel_for(planes, x.numel(), [&](int64_t plane) {
     const float* in = xs + plane * h * w;
+    if (p.kernel == 2 && p.stride == 2) {  // the common case, unrolled; same order and ties
+      for (int64_t i = 0; i < ph; ++i)
+        for (int64_t j = 0; j < pw; ++j) {
+          const int64_t at[4] = {2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j,
+                                 (2 * i + 1) * w + 2 * j + 1};
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t arg = at[0];
+          for (int64_t a : at)
+            if (in[a] > best) best = in[a], arg = a;
+          const int64_t o = (plane * ph + i) * pw + j;
+          ys[o] = in[arg];
+          is[o] = static_cast<int32_t>(arg);
+        }
+      return;
+    }
     for (int64_t i = 0; i < ph; ++i)
       for (int64_t j = 0; j < pw; ++j) {
         float best = -std::numeric_limits<float>::infinity();
@@ -41,7 +56,7 @@ void maxpool2d_backward(const OpCall& call) {
   const int32_t* is = static_cast<const int32_t*>(idx.data());
   float* dxs = static_cast<float*>(dx.data());
   // Indices come from outside the op: check them all before writing anything.
-  for (int64_t i = 0; i < idx.numel(); ++i)
+  for (int64_t i = 0, n = idx.numel(); i < n; ++i)
     if (is[i] < 0 || is[i] >= per_in)
       call.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
                 std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");

@@ -12,7 +12,7 @@ namespace {
 // Labels come from data files: check them before any output is written.
 void check_labels(const OpCall& call, const Tensor& labels, int64_t classes) {
   const int32_t* ls = static_cast<const int32_t*>(labels.data());
-  for (int64_t i = 0; i < labels.numel(); ++i)
+  for (int64_t i = 0, n = labels.numel(); i < n; ++i)
     if (ls[i] < 0 || ls[i] >= classes)
       call.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
                 std::to_string(classes) + ")");

@@ -18,6 +18,9 @@ struct TrainConfig {
   int epochs = 10;
   int64_t batch = 64;  ///< samples per micro-batch
   int accumulate = 1;  ///< micro-batches per optimizer step (gradients averaged on the device)
+  /// Most samples one forward/backward pass runs on: larger batches are split into pieces this
+  /// size, their gradients summed on the device (the same step, computed in cache-sized parts).
+  int64_t chunk = 64;
   SgdConfig sgd;
   PruneConfig prune;
   uint64_t seed = 1;
@@ -73,7 +76,7 @@ class Trainer {
   /// Where checkpoints go: <dir>/checkpoint.tdm (the previous one: checkpoint.prev.tdm).
   std::string checkpoint_path() const;
 
-  void save_checkpoint() const;
+  void save_checkpoint();
   /// Weights (masks applied) and the model description, without optimizer state.
   void export_model(const std::string& path) const;
 
@@ -92,7 +95,8 @@ class Trainer {
   std::unique_ptr<State> state_;
   Tensor input_, labels_, host_labels_;
   std::vector<float> staging_;
-  std::vector<Tensor> accum_;  // per-parameter gradient sums when accumulating
+  int64_t piece_ = 0;          // samples per forward/backward pass
+  std::vector<Tensor> accum_;  // per-parameter gradient sums when a step has several pieces
   std::vector<PruneEvent> prune_events_;
   std::vector<float> step_losses_;
 };
