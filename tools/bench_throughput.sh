@@ -29,6 +29,6 @@ for model in cnn mlp; do
       /usr/bin/python3 tools/bench_torch.py "$model" "$batch" "$samples" "$threads" >> "$out/torch"
     done
     ours=$(median < "$out/ours"); theirs=$(median < "$out/torch")
-    echo "| $model | $batch | $ours | $theirs | $(python3 -c "print(f'{$ours / $theirs:.2f}')") |"
+    python3 -c "print(f'| $model | $batch | {$ours:.0f} | {$theirs:.0f} | {$ours / $theirs:.2f} |')"
   done
 done
