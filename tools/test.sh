@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 tools/build.sh build
 cd build
 ctest --parallel "$(nproc)" --output-on-failure --timeout 600
+cd ..
+tools/fuzz.sh 10  # each libFuzzer target briefly; tools/fuzz.sh 600 for a long run

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined) and runs each
+# for a while from its seed corpus in the repo (new inputs go to build/fuzz/, not the repo).
+#   tools/fuzz.sh [seconds per target, default 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+out=build/fuzz
+mkdir -p "$out"
+cxx=$(command -v clang++ || command -v clang++-14 || true)
+[ -n "$cxx" ] || { echo "fuzz: clang++ not found (apt-get install clang)" >&2; exit 1; }
+flags="-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iruntime/include"
+# target name, then its sources besides the fuzz entry point
+build_and_run() {
+  local name=$1; shift
+  "$cxx" $flags "compression/fuzz/$name.cpp" "$@" -o "$out/$name"
+  mkdir -p "$out/corpus-$name"
+  cp -n compression/fuzz/corpus/"${name#fuzz_}"/* "$out/corpus-$name/" 2>/dev/null || true
+  echo "fuzz: $name for ${seconds}s" >&2
+  if ! "$out/$name" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus-$name" > "$out/$name.log" 2>&1; then
+    tail -n 40 "$out/$name.log" >&2
+    echo "fuzz: $name FAILED (crashing input saved under $out/; log $out/$name.log)" >&2
+    return 1
+  fi
+  echo "fuzz: $name ok, $(grep -o 'number_of_executed_units: [0-9]*' "$out/$name.log" | cut -d' ' -f2) executions, no crash or leak" >&2
+}
+build_and_run fuzz_wire compression/src/wire.cpp runtime/src/error.cpp
