@@ -251,6 +251,7 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
           {"seed", c.seed},
           {"batch", c.batch},
           {"accumulate", c.accumulate},
+          {"piece", std::min(c.batch, c.chunk)},  // how a step is split changes its rounding
           {"epochs", c.epochs},
           {"lr", c.sgd.lr},
           {"momentum", c.sgd.momentum},
@@ -298,7 +299,7 @@ void Trainer::load_checkpoint() {
   const json header = json::parse(data.header_json);
   if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
   const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
-  for (const char* key : {"model", "seed", "batch", "accumulate", "epochs", "lr", "momentum", "weight_decay",
+  for (const char* key : {"model", "seed", "batch", "accumulate", "piece", "epochs", "lr", "momentum", "weight_decay",
                           "schedule", "prune", "prune_start", "prune_steps"})
     if (mine.at(key) != theirs.at(key))
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
