@@ -144,6 +144,10 @@ void register_kernels(DeviceImpl& d) {
   d.register_kernel(opdesc::add, {add});
   d.register_kernel(opdesc::mul, {mul});
   d.register_kernel(opdesc::cast, {cast});
+  d.register_kernel(opdesc::chunk_absmax, {chunk_absmax});
+  d.register_kernel(opdesc::chunk_norm2, {chunk_norm2});
+  d.register_kernel(opdesc::quantize, {quantize});
+  d.register_kernel(opdesc::dequantize, {dequantize});
 }
 
 }  // namespace tandem::cpu

@@ -25,6 +25,10 @@ void scale(const OpCall& c);
 void add(const OpCall& c);
 void mul(const OpCall& c);
 void cast(const OpCall& c);
+void chunk_absmax(const OpCall& c);
+void chunk_norm2(const OpCall& c);
+void quantize(const OpCall& c);
+void dequantize(const OpCall& c);
 
 /// Registers every kernel above on the device.
 void register_kernels(DeviceImpl& device);

@@ -219,16 +219,16 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
                          expect_close(down(X).v, want.v, tol, tol, "scale");
                        }});
       cases.push_back({"mul" + suffix, &opdesc::mul, [=](const Device& d, Stream& st) {
-                       const ref::Host a = rounded(ref::random({n}, 56), t), b = rounded(ref::random({n}, 57), t);
-                       Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
-                       ops::mul(st, A, B, C);
-                       ref::Host want = a;
-                       for (size_t i = 0; i < want.v.size(); ++i) want.v[i] *= b.v[i];
-                       expect_close(down(C).v, want.v, tol, tol, "mul");
-                       ops::mul(st, A, B, B);  // c aliasing b
-                       expect_close(down(B).v, want.v, tol, tol, "mul in place");
-                     }});
-    cases.push_back({"add" + suffix, &opdesc::add, [=](const Device& d, Stream& st) {
+                         const ref::Host a = rounded(ref::random({n}, 56), t), b = rounded(ref::random({n}, 57), t);
+                         Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
+                         ops::mul(st, A, B, C);
+                         ref::Host want = a;
+                         for (size_t i = 0; i < want.v.size(); ++i) want.v[i] *= b.v[i];
+                         expect_close(down(C).v, want.v, tol, tol, "mul");
+                         ops::mul(st, A, B, B);  // c aliasing b
+                         expect_close(down(B).v, want.v, tol, tol, "mul in place");
+                       }});
+      cases.push_back({"add" + suffix, &opdesc::add, [=](const Device& d, Stream& st) {
                          const ref::Host a = rounded(ref::random({n}, 54), t), b = rounded(ref::random({n}, 55), t);
                          Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
                          ops::add(st, A, B, C);
@@ -268,6 +268,71 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
        }});
 }
 
+// Codec primitives: the reference applies the definitions directly (the random stream is the
+// shared Philox of tandem/compression/philox.h, itself checked against known answers), and
+// devices must match it exactly — that is what makes compressed gradients device-independent.
+void add_codec_primitive_cases(std::vector<OpCase>& cases) {
+  for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{70001}})
+    for (int64_t chunk : {int64_t{1}, int64_t{256}, int64_t{1000}}) {
+      const std::string suffix = "/" + std::to_string(n) + "_chunk" + std::to_string(chunk);
+      const int64_t nc = (n + chunk - 1) / chunk;
+      cases.push_back({"chunk_absmax" + suffix, &opdesc::chunk_absmax, [=](const Device& d, Stream& st) {
+                         const ref::Host x = ref::random({n}, 71, -3, 3);
+                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
+                         ops::chunk_absmax(st, X, S, {chunk});
+                         std::vector<float> want(static_cast<size_t>(nc), 0.0f);
+                         for (int64_t i = 0; i < n; ++i) want[i / chunk] = std::max(want[i / chunk], std::fabs(x.v[i]));
+                         expect_close(down(S).v, want, 0, 0, "chunk_absmax");
+                       }});
+      cases.push_back({"chunk_norm2" + suffix, &opdesc::chunk_norm2, [=](const Device& d, Stream& st) {
+                         const ref::Host x = ref::random({n}, 72, -3, 3);
+                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
+                         ops::chunk_norm2(st, X, S, {chunk});
+                         std::vector<double> sq(static_cast<size_t>(nc), 0.0);
+                         for (int64_t i = 0; i < n; ++i) sq[i / chunk] += double(x.v[i]) * x.v[i];
+                         std::vector<float> want(sq.size());
+                         for (size_t c = 0; c < sq.size(); ++c) want[c] = static_cast<float>(std::sqrt(sq[c]));
+                         expect_close(down(S).v, want, 1e-6, 1e-6, "chunk_norm2");
+                       }});
+    }
+  for (const bool stochastic : {true, false})
+    for (int levels : {1, 127}) {
+      const std::string name = std::string(stochastic ? "stochastic" : "nearest") + "_levels" + std::to_string(levels);
+      const int64_t n = 5000, chunk = 256, nc = (n + chunk - 1) / chunk;
+      const QuantizeParams p{chunk, levels, stochastic, {0x1234567890ull, 3, 1}};
+      cases.push_back({"quantize/" + name, &opdesc::quantize, [=](const Device& d, Stream& st) {
+                         ref::Host x = ref::random({n}, 73, -2, 2);
+                         x.v[7] = INFINITY;  // non-finite input quantizes to 0
+                         ref::Host unit = ref::random({nc}, 74, 0.01f, 0.05f);
+                         unit.v[2] = 0.0f;  // an all-zero chunk has unit 0: q = 0
+                         Tensor X = up(d, x), U = up(d, unit), Q = Tensor::empty(d, {n}, DType::i8);
+                         ops::quantize(st, X, U, Q, p);
+                         std::vector<int8_t> want(static_cast<size_t>(n));
+                         for (int64_t i = 0; i < n; ++i) {
+                           const float u = unit.v[i / chunk];
+                           if (!(u > 0) || !std::isfinite(x.v[i])) continue;
+                           const float v = x.v[i] / u, lo = std::floor(v);
+                           const float r = stochastic
+                                               ? lo + (compression::random_uniform(p.key, i) < v - lo ? 1.f : 0.f)
+                                               : std::nearbyint(v);
+                           want[i] = static_cast<int8_t>(std::clamp(r, float(-levels), float(levels)));
+                         }
+                         EXPECT_EQ(Q.to_vector<int8_t>(), want) << "quantize must match the reference bit for bit";
+                       }});
+    }
+  cases.push_back({"dequantize/5000_chunk256", &opdesc::dequantize, [](const Device& d, Stream& st) {
+                     const int64_t n = 5000, chunk = 256, nc = (n + chunk - 1) / chunk;
+                     std::vector<int8_t> q(static_cast<size_t>(n));
+                     for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+                     const ref::Host unit = ref::random({nc}, 75, 0.01f, 0.05f);
+                     Tensor Q = Tensor::from_vector(d, {n}, q), U = up(d, unit), Y = Tensor::empty(d, {n});
+                     ops::dequantize(st, Q, U, Y, {chunk});
+                     std::vector<float> want(static_cast<size_t>(n));
+                     for (int64_t i = 0; i < n; ++i) want[i] = static_cast<float>(q[i]) * unit.v[i / chunk];
+                     expect_close(down(Y).v, want, 0, 0, "dequantize");
+                   }});
+}
+
 const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> c;
@@ -277,6 +342,7 @@ const std::vector<OpCase>& all_cases() {
     add_pool_cases(c);
     add_loss_cases(c);
     add_elementwise_cases(c);
+    add_codec_primitive_cases(c);
     return c;
   }();
   return cases;

@@ -4,6 +4,7 @@
 // are preallocated by the caller and overwritten unless the op says it accumulates.
 #pragma once
 
+#include "tandem/compression/philox.h"
 #include "tandem/op.h"
 #include "tandem/stream.h"
 
@@ -26,6 +27,19 @@ struct Pool2dParams {
   int stride = 2;
 };
 
+/// Per-chunk reductions and quantization, the primitives of the gradient codecs: element i
+/// belongs to chunk i / chunk.
+struct ChunkParams {
+  int64_t chunk = 256;
+};
+
+struct QuantizeParams {
+  int64_t chunk = 256;
+  int levels = 127;            ///< q ∈ [−levels, levels], at most 127 (stored as i8)
+  bool stochastic = true;      ///< unbiased stochastic rounding; false: round to nearest even
+  compression::RandomKey key;  ///< element i draws random_uniform(key, i)
+};
+
 struct ScaleParams {
   float alpha = 1.0f;
 };
@@ -39,7 +53,7 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, add, mul, cast;
+    axpy, scale, add, mul, cast, chunk_absmax, chunk_norm2, quantize, dequantize;
 }  // namespace opdesc
 
 namespace ops {
@@ -89,6 +103,17 @@ void add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 void mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// dst = src converted to dst's dtype (same element count; floating types and integers).
 void cast(Stream& s, const Tensor& src, const Tensor& dst);
+
+/// scales[c] = max |x| over chunk c of x (f32 [n] → f32 [⌈n/chunk⌉]).
+void chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
+/// scales[c] = ‖x‖₂ over chunk c (summed in f64).
+void chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
+/// q[i] = round(x[i] / unit[c]) clamped to ±levels, as i8, where unit[c] is the quantization
+/// step of chunk c (0 gives q = 0). Stochastic rounding goes up with probability equal to the
+/// fractional part, using Philox(key, i): unbiased, and the same on every device for the key.
+void quantize(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& q, const QuantizeParams& p);
+/// y[i] = q[i] · unit[c].
+void dequantize(Stream& s, const Tensor& q, const Tensor& unit, const Tensor& y, const ChunkParams& p);
 
 }  // namespace ops
 }  // namespace tandem

@@ -1,0 +1,69 @@
+// Codec primitives: per-chunk abs-max and L2 norm, quantize (stochastic, Philox-keyed) and
+// dequantize. The codecs in compression/ are compositions of these.
+#include "check.h"
+#include "tandem/ops.h"
+
+namespace tandem {
+namespace {
+
+int64_t chunks(int64_t n, int64_t chunk) { return (n + chunk - 1) / chunk; }
+
+// x f32 [n] (any shape, taken flat) and per-chunk f32 [⌈n/chunk⌉].
+void validate_chunked(const OpCall& c, const Tensor& x, const Tensor& per_chunk, int64_t chunk) {
+  if (chunk < 1) c.fail("chunk must be ≥ 1 (got " + std::to_string(chunk) + ")");
+  opcheck::rank(c, per_chunk, 1);
+  opcheck::dtype(c, per_chunk, DType::f32);
+  opcheck::dim(c, per_chunk, 0, chunks(x.numel(), chunk), "chunk count");
+}
+
+void validate_reduce(const OpCall& c) {
+  opcheck::dtype(c, *c.in[0], DType::f32);
+  validate_chunked(c, *c.in[0], *c.out[0], c.param<ChunkParams>().chunk);
+}
+
+void validate_quantize(const OpCall& c) {
+  const auto& p = c.param<QuantizeParams>();
+  if (p.levels < 1 || p.levels > 127) c.fail("levels must be in [1, 127] (got " + std::to_string(p.levels) + ")");
+  const Tensor &x = *c.in[0], &q = *c.out[0];
+  opcheck::dtype(c, x, DType::f32);
+  opcheck::dtype(c, q, DType::i8);
+  if (q.numel() != x.numel())
+    c.fail(opcheck::describe(c, x) + " and " + opcheck::describe(c, q) + ": element counts differ");
+  validate_chunked(c, x, *c.in[1], p.chunk);
+}
+
+void validate_dequantize(const OpCall& c) {
+  const Tensor &q = *c.in[0], &y = *c.out[0];
+  opcheck::dtype(c, q, DType::i8);
+  opcheck::dtype(c, y, DType::f32);
+  if (q.numel() != y.numel())
+    c.fail(opcheck::describe(c, q) + " and " + opcheck::describe(c, y) + ": element counts differ");
+  validate_chunked(c, q, *c.in[1], c.param<ChunkParams>().chunk);
+}
+
+OpCost cost(const OpCall& c) {
+  const Tensor& big = c.in[0]->numel() >= c.out[0]->numel() ? *c.in[0] : *c.out[0];
+  return {2.0 * static_cast<double>(big.numel()), opcheck::bytes_of(c)};
+}
+
+}  // namespace
+
+const OpDesc opdesc::chunk_absmax("chunk_absmax", {"x"}, {"scales"}, validate_reduce, cost);
+const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {"scales"}, validate_reduce, cost);
+const OpDesc opdesc::quantize("quantize", {"x", "unit"}, {"q"}, validate_quantize, cost);
+const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {"y"}, validate_dequantize, cost);
+
+void ops::chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
+  dispatch(s, opdesc::chunk_absmax, {&x}, {&scales}, &p);
+}
+void ops::chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
+  dispatch(s, opdesc::chunk_norm2, {&x}, {&scales}, &p);
+}
+void ops::quantize(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& q, const QuantizeParams& p) {
+  dispatch(s, opdesc::quantize, {&x, &unit}, {&q}, &p);
+}
+void ops::dequantize(Stream& s, const Tensor& q, const Tensor& unit, const Tensor& y, const ChunkParams& p) {
+  dispatch(s, opdesc::dequantize, {&q, &unit}, {&y}, &p);
+}
+
+}  // namespace tandem
