@@ -146,6 +146,9 @@ void register_kernels(DeviceImpl& d) {
   d.register_kernel(opdesc::cast, {cast});
   d.register_kernel(opdesc::chunk_absmax, {chunk_absmax});
   d.register_kernel(opdesc::chunk_norm2, {chunk_norm2});
+  d.register_kernel(opdesc::chunk_absmean, {chunk_absmean});
+  d.register_kernel(opdesc::sign_pack, {sign_pack});
+  d.register_kernel(opdesc::sign_unpack, {sign_unpack});
   d.register_kernel(opdesc::quantize, {quantize});
   d.register_kernel(opdesc::dequantize, {dequantize});
 }

@@ -27,6 +27,9 @@ void mul(const OpCall& c);
 void cast(const OpCall& c);
 void chunk_absmax(const OpCall& c);
 void chunk_norm2(const OpCall& c);
+void chunk_absmean(const OpCall& c);
+void sign_pack(const OpCall& c);
+void sign_unpack(const OpCall& c);
 void quantize(const OpCall& c);
 void dequantize(const OpCall& c);
 

@@ -294,6 +294,42 @@ void add_codec_primitive_cases(std::vector<OpCase>& cases) {
                          for (size_t c = 0; c < sq.size(); ++c) want[c] = static_cast<float>(std::sqrt(sq[c]));
                          expect_close(down(S).v, want, 1e-6, 1e-6, "chunk_norm2");
                        }});
+      cases.push_back({"chunk_absmean" + suffix, &opdesc::chunk_absmean, [=](const Device& d, Stream& st) {
+                         const ref::Host x = ref::random({n}, 76, -3, 3);
+                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
+                         ops::chunk_absmean(st, X, S, {chunk});
+                         std::vector<double> sum(static_cast<size_t>(nc), 0.0);
+                         for (int64_t i = 0; i < n; ++i) sum[i / chunk] += std::fabs(x.v[i]);
+                         std::vector<float> want(sum.size());
+                         for (size_t c = 0; c < sum.size(); ++c)
+                           want[c] = static_cast<float>(sum[c] / double(std::min(chunk, n - int64_t(c) * chunk)));
+                         expect_close(down(S).v, want, 1e-6, 1e-6, "chunk_absmean");
+                       }});
+      // x with -0 first (it counts as non-negative) and the bits a correct packing gives.
+      auto signs = [n] {
+        ref::Host x = ref::random({n}, 77, -1, 1);
+        x.v[0] = -0.0f;
+        std::vector<uint8_t> bits(static_cast<size_t>((n + 7) / 8), 0);
+        for (int64_t i = 0; i < n; ++i)
+          if (x.v[i] >= 0) bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
+        return std::pair{x, bits};
+      };
+      cases.push_back({"sign_pack" + suffix, &opdesc::sign_pack, [=](const Device& d, Stream& st) {
+                         const auto [x, bits] = signs();
+                         Tensor X = up(d, x), B = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
+                         ops::sign_pack(st, X, B);
+                         EXPECT_EQ(B.to_vector<uint8_t>(), bits) << "sign_pack";
+                       }});
+      cases.push_back({"sign_unpack" + suffix, &opdesc::sign_unpack, [=](const Device& d, Stream& st) {
+                         const auto [x, bits] = signs();
+                         const ref::Host unit = ref::random({nc}, 78, 0.1f, 1.0f);
+                         Tensor B = Tensor::from_vector(d, {(n + 7) / 8}, bits), U = up(d, unit),
+                                Y = Tensor::empty(d, {n});
+                         ops::sign_unpack(st, B, U, Y, {chunk});
+                         std::vector<float> want(static_cast<size_t>(n));
+                         for (int64_t i = 0; i < n; ++i) want[i] = x.v[i] >= 0 ? unit.v[i / chunk] : -unit.v[i / chunk];
+                         expect_close(down(Y).v, want, 0, 0, "sign_unpack");
+                       }});
     }
   for (const bool stochastic : {true, false})
     for (int levels : {1, 127}) {

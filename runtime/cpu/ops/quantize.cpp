@@ -35,6 +35,37 @@ void chunk_norm2(const OpCall& call) {
   });
 }
 
+void chunk_absmean(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  float* s = static_cast<float*>(call.out[0]->data());
+  for_chunks(call.in[0]->numel(), call.param<ChunkParams>().chunk, [&](int64_t c, int64_t first, int64_t count) {
+    double sum = 0;
+    for (int64_t i = first; i < first + count; ++i) sum += std::fabs(x[i]);
+    s[c] = static_cast<float>(sum / static_cast<double>(count));
+  });
+}
+
+void sign_pack(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  uint8_t* bits = static_cast<uint8_t*>(call.out[0]->data());
+  const int64_t n = call.in[0]->numel();
+  parallel_for((n + 7) / 8, n, [&](int64_t b) {
+    uint8_t byte = 0;
+    for (int64_t i = b * 8; i < std::min(n, b * 8 + 8); ++i)
+      byte |= static_cast<uint8_t>((x[i] >= 0.0f ? 1u : 0u) << (i & 7));
+    bits[b] = byte;
+  });
+}
+
+void sign_unpack(const OpCall& call) {
+  const uint8_t* bits = static_cast<const uint8_t*>(call.in[0]->data());
+  const float* unit = static_cast<const float*>(call.in[1]->data());
+  float* y = static_cast<float*>(call.out[0]->data());
+  for_chunks(call.out[0]->numel(), call.param<ChunkParams>().chunk, [&](int64_t c, int64_t first, int64_t count) {
+    for (int64_t i = first; i < first + count; ++i) y[i] = (bits[i >> 3] >> (i & 7)) & 1u ? unit[c] : -unit[c];
+  });
+}
+
 void quantize(const OpCall& call) {
   const auto& p = call.param<QuantizeParams>();
   const float* x = static_cast<const float*>(call.in[0]->data());

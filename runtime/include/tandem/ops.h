@@ -53,7 +53,7 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, add, mul, cast, chunk_absmax, chunk_norm2, quantize, dequantize;
+    axpy, scale, add, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack, sign_unpack;
 }  // namespace opdesc
 
 namespace ops {
@@ -108,6 +108,13 @@ void cast(Stream& s, const Tensor& src, const Tensor& dst);
 void chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
 /// scales[c] = ‖x‖₂ over chunk c (summed in f64).
 void chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
+/// scales[c] = mean |x| over chunk c (summed in f64): the scale of 1-bit sign compression.
+void chunk_absmean(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
+/// bits (u8 [⌈n/8⌉]): bit i%8 of byte i/8 is 1 where x[i] ≥ 0 (so +0 and −0 give 1, NaN 0);
+/// unused high bits of the last byte are 0.
+void sign_pack(Stream& s, const Tensor& x, const Tensor& bits);
+/// y[i] = +unit[c] where bit i is 1, −unit[c] where it is 0.
+void sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const Tensor& y, const ChunkParams& p);
 /// q[i] = round(x[i] / unit[c]) clamped to ±levels, as i8, where unit[c] is the quantization
 /// step of chunk c (0 gives q = 0). Stochastic rounding goes up with probability equal to the
 /// fractional part, using Philox(key, i): unbiased, and the same on every device for the key.

@@ -41,6 +41,23 @@ void validate_dequantize(const OpCall& c) {
   validate_chunked(c, q, *c.in[1], c.param<ChunkParams>().chunk);
 }
 
+void validate_sign_pack(const OpCall& c) {
+  const Tensor &x = *c.in[0], &bits = *c.out[0];
+  opcheck::dtype(c, x, DType::f32);
+  opcheck::dtype(c, bits, DType::u8);
+  opcheck::rank(c, bits, 1);
+  opcheck::dim(c, bits, 0, (x.numel() + 7) / 8, "byte count");
+}
+
+void validate_sign_unpack(const OpCall& c) {
+  const Tensor &bits = *c.in[0], &y = *c.out[0];
+  opcheck::dtype(c, bits, DType::u8);
+  opcheck::dtype(c, y, DType::f32);
+  opcheck::rank(c, bits, 1);
+  opcheck::dim(c, bits, 0, (y.numel() + 7) / 8, "byte count");
+  validate_chunked(c, y, *c.in[1], c.param<ChunkParams>().chunk);
+}
+
 OpCost cost(const OpCall& c) {
   const Tensor& big = c.in[0]->numel() >= c.out[0]->numel() ? *c.in[0] : *c.out[0];
   return {2.0 * static_cast<double>(big.numel()), opcheck::bytes_of(c)};
@@ -50,6 +67,9 @@ OpCost cost(const OpCall& c) {
 
 const OpDesc opdesc::chunk_absmax("chunk_absmax", {"x"}, {"scales"}, validate_reduce, cost);
 const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {"scales"}, validate_reduce, cost);
+const OpDesc opdesc::chunk_absmean("chunk_absmean", {"x"}, {"scales"}, validate_reduce, cost);
+const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {"bits"}, validate_sign_pack, cost);
+const OpDesc opdesc::sign_unpack("sign_unpack", {"bits", "unit"}, {"y"}, validate_sign_unpack, cost);
 const OpDesc opdesc::quantize("quantize", {"x", "unit"}, {"q"}, validate_quantize, cost);
 const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {"y"}, validate_dequantize, cost);
 
@@ -58,6 +78,13 @@ void ops::chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const C
 }
 void ops::chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
   dispatch(s, opdesc::chunk_norm2, {&x}, {&scales}, &p);
+}
+void ops::chunk_absmean(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
+  dispatch(s, opdesc::chunk_absmean, {&x}, {&scales}, &p);
+}
+void ops::sign_pack(Stream& s, const Tensor& x, const Tensor& bits) { dispatch(s, opdesc::sign_pack, {&x}, {&bits}); }
+void ops::sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const Tensor& y, const ChunkParams& p) {
+  dispatch(s, opdesc::sign_unpack, {&bits, &unit}, {&y}, &p);
 }
 void ops::quantize(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& q, const QuantizeParams& p) {
   dispatch(s, opdesc::quantize, {&x, &unit}, {&q}, &p);
