@@ -56,13 +56,17 @@ CodecSpec parse_codec(const std::string& text) {
   } else if (name == "terngrad" && f.size() <= 2) {
     s.codec = Codec::terngrad;
     s.params[0] = chunk_at(1);
+  } else if (name == "sign" && f.size() <= 2) {
+    s.codec = Codec::sign;
+    s.params[0] = chunk_at(1);
   } else if (name == "qsgd" && (f.size() == 2 || f.size() == 3)) {
     s.codec = Codec::qsgd;
     s.params[0] = parse_u32(text, f[1], 1, 127);
     s.params[1] = chunk_at(2);
   } else {
     bad("codec",
-        "'" + text + "' is not a codec (none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk])");
+        "'" + text +
+            "' is not a codec (none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], sign[:chunk])");
   }
   return s;
 }
@@ -70,7 +74,7 @@ CodecSpec parse_codec(const std::string& text) {
 std::string codec_string(const CodecSpec& s) {
   std::string out(codec_name(s.codec));
   if (s.codec == Codec::qsgd) out += ":" + std::to_string(s.params[0]);
-  if (quantized(s.codec)) out += ":" + std::to_string(chunk_of(s));
+  if (quantized(s.codec) || s.codec == Codec::sign) out += ":" + std::to_string(chunk_of(s));
   return out;
 }
 
@@ -85,6 +89,8 @@ uint64_t payload_bytes(const CodecSpec& s, uint64_t n) {
     case Codec::qsgd:
     case Codec::terngrad:
       return 4 * chunks(n, chunk_of(s)) + n;
+    case Codec::sign:
+      return 4 * chunks(n, chunk_of(s)) + (n + 7) / 8;
     default:
       bad("codec", std::string(codec_name(s.codec)) + " is not implemented yet");
   }
@@ -104,6 +110,15 @@ std::vector<uint8_t> compress(Stream& st, const Tensor& grad, const CodecSpec& s
     ops::cast(st, flat, half);
     st.synchronize();
     half.copy_to_host(payload.data());
+  } else if (spec.codec == Codec::sign) {
+    const uint32_t chunk = chunk_of(spec);
+    const int64_t nc = static_cast<int64_t>(chunks(static_cast<uint64_t>(n), chunk));
+    Tensor unit = Tensor::empty(d, {nc}), bits = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
+    ops::chunk_absmean(st, flat, unit, {chunk});
+    ops::sign_pack(st, flat, bits);
+    st.synchronize();
+    unit.copy_to_host(payload.data());
+    bits.copy_to_host(payload.data() + 4 * nc);
   } else {
     const uint32_t chunk = chunk_of(spec);
     const int levels = levels_of(spec);
@@ -133,7 +148,7 @@ void decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out)
   if (out.dtype() != DType::f32 || static_cast<uint64_t>(out.numel()) != m.header.count)
     bad(op, "message holds " + std::to_string(m.header.count) + " elements; the output is " + out.str());
   CodecSpec spec{m.header.codec, m.header.params};
-  if (quantized(spec.codec)) {
+  if (quantized(spec.codec) || spec.codec == Codec::sign) {
     const uint32_t chunk = chunk_of(spec);
     if (chunk == 0) bad(op, "chunk size 0");
     if (spec.codec == Codec::qsgd && (spec.params[0] < 1 || spec.params[0] > 127))
@@ -153,22 +168,40 @@ void decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out)
     ops::cast(st, half, flat);
   } else {
     const uint32_t chunk = chunk_of(spec);
-    const int levels = levels_of(spec);
     const int64_t nc = static_cast<int64_t>(chunks(m.header.count, chunk));
     std::vector<float> unit(static_cast<size_t>(nc));
     std::memcpy(unit.data(), m.payload.data(), 4 * unit.size());
     for (size_t c = 0; c < unit.size(); ++c)
       if (!std::isfinite(unit[c]) || unit[c] < 0)
         bad(op, "scale of chunk " + std::to_string(c) + " is " + std::to_string(unit[c]));
+    Tensor u = Tensor::from_host(d, {nc}, DType::f32, unit.data());
+    if (spec.codec == Codec::sign) {
+      const uint8_t* bits = m.payload.data() + 4 * nc;
+      const int64_t nbytes = (n + 7) / 8;
+      if (n % 8 != 0 && (bits[nbytes - 1] >> (n % 8)) != 0) bad(op, "padding bits of the last byte are not zero");
+      ops::sign_unpack(st, Tensor::from_host(d, {nbytes}, DType::u8, bits), u, flat, {chunk});
+      return;
+    }
+    const int levels = levels_of(spec);
     const auto* q = reinterpret_cast<const int8_t*>(m.payload.data() + 4 * nc);
     for (int64_t i = 0; i < n; ++i)
       if (q[i] < -levels || q[i] > levels)
         bad(op, "level " + std::to_string(q[i]) + " of element " + std::to_string(i) + " outside ±" +
                     std::to_string(levels));
-    Tensor u = Tensor::from_host(d, {nc}, DType::f32, unit.data());
     Tensor qt = Tensor::from_host(d, {n}, DType::i8, q);
     ops::dequantize(st, qt, u, flat, {chunk});
   }
+}
+
+void ErrorFeedback::compensate(Stream& s, const Tensor& grad) {
+  if (!residual_) residual_ = Tensor::zeros(grad.device(), grad.shape());
+  ops::add(s, grad, residual_, grad);
+}
+
+void ErrorFeedback::update(Stream& s, const Tensor& compensated, const Tensor& decoded) {
+  if (!residual_) residual_ = Tensor::zeros(compensated.device(), compensated.shape());
+  ops::cast(s, compensated, residual_);
+  ops::axpy(s, -1.0f, decoded, residual_);
 }
 
 }  // namespace tandem::compression

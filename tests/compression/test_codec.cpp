@@ -34,6 +34,7 @@ TEST(Codec, ParseAndSizes) {
   EXPECT_EQ(payload_bytes(parse_codec("none"), 1000), 4000u);
   EXPECT_EQ(payload_bytes(parse_codec("bf16"), 1000), 2000u);
   EXPECT_EQ(payload_bytes(parse_codec("int8:256"), 1000), 4u * 4 + 1000);
+  EXPECT_EQ(payload_bytes(parse_codec("sign"), 1000), 4u * 4 + 125);
   for (const char* bad : {"int4", "qsgd", "qsgd:0", "qsgd:300", "int8:0", "int8:x", "fp16:2", "terngrad:1:2"})
     EXPECT_THROW(parse_codec(bad), Error) << bad;
 }
@@ -101,6 +102,55 @@ TEST(Codec, StochasticCodecsAreUnbiasedAndDeterministic) {
     EXPECT_EQ(compress(s, g, spec, {3, 9, 1}), compress(s, g, spec, {3, 9, 1})) << name;
     EXPECT_NE(compress(s, g, spec, {3, 9, 1}), compress(s, g, spec, {3, 9, 2})) << name;
   }
+}
+
+TEST(Codec, SignSendsOneBitAndTheMeanMagnitude) {
+  Stream s(cpu_device());
+  const int64_t n = 1001, chunk = 100;
+  const Tensor g = gradient(n, 4);
+  const std::vector<float> x = g.to_f32();
+  const CodecSpec spec = parse_codec("sign:100");
+  const std::vector<uint8_t> msg = compress(s, g, spec, {});
+  EXPECT_EQ(msg.size(), wire_header_bytes + 4 * 11 + 126);  // 11 scales, ⌈1001/8⌉ bytes
+  Tensor y = Tensor::empty(cpu_device(), {n});
+  decompress(s, msg, y);
+  const std::vector<float> v = y.to_f32();
+  for (int64_t c = 0; c * chunk < n; ++c) {
+    double mean = 0;
+    const int64_t end = std::min(n, (c + 1) * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) mean += std::fabs(x[i]) / double(end - c * chunk);
+    for (int64_t i = c * chunk; i < end; ++i) ASSERT_NEAR(v[i], (x[i] >= 0 ? 1 : -1) * mean, 1e-7) << "element " << i;
+  }
+  // The unused high bits of the last byte must be zero.
+  std::vector<uint8_t> payload(msg.begin() + wire_header_bytes, msg.end());
+  payload.back() |= 0x80;
+  try {
+    decompress(s, encode_wire(decode_wire(msg).header, payload), y);
+    ADD_FAILURE() << "accepted non-zero padding bits";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("padding bits"), std::string::npos) << e.what();
+  }
+}
+
+// Error feedback keeps what the codec dropped: after any number of steps,
+// Σ decoded + residual = Σ gradients (up to f32 rounding).
+TEST(Codec, ErrorFeedbackLosesNothing) {
+  Stream s(cpu_device());
+  const int64_t n = 777;
+  ErrorFeedback ef;
+  std::vector<double> sum_g(static_cast<size_t>(n), 0.0), sum_sent(static_cast<size_t>(n), 0.0);
+  Tensor decoded = Tensor::empty(cpu_device(), {n});
+  for (unsigned step = 0; step < 30; ++step) {
+    const Tensor g = gradient(n, 100 + step);
+    for (int64_t i = 0; i < n; ++i) sum_g[i] += g.to_f32()[static_cast<size_t>(i)];
+    ef.compensate(s, g);
+    decompress(s, compress(s, g, parse_codec("sign"), {}), decoded);
+    ef.update(s, g, decoded);
+    const std::vector<float> d = decoded.to_f32();
+    for (int64_t i = 0; i < n; ++i) sum_sent[i] += d[i];
+  }
+  const std::vector<float> r = ef.residual().to_f32();
+  for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(sum_sent[i] + r[i], sum_g[i], 1e-5) << "element " << i;
 }
 
 // Re-encodes a payload under a header, so that only the payload content is wrong.
