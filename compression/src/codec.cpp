@@ -204,4 +204,9 @@ void ErrorFeedback::update(Stream& s, const Tensor& compensated, const Tensor& d
   ops::axpy(s, -1.0f, decoded, residual_);
 }
 
+void ErrorFeedback::restore(Stream& s, const Tensor& value) {
+  if (!residual_) residual_ = Tensor::empty(value.device(), value.shape());
+  ops::cast(s, value, residual_);
+}
+
 }  // namespace tandem::compression

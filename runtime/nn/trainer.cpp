@@ -96,7 +96,30 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   piece_ = std::min(config_.batch, config_.chunk);
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
+  if (config_.compress.codec != compression::Codec::none) {
+    for (Param* p : net_->params()) decoded_.push_back(Tensor::empty(p->value.device(), p->value.shape()));
+    if (config_.error_feedback) feedback_.resize(decoded_.size());
+  } else if (config_.error_feedback) {
+    bad_config("error feedback needs a codec (--compress)");
+  }
   if (config_.resume) load_checkpoint();
+}
+
+// Every gradient through its wire message, as a data-parallel rank would send it; the update
+// then uses what the receivers rebuild. Random choices are keyed by (seed, step, parameter).
+void Trainer::compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& g = *grads[i];
+    Stream& s = net_->stream(g.device());
+    if (!feedback_.empty()) feedback_[i].compensate(s, g);
+    const compression::RandomKey key{config_.seed, static_cast<uint32_t>(state_->step), static_cast<uint32_t>(i)};
+    const std::vector<uint8_t> message = compression::compress(s, g, config_.compress, key);
+    compression::decompress(s, message, decoded_[i]);
+    if (!feedback_.empty()) feedback_[i].update(s, g, decoded_[i]);
+    ops::cast(s, decoded_[i], g);
+    dense_bytes_ += static_cast<double>(g.nbytes());
+    sent_bytes_ += static_cast<double>(message.size());
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -211,6 +234,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
           }
         }
       }
+      if (config_.compress.codec != compression::Codec::none) compress_gradients(params, grads);
       sgd_.step(*net_, params, grads, lr);
       const float step_loss = static_cast<float>(loss);
       step_losses_.push_back(step_loss);
@@ -233,6 +257,8 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     e.test_accuracy = evaluate();
     e.sparsity = overall_sparsity(params);
     e.elapsed = run_seconds;
+    e.compression_ratio = sent_bytes_ > 0 ? dense_bytes_ / sent_bytes_ : 1.0;
+    dense_bytes_ = sent_bytes_ = 0;
     ++st.epoch;
     st.step_in_epoch = 0;
     st.epoch_loss_sum = 0;
@@ -259,7 +285,9 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
           {"schedule", schedule_name(c.sgd.schedule)},
           {"prune", prune_name(c.prune)},
           {"prune_start", c.prune.start_epoch},
-          {"prune_steps", c.prune.steps}};
+          {"prune_steps", c.prune.steps},
+          {"compress", compression::codec_string(c.compress)},
+          {"error_feedback", c.error_feedback}};
 }
 
 }  // namespace
@@ -274,6 +302,8 @@ void Trainer::save_checkpoint() {
   for (size_t i = 0; i < params.size(); ++i) {
     data.tensors.push_back(to_named("param:" + params[i]->name, params[i]->value));
     data.tensors.push_back(to_named("velocity:" + params[i]->name, vel[i]));
+    if (i < feedback_.size() && feedback_[i].residual())
+      data.tensors.push_back(to_named("residual:" + params[i]->name, feedback_[i].residual()));
     if (params[i]->mask) data.tensors.push_back(to_named("mask:" + params[i]->name, params[i]->mask));
   }
   // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
@@ -300,7 +330,7 @@ void Trainer::load_checkpoint() {
   if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
   const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
   for (const char* key : {"model", "seed", "batch", "accumulate", "piece", "epochs", "lr", "momentum", "weight_decay",
-                          "schedule", "prune", "prune_start", "prune_steps"})
+                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback"})
     if (mine.at(key) != theirs.at(key))
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
@@ -317,6 +347,11 @@ void Trainer::load_checkpoint() {
   for (size_t i = 0; i < params.size(); ++i) {
     restore("param:" + params[i]->name, params[i]->value);
     restore("velocity:" + params[i]->name, vel[i]);
+    if (config_.error_feedback && data.find("residual:" + params[i]->name)) {
+      const Tensor r = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
+      restore("residual:" + params[i]->name, r);
+      feedback_[i].restore(net_->stream(r.device()), r);
+    }
     if (data.find("mask:" + params[i]->name)) {
       params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
       restore("mask:" + params[i]->name, params[i]->mask);

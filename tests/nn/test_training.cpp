@@ -144,6 +144,45 @@ TEST(Checkpoint, ResumeIsBitIdentical) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Compression, SignWithErrorFeedbackTrains) {
+  TrainConfig c = small();
+  c.epochs = 1;
+  c.compress = compression::parse_codec("sign");
+  c.error_feedback = true;
+  Trainer t(c, train_set(), test_set());
+  const auto stats = t.run();
+  EXPECT_GT(stats[0].compression_ratio, 20.0);  // 32× on the weights, less on small biases
+  EXPECT_GT(stats[0].test_accuracy, 0.6);
+  c.error_feedback = true;
+  c.compress = {};
+  EXPECT_THROW(Trainer(c, train_set(), test_set()), Error);  // feedback without a codec
+}
+
+// Stochastic codecs draw from (seed, step, parameter) and error-feedback residuals are
+// checkpointed, so a compressed run resumes bit for bit too.
+TEST(Compression, ResumeIsBitIdentical) {
+  const std::string dir = temp_dir("resume-compressed");
+  TrainConfig c = small();
+  c.epochs = 1;
+  c.compress = compression::parse_codec("qsgd:8");
+  c.error_feedback = true;
+  Trainer whole(c, train_set(), test_set());
+  whole.run();
+  c.checkpoint_dir = dir;
+  c.max_steps = 17;
+  Trainer first(c, train_set(), test_set());
+  first.run();
+  c.max_steps = 0;
+  c.resume = true;
+  Trainer second(c, train_set(), test_set());
+  second.run();
+  std::vector<float> joined = first.step_losses();
+  joined.insert(joined.end(), second.step_losses().begin(), second.step_losses().end());
+  ASSERT_EQ(joined, whole.step_losses());
+  EXPECT_EQ(weights(second), weights(whole));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Checkpoint, CorruptOrMismatchedCheckpointsAreClearErrors) {
   const std::string dir = temp_dir("corrupt");
   TrainConfig c = small();

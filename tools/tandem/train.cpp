@@ -17,7 +17,7 @@ namespace {
 struct TrainOptions {
   nn::TrainConfig config;
   std::string data = nn::default_fashion_mnist_dir, device = "cpu:0", prune = "none", schedule = "cosine";
-  std::string metrics, export_path;
+  std::string metrics, export_path, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
   double target_accuracy = 0.9;
 };
@@ -40,15 +40,19 @@ void run(TrainOptions& o) {
     return pc;
   }();
   o.config.sgd.schedule = nn::parse_schedule(o.schedule);
+  o.config.compress = compression::parse_codec(o.compress);
   nn::Dataset train = nn::load_mnist(o.data, "train"), test = nn::load_mnist(o.data, "t10k");
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
   nn::Trainer trainer(o.config, train, test);
   const bool tty = isatty(fileno(stderr));
-  std::printf("training %s on %s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s\n",
-              trainer.network().spec().name.c_str(), o.device.c_str(), static_cast<long long>(train.count),
-              static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate,
-              o.config.epochs, o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str());
+  std::printf(
+      "training %s on %s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s, "
+      "compress %s%s\n",
+      trainer.network().spec().name.c_str(), o.device.c_str(), static_cast<long long>(train.count),
+      static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate, o.config.epochs,
+      o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str(), compression::codec_string(o.config.compress).c_str(),
+      o.config.error_feedback ? " + error feedback" : "");
   std::ofstream metrics;
   if (!o.metrics.empty()) {
     metrics.open(o.metrics, std::ios::app);
@@ -82,6 +86,7 @@ void run(TrainOptions& o) {
                                     {"seconds", e.seconds},
                                     {"lr", e.lr},
                                     {"sparsity", e.sparsity},
+                                    {"compression_ratio", e.compression_ratio},
                                     {"timing", "measured"}}
                          .dump()
                   << "\n";
@@ -103,11 +108,12 @@ void run(TrainOptions& o) {
     std::printf("\n");
     epochs.print();
     std::printf("\nsummary (measured):\n");
-    Table summary(
-        {"model", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy), "mean samples/s", "sparsity"});
+    Table summary({"model", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy), "mean samples/s",
+                   "sparsity", "compression"});
     summary.add({trainer.network().spec().name, fmt("%.2f%%", 100 * last_acc),
                  time_to_target < 0 ? "not reached" : fmt("%.1f s", time_to_target),
-                 fmt("%.0f", total_samples_per_s / std::max(1, n_epochs)), fmt("%.1f%%", 100 * stats.back().sparsity)});
+                 fmt("%.0f", total_samples_per_s / std::max(1, n_epochs)), fmt("%.1f%%", 100 * stats.back().sparsity),
+                 fmt("%.1fx", stats.back().compression_ratio)});
     summary.print();
   }
   if (!o.export_path.empty()) {
@@ -145,6 +151,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--prune-steps", c.prune.steps, "prune gradually over this many epochs")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  cmd->add_option("--compress", o->compress,
+                  "gradient codec: none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], sign[:chunk]")
+      ->capture_default_str();
+  cmd->add_flag("--error-feedback", c.error_feedback, "keep what the codec drops and add it to the next gradient");
   cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints");
   cmd->add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: each epoch)")
       ->capture_default_str();

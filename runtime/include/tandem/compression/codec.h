@@ -56,6 +56,8 @@ class ErrorFeedback {
   void compensate(Stream& s, const Tensor& grad);
   /// residual ← compensated − decoded, where decoded is what the receivers reconstruct.
   void update(Stream& s, const Tensor& compensated, const Tensor& decoded);
+  /// Sets the residual (from a checkpoint); copied onto `value`'s device.
+  void restore(Stream& s, const Tensor& value);
   /// Zero until the first update; lives on the gradient's device.
   const Tensor& residual() const { return residual_; }
 

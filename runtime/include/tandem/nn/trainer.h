@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/compression/codec.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/optimizer.h"
 #include "tandem/nn/prune.h"
@@ -23,6 +24,10 @@ struct TrainConfig {
   int64_t chunk = 64;
   SgdConfig sgd;
   PruneConfig prune;
+  /// Each step's gradients go through compress → wire message → decompress (what a rank would
+  /// send and its peers rebuild) before the update; Codec::none skips it.
+  compression::CodecSpec compress;
+  bool error_feedback = false;  ///< keep what the codec drops and add it to the next gradient
   uint64_t seed = 1;
   std::vector<Device> placement;  ///< one device, or one per layer (empty: cpu:0)
   std::string checkpoint_dir;     ///< empty: no checkpoints
@@ -36,11 +41,12 @@ struct EpochStats {
   int epoch = 0;
   double loss = 0;  ///< mean training loss of the epoch
   double test_accuracy = 0;
-  double samples_per_s = 0;  ///< training throughput (measured)
-  double seconds = 0;        ///< wall time of the epoch's training steps
-  double elapsed = 0;        ///< training seconds since the start of the run (resumed runs: this process)
-  double lr = 0;             ///< at the end of the epoch
-  double sparsity = 0;       ///< of the prunable weights
+  double samples_per_s = 0;      ///< training throughput (measured)
+  double seconds = 0;            ///< wall time of the epoch's training steps
+  double elapsed = 0;            ///< training seconds since the start of the run (resumed runs: this process)
+  double lr = 0;                 ///< at the end of the epoch
+  double sparsity = 0;           ///< of the prunable weights
+  double compression_ratio = 1;  ///< dense f32 gradient bytes / bytes of the wire messages
 };
 
 struct PruneEvent {
@@ -95,8 +101,12 @@ class Trainer {
   std::unique_ptr<State> state_;
   Tensor input_, labels_, host_labels_;
   std::vector<float> staging_;
-  int64_t piece_ = 0;          // samples per forward/backward pass
-  std::vector<Tensor> accum_;  // per-parameter gradient sums when a step has several pieces
+  int64_t piece_ = 0;                                 // samples per forward/backward pass
+  std::vector<Tensor> accum_;                         // per-parameter gradient sums when a step has several pieces
+  std::vector<compression::ErrorFeedback> feedback_;  // per parameter, with error_feedback
+  std::vector<Tensor> decoded_;                       // per parameter, with compression
+  double dense_bytes_ = 0, sent_bytes_ = 0;           // this epoch's gradient traffic
+  void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
   std::vector<PruneEvent> prune_events_;
   std::vector<float> step_losses_;
 };
