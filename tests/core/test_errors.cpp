@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "../ops/harness.h"
 #include "tandem/backend.h"
 #include "tandem/ops.h"
 
@@ -57,18 +58,7 @@ Device second_device() {
   return d;
 }
 
-// Runs f, expecting an Error of this kind whose message contains every fragment.
-template <class F>
-void expect_error(F f, ErrorKind kind, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const char* frag : fragments)
-      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
-  }
-}
+using test::expect_error;
 
 class BadInput : public ::testing::Test {
  protected:

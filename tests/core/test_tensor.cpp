@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../ops/harness.h"
 #include "tandem/file.h"
 #include "tandem/log.h"
 #include "tandem/ops.h"
@@ -21,12 +22,7 @@ TEST(Shape, BasicsAndErrors) {
   EXPECT_EQ(Shape{}.numel(), 1);
   EXPECT_THROW((Shape{1, 2, 3, 4, 5, 6, 7}), Error);
   EXPECT_THROW((Shape{int64_t{1} << 40, int64_t{1} << 40}), Error);  // element count overflows
-  try {
-    Shape{4, -1};
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("dimension 1 is negative"), std::string::npos) << e.what();
-  }
+  test::expect_error([] { Shape{4, -1}; }, {"dimension 1 is negative"});
 }
 
 TEST(Tensor, RoundTripAndCopy) {
@@ -107,13 +103,8 @@ TEST(File, AtomicWriteReplacesWholeFiles) {
   std::string got((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(got, "second, longer");
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "temp file left behind";
-  try {
-    write_file_atomic((dir / "missing" / "x").string(), "data");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::io);
-    EXPECT_NE(std::string(e.what()).find("missing/x"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { write_file_atomic((dir / "missing" / "x").string(), "data"); }, ErrorKind::io,
+                     {"missing/x"});
   std::filesystem::remove_all(dir);
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../ops/harness.h"
 #include "tandem/error.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/model.h"
@@ -44,14 +45,9 @@ class Idx : public ::testing::Test {
     return path;
   }
 
+  // The error names the file as well as what is wrong with it.
   void expect_error(const std::string& path, const std::string& fragment) {
-    try {
-      read_idx(path);
-      ADD_FAILURE() << "no error for " << path;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << "error should name the file: " << e.what();
-    }
+    test::expect_error([&] { read_idx(path); }, {fragment, path});
   }
 
   std::filesystem::path dir;
@@ -90,12 +86,7 @@ TEST_F(Idx, DatasetsCheckCountsAndLabels) {
   write("train-labels-idx1-ubyte", {4});
   EXPECT_THROW(load_mnist(dir.string(), "train"), Error);  // 4 labels for 5 images
   write("train-labels-idx1-ubyte", {5}, 0, false, 0x08, 12);
-  try {
-    load_mnist(dir.string(), "train");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("label 12 of sample 0 is not below 10"), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { load_mnist(dir.string(), "train"); }, {"label 12 of sample 0 is not below 10"});
   EXPECT_THROW(load_mnist(dir.string(), "t10k"), Error);  // files absent
 }
 
@@ -111,12 +102,7 @@ TEST(Model, BuiltinsAndShapes) {
 
 TEST(Model, BadDescriptions) {
   auto expect = [](const std::string& json, const std::string& fragment) {
-    try {
-      parse_model(json, "test.json");
-      ADD_FAILURE() << "accepted: " << json;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    }
+    test::expect_error([&] { parse_model(json, "test.json"); }, {fragment});
   };
   const std::string in = R"("input": [1, 8, 8], "classes": 3, )";
   expect("{not json", "not valid JSON");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../ops/harness.h"
 #include "tandem/error.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/trainer.h"
@@ -195,12 +196,7 @@ TEST(Checkpoint, CorruptOrMismatchedCheckpointsAreClearErrors) {
 
   c.resume = true;
   auto expect_resume_error = [&](const TrainConfig& cfg, const std::string& fragment) {
-    try {
-      Trainer t(cfg, train_set(), test_set());
-      ADD_FAILURE() << "resumed from a bad checkpoint";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-    }
+    test::expect_error([&] { Trainer t(cfg, train_set(), test_set()); }, {fragment});
   };
   TrainConfig other = c;
   other.batch = 64;

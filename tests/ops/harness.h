@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "reference.h"
+#include "tandem/error.h"
 #include "tandem/ops.h"
 
 namespace tandem::test {
@@ -28,6 +30,26 @@ ref::Host rounded(const ref::Host& h, DType t);
 /// worst element and the largest error.
 void expect_close(const std::vector<float>& got, const std::vector<float>& want, double atol, double rtol,
                   const std::string& what);
+
+/// Runs f, which must throw a tandem::Error (of `kind`, when given) whose message contains every
+/// fragment. The one way the suites check error messages.
+template <class F>
+void expect_error(F&& f, std::optional<ErrorKind> kind, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no error thrown; expected one containing '" << *fragments.begin() << "'";
+  } catch (const Error& e) {
+    if (kind) {
+      EXPECT_EQ(e.kind(), *kind) << e.what();
+    }
+    for (const std::string& frag : fragments)
+      EXPECT_NE(std::string(e.what()).find(frag), std::string::npos) << "'" << frag << "' not in: " << e.what();
+  }
+}
+template <class F>
+void expect_error(F&& f, std::initializer_list<std::string> fragments) {
+  expect_error(std::forward<F>(f), std::nullopt, fragments);
+}
 
 /// Skips the current test, naming the op, when the device lacks a kernel for it.
 #define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                                                \
