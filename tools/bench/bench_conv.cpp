@@ -1,8 +1,6 @@
 // Conv2d passes for the benchmark CNN's layers (batch 64), each interleaved call by call with
 // an OpenBLAS sgemm at 1024×1024, so the share of the sgemm rate is measured under the same
 // machine state. Target: the 16→32 layer's forward+backward ≥ 40% of the sgemm rate.
-#include <cblas.h>
-
 #include "bench/bench_util.h"
 #include "bench/cnn_layers.h"
 #include "tandem/ops.h"
@@ -48,11 +46,7 @@ void BM_conv(benchmark::State& state) {
         if (pass & backward_data) ops::conv2d_backward_data(s, dy, w, dx, p);
         if (pass & backward_weights) ops::conv2d_backward_weights(s, x, dy, dw, p);
       },
-      2.0 * n * n * n,
-      [&] {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.host_data<float>(), n,
-                    b.host_data<float>(), n, 0.0f, c.host_data<float>(), n);
-      });
+      2.0 * n * n * n, [&] { bench::sgemm_direct(a, b, c); });
   state.SetLabel(std::string(l.name) + " " + pass_name(pass));
 }
 BENCHMARK(BM_conv)->ArgsProduct({{0, 1}, {forward, backward_data, backward_weights, all}});

@@ -1,20 +1,12 @@
 // GEMM through the runtime against OpenBLAS sgemm called directly on the same matrices,
 // interleaved call by call. Target: ratio ≥ 0.95 for M=N=K in 64…2048.
 // Also f16/bf16 storage (widened to f32, sgemm, narrowed) against f32 sgemm.
-#include <cblas.h>
-
 #include "bench/bench_util.h"
 #include "tandem/ops.h"
 
 namespace {
 
 using namespace tandem;
-
-void sgemm_direct(const Tensor& a, const Tensor& b, const Tensor& c) {
-  const int n = static_cast<int>(a.shape()[0]);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, static_cast<const float*>(a.data()), n,
-              static_cast<const float*>(b.data()), n, 0.0f, static_cast<float*>(c.data()), n);
-}
 
 // Runtime gemm in `dtype` storage vs OpenBLAS f32 on matrices of the same values.
 void BM_gemm(benchmark::State& state, DType dtype) {
@@ -29,7 +21,7 @@ void BM_gemm(benchmark::State& state, DType dtype) {
   ops::cast(s, b, tb);
   const double flops = 2.0 * static_cast<double>(n * n * n);
   bench::paired(
-      state, flops, [&] { ops::gemm(s, ta, tb, tc); }, flops, [&] { sgemm_direct(a, b, c); });
+      state, flops, [&] { ops::gemm(s, ta, tb, tc); }, flops, [&] { bench::sgemm_direct(a, b, c); });
 }
 
 }  // namespace

@@ -3,20 +3,11 @@
 
 #include <benchmark/benchmark.h>
 
-#include <random>
-
 #include "bench/paired.h"
+#include "bench/workloads.h"
 #include "tandem/tensor.h"
 
 namespace tandem::bench {
-
-inline Tensor random_tensor(const Device& d, const Shape& s, unsigned seed = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(s.numel()));
-  for (float& x : v) x = u(rng);
-  return Tensor::from_vector(d, s, v);
-}
 
 /// Runs `ours` and `baseline` as pairs (see paired.h) for the benchmark's iterations and sets
 /// counters ours_GFLOP/s, base_GFLOP/s (given the FLOPs of one call of each) and their ratio.

@@ -2,16 +2,15 @@
 // directly, and the benchmark CNN's convolutions (forward + backward) against an OpenBLAS
 // sgemm at 1024×1024, each timed in alternating pairs (bench/paired.h). The Google Benchmark
 // programs in tools/bench/ are the thorough version (tools/bench.sh).
-#include <cblas.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <random>
 
 #include "bench/cnn_layers.h"
 #include "bench/paired.h"
+#include "bench/workloads.h"
 #include "commands.h"
 #include "table.h"
 #include "tandem/file.h"
@@ -19,19 +18,6 @@
 
 namespace tandem::cli {
 namespace {
-
-Tensor random_tensor(const Device& d, const Shape& s, std::mt19937& rng) {
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(s.numel()));
-  for (float& x : v) x = u(rng);
-  return Tensor::from_vector(d, s, v);
-}
-
-void sgemm_direct(const Tensor& a, const Tensor& b, const Tensor& c) {
-  const int n = static_cast<int>(a.shape()[0]);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, static_cast<const float*>(a.data()), n,
-              static_cast<const float*>(b.data()), n, 0.0f, static_cast<float*>(c.data()), n);
-}
 
 // Pairs for about `budget` seconds (at least 3), after one warm-up pair.
 template <class Ours, class Base>
@@ -51,17 +37,18 @@ void progress(const char* what) {
 nlohmann::json run(double budget) {
   const Device cpu = cpu_device();
   Stream s(cpu);
-  std::mt19937 rng(42);
+  unsigned seed = 42;
   nlohmann::json results;
 
   Table gemm({"gemm M=N=K", "runtime GFLOP/s", "OpenBLAS GFLOP/s", "runtime/OpenBLAS"});
   for (int64_t n : {256, 512, 1024}) {
     const std::string what = "gemm " + std::to_string(n);
     progress(what.c_str());
-    Tensor a = random_tensor(cpu, {n, n}, rng), b = random_tensor(cpu, {n, n}, rng), c = Tensor::empty(cpu, {n, n});
+    Tensor a = bench::random_tensor(cpu, {n, n}, seed++), b = bench::random_tensor(cpu, {n, n}, seed++),
+           c = Tensor::empty(cpu, {n, n});
     const double flops = 2.0 * static_cast<double>(n * n * n);
     const auto t = time_pairs(
-        budget, [&] { ops::gemm(s, a, b, c); }, [&] { sgemm_direct(a, b, c); });
+        budget, [&] { ops::gemm(s, a, b, c); }, [&] { bench::sgemm_direct(a, b, c); });
     gemm.add({std::to_string(n), fmt("%.1f", t.ours_gflops(flops)), fmt("%.1f", t.base_gflops(flops)),
               fmt("%.3f", t.ratio(flops, flops))});
     results["gemm"].push_back({{"n", n},
@@ -74,15 +61,16 @@ nlohmann::json run(double budget) {
 
   const int64_t ref_n = 1024;
   const double ref_flops = 2.0 * static_cast<double>(ref_n * ref_n * ref_n);
-  Tensor ra = random_tensor(cpu, {ref_n, ref_n}, rng), rb = random_tensor(cpu, {ref_n, ref_n}, rng);
+  Tensor ra = bench::random_tensor(cpu, {ref_n, ref_n}, seed++), rb = bench::random_tensor(cpu, {ref_n, ref_n}, seed++);
   Tensor rc = Tensor::empty(cpu, {ref_n, ref_n});
   Table conv({"conv layer (batch 64), fwd+bwd", "GFLOP/s", "sgemm-1024 GFLOP/s", "share of sgemm"});
   for (const auto& l : bench::cnn_conv_layers) {
     progress(l.name);
     const Conv2dParams p{1, 1, l.pad, l.pad};
     const int64_t oh = window_out(l.h, l.r, 1, l.pad), ow = window_out(l.w, l.s, 1, l.pad);
-    Tensor x = random_tensor(cpu, {l.n, l.c, l.h, l.w}, rng), w = random_tensor(cpu, {l.k, l.c, l.r, l.s}, rng);
-    Tensor y = Tensor::empty(cpu, {l.n, l.k, oh, ow}), dy = random_tensor(cpu, {l.n, l.k, oh, ow}, rng);
+    Tensor x = bench::random_tensor(cpu, {l.n, l.c, l.h, l.w}, seed++),
+           w = bench::random_tensor(cpu, {l.k, l.c, l.r, l.s}, seed++);
+    Tensor y = Tensor::empty(cpu, {l.n, l.k, oh, ow}), dy = bench::random_tensor(cpu, {l.n, l.k, oh, ow}, seed++);
     Tensor dx = Tensor::empty(cpu, x.shape()), dw = Tensor::empty(cpu, w.shape());
     const double flops = 3 * bench::conv_flops(l);
     const auto t = time_pairs(
@@ -92,7 +80,7 @@ nlohmann::json run(double budget) {
           ops::conv2d_backward_data(s, dy, w, dx, p);
           ops::conv2d_backward_weights(s, x, dy, dw, p);
         },
-        [&] { sgemm_direct(ra, rb, rc); });
+        [&] { bench::sgemm_direct(ra, rb, rc); });
     conv.add({l.name, fmt("%.1f", t.ours_gflops(flops)), fmt("%.1f", t.base_gflops(ref_flops)),
               fmt("%.0f%%", 100 * t.ratio(flops, ref_flops))});
     results["conv"].push_back({{"layer", l.name},
