@@ -15,7 +15,8 @@ namespace {
 
 constexpr uint32_t default_chunk = 256;
 
-bool quantized(Codec c) { return c == Codec::int8 || c == Codec::qsgd || c == Codec::terngrad; }
+// Codecs whose payload starts with one f32 scale per chunk of elements.
+bool chunked(Codec c) { return c == Codec::int8 || c == Codec::qsgd || c == Codec::terngrad || c == Codec::sign; }
 uint32_t chunk_of(const CodecSpec& s) { return s.codec == Codec::qsgd ? s.params[1] : s.params[0]; }
 int levels_of(const CodecSpec& s) {
   return s.codec == Codec::int8 ? 127 : s.codec == Codec::qsgd ? static_cast<int>(s.params[0]) : 1;
@@ -74,7 +75,7 @@ CodecSpec parse_codec(const std::string& text) {
 std::string codec_string(const CodecSpec& s) {
   std::string out(codec_name(s.codec));
   if (s.codec == Codec::qsgd) out += ":" + std::to_string(s.params[0]);
-  if (quantized(s.codec) || s.codec == Codec::sign) out += ":" + std::to_string(chunk_of(s));
+  if (chunked(s.codec)) out += ":" + std::to_string(chunk_of(s));
   return out;
 }
 
@@ -148,7 +149,7 @@ void decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out)
   if (out.dtype() != DType::f32 || static_cast<uint64_t>(out.numel()) != m.header.count)
     bad(op, "message holds " + std::to_string(m.header.count) + " elements; the output is " + out.str());
   CodecSpec spec{m.header.codec, m.header.params};
-  if (quantized(spec.codec) || spec.codec == Codec::sign) {
+  if (chunked(spec.codec)) {
     const uint32_t chunk = chunk_of(spec);
     if (chunk == 0) bad(op, "chunk size 0");
     if (spec.codec == Codec::qsgd && (spec.params[0] < 1 || spec.params[0] > 127))

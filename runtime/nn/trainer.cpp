@@ -128,6 +128,10 @@ std::string Trainer::checkpoint_path() const {
   return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string();
 }
 
+std::string Trainer::previous_checkpoint_path() const {
+  return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
+}
+
 bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
 
 // Puts samples idx[0..n) of d, normalized, into input_ and their labels into labels_.
@@ -308,7 +312,7 @@ void Trainer::save_checkpoint() {
   }
   // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
   const std::string path = checkpoint_path();
-  const std::string prev = (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
+  const std::string prev = previous_checkpoint_path();
   if (std::filesystem::exists(path)) std::filesystem::rename(path, prev);
   write_checkpoint(path, data);
 }
@@ -316,7 +320,7 @@ void Trainer::save_checkpoint() {
 void Trainer::load_checkpoint() {
   if (config_.checkpoint_dir.empty()) bad_config("--resume needs a checkpoint directory");
   const std::string path = checkpoint_path();
-  const std::string prev = (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
+  const std::string prev = previous_checkpoint_path();
   CheckpointData data;
   try {
     data = read_checkpoint(path);

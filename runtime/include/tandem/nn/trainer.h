@@ -81,6 +81,7 @@ class Trainer {
   bool finished() const;
   /// Where checkpoints go: <dir>/checkpoint.tdm (the previous one: checkpoint.prev.tdm).
   std::string checkpoint_path() const;
+  std::string previous_checkpoint_path() const;
 
   void save_checkpoint();
   /// Weights (masks applied) and the model description, without optimizer state.
