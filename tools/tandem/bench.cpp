@@ -66,21 +66,11 @@ nlohmann::json run(double budget) {
   Table conv({"conv layer (batch 64), fwd+bwd", "GFLOP/s", "sgemm-1024 GFLOP/s", "share of sgemm"});
   for (const auto& l : bench::cnn_conv_layers) {
     progress(l.name);
-    const Conv2dParams p{1, 1, l.pad, l.pad};
-    const int64_t oh = window_out(l.h, l.r, 1, l.pad), ow = window_out(l.w, l.s, 1, l.pad);
-    Tensor x = bench::random_tensor(cpu, {l.n, l.c, l.h, l.w}, seed++),
-           w = bench::random_tensor(cpu, {l.k, l.c, l.r, l.s}, seed++);
-    Tensor y = Tensor::empty(cpu, {l.n, l.k, oh, ow}), dy = bench::random_tensor(cpu, {l.n, l.k, oh, ow}, seed++);
-    Tensor dx = Tensor::empty(cpu, x.shape()), dw = Tensor::empty(cpu, w.shape());
+    const bench::ConvWorkload work(cpu, l, seed);
+    seed += 3;
     const double flops = 3 * bench::conv_flops(l);
     const auto t = time_pairs(
-        budget,
-        [&] {
-          ops::conv2d_forward(s, x, w, y, p);
-          ops::conv2d_backward_data(s, dy, w, dx, p);
-          ops::conv2d_backward_weights(s, x, dy, dw, p);
-        },
-        [&] { bench::sgemm_direct(ra, rb, rc); });
+        budget, [&] { work.run(s, bench::all_passes); }, [&] { bench::sgemm_direct(ra, rb, rc); });
     conv.add({l.name, fmt("%.1f", t.ours_gflops(flops)), fmt("%.1f", t.base_gflops(ref_flops)),
               fmt("%.0f%%", 100 * t.ratio(flops, ref_flops))});
     results["conv"].push_back({{"layer", l.name},
