@@ -25,3 +25,5 @@ build_and_run() {
   echo "fuzz: $name ok, $(grep -o 'number_of_executed_units: [0-9]*' "$out/$name.log" | cut -d' ' -f2) executions, no crash or leak" >&2
 }
 build_and_run fuzz_wire compression/src/wire.cpp runtime/src/error.cpp
+build_and_run fuzz_decode compression/src/wire.cpp compression/src/spec.cpp compression/src/payload_check.cpp \
+  runtime/src/error.cpp runtime/src/shape.cpp runtime/src/dtype.cpp

@@ -1,213 +1,251 @@
+// GradientCodec: each codec as a sequence of device ops writing straight into the message.
 #include "tandem/compression/codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <vector>
 
+#include "layout.h"
+#include "payload_check.h"
+#include "tandem/compression/bitpack.h"
 #include "tandem/error.h"
 #include "tandem/ops.h"
 
 namespace tandem::compression {
+
+// Device memory reused between calls: grown when too small, replaced when on another device.
+struct GradientCodec::Workspace {
+  Buffer message;             // header + payload, laid out as on the wire
+  std::vector<uint8_t> host;  // the message, when the device's memory is not host-accessible
+  Buffer received;            // a received payload, when it cannot be read in place
+  std::vector<Buffer> slots;  // scratch tensors
+  Tensor q;                   // PowerSGD's warm-started Q
+
+  static void ensure(Buffer& b, const Device& d, size_t bytes) {
+    if (!b || b.device() != d || b.size() < bytes) b = Buffer::allocate(d, std::max<size_t>(bytes, 64));
+  }
+  Tensor slot(size_t i, const Device& d, const Shape& shape, DType t) {
+    if (slots.size() <= i) slots.resize(i + 1);
+    ensure(slots[i], d, static_cast<size_t>(shape.numel()) * dtype_size(t));
+    return Tensor(slots[i], shape, t);
+  }
+};
+
 namespace {
 
-[[noreturn]] void bad(const std::string& op, const std::string& what) {
-  throw Error(ErrorKind::invalid_argument, "", op, what);
+// A view of the payload part of a message buffer.
+Tensor at(const Buffer& message, uint64_t offset, const Shape& shape, DType t) {
+  return Tensor(message, shape, t, wire_header_bytes + static_cast<size_t>(offset));
 }
 
-constexpr uint32_t default_chunk = 256;
-
-// Codecs whose payload starts with one f32 scale per chunk of elements.
-bool chunked(Codec c) { return c == Codec::int8 || c == Codec::qsgd || c == Codec::terngrad || c == Codec::sign; }
-uint32_t chunk_of(const CodecSpec& s) { return s.codec == Codec::qsgd ? s.params[1] : s.params[0]; }
-int levels_of(const CodecSpec& s) {
-  return s.codec == Codec::int8 ? 127 : s.codec == Codec::qsgd ? static_cast<int>(s.params[0]) : 1;
-}
-uint64_t chunks(uint64_t n, uint32_t chunk) { return (n + chunk - 1) / chunk; }
-
-uint32_t parse_u32(const std::string& text, const std::string& field, uint32_t lo, uint32_t hi) {
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(field.c_str(), &end, 10);
-  if (field.empty() || *end != '\0' || v < lo || v > hi)
-    bad("codec", "'" + text + "': '" + field + "' is not an integer in [" + std::to_string(lo) + ", " +
-                     std::to_string(hi) + "]");
-  return static_cast<uint32_t>(v);
-}
+int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 
 }  // namespace
 
-CodecSpec parse_codec(const std::string& text) {
-  std::vector<std::string> f;
-  for (size_t at = 0;;) {
-    const size_t colon = text.find(':', at);
-    f.push_back(text.substr(at, colon - at));
-    if (colon == std::string::npos) break;
-    at = colon + 1;
-  }
-  CodecSpec s;
-  const std::string& name = f[0];
-  const auto chunk_at = [&](size_t i) { return f.size() > i ? parse_u32(text, f[i], 1, 1u << 24) : default_chunk; };
-  if (name == "none" && f.size() == 1) {
-    s.codec = Codec::none;
-  } else if (name == "fp16" && f.size() == 1) {
-    s.codec = Codec::fp16;
-  } else if (name == "bf16" && f.size() == 1) {
-    s.codec = Codec::bf16;
-  } else if (name == "int8" && f.size() <= 2) {
-    s.codec = Codec::int8;
-    s.params[0] = chunk_at(1);
-  } else if (name == "terngrad" && f.size() <= 2) {
-    s.codec = Codec::terngrad;
-    s.params[0] = chunk_at(1);
-  } else if (name == "sign" && f.size() <= 2) {
-    s.codec = Codec::sign;
-    s.params[0] = chunk_at(1);
-  } else if (name == "qsgd" && (f.size() == 2 || f.size() == 3)) {
-    s.codec = Codec::qsgd;
-    s.params[0] = parse_u32(text, f[1], 1, 127);
-    s.params[1] = chunk_at(2);
-  } else {
-    bad("codec",
-        "'" + text +
-            "' is not a codec (none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], sign[:chunk])");
-  }
-  return s;
+GradientCodec::GradientCodec(CodecSpec spec) : spec_(spec), ws_(std::make_unique<Workspace>()) {
+  codec_traits(spec.codec);  // rejects an unknown codec now rather than at the first step
 }
+GradientCodec::~GradientCodec() = default;
+GradientCodec::GradientCodec(GradientCodec&&) noexcept = default;
+GradientCodec& GradientCodec::operator=(GradientCodec&&) noexcept = default;
 
-std::string codec_string(const CodecSpec& s) {
-  std::string out(codec_name(s.codec));
-  if (s.codec == Codec::qsgd) out += ":" + std::to_string(s.params[0]);
-  if (chunked(s.codec)) out += ":" + std::to_string(chunk_of(s));
+std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad, const RandomKey& key) {
+  const std::string op = "compress " + codec_string(spec_);
+  if (!grad) bad(op, "no gradient given");
+  if (grad.dtype() != DType::f32) bad(op, "gradient " + grad.str() + " is not f32");
+  const Device d = st.device();
+  const int64_t n = grad.numel();
+  const Tensor x = grad.reshape({n});
+  WireHeader h = header_for(spec_, grad.shape());
+  Layout L = layout_of(h, op);
+  Workspace& w = *ws_;
+
+  Tensor sel_idx, sel_val;  // topk_sampled: the selection, whose size decides the layout
+  if (spec_.codec == Codec::topk_sampled) {
+    // DGC: the threshold is the k-th magnitude of a stratified sample, where about 400 samples
+    // land above it (count error ~5%); one compaction pass then takes everything above it.
+    const int64_t k = i64(L.pairs);
+    const double ratio = static_cast<double>(spec_.params[0]) / 1e6;
+    const int64_t samples = std::min<int64_t>(n, std::max<int64_t>(4096, static_cast<int64_t>(400 / ratio)));
+    const Tensor si = w.slot(0, d, {samples}, DType::i32), sv = w.slot(1, d, {samples}, DType::f32);
+    const Tensor t = w.slot(2, d, {1}, DType::f32), count = w.slot(3, d, {1}, DType::i32);
+    ops::sample(st, x, si, sv, {key, false});
+    const int64_t ks = std::clamp<int64_t>(std::llround(ratio * static_cast<double>(samples)), 1, samples);
+    ops::kth_magnitude(st, sv, t, {ks});
+    int64_t cap = std::min<int64_t>(n, 2 * k + 1024);
+    for (;;) {
+      sel_idx = w.slot(4, d, {cap}, DType::i32);
+      sel_val = w.slot(5, d, {cap}, DType::f32);
+      ops::compact(st, x, t, sel_idx, sel_val, count, {k});
+      st.synchronize();
+      int32_t m = 0;
+      count.copy_to_host(&m);
+      if (m <= cap) {
+        h.params[1] = static_cast<uint32_t>(m);
+        L = layout_of(h, op);
+        break;
+      }
+      cap = m;
+    }
+  }
+
+  Workspace::ensure(w.message, d, wire_header_bytes + L.bytes);
+  const Buffer& msg = w.message;
+  switch (spec_.codec) {
+    case Codec::none:
+      ops::cast(st, x, at(msg, 0, {n}, DType::f32));
+      break;
+    case Codec::fp16:
+    case Codec::bf16:
+      ops::cast(st, x, at(msg, 0, {n}, spec_.codec == Codec::fp16 ? DType::f16 : DType::bf16));
+      break;
+    case Codec::int8:
+    case Codec::qsgd:
+    case Codec::terngrad: {
+      const Tensor unit = at(msg, 0, {i64(L.chunks)}, DType::f32);
+      const bool raw = L.width == 8;
+      const Tensor q = raw ? at(msg, L.levels_at(), {n}, DType::i8) : w.slot(0, d, {n}, DType::i8);
+      const QuantScale scale = spec_.codec == Codec::qsgd ? QuantScale::norm2 : QuantScale::absmax;
+      ops::quantize(st, x, unit, q, {L.chunk, L.levels, scale, spec_.codec != Codec::int8, key});
+      if (!raw)
+        ops::pack_bits(st, q, at(msg, L.levels_at(), {packed_bytes(n, L.width)}, DType::u8), {L.width, L.levels});
+      break;
+    }
+    case Codec::sign:
+      ops::chunk_absmean(st, x, at(msg, 0, {i64(L.chunks)}, DType::f32), {L.chunk});
+      ops::sign_pack(st, x, at(msg, L.levels_at(), {(n + 7) / 8}, DType::u8));
+      break;
+    case Codec::randomk:
+      ops::sample(st, x, at(msg, 0, {i64(L.pairs)}, DType::i32), at(msg, L.values_at(), {i64(L.pairs)}, DType::f32),
+                  {key, true});
+      break;
+    case Codec::topk: {
+      const Tensor t = w.slot(2, d, {1}, DType::f32), count = w.slot(3, d, {1}, DType::i32);
+      const int64_t k = i64(L.pairs);
+      ops::kth_magnitude(st, x, t, {k});
+      // Ties at the threshold are taken in index order up to k: exactly k pairs.
+      ops::compact(st, x, t, at(msg, 0, {k}, DType::i32), at(msg, L.values_at(), {k}, DType::f32), count, {k});
+      break;
+    }
+    case Codec::topk_sampled: {
+      const int64_t m = i64(L.pairs);
+      if (m > 0) {
+        ops::cast(st, Tensor(sel_idx.buffer(), {m}, DType::i32), at(msg, 0, {m}, DType::i32));
+        ops::cast(st, Tensor(sel_val.buffer(), {m}, DType::f32), at(msg, L.values_at(), {m}, DType::f32));
+      }
+      break;
+    }
+    case Codec::powersgd: {
+      const int64_t rows = i64(L.rows), cols = i64(L.cols), r = i64(L.rank);
+      const Tensor M = x.reshape({rows, cols});
+      if (!w.q || w.q.device() != d || !(w.q.shape() == Shape{cols, r})) {
+        // Every rank starts from the same Q: the key's step and rank do not enter it.
+        w.q = Tensor::empty(d, {cols, r});
+        ops::random_fill(st, w.q, {{key.seed, 0, 0, key.offset}, -1.0f, 1.0f});
+      }
+      const Tensor P = at(msg, 0, {rows, r}, DType::f32), Q = at(msg, L.q_at(), {cols, r}, DType::f32);
+      ops::gemm(st, M, w.q, P);  // P = M·Q
+      ops::orthonormalize(st, P);
+      ops::gemm(st, M, P, Q, {true, false});  // Q = Mᵀ·P̂, so that P̂·Qᵀ = P̂·P̂ᵀ·M
+      ops::cast(st, Q, w.q);                  // warm start for the next step
+      break;
+    }
+  }
+  st.synchronize();
+  const size_t size = wire_header_bytes + static_cast<size_t>(L.bytes);
+  std::span<uint8_t> out;
+  if (d.props().host_accessible) {
+    out = {static_cast<uint8_t*>(msg.data()), size};
+  } else {
+    w.host.resize(size);
+    at(msg, 0, {i64(L.bytes)}, DType::u8).copy_to_host(w.host.data() + wire_header_bytes);
+    out = w.host;
+  }
+  seal_wire(h, out);
   return out;
 }
 
-uint64_t payload_bytes(const CodecSpec& s, uint64_t n) {
-  switch (s.codec) {
+void GradientCodec::decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out, bool accumulate) {
+  const CheckedMessage checked = check_message(message);
+  const WireMessage& m = checked.wire;
+  const Layout& L = checked.layout;
+  if (!out || out.dtype() != DType::f32 || static_cast<uint64_t>(out.numel()) != L.n)
+    bad(checked.op, "message holds " + std::to_string(L.n) + " elements; the output is " + (out ? out.str() : "empty"));
+
+  // The payload, where the device can read it: in place when the device reads host memory and
+  // the message is aligned for f32, else uploaded once.
+  const Device d = st.device();
+  Workspace& w = *ws_;
+  Buffer msg;
+  if (d.props().host_accessible && reinterpret_cast<uintptr_t>(message.data()) % 4 == 0) {
+    // Ops only read this buffer: the const_cast never leads to a write.
+    msg = Buffer::wrap_host(d, const_cast<uint8_t*>(message.data()), message.size());
+  } else {
+    Workspace::ensure(w.received, d, message.size());
+    Tensor(w.received, {i64(message.size())}, DType::u8).copy_from_host(message.data());
+    msg = w.received;
+  }
+  const int64_t n = out.numel();
+  const Tensor y = out.reshape({n});
+  // Dense codecs decode into scratch when adding; sparse and low-rank ones add directly.
+  const Tensor dst = accumulate ? w.slot(1, d, {n}, DType::f32) : y;
+  switch (m.header.codec) {
     case Codec::none:
-      return 4 * n;
+      ops::cast(st, at(msg, 0, {n}, DType::f32), dst);
+      break;
     case Codec::fp16:
     case Codec::bf16:
-      return 2 * n;
+      ops::cast(st, at(msg, 0, {n}, m.header.codec == Codec::fp16 ? DType::f16 : DType::bf16), dst);
+      break;
     case Codec::int8:
     case Codec::qsgd:
-    case Codec::terngrad:
-      return 4 * chunks(n, chunk_of(s)) + n;
-    case Codec::sign:
-      return 4 * chunks(n, chunk_of(s)) + (n + 7) / 8;
-    default:
-      bad("codec", std::string(codec_name(s.codec)) + " is not implemented yet");
-  }
-}
-
-std::vector<uint8_t> compress(Stream& st, const Tensor& grad, const CodecSpec& spec, const RandomKey& key) {
-  if (grad.dtype() != DType::f32) bad("compress", "gradient " + grad.str() + " is not f32");
-  const Device d = st.device();
-  const int64_t n = grad.numel();
-  const Tensor flat = grad.reshape({n});
-  std::vector<uint8_t> payload(payload_bytes(spec, static_cast<uint64_t>(n)));
-  if (spec.codec == Codec::none) {
-    st.synchronize();
-    flat.copy_to_host(payload.data());
-  } else if (spec.codec == Codec::fp16 || spec.codec == Codec::bf16) {
-    Tensor half = Tensor::empty(d, {n}, spec.codec == Codec::fp16 ? DType::f16 : DType::bf16);
-    ops::cast(st, flat, half);
-    st.synchronize();
-    half.copy_to_host(payload.data());
-  } else if (spec.codec == Codec::sign) {
-    const uint32_t chunk = chunk_of(spec);
-    const int64_t nc = static_cast<int64_t>(chunks(static_cast<uint64_t>(n), chunk));
-    Tensor unit = Tensor::empty(d, {nc}), bits = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
-    ops::chunk_absmean(st, flat, unit, {chunk});
-    ops::sign_pack(st, flat, bits);
-    st.synchronize();
-    unit.copy_to_host(payload.data());
-    bits.copy_to_host(payload.data() + 4 * nc);
-  } else {
-    const uint32_t chunk = chunk_of(spec);
-    const int levels = levels_of(spec);
-    const int64_t nc = static_cast<int64_t>(chunks(static_cast<uint64_t>(n), chunk));
-    Tensor unit = Tensor::empty(d, {nc}), q = Tensor::empty(d, {n}, DType::i8);
-    if (spec.codec == Codec::qsgd)
-      ops::chunk_norm2(st, flat, unit, {chunk});
-    else
-      ops::chunk_absmax(st, flat, unit, {chunk});
-    ops::scale(st, 1.0f / static_cast<float>(levels), unit);
-    ops::quantize(st, flat, unit, q, {chunk, levels, spec.codec != Codec::int8, key});
-    st.synchronize();
-    unit.copy_to_host(payload.data());
-    q.copy_to_host(payload.data() + 4 * nc);
-  }
-  WireHeader h;
-  h.codec = spec.codec;
-  h.dtype = DType::f32;
-  h.count = static_cast<uint64_t>(n);
-  h.params = spec.params;
-  return encode_wire(h, payload);
-}
-
-void decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out) {
-  const WireMessage m = decode_wire(message);
-  const std::string op = "decompress " + std::string(codec_name(m.header.codec));
-  if (out.dtype() != DType::f32 || static_cast<uint64_t>(out.numel()) != m.header.count)
-    bad(op, "message holds " + std::to_string(m.header.count) + " elements; the output is " + out.str());
-  CodecSpec spec{m.header.codec, m.header.params};
-  if (chunked(spec.codec)) {
-    const uint32_t chunk = chunk_of(spec);
-    if (chunk == 0) bad(op, "chunk size 0");
-    if (spec.codec == Codec::qsgd && (spec.params[0] < 1 || spec.params[0] > 127))
-      bad(op, "levels " + std::to_string(spec.params[0]) + " outside [1, 127]");
-  }
-  const uint64_t want = payload_bytes(spec, m.header.count);
-  if (m.payload.size() != want)
-    bad(op, "payload of " + std::to_string(m.payload.size()) + " bytes; " + std::to_string(m.header.count) +
-                " elements need " + std::to_string(want));
-  const int64_t n = out.numel();
-  const Tensor flat = out.reshape({n});
-  const Device d = st.device();
-  if (spec.codec == Codec::none) {
-    flat.copy_from_host(m.payload.data());
-  } else if (spec.codec == Codec::fp16 || spec.codec == Codec::bf16) {
-    Tensor half = Tensor::from_host(d, {n}, spec.codec == Codec::fp16 ? DType::f16 : DType::bf16, m.payload.data());
-    ops::cast(st, half, flat);
-  } else {
-    const uint32_t chunk = chunk_of(spec);
-    const int64_t nc = static_cast<int64_t>(chunks(m.header.count, chunk));
-    std::vector<float> unit(static_cast<size_t>(nc));
-    std::memcpy(unit.data(), m.payload.data(), 4 * unit.size());
-    for (size_t c = 0; c < unit.size(); ++c)
-      if (!std::isfinite(unit[c]) || unit[c] < 0)
-        bad(op, "scale of chunk " + std::to_string(c) + " is " + std::to_string(unit[c]));
-    Tensor u = Tensor::from_host(d, {nc}, DType::f32, unit.data());
-    if (spec.codec == Codec::sign) {
-      const uint8_t* bits = m.payload.data() + 4 * nc;
-      const int64_t nbytes = (n + 7) / 8;
-      if (n % 8 != 0 && (bits[nbytes - 1] >> (n % 8)) != 0) bad(op, "padding bits of the last byte are not zero");
-      ops::sign_unpack(st, Tensor::from_host(d, {nbytes}, DType::u8, bits), u, flat, {chunk});
-      return;
+    case Codec::terngrad: {
+      const Tensor unit = at(msg, 0, {i64(L.chunks)}, DType::f32);
+      Tensor q;
+      if (L.width == 8) {
+        q = at(msg, L.levels_at(), {n}, DType::i8);
+      } else {
+        q = w.slot(0, d, {n}, DType::i8);
+        ops::unpack_bits(st, at(msg, L.levels_at(), {packed_bytes(n, L.width)}, DType::u8), q, {L.width, L.levels});
+      }
+      ops::dequantize(st, q, unit, dst, {L.chunk});
+      break;
     }
-    const int levels = levels_of(spec);
-    const auto* q = reinterpret_cast<const int8_t*>(m.payload.data() + 4 * nc);
-    for (int64_t i = 0; i < n; ++i)
-      if (q[i] < -levels || q[i] > levels)
-        bad(op, "level " + std::to_string(q[i]) + " of element " + std::to_string(i) + " outside ±" +
-                    std::to_string(levels));
-    Tensor qt = Tensor::from_host(d, {n}, DType::i8, q);
-    ops::dequantize(st, qt, u, flat, {chunk});
+    case Codec::sign:
+      ops::sign_unpack(st, at(msg, L.levels_at(), {(n + 7) / 8}, DType::u8), at(msg, 0, {i64(L.chunks)}, DType::f32),
+                       dst, {L.chunk});
+      break;
+    case Codec::randomk:
+    case Codec::topk:
+    case Codec::topk_sampled: {
+      if (!accumulate) ops::fill(st, y, 0.0f);
+      const int64_t k = i64(L.pairs);
+      if (k > 0) ops::scatter_add(st, at(msg, 0, {k}, DType::i32), at(msg, L.values_at(), {k}, DType::f32), y);
+      break;
+    }
+    case Codec::powersgd: {
+      const int64_t rows = i64(L.rows), cols = i64(L.cols), r = i64(L.rank);
+      ops::gemm(st, at(msg, 0, {rows, r}, DType::f32), at(msg, L.q_at(), {cols, r}, DType::f32),
+                y.reshape({rows, cols}), {false, true, 1.0f, accumulate ? 1.0f : 0.0f});
+      break;
+    }
   }
+  if (accumulate && codec_traits(m.header.codec).payload != PayloadKind::sparse && m.header.codec != Codec::powersgd)
+    ops::axpy(st, 1.0f, dst, y);
+  // The borrowed message must outlive the ops that read it.
+  st.synchronize();
 }
 
-void ErrorFeedback::compensate(Stream& s, const Tensor& grad) {
-  if (!residual_) residual_ = Tensor::zeros(grad.device(), grad.shape());
-  ops::add(s, grad, residual_, grad);
-}
+Tensor GradientCodec::state() const { return ws_->q; }
 
-void ErrorFeedback::update(Stream& s, const Tensor& compensated, const Tensor& decoded) {
-  if (!residual_) residual_ = Tensor::zeros(compensated.device(), compensated.shape());
-  ops::cast(s, compensated, residual_);
-  ops::axpy(s, -1.0f, decoded, residual_);
-}
-
-void ErrorFeedback::restore(Stream& s, const Tensor& value) {
-  if (!residual_) residual_ = Tensor::empty(value.device(), value.shape());
-  ops::cast(s, value, residual_);
+void GradientCodec::restore_state(Stream& s, const Tensor& q) {
+  if (spec_.codec != Codec::powersgd) bad("restore codec state", codec_string(spec_) + " keeps no state");
+  if (!q || q.dtype() != DType::f32 || q.shape().rank() != 2)
+    bad("restore codec state", "PowerSGD's Q must be f32 [cols, rank], got " + (q ? q.str() : "empty"));
+  ws_->q = Tensor::empty(s.device(), q.shape());
+  ops::cast(s, q, ws_->q);
 }
 
 }  // namespace tandem::compression

@@ -23,7 +23,7 @@ constexpr std::array<uint32_t, 256> crc_table() {
 constexpr std::array<uint32_t, 256> table = crc_table();
 
 template <class T>
-void put(std::vector<uint8_t>& out, size_t at, T v) {
+void put(uint8_t* out, size_t at, T v) {
   for (size_t i = 0; i < sizeof(T); ++i) out[at + i] = static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i));
 }
 
@@ -42,30 +42,62 @@ T get(std::span<const uint8_t> in, size_t at) {
 
 std::string_view codec_name(Codec c) {
   static constexpr std::string_view names[codec_count] = {
-      "none", "fp16", "bf16", "int8", "qsgd", "sign", "terngrad", "random_k", "top_k", "top_k_sampled", "powersgd"};
+      "none", "fp16", "bf16", "int8", "qsgd", "sign", "terngrad", "randomk", "topk", "topk_sampled", "powersgd"};
   const auto i = static_cast<uint16_t>(c);
   return i < codec_count ? names[i] : "unknown";
 }
 
-uint32_t crc32c(const void* data, size_t n, uint32_t crc) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
+namespace {
+
+uint32_t crc32c_table(const uint8_t* p, size_t n, uint32_t crc) {
   for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xffu] ^ (crc >> 8);
-  return ~crc;
+  return crc;
 }
 
-std::vector<uint8_t> encode_wire(const WireHeader& h, std::span<const uint8_t> payload) {
-  std::vector<uint8_t> out(wire_header_bytes + payload.size(), 0);
-  std::memcpy(out.data(), magic, sizeof magic);
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes CRC-32C 8 bytes at a time (about 20× the table).
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t n, uint32_t crc) {
+  uint64_t c = crc;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  return crc32c_table(p, n, static_cast<uint32_t>(c));
+}
+const bool have_sse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+uint32_t crc32c(const void* data, size_t n, uint32_t crc) {
+  const auto* p = static_cast<const uint8_t*>(data);
+#if defined(__x86_64__)
+  if (have_sse42) return ~crc32c_sse42(p, n, ~crc);
+#endif
+  return ~crc32c_table(p, n, ~crc);
+}
+
+void seal_wire(const WireHeader& h, std::span<uint8_t> message) {
+  if (message.size() < wire_header_bytes)
+    throw Error(ErrorKind::invalid_argument, "", "encode gradient message", "buffer shorter than the header");
+  const size_t payload = message.size() - wire_header_bytes;
+  uint8_t* out = message.data();
+  std::memset(out, 0, wire_header_bytes);
+  std::memcpy(out, magic, sizeof magic);
   put<uint16_t>(out, 8, wire_version);
   put<uint16_t>(out, 10, static_cast<uint16_t>(h.codec));
   put<uint8_t>(out, 12, static_cast<uint8_t>(h.dtype));
   put<uint64_t>(out, 16, h.count);
   for (size_t i = 0; i < 4; ++i) put<uint32_t>(out, 24 + 4 * i, h.params[i]);
-  put<uint64_t>(out, 40, payload.size());
+  put<uint64_t>(out, 40, payload);
+  put<uint32_t>(out, 48, crc32c(out + wire_header_bytes, payload, crc32c(out, 48)));
+}
+
+std::vector<uint8_t> encode_wire(const WireHeader& h, std::span<const uint8_t> payload) {
+  std::vector<uint8_t> out(wire_header_bytes + payload.size(), 0);
   if (!payload.empty()) std::memcpy(out.data() + wire_header_bytes, payload.data(), payload.size());
-  const uint32_t crc = crc32c(payload.data(), payload.size(), crc32c(out.data(), 48));
-  put<uint32_t>(out, 48, crc);
+  seal_wire(h, out);
   return out;
 }
 

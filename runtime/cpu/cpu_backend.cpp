@@ -141,6 +141,7 @@ void register_kernels(DeviceImpl& d) {
   d.register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
   d.register_kernel(opdesc::axpy, {axpy});
   d.register_kernel(opdesc::scale, {scale});
+  d.register_kernel(opdesc::fill, {fill});
   d.register_kernel(opdesc::add, {add});
   d.register_kernel(opdesc::mul, {mul});
   d.register_kernel(opdesc::cast, {cast});
@@ -151,6 +152,14 @@ void register_kernels(DeviceImpl& d) {
   d.register_kernel(opdesc::sign_unpack, {sign_unpack});
   d.register_kernel(opdesc::quantize, {quantize});
   d.register_kernel(opdesc::dequantize, {dequantize});
+  d.register_kernel(opdesc::pack_bits, {pack_bits});
+  d.register_kernel(opdesc::unpack_bits, {unpack_bits});
+  d.register_kernel(opdesc::sample, {sample});
+  d.register_kernel(opdesc::kth_magnitude, {kth_magnitude});
+  d.register_kernel(opdesc::compact, {compact});
+  d.register_kernel(opdesc::scatter_add, {scatter_add});
+  d.register_kernel(opdesc::random_fill, {random_fill});
+  d.register_kernel(opdesc::orthonormalize, {orthonormalize});
 }
 
 }  // namespace tandem::cpu

@@ -22,6 +22,7 @@ void softmax_xent_forward(const OpCall& c);
 void softmax_xent_backward(const OpCall& c);
 void axpy(const OpCall& c);
 void scale(const OpCall& c);
+void fill(const OpCall& c);
 void add(const OpCall& c);
 void mul(const OpCall& c);
 void cast(const OpCall& c);
@@ -32,6 +33,14 @@ void sign_pack(const OpCall& c);
 void sign_unpack(const OpCall& c);
 void quantize(const OpCall& c);
 void dequantize(const OpCall& c);
+void pack_bits(const OpCall& c);
+void unpack_bits(const OpCall& c);
+void sample(const OpCall& c);
+void kth_magnitude(const OpCall& c);
+void compact(const OpCall& c);
+void scatter_add(const OpCall& c);
+void random_fill(const OpCall& c);
+void orthonormalize(const OpCall& c);
 
 /// Registers every kernel above on the device.
 void register_kernels(DeviceImpl& device);

@@ -97,8 +97,19 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
   if (config_.compress.codec != compression::Codec::none) {
-    for (Param* p : net_->params()) decoded_.push_back(Tensor::empty(p->value.device(), p->value.shape()));
+    for (Param* p : net_->params()) {
+      decoded_.push_back(Tensor::empty(p->value.device(), p->value.shape()));
+      codecs_.emplace_back(config_.compress);
+    }
     if (config_.error_feedback) feedback_.resize(decoded_.size());
+    // EF assumes a contractive codec (‖C(x) − x‖ < ‖x‖); unbiased stochastic codecs may send
+    // more error than signal, and the residual then grows without bound.
+    const compression::Codec c = config_.compress.codec;
+    if (config_.error_feedback &&
+        (c == compression::Codec::qsgd || c == compression::Codec::terngrad || c == compression::Codec::randomk))
+      TANDEM_LOG(warn, "error feedback with " << compression::codec_string(config_.compress)
+                                              << ": an unbiased stochastic codec can send more error than signal, and "
+                                                 "the residual may then grow until training diverges");
   } else if (config_.error_feedback) {
     bad_config("error feedback needs a codec (--compress)");
   }
@@ -106,19 +117,30 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
 }
 
 // Every gradient through its wire message, as a data-parallel rank would send it; the update
-// then uses what the receivers rebuild. Random choices are keyed by (seed, step, parameter).
+// then uses what the receivers rebuild. Random choices are keyed by (seed, step, rank 0, the
+// tensor's offset in the flattened gradient).
 void Trainer::compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads) {
+  uint64_t offset = 0;
   for (size_t i = 0; i < params.size(); ++i) {
     const Tensor& g = *grads[i];
     Stream& s = net_->stream(g.device());
     if (!feedback_.empty()) feedback_[i].compensate(s, g);
-    const compression::RandomKey key{config_.seed, static_cast<uint32_t>(state_->step), static_cast<uint32_t>(i)};
-    const std::vector<uint8_t> message = compression::compress(s, g, config_.compress, key);
-    compression::decompress(s, message, decoded_[i]);
+    const compression::RandomKey key{config_.seed, static_cast<uint32_t>(state_->step), 0, offset};
+    offset += static_cast<uint64_t>(g.numel());
+    size_t message_bytes = 0;
+    try {
+      const std::span<const uint8_t> message = codecs_[i].compress(s, g, key);
+      message_bytes = message.size();
+      codecs_[i].decompress(s, message, decoded_[i]);
+    } catch (const Error& e) {
+      throw Error(e.kind(), e.device(), e.op(),
+                  e.detail() + " (gradient of " + params[i]->name + " at step " + std::to_string(state_->step) +
+                      "; non-finite values mean training diverged)");
+    }
     if (!feedback_.empty()) feedback_[i].update(s, g, decoded_[i]);
     ops::cast(s, decoded_[i], g);
     dense_bytes_ += static_cast<double>(g.nbytes());
-    sent_bytes_ += static_cast<double>(message.size());
+    sent_bytes_ += static_cast<double>(message_bytes);
   }
 }
 
@@ -230,12 +252,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         loss += share * net_->backward(labels_);
         for (size_t i = 0; i < accum_.size(); ++i) {
           Stream& s = net_->stream(accum_[i].device());
-          if (first == 0) {
-            ops::cast(s, params[i]->grad, accum_[i]);
-            ops::scale(s, share, accum_[i]);
-          } else {
-            ops::axpy(s, share, params[i]->grad, accum_[i]);
-          }
+          compression::accumulate(s, params[i]->grad, share, accum_[i], first == 0);
         }
       }
       if (config_.compress.codec != compression::Codec::none) compress_gradients(params, grads);
@@ -309,6 +326,8 @@ void Trainer::save_checkpoint() {
     if (i < feedback_.size() && feedback_[i].residual())
       data.tensors.push_back(to_named("residual:" + params[i]->name, feedback_[i].residual()));
     if (params[i]->mask) data.tensors.push_back(to_named("mask:" + params[i]->name, params[i]->mask));
+    if (i < codecs_.size() && codecs_[i].state())
+      data.tensors.push_back(to_named("codec_state:" + params[i]->name, codecs_[i].state()));
   }
   // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
   const std::string path = checkpoint_path();
@@ -355,6 +374,11 @@ void Trainer::load_checkpoint() {
       const Tensor r = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
       restore("residual:" + params[i]->name, r);
       feedback_[i].restore(net_->stream(r.device()), r);
+    }
+    if (const NamedTensor* q = data.find("codec_state:" + params[i]->name); q && i < codecs_.size()) {
+      const Tensor t = Tensor::empty(params[i]->value.device(), q->shape, q->dtype);
+      restore("codec_state:" + params[i]->name, t);
+      codecs_[i].restore_state(net_->stream(t.device()), t);
     }
     if (data.find("mask:" + params[i]->name)) {
       params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstring>
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -112,8 +113,12 @@ __attribute__((target("avx,f16c"))) size_t f32_to_f16_hw(const float* src, uint1
   return i;
 }
 
+// CPUID leaf 1, ECX bit 29 (F16C); clang's __builtin_cpu_supports does not know "f16c".
 bool have_f16c() {
-  static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool yes = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(1, &a, &b, &c, &d) != 0 && (c & bit_F16C) != 0 && __builtin_cpu_supports("avx");
+  }();
   return yes;
 }
 #else

@@ -7,16 +7,19 @@
 
 namespace tandem {
 
-// Owns one allocation; not copyable, so the memory is freed exactly once.
+// Owns one allocation (or borrows host memory); not copyable, so the memory is freed exactly once.
 struct BufferImpl {
-  BufferImpl(DeviceImpl* d, void* p, size_t n) : device(d), ptr(p), bytes(n) {}
+  BufferImpl(DeviceImpl* d, void* p, size_t n, bool own = true) : device(d), ptr(p), bytes(n), owned(own) {}
   BufferImpl(const BufferImpl&) = delete;
   BufferImpl& operator=(const BufferImpl&) = delete;
-  ~BufferImpl() { device->deallocate(ptr, bytes); }
+  ~BufferImpl() {
+    if (owned) device->deallocate(ptr, bytes);
+  }
 
   DeviceImpl* device;
   void* ptr;
   size_t bytes;
+  bool owned;
 };
 
 Buffer Buffer::allocate(const Device& device, size_t bytes) {
@@ -29,6 +32,15 @@ Buffer Buffer::allocate(const Device& device, size_t bytes) {
     device.impl()->deallocate(p, bytes);
     throw;
   }
+  return b;
+}
+
+Buffer Buffer::wrap_host(const Device& device, void* data, size_t bytes) {
+  if (!device) throw Error(ErrorKind::invalid_argument, "", "wrap host memory", "no device given");
+  if (!device.props().host_accessible)
+    throw Error(ErrorKind::invalid_argument, device.id(), "wrap host memory", "the device cannot read host memory");
+  Buffer b;
+  b.impl_ = std::make_shared<BufferImpl>(device.impl(), data, bytes, false);
   return b;
 }
 

@@ -51,7 +51,7 @@ TEST(Crc32c, KnownAnswer) {
 
 std::vector<uint8_t> sample() {
   WireHeader h;
-  h.codec = Codec::top_k;
+  h.codec = Codec::topk;
   h.dtype = DType::f32;
   h.count = 1000;
   h.params = {10, 0, 0, 0};
@@ -64,7 +64,7 @@ TEST(Wire, RoundTrip) {
   const std::vector<uint8_t> msg = sample();
   ASSERT_EQ(msg.size(), wire_header_bytes + 80);
   const WireMessage m = decode_wire(msg);
-  EXPECT_EQ(m.header.codec, Codec::top_k);
+  EXPECT_EQ(m.header.codec, Codec::topk);
   EXPECT_EQ(m.header.count, 1000u);
   EXPECT_EQ(m.header.params[0], 10u);
   ASSERT_EQ(m.payload.size(), 80u);

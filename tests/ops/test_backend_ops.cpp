@@ -4,16 +4,10 @@
 #include <cmath>
 #include <functional>
 
-#include "harness.h"
+#include "cases.h"
 
 namespace tandem::test {
 namespace {
-
-struct OpCase {
-  std::string name;
-  const OpDesc* op;
-  std::function<void(const Device&, Stream&)> run;
-};
 
 void add_gemm_cases(std::vector<OpCase>& cases) {
   struct G {
@@ -210,6 +204,11 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
                          for (size_t i = 0; i < want.v.size(); ++i) want.v[i] += -0.5f * x.v[i];
                          expect_close(down(Y).v, want.v, tol, tol, "axpy");
                        }});
+      cases.push_back({"fill" + suffix, &opdesc::fill, [=](const Device& d, Stream& st) {
+                         Tensor X = up(d, ref::random({n}, 54), t);
+                         ops::fill(st, X, -2.5f);
+                         expect_close(down(X).v, std::vector<float>(static_cast<size_t>(n), -2.5f), 0, 0, "fill");
+                       }});
       cases.push_back({"scale" + suffix, &opdesc::scale, [=](const Device& d, Stream& st) {
                          const ref::Host x = rounded(ref::random({n}, 53), t);
                          Tensor X = up(d, x, t);
@@ -271,104 +270,6 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
 // Codec primitives: the reference applies the definitions directly (the random stream is the
 // shared Philox of tandem/compression/philox.h, itself checked against known answers), and
 // devices must match it exactly — that is what makes compressed gradients device-independent.
-void add_codec_primitive_cases(std::vector<OpCase>& cases) {
-  for (int64_t n : {int64_t{1}, int64_t{1000}, int64_t{70001}})
-    for (int64_t chunk : {int64_t{1}, int64_t{256}, int64_t{1000}}) {
-      const std::string suffix = "/" + std::to_string(n) + "_chunk" + std::to_string(chunk);
-      const int64_t nc = (n + chunk - 1) / chunk;
-      cases.push_back({"chunk_absmax" + suffix, &opdesc::chunk_absmax, [=](const Device& d, Stream& st) {
-                         const ref::Host x = ref::random({n}, 71, -3, 3);
-                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
-                         ops::chunk_absmax(st, X, S, {chunk});
-                         std::vector<float> want(static_cast<size_t>(nc), 0.0f);
-                         for (int64_t i = 0; i < n; ++i) want[i / chunk] = std::max(want[i / chunk], std::fabs(x.v[i]));
-                         expect_close(down(S).v, want, 0, 0, "chunk_absmax");
-                       }});
-      cases.push_back({"chunk_norm2" + suffix, &opdesc::chunk_norm2, [=](const Device& d, Stream& st) {
-                         const ref::Host x = ref::random({n}, 72, -3, 3);
-                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
-                         ops::chunk_norm2(st, X, S, {chunk});
-                         std::vector<double> sq(static_cast<size_t>(nc), 0.0);
-                         for (int64_t i = 0; i < n; ++i) sq[i / chunk] += double(x.v[i]) * x.v[i];
-                         std::vector<float> want(sq.size());
-                         for (size_t c = 0; c < sq.size(); ++c) want[c] = static_cast<float>(std::sqrt(sq[c]));
-                         expect_close(down(S).v, want, 1e-6, 1e-6, "chunk_norm2");
-                       }});
-      cases.push_back({"chunk_absmean" + suffix, &opdesc::chunk_absmean, [=](const Device& d, Stream& st) {
-                         const ref::Host x = ref::random({n}, 76, -3, 3);
-                         Tensor X = up(d, x), S = Tensor::empty(d, {nc});
-                         ops::chunk_absmean(st, X, S, {chunk});
-                         std::vector<double> sum(static_cast<size_t>(nc), 0.0);
-                         for (int64_t i = 0; i < n; ++i) sum[i / chunk] += std::fabs(x.v[i]);
-                         std::vector<float> want(sum.size());
-                         for (size_t c = 0; c < sum.size(); ++c)
-                           want[c] = static_cast<float>(sum[c] / double(std::min(chunk, n - int64_t(c) * chunk)));
-                         expect_close(down(S).v, want, 1e-6, 1e-6, "chunk_absmean");
-                       }});
-      // x with -0 first (it counts as non-negative) and the bits a correct packing gives.
-      auto signs = [n] {
-        ref::Host x = ref::random({n}, 77, -1, 1);
-        x.v[0] = -0.0f;
-        std::vector<uint8_t> bits(static_cast<size_t>((n + 7) / 8), 0);
-        for (int64_t i = 0; i < n; ++i)
-          if (x.v[i] >= 0) bits[i / 8] |= static_cast<uint8_t>(1u << (i % 8));
-        return std::pair{x, bits};
-      };
-      cases.push_back({"sign_pack" + suffix, &opdesc::sign_pack, [=](const Device& d, Stream& st) {
-                         const auto [x, bits] = signs();
-                         Tensor X = up(d, x), B = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
-                         ops::sign_pack(st, X, B);
-                         EXPECT_EQ(B.to_vector<uint8_t>(), bits) << "sign_pack";
-                       }});
-      cases.push_back({"sign_unpack" + suffix, &opdesc::sign_unpack, [=](const Device& d, Stream& st) {
-                         const auto [x, bits] = signs();
-                         const ref::Host unit = ref::random({nc}, 78, 0.1f, 1.0f);
-                         Tensor B = Tensor::from_vector(d, {(n + 7) / 8}, bits), U = up(d, unit),
-                                Y = Tensor::empty(d, {n});
-                         ops::sign_unpack(st, B, U, Y, {chunk});
-                         std::vector<float> want(static_cast<size_t>(n));
-                         for (int64_t i = 0; i < n; ++i) want[i] = x.v[i] >= 0 ? unit.v[i / chunk] : -unit.v[i / chunk];
-                         expect_close(down(Y).v, want, 0, 0, "sign_unpack");
-                       }});
-    }
-  for (const bool stochastic : {true, false})
-    for (int levels : {1, 127}) {
-      const std::string name = std::string(stochastic ? "stochastic" : "nearest") + "_levels" + std::to_string(levels);
-      const int64_t n = 5000, chunk = 256, nc = (n + chunk - 1) / chunk;
-      const QuantizeParams p{chunk, levels, stochastic, {0x1234567890ull, 3, 1}};
-      cases.push_back({"quantize/" + name, &opdesc::quantize, [=](const Device& d, Stream& st) {
-                         ref::Host x = ref::random({n}, 73, -2, 2);
-                         x.v[7] = INFINITY;  // non-finite input quantizes to 0
-                         ref::Host unit = ref::random({nc}, 74, 0.01f, 0.05f);
-                         unit.v[2] = 0.0f;  // an all-zero chunk has unit 0: q = 0
-                         Tensor X = up(d, x), U = up(d, unit), Q = Tensor::empty(d, {n}, DType::i8);
-                         ops::quantize(st, X, U, Q, p);
-                         std::vector<int8_t> want(static_cast<size_t>(n));
-                         for (int64_t i = 0; i < n; ++i) {
-                           const float u = unit.v[i / chunk];
-                           if (!(u > 0) || !std::isfinite(x.v[i])) continue;
-                           const float v = x.v[i] / u, lo = std::floor(v);
-                           const float r = stochastic
-                                               ? lo + (compression::random_uniform(p.key, i) < v - lo ? 1.f : 0.f)
-                                               : std::nearbyint(v);
-                           want[i] = static_cast<int8_t>(std::clamp(r, float(-levels), float(levels)));
-                         }
-                         EXPECT_EQ(Q.to_vector<int8_t>(), want) << "quantize must match the reference bit for bit";
-                       }});
-    }
-  cases.push_back({"dequantize/5000_chunk256", &opdesc::dequantize, [](const Device& d, Stream& st) {
-                     const int64_t n = 5000, chunk = 256, nc = (n + chunk - 1) / chunk;
-                     std::vector<int8_t> q(static_cast<size_t>(n));
-                     for (int64_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>((i * 37) % 255 - 127);
-                     const ref::Host unit = ref::random({nc}, 75, 0.01f, 0.05f);
-                     Tensor Q = Tensor::from_vector(d, {n}, q), U = up(d, unit), Y = Tensor::empty(d, {n});
-                     ops::dequantize(st, Q, U, Y, {chunk});
-                     std::vector<float> want(static_cast<size_t>(n));
-                     for (int64_t i = 0; i < n; ++i) want[i] = static_cast<float>(q[i]) * unit.v[i / chunk];
-                     expect_close(down(Y).v, want, 0, 0, "dequantize");
-                   }});
-}
-
 const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {
     std::vector<OpCase> c;
@@ -414,7 +315,7 @@ TEST(BackendOpsCoverage, EveryOpHasACase) {
   for (const OpDesc* op : all_ops()) {
     bool found = false;
     for (const OpCase& c : all_cases()) found = found || c.op == op;
-    EXPECT_TRUE(found) << "op " << op->name << " has no case in test_backend_ops.cpp";
+    EXPECT_TRUE(found) << "op " << op->name << " has no case in tests/ops/";
   }
 }
 

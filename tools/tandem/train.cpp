@@ -152,7 +152,8 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--compress", o->compress,
-                  "gradient codec: none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], sign[:chunk]")
+                  "gradient codec: none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], "
+                  "sign[:chunk], randomk:ratio, topk:ratio, topk_sampled:ratio, powersgd:rank")
       ->capture_default_str();
   cmd->add_flag("--error-feedback", c.error_feedback, "keep what the codec drops and add it to the next gradient");
   cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints");

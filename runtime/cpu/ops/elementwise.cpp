@@ -104,6 +104,14 @@ void scale(const OpCall& call) {
   });
 }
 
+void fill(const OpCall& call) {
+  const float value = call.param<FillParams>().value;
+  elementwise(nullptr, nullptr, *call.out[0], [value](float* y, const float*, const float*, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = value;
+  });
+}
+
 void add(const OpCall& call) {
   elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
     for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];  // c may alias a or b: no simd pragma

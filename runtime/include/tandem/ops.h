@@ -33,15 +33,53 @@ struct ChunkParams {
   int64_t chunk = 256;
 };
 
+/// How quantize derives a chunk's step from its values.
+enum class QuantScale : uint8_t {
+  absmax,  ///< unit = max |x| / levels: every value representable (int8, TernGrad)
+  norm2,   ///< unit = ‖x‖₂ / levels: QSGD's scaling
+};
+
 struct QuantizeParams {
   int64_t chunk = 256;
-  int levels = 127;            ///< q ∈ [−levels, levels], at most 127 (stored as i8)
+  int levels = 127;  ///< q ∈ [−levels, levels], at most 127 (stored as i8)
+  QuantScale scale = QuantScale::absmax;
   bool stochastic = true;      ///< unbiased stochastic rounding; false: round to nearest even
   compression::RandomKey key;  ///< element i draws random_uniform(key, i)
 };
 
+/// Fixed-width fields: element i is stored as q[i] + offset in `width` bits (see bitpack.h).
+struct BitPackParams {
+  int width = 8;   ///< 1..8
+  int offset = 0;  ///< added before packing, subtracted after unpacking
+};
+
+/// Stratified sampling of k elements out of n: stratum j is [⌊jn/k⌋, ⌊(j+1)n/k⌋), and its
+/// element is start + ⌊random_u32(key, j) · size / 2³²⌋ — exact integer arithmetic, the same on
+/// every device.
+struct SampleParams {
+  compression::RandomKey key;
+  bool scaled = true;  ///< val = x[idx] · stratum size: an unbiased estimate of x (random-k)
+};
+
+struct SelectParams {
+  int64_t k = 1;  ///< 1 ≤ k ≤ n
+};
+
+struct CompactParams {
+  int64_t limit = INT64_MAX;  ///< ties (|x| = t) are taken, in index order, only up to this many selected
+};
+
+struct RandomFillParams {
+  compression::RandomKey key;
+  float lo = -1.0f, hi = 1.0f;
+};
+
 struct ScaleParams {
   float alpha = 1.0f;
+};
+
+struct FillParams {
+  float value = 0.0f;
 };
 
 /// Output extent of a convolution or pooling window along one axis (floor mode).
@@ -53,7 +91,8 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, add, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack, sign_unpack;
+    axpy, scale, fill, add, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
+    sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add, random_fill, orthonormalize;
 }  // namespace opdesc
 
 namespace ops {
@@ -97,6 +136,8 @@ void softmax_xent_backward(Stream& s, const Tensor& probs, const Tensor& labels,
 void axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y);
 /// x *= alpha, in place.
 void scale(Stream& s, float alpha, const Tensor& x);
+/// y = value everywhere.
+void fill(Stream& s, const Tensor& y, float value);
 /// c = a + b; c may alias a or b.
 void add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// c = a ⊙ b elementwise (applies pruning masks); c may alias a or b.
@@ -115,12 +156,37 @@ void chunk_absmean(Stream& s, const Tensor& x, const Tensor& scales, const Chunk
 void sign_pack(Stream& s, const Tensor& x, const Tensor& bits);
 /// y[i] = +unit[c] where bit i is 1, −unit[c] where it is 0.
 void sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const Tensor& y, const ChunkParams& p);
-/// q[i] = round(x[i] / unit[c]) clamped to ±levels, as i8, where unit[c] is the quantization
-/// step of chunk c (0 gives q = 0). Stochastic rounding goes up with probability equal to the
-/// fractional part, using Philox(key, i): unbiased, and the same on every device for the key.
+/// unit[c] = (max |x| or ‖x‖₂ over chunk c) / levels (IEEE division), and q[i] = x[i] / unit[c]
+/// rounded and clamped to ±levels, as i8 (unit 0 or non-finite x gives q = 0). One pass per
+/// chunk, so the chunk is read from memory once. Stochastic rounding goes up with probability
+/// equal to the fractional part, using Philox(key, i): unbiased, and the same on every device.
 void quantize(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& q, const QuantizeParams& p);
 /// y[i] = q[i] · unit[c].
 void dequantize(Stream& s, const Tensor& q, const Tensor& unit, const Tensor& y, const ChunkParams& p);
+/// bits (u8 [packed_bytes(n, width)]) = the fields q[i] + offset (i8 [n]), each < 2^width;
+/// padding bits of the last byte are 0.
+void pack_bits(Stream& s, const Tensor& q, const Tensor& bits, const BitPackParams& p);
+/// q[i] = field i of bits − offset.
+void unpack_bits(Stream& s, const Tensor& bits, const Tensor& q, const BitPackParams& p);
+
+/// Stratified random sampling (SampleParams): idx i32 [k] increasing, val f32 [k]. x f32 [n],
+/// n < 2³¹.
+void sample(Stream& s, const Tensor& x, const Tensor& idx, const Tensor& val, const SampleParams& p);
+/// t f32 [1] = the k-th largest |x|.
+void kth_magnitude(Stream& s, const Tensor& x, const Tensor& t, const SelectParams& p);
+/// Stream compaction by magnitude: every i with |x[i]| > t[0], and those with |x[i]| = t[0] in
+/// index order while fewer than `limit` are selected, written as idx (i32) and val (f32) in
+/// increasing index order; count i32 [1] = how many were selected. Outputs hold the first
+/// min(count, capacity) of them — a caller whose capacity was short runs again with more.
+void compact(Stream& s, const Tensor& x, const Tensor& t, const Tensor& idx, const Tensor& val, const Tensor& count,
+             const CompactParams& p = {});
+/// y[idx[j]] += val[j]: decoding and summing sparse payloads. Every index must be in [0, n).
+void scatter_add(Stream& s, const Tensor& idx, const Tensor& val, const Tensor& y);
+/// y[i] = lo + (hi − lo) · random_uniform(key, i).
+void random_fill(Stream& s, const Tensor& y, const RandomFillParams& p);
+/// The columns of a (f32 [m, r], in place) become orthonormal, in order (Gram–Schmidt, applied
+/// twice for stability); a column that depends on the earlier ones becomes zero.
+void orthonormalize(Stream& s, const Tensor& a);
 
 }  // namespace ops
 }  // namespace tandem

@@ -20,6 +20,10 @@ class Buffer {
   Buffer() = default;
   /// Throws Error(out_of_memory) naming the device and the size when allocation fails.
   static Buffer allocate(const Device& device, size_t bytes);
+  /// Borrows host memory as a buffer of a host-accessible device, without copying: the caller
+  /// keeps the memory alive while the buffer (or a tensor on it) is in use. Ops that only read
+  /// an input may be given a view of const memory this way.
+  static Buffer wrap_host(const Device& device, void* data, size_t bytes);
 
   size_t size() const;
   Device device() const;

@@ -29,6 +29,7 @@ OpCost cost_rw(const OpCall& c) {
 
 const OpDesc opdesc::axpy("axpy", {"x"}, {"y"}, validate_same, cost_rw);
 const OpDesc opdesc::scale("scale", {}, {"x"}, validate_same, cost_rw);
+const OpDesc opdesc::fill("fill", {}, {"y"}, validate_same, cost);
 const OpDesc opdesc::add("add", {"a", "b"}, {"c"}, validate_same, cost);
 const OpDesc opdesc::mul("mul", {"a", "b"}, {"c"}, validate_same, cost);
 const OpDesc opdesc::cast("cast", {"src"}, {"dst"}, validate_cast, cost);
@@ -40,6 +41,10 @@ void ops::axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y) {
 void ops::scale(Stream& s, float alpha, const Tensor& x) {
   const ScaleParams p{alpha};
   dispatch(s, opdesc::scale, {}, {&x}, &p);
+}
+void ops::fill(Stream& s, const Tensor& y, float value) {
+  const FillParams p{value};
+  dispatch(s, opdesc::fill, {}, {&y}, &p);
 }
 void ops::mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   dispatch(s, opdesc::mul, {&a, &b}, {&c});

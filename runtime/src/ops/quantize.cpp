@@ -1,6 +1,8 @@
-// Codec primitives: per-chunk abs-max and L2 norm, quantize (stochastic, Philox-keyed) and
-// dequantize. The codecs in compression/ are compositions of these.
+// Dense codec primitives: per-chunk abs-max, L2 norm and mean magnitude, quantize (stochastic,
+// Philox-keyed) and dequantize, sign and fixed-width bit packing. The codecs in compression/ are
+// compositions of these and of the sparse and low-rank primitives.
 #include "check.h"
+#include "tandem/compression/bitpack.h"
 #include "tandem/ops.h"
 
 namespace tandem {
@@ -24,13 +26,26 @@ void validate_reduce(const OpCall& c) {
 void validate_quantize(const OpCall& c) {
   const auto& p = c.param<QuantizeParams>();
   if (p.levels < 1 || p.levels > 127) c.fail("levels must be in [1, 127] (got " + std::to_string(p.levels) + ")");
-  const Tensor &x = *c.in[0], &q = *c.out[0];
+  const Tensor &x = *c.in[0], &q = *c.out[1];
   opcheck::dtype(c, x, DType::f32);
   opcheck::dtype(c, q, DType::i8);
   if (q.numel() != x.numel())
     c.fail(opcheck::describe(c, x) + " and " + opcheck::describe(c, q) + ": element counts differ");
-  validate_chunked(c, x, *c.in[1], p.chunk);
+  validate_chunked(c, x, *c.out[0], p.chunk);
 }
+
+// q i8 [n] and bits u8 [packed_bytes(n, width)], whichever side is the input.
+void validate_bits(const OpCall& c, const Tensor& q, const Tensor& bits) {
+  const auto& p = c.param<BitPackParams>();
+  if (p.width < 1 || p.width > 8) c.fail("width must be in [1, 8] (got " + std::to_string(p.width) + ")");
+  if (p.offset < 0 || p.offset > 255) c.fail("offset must be in [0, 255] (got " + std::to_string(p.offset) + ")");
+  opcheck::dtype(c, q, DType::i8);
+  opcheck::dtype(c, bits, DType::u8);
+  opcheck::rank(c, bits, 1);
+  opcheck::dim(c, bits, 0, compression::packed_bytes(q.numel(), p.width), "byte count");
+}
+void validate_pack(const OpCall& c) { validate_bits(c, *c.in[0], *c.out[0]); }
+void validate_unpack(const OpCall& c) { validate_bits(c, *c.out[0], *c.in[0]); }
 
 void validate_dequantize(const OpCall& c) {
   const Tensor &q = *c.in[0], &y = *c.out[0];
@@ -70,8 +85,10 @@ const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {"scales"}, validate_redu
 const OpDesc opdesc::chunk_absmean("chunk_absmean", {"x"}, {"scales"}, validate_reduce, cost);
 const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {"bits"}, validate_sign_pack, cost);
 const OpDesc opdesc::sign_unpack("sign_unpack", {"bits", "unit"}, {"y"}, validate_sign_unpack, cost);
-const OpDesc opdesc::quantize("quantize", {"x", "unit"}, {"q"}, validate_quantize, cost);
+const OpDesc opdesc::quantize("quantize", {"x"}, {"unit", "q"}, validate_quantize, cost);
 const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {"y"}, validate_dequantize, cost);
+const OpDesc opdesc::pack_bits("pack_bits", {"q"}, {"bits"}, validate_pack, cost);
+const OpDesc opdesc::unpack_bits("unpack_bits", {"bits"}, {"q"}, validate_unpack, cost);
 
 void ops::chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
   dispatch(s, opdesc::chunk_absmax, {&x}, {&scales}, &p);
@@ -87,10 +104,16 @@ void ops::sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const T
   dispatch(s, opdesc::sign_unpack, {&bits, &unit}, {&y}, &p);
 }
 void ops::quantize(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& q, const QuantizeParams& p) {
-  dispatch(s, opdesc::quantize, {&x, &unit}, {&q}, &p);
+  dispatch(s, opdesc::quantize, {&x}, {&unit, &q}, &p);
 }
 void ops::dequantize(Stream& s, const Tensor& q, const Tensor& unit, const Tensor& y, const ChunkParams& p) {
   dispatch(s, opdesc::dequantize, {&q, &unit}, {&y}, &p);
+}
+void ops::pack_bits(Stream& s, const Tensor& q, const Tensor& bits, const BitPackParams& p) {
+  dispatch(s, opdesc::pack_bits, {&q}, {&bits}, &p);
+}
+void ops::unpack_bits(Stream& s, const Tensor& bits, const Tensor& q, const BitPackParams& p) {
+  dispatch(s, opdesc::unpack_bits, {&bits}, {&q}, &p);
 }
 
 }  // namespace tandem

@@ -1,22 +1,30 @@
-// Gradient codecs as compositions of device ops. compress() runs the codec's ops on the
-// stream of the gradient's device, then brings the payload to the host inside a wire message;
-// decompress() validates a message completely, then rebuilds the gradient on any device.
+// Gradient codecs as compositions of device ops. A GradientCodec runs its codec's ops on the
+// stream of the gradient's device, writing the wire message in place (on a host-accessible
+// device the message *is* that memory; otherwise one copy brings it to the host); decompress
+// validates a message completely, then rebuilds — or adds — the gradient on any device.
 //
-// Built so far — dense codecs, aggregated by allreduce after decoding (payload bytes exact):
-//   none               f32 × n                                   4n
-//   fp16, bf16         2-byte floats                             2n
-//   int8[:chunk]       per-chunk scale absmax/127, nearest       4⌈n/chunk⌉ + n
-//   qsgd:s[:chunk]     per-chunk unit ‖x‖₂/s, stochastic, s≤127  4⌈n/chunk⌉ + n
-//   terngrad[:chunk]   per-chunk unit absmax, stochastic, {−1,0,1}  4⌈n/chunk⌉ + n
-//   sign[:chunk]       1 bit per element, per-chunk scale mean|x|   4⌈n/chunk⌉ + ⌈n/8⌉
-//                      (EF-signSGD: use with ErrorFeedback)
-// (QSGD and TernGrad levels travel as one byte each until the bit-packing primitive lands.)
+//   codec               payload (exact bytes, n elements, c = ⌈n/chunk⌉)        aggregated by
+//   none                f32 values                           4n                 allreduce
+//   fp16, bf16          2-byte floats                        2n                 allreduce (f32 sums)
+//   int8[:chunk]        scale absmax/127, nearest            4c + n             allgather
+//   qsgd:s[:chunk]      scale ‖x‖₂/s, stochastic, w bits     4c + ⌈nw/8⌉        allgather
+//   terngrad[:chunk]    scale absmax, stochastic, 2 bits     4c + ⌈n/4⌉         allgather
+//   sign[:chunk]        1 bit, scale mean|x| (EF-signSGD)    4c + ⌈n/8⌉         allgather
+//   randomk:ratio       k stratified picks, scaled: unbiased 8k                 allgather
+//   topk:ratio          the k largest |x| (exact)            8k                 allgather
+//   topk_sampled:ratio  |x| ≥ a threshold estimated from a   8m, m ≈ k          allgather
+//                       sample (DGC): one pass, no sort
+//   powersgd:rank       P [rows, r], Q [cols, r], warm start 4r(rows + cols)    allreduce (P, then Q)
+//
+// k = round(ratio·n) (at least 1); w = bits for 2s + 1 levels; sparse payloads are i32 indices
+// (increasing) then f32 values; PowerSGD views the gradient as [shape[0], n / shape[0]] and
+// r = min(rank, rows, cols).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
-#include <vector>
 
 #include "tandem/compression/philox.h"
 #include "tandem/compression/wire.h"
@@ -27,42 +35,68 @@ namespace tandem::compression {
 
 struct CodecSpec {
   Codec codec = Codec::none;
-  std::array<uint32_t, 4> params{};  ///< int8/terngrad: {chunk}; qsgd: {levels, chunk}
+  /// int8, terngrad, sign: {chunk}; qsgd: {levels, chunk}; randomk, topk, topk_sampled:
+  /// {ratio in parts per million}; powersgd: {rank}.
+  std::array<uint32_t, 4> params{};
 };
 
 /// "none", "fp16", "bf16", "int8[:chunk]", "qsgd:levels[:chunk]", "terngrad[:chunk]",
-/// "sign[:chunk]"; throws
-/// Error naming the accepted forms otherwise.
+/// "sign[:chunk]", "randomk:ratio", "topk:ratio", "topk_sampled:ratio", "powersgd:rank";
+/// throws Error naming the accepted forms otherwise.
 CodecSpec parse_codec(const std::string& text);
 std::string codec_string(const CodecSpec& spec);
 
-/// Exact payload size for `count` elements.
-uint64_t payload_bytes(const CodecSpec& spec, uint64_t count);
+enum class PayloadKind { dense, quantized, sparse, low_rank };
+enum class Aggregation {
+  allreduce,  ///< payloads of all ranks sum element-wise as they are
+  allgather,  ///< each rank's payload is decoded and the results summed (decompress(…, accumulate))
+};
 
-/// Encodes an f32 gradient (on any device) with the codec; `key` drives stochastic rounding.
-std::vector<uint8_t> compress(Stream& s, const Tensor& grad, const CodecSpec& spec, const RandomKey& key);
+struct CodecTraits {
+  PayloadKind payload;
+  Aggregation aggregation;
+  bool stochastic;  ///< output depends on the RandomKey
+  bool stateful;    ///< keeps state between steps (PowerSGD's Q)
+  bool exact_size;  ///< payload size known from the shape alone (all but topk_sampled)
+};
+CodecTraits codec_traits(Codec c);
 
-/// Decodes a message into `out` (f32, same element count, on the stream's device). Checks the
-/// wire header, the payload size for the codec, and every value (scales finite and ≥ 0, levels
-/// within range) before writing; throws Error(invalid_argument) naming what is wrong.
-void decompress(Stream& s, std::span<const uint8_t> message, const Tensor& out);
+/// Payload bytes for a gradient of this shape: exact, except for topk_sampled whose size
+/// depends on the values (this gives its target size, k pairs).
+uint64_t payload_bytes(const CodecSpec& spec, const Shape& shape);
 
-/// Error feedback (EF-SGD): what a codec drops from a gradient is kept on the gradient's device
-/// and added to the next one before compression, so over the steps nothing is lost:
-/// Σ decoded + residual = Σ gradients.
-class ErrorFeedback {
+/// Encodes and decodes gradients with one codec, reusing its device scratch memory and message
+/// buffer from call to call (so a steady training loop allocates nothing), and holding the
+/// codec's state (PowerSGD's warm-started Q). One per gradient tensor; not thread-safe.
+class GradientCodec {
  public:
-  /// grad ← grad + residual, in place, before compressing it.
-  void compensate(Stream& s, const Tensor& grad);
-  /// residual ← compensated − decoded, where decoded is what the receivers reconstruct.
-  void update(Stream& s, const Tensor& compensated, const Tensor& decoded);
-  /// Sets the residual (from a checkpoint); copied onto `value`'s device.
-  void restore(Stream& s, const Tensor& value);
-  /// Zero until the first update; lives on the gradient's device.
-  const Tensor& residual() const { return residual_; }
+  explicit GradientCodec(CodecSpec spec);
+  ~GradientCodec();
+  GradientCodec(GradientCodec&&) noexcept;
+  GradientCodec& operator=(GradientCodec&&) noexcept;
+
+  const CodecSpec& spec() const { return spec_; }
+
+  /// Encodes an f32 gradient (on any device); `key` drives every random choice. The returned
+  /// message stays valid until the next compress on this codec.
+  std::span<const uint8_t> compress(Stream& s, const Tensor& grad, const RandomKey& key);
+
+  /// Decodes a message of any codec into `out` (f32, the message's element count, on the
+  /// stream's device), overwriting it or, with `accumulate`, adding to it. Checks the header,
+  /// the payload size, and every value (scales finite and ≥ 0, levels in range, indices
+  /// increasing and in range, padding bits zero) before anything is written; throws
+  /// Error(invalid_argument) naming what is wrong.
+  void decompress(Stream& s, std::span<const uint8_t> message, const Tensor& out, bool accumulate = false);
+
+  /// PowerSGD's Q [cols, r] after the last compress (empty before it and for other codecs);
+  /// restore_state sets it, e.g. from a checkpoint.
+  Tensor state() const;
+  void restore_state(Stream& s, const Tensor& q);
 
  private:
-  Tensor residual_;
+  struct Workspace;
+  CodecSpec spec_;
+  std::unique_ptr<Workspace> ws_;
 };
 
 }  // namespace tandem::compression

@@ -24,27 +24,51 @@ constexpr PhiloxCounter philox4x32_10(PhiloxCounter c, PhiloxKeyWords k) {
   return c;
 }
 
-/// Who draws: the same (seed, step, rank) and element offset give the same number on every
-/// device. Different steps or ranks give independent streams.
+/// Who draws: the same (seed, step, rank, offset) and element give the same number on every
+/// device. Different steps or ranks give independent streams; `offset` is where the tensor
+/// starts in the model's flattened gradient, so each tensor draws its own part of the stream.
 struct RandomKey {
   uint64_t seed = 0;
   uint32_t step = 0;
   uint32_t rank = 0;
+  uint64_t offset = 0;
 };
 
-/// The random 32-bit word for element `offset`: block offset/4 of the stream keyed by the seed,
-/// with step and rank in the counter's high words; word offset%4 of that block.
-constexpr uint32_t random_u32(const RandomKey& key, uint64_t offset) {
-  const uint64_t block = offset >> 2;
-  const PhiloxCounter out =
-      philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), key.step, key.rank},
-                    {static_cast<uint32_t>(key.seed), static_cast<uint32_t>(key.seed >> 32)});
-  return out[offset & 3];
+/// Block `block` of the stream keyed by the seed, with step and rank in the counter's high
+/// words: the random words of elements 4·block … 4·block + 3.
+constexpr PhiloxCounter random_block(const RandomKey& key, uint64_t block) {
+  return philox4x32_10({static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), key.step, key.rank},
+                       {static_cast<uint32_t>(key.seed), static_cast<uint32_t>(key.seed >> 32)});
+}
+
+/// The random 32-bit word for element i of the tensor: word p%4 of block p/4, p = key.offset + i.
+constexpr uint32_t random_u32(const RandomKey& key, uint64_t i) {
+  const uint64_t p = key.offset + i;
+  return random_block(key, p >> 2)[p & 3];
 }
 
 /// Uniform in [0, 1) with 24 random bits (every value exactly representable in f32).
-constexpr float random_uniform(const RandomKey& key, uint64_t offset) {
-  return static_cast<float>(random_u32(key, offset) >> 8) * (1.0f / 16777216.0f);
-}
+constexpr float uniform_from(uint32_t word) { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
+constexpr float random_uniform(const RandomKey& key, uint64_t i) { return uniform_from(random_u32(key, i)); }
+
+/// Element-by-element random words for loops over consecutive offsets: one Philox block per
+/// four elements instead of one per element.
+class RandomWords {
+ public:
+  explicit constexpr RandomWords(const RandomKey& key) : key_(key) {}
+  constexpr uint32_t operator()(uint64_t i) {
+    const uint64_t p = key_.offset + i;
+    if ((p >> 2) != block_) {
+      block_ = p >> 2;
+      words_ = random_block(key_, block_);
+    }
+    return words_[p & 3];
+  }
+
+ private:
+  RandomKey key_;
+  uint64_t block_ = ~uint64_t{0};
+  PhiloxCounter words_{};
+};
 
 }  // namespace tandem::compression

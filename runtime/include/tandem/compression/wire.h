@@ -36,9 +36,9 @@ enum class Codec : uint16_t {
   qsgd = 4,
   sign = 5,
   terngrad = 6,
-  random_k = 7,
-  top_k = 8,
-  top_k_sampled = 9,
+  randomk = 7,
+  topk = 8,
+  topk_sampled = 9,
   powersgd = 10,
 };
 inline constexpr uint16_t codec_count = 11;
@@ -63,6 +63,9 @@ uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
 
 /// Header plus payload, ready to send.
 std::vector<uint8_t> encode_wire(const WireHeader& h, std::span<const uint8_t> payload);
+/// Writes the header (and checksum) into the first wire_header_bytes of a message whose payload
+/// is already in place after them: encoding without copying the payload.
+void seal_wire(const WireHeader& h, std::span<uint8_t> message);
 
 /// Validates magic, version, codec id, dtype, reserved bytes, the payload length against the
 /// buffer, and the checksum; throws Error(invalid_argument) saying which, never reading past

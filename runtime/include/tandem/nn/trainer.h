@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tandem/compression/codec.h"
+#include "tandem/compression/feedback.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/optimizer.h"
 #include "tandem/nn/prune.h"
@@ -106,6 +107,7 @@ class Trainer {
   std::vector<Tensor> accum_;                         // per-parameter gradient sums when a step has several pieces
   std::vector<compression::ErrorFeedback> feedback_;  // per parameter, with error_feedback
   std::vector<Tensor> decoded_;                       // per parameter, with compression
+  std::vector<compression::GradientCodec> codecs_;    // per parameter, with compression
   double dense_bytes_ = 0, sent_bytes_ = 0;           // this epoch's gradient traffic
   void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
   std::vector<PruneEvent> prune_events_;

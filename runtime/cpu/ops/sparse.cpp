@@ -1,0 +1,109 @@
+// Sparse codec primitives on the CPU: stratified sampling, k-th magnitude (nth_element),
+// two-pass block compaction (count, then write at the block's prefix offset), scatter-add,
+// random fill.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "../kernels.h"
+
+namespace tandem::cpu {
+
+void sample(const OpCall& call) {
+  const auto& p = call.param<SampleParams>();
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  int32_t* idx = static_cast<int32_t*>(call.out[0]->data());
+  float* val = static_cast<float*>(call.out[1]->data());
+  const int64_t n = call.in[0]->numel(), k = call.out[0]->numel();
+  parallel_for(k, k, [&](int64_t j) {
+    const int64_t start = j * n / k, size = (j + 1) * n / k - start;
+    const uint64_t pick = (uint64_t{compression::random_u32(p.key, static_cast<uint64_t>(j))} * uint64_t(size)) >> 32;
+    const int64_t i = start + static_cast<int64_t>(pick);
+    idx[j] = static_cast<int32_t>(i);
+    val[j] = p.scaled ? x[i] * static_cast<float>(size) : x[i];
+  });
+}
+
+void kth_magnitude(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  const int64_t n = call.in[0]->numel(), k = call.param<SelectParams>().k;
+  std::vector<float> mag(static_cast<size_t>(n));
+  // NaN ranks below every number, so it is never the threshold unless k reaches it.
+  for_blocks(n, [&](int64_t first, int64_t count) {
+    for (int64_t i = first; i < first + count; ++i) mag[i] = std::isnan(x[i]) ? -1.0f : std::fabs(x[i]);
+  });
+  std::nth_element(mag.begin(), mag.begin() + (k - 1), mag.end(), std::greater<float>());
+  *static_cast<float*>(call.out[0]->data()) = std::max(mag[k - 1], 0.0f);
+}
+
+void compact(const OpCall& call) {
+  const float* x = static_cast<const float*>(call.in[0]->data());
+  const float t = *static_cast<const float*>(call.in[1]->data());
+  int32_t* idx = static_cast<int32_t*>(call.out[0]->data());
+  float* val = static_cast<float*>(call.out[1]->data());
+  const int64_t n = call.in[0]->numel(), cap = call.out[0]->numel();
+  const int64_t limit = call.param<CompactParams>().limit;
+  constexpr int64_t block = 1 << 16;
+  const int64_t blocks = (n + block - 1) / block;
+  std::vector<int64_t> greater(static_cast<size_t>(blocks)), equal(static_cast<size_t>(blocks));
+  parallel_for(blocks, n, [&](int64_t b) {
+    int64_t g = 0, e = 0;
+    for (int64_t i = b * block; i < std::min(n, (b + 1) * block); ++i) {
+      const float m = std::fabs(x[i]);
+      g += m > t;
+      e += m == t;
+    }
+    greater[b] = g;
+    equal[b] = e;
+  });
+  int64_t total_greater = 0;
+  for (int64_t g : greater) total_greater += g;
+  // Ties go, in index order, to whichever blocks come first while the budget lasts.
+  int64_t tie_budget = std::max<int64_t>(0, limit - total_greater);
+  std::vector<int64_t> ties(static_cast<size_t>(blocks)), offset(static_cast<size_t>(blocks));
+  int64_t selected = 0;
+  for (int64_t b = 0; b < blocks; ++b) {
+    ties[b] = std::min(equal[b], tie_budget);
+    tie_budget -= ties[b];
+    offset[b] = selected;
+    selected += greater[b] + ties[b];
+  }
+  parallel_for(blocks, n, [&](int64_t b) {
+    int64_t at = offset[b], ties_left = ties[b];
+    for (int64_t i = b * block; i < std::min(n, (b + 1) * block) && at < cap; ++i) {
+      const float m = std::fabs(x[i]);
+      if (m > t || (m == t && ties_left-- > 0)) {
+        idx[at] = static_cast<int32_t>(i);
+        val[at] = x[i];
+        ++at;
+      }
+    }
+  });
+  *static_cast<int32_t*>(call.out[2]->data()) = static_cast<int32_t>(selected);
+}
+
+void scatter_add(const OpCall& call) {
+  const int32_t* idx = static_cast<const int32_t*>(call.in[0]->data());
+  const float* val = static_cast<const float*>(call.in[1]->data());
+  float* y = static_cast<float*>(call.out[0]->data());
+  const int64_t m = call.in[0]->numel(), n = call.out[0]->numel();
+  // Sequential: indices may repeat, and the payloads this decodes are small next to y.
+  for (int64_t j = 0; j < m; ++j) {
+    if (idx[j] < 0 || idx[j] >= n)
+      call.fail("idx[" + std::to_string(j) + "] = " + std::to_string(idx[j]) + " outside [0, " + std::to_string(n) +
+                ")");
+    y[idx[j]] += val[j];
+  }
+}
+
+void random_fill(const OpCall& call) {
+  const auto& p = call.param<RandomFillParams>();
+  float* y = static_cast<float*>(call.out[0]->data());
+  for_blocks(call.out[0]->numel(), [&](int64_t first, int64_t count) {
+    compression::RandomWords words(p.key);
+    for (int64_t i = first; i < first + count; ++i)
+      y[i] = p.lo + (p.hi - p.lo) * compression::uniform_from(words(static_cast<uint64_t>(i)));
+  });
+}
+
+}  // namespace tandem::cpu
