@@ -114,8 +114,8 @@ std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad,
       break;
     }
     case Codec::sign:
-      ops::chunk_absmean(st, x, at(msg, 0, {i64(L.chunks)}, DType::f32), {L.chunk});
-      ops::sign_pack(st, x, at(msg, L.levels_at(), {(n + 7) / 8}, DType::u8));
+      ops::sign_pack(st, x, at(msg, 0, {i64(L.chunks)}, DType::f32), at(msg, L.levels_at(), {(n + 7) / 8}, DType::u8),
+                     {L.chunk});
       break;
     case Codec::randomk:
       ops::sample(st, x, at(msg, 0, {i64(L.pairs)}, DType::i32), at(msg, L.values_at(), {i64(L.pairs)}, DType::f32),

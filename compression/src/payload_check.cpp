@@ -21,6 +21,36 @@ void check_scales(const Layout& L, const uint8_t* p, const std::string& op) {
       "level " + std::to_string(level) + " of element " + std::to_string(i) + " outside ±" + std::to_string(L.levels));
 }
 
+// Packed fields must not exceed 2·levels. Whole groups of 8 fields (W bytes) are tested with
+// one OR-reduction; only a group that fails is unpacked to name the element.
+template <int W>
+void check_fields(const Layout& L, const uint8_t* p, const std::string& op) {
+  const auto n = static_cast<int64_t>(L.n);
+  const unsigned top = 2u * static_cast<unsigned>(L.levels);
+  constexpr uint64_t mask = (uint64_t{1} << W) - 1;
+  const int64_t full = n / 8;
+  for (int64_t g = 0; g < full; ++g) {
+    uint64_t acc = 0;
+    std::memcpy(&acc, p + g * W, W);
+    bool over = false;
+    for (int j = 0; j < 8; ++j) over |= ((acc >> (j * W)) & mask) > top;
+    if (over) {
+      for (int j = 0; j < 8; ++j) {
+        const auto field = static_cast<int>((acc >> (j * W)) & mask);
+        if (field > static_cast<int>(top)) bad_level(L, static_cast<uint64_t>(8 * g + j), field - L.levels, op);
+      }
+    }
+  }
+  if (full * 8 < n) {
+    uint8_t fields[8];
+    const int count = static_cast<int>(n - full * 8);
+    const uint64_t rest = unpack_group(p + full * W, count, W, fields);
+    for (int j = 0; j < count; ++j)
+      if (fields[j] > top) bad_level(L, static_cast<uint64_t>(8 * full + j), fields[j] - L.levels, op);
+    if (rest != 0) bad(op, "padding bits of the last byte are not zero");
+  }
+}
+
 void check_levels(const Layout& L, const uint8_t* p, const std::string& op) {
   const auto n = static_cast<int64_t>(L.n);
   if (L.width == 8) {
@@ -35,14 +65,21 @@ void check_levels(const Layout& L, const uint8_t* p, const std::string& op) {
     }
     return;
   }
-  const unsigned top = 2u * static_cast<unsigned>(L.levels);
-  uint8_t fields[8];
-  for (int64_t g = 0; 8 * g < n; ++g) {
-    const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
-    const uint64_t rest = unpack_group(p + g * L.width, count, L.width, fields);
-    for (int j = 0; j < count; ++j)
-      if (fields[j] > top) bad_level(L, static_cast<uint64_t>(8 * g + j), fields[j] - L.levels, op);
-    if (rest != 0) bad(op, "padding bits of the last byte are not zero");
+  switch (L.width) {
+    case 1:
+      return check_fields<1>(L, p, op);
+    case 2:
+      return check_fields<2>(L, p, op);
+    case 3:
+      return check_fields<3>(L, p, op);
+    case 4:
+      return check_fields<4>(L, p, op);
+    case 5:
+      return check_fields<5>(L, p, op);
+    case 6:
+      return check_fields<6>(L, p, op);
+    default:
+      return check_fields<7>(L, p, op);
   }
 }
 

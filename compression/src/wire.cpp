@@ -54,9 +54,44 @@ uint32_t crc32c_table(const uint8_t* p, size_t n, uint32_t crc) {
   return crc;
 }
 
+// The CRC register after `bits` zero bits, as a 32×32 matrix over GF(2) (column i: where bit i
+// goes), so that streams computed separately can be joined: the register is linear in its start
+// value, reg(A‖B) = zeros(|B|)·reg(A) ⊕ reg(B from 0). (zlib's crc32_combine, for CRC-32C.)
+struct Gf2Matrix {
+  std::array<uint32_t, 32> col{};
+  uint32_t times(uint32_t v) const {
+    uint32_t sum = 0;
+    for (int i = 0; v != 0; v >>= 1, ++i)
+      if (v & 1u) sum ^= col[static_cast<size_t>(i)];
+    return sum;
+  }
+  Gf2Matrix squared() const {
+    Gf2Matrix sq;
+    for (size_t i = 0; i < 32; ++i) sq.col[i] = times(col[i]);
+    return sq;
+  }
+};
+
+Gf2Matrix zero_bytes(size_t n) {
+  Gf2Matrix bit;  // one zero bit: shift right, folding the polynomial back in
+  bit.col[0] = 0x82F63B78u;
+  for (size_t i = 1; i < 32; ++i) bit.col[i] = 1u << (i - 1);
+  Gf2Matrix power = bit.squared().squared().squared();  // one zero byte
+  Gf2Matrix result;
+  for (size_t i = 0; i < 32; ++i) result.col[i] = 1u << i;
+  for (; n != 0; n >>= 1, power = power.squared())
+    if (n & 1u) {
+      Gf2Matrix next;
+      for (size_t i = 0; i < 32; ++i) next.col[i] = power.times(result.col[i]);
+      result = next;
+    }
+  return result;
+}
+
 #if defined(__x86_64__)
-// SSE4.2's crc32 instruction computes CRC-32C 8 bytes at a time (about 20× the table).
-__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t n, uint32_t crc) {
+// SSE4.2's crc32 instruction: 8 bytes per instruction. Its latency is 3 cycles and its
+// throughput one per cycle, so large buffers run as three interleaved streams, joined after.
+__attribute__((target("sse4.2"))) uint32_t crc32c_stream(const uint8_t* p, size_t n, uint32_t crc) {
   uint64_t c = crc;
   for (; n >= 8; p += 8, n -= 8) {
     uint64_t word;
@@ -64,6 +99,26 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t
     c = __builtin_ia32_crc32di(c, word);
   }
   return crc32c_table(p, n, static_cast<uint32_t>(c));
+}
+
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(const uint8_t* p, size_t n, uint32_t crc) {
+  constexpr size_t min_interleaved = 1 << 16;
+  if (n < min_interleaved) return crc32c_stream(p, n, crc);
+  const size_t third = n / 3 & ~size_t{7};
+  uint64_t c0 = crc, c1 = 0, c2 = 0;
+  for (size_t i = 0; i < third; i += 8) {
+    uint64_t w0, w1, w2;
+    std::memcpy(&w0, p + i, 8);
+    std::memcpy(&w1, p + third + i, 8);
+    std::memcpy(&w2, p + 2 * third + i, 8);
+    c0 = __builtin_ia32_crc32di(c0, w0);
+    c1 = __builtin_ia32_crc32di(c1, w1);
+    c2 = __builtin_ia32_crc32di(c2, w2);
+  }
+  const Gf2Matrix shift = zero_bytes(third);
+  const uint32_t joined =
+      shift.times(shift.times(static_cast<uint32_t>(c0)) ^ static_cast<uint32_t>(c1)) ^ static_cast<uint32_t>(c2);
+  return crc32c_stream(p + 3 * third, n - 3 * third, joined);
 }
 const bool have_sse42 = __builtin_cpu_supports("sse4.2");
 #endif

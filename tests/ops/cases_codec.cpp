@@ -233,9 +233,16 @@ void add_codec_primitive_cases(std::vector<OpCase>& cases) {
       };
       cases.push_back({"sign_pack" + suffix, &opdesc::sign_pack, [=](const Device& d, Stream& st) {
                          const auto [x, bits] = signs();
-                         Tensor X = up(d, x), B = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
-                         ops::sign_pack(st, X, B);
+                         Tensor X = up(d, x), U = Tensor::empty(d, {nc}),
+                                B = Tensor::empty(d, {(n + 7) / 8}, DType::u8);
+                         ops::sign_pack(st, X, U, B, {chunk});
                          EXPECT_EQ(B.to_vector<uint8_t>(), bits) << "sign_pack";
+                         std::vector<double> sum(static_cast<size_t>(nc), 0.0);
+                         for (int64_t i = 0; i < n; ++i) sum[i / chunk] += std::fabs(x.v[i]);
+                         std::vector<float> want(sum.size());
+                         for (size_t c = 0; c < sum.size(); ++c)
+                           want[c] = static_cast<float>(sum[c] / double(std::min(chunk, n - int64_t(c) * chunk)));
+                         expect_close(down(U).v, want, 1e-6, 1e-6, "sign_pack unit");
                        }});
       cases.push_back({"sign_unpack" + suffix, &opdesc::sign_unpack, [=](const Device& d, Stream& st) {
                          const auto [x, bits] = signs();

@@ -126,8 +126,32 @@ void mul(const OpCall& call) {
 
 void cast(const OpCall& call) {
   const Tensor &src = *call.in[0], &dst = *call.out[0];
+  const char* from = static_cast<const char*>(src.data());
+  char* to = static_cast<char*>(dst.data());
+  const size_t si = dtype_size(src.dtype()), di = dtype_size(dst.dtype());
   if (src.dtype() == dst.dtype()) {
-    std::memmove(dst.data(), src.data(), src.nbytes());
+    if (to < from + src.nbytes() && from < to + dst.nbytes()) {  // overlapping views: one memmove
+      std::memmove(to, from, src.nbytes());
+      return;
+    }
+    for_blocks(src.numel(), [&](int64_t first, int64_t count) {
+      std::memcpy(to + first * si, from + first * si, static_cast<size_t>(count) * si);
+    });
+    return;
+  }
+  if (is_floating(src.dtype()) && is_floating(dst.dtype())) {  // bulk (F16C where present)
+    for_blocks(src.numel(), [&](int64_t first, int64_t count) {
+      const auto n = static_cast<size_t>(count);
+      if (dst.dtype() == DType::f32) {
+        to_f32(src.dtype(), from + first * si, reinterpret_cast<float*>(to + first * di), n);
+      } else if (src.dtype() == DType::f32) {
+        from_f32(dst.dtype(), reinterpret_cast<const float*>(from + first * si), to + first * di, n);
+      } else {
+        float f[block];
+        to_f32(src.dtype(), from + first * si, f, n);
+        from_f32(dst.dtype(), f, to + first * di, n);
+      }
+    });
     return;
   }
   for_blocks(src.numel(), [&](int64_t first, int64_t count) {

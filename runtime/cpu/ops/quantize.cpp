@@ -1,7 +1,12 @@
 // Dense codec primitives on the CPU: one chunk (or one group of 8 packed fields) per parallel
 // iteration.
 #include <algorithm>
+#include <bit>
 #include <cmath>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "../kernels.h"
 #include "tandem/compression/bitpack.h"
@@ -16,20 +21,32 @@ void for_chunks(int64_t n, int64_t chunk, F f) {
 }
 
 // The chunk reductions, shared by the standalone ops and the fused quantize.
+// On the bits of |x|, where integer order is float order: the loop vectorizes (a float max
+// reduction does not, for NaN's sake). NaN (bits above infinity's) counts as 0.
 float absmax(const float* x, int64_t count) {
-  float m = 0;
-  for (int64_t i = 0; i < count; ++i) m = std::max(m, std::fabs(x[i]));
-  return m;
+  int32_t m = 0;  // the bits of |x| fit a signed int: SSE2 has signed compares only
+  for (int64_t i = 0; i < count; ++i) {
+    const int32_t a = std::bit_cast<int32_t>(x[i]) & 0x7fffffff;
+    const int32_t v = a > 0x7f800000 ? 0 : a;
+    m = v > m ? v : m;
+  }
+  return std::bit_cast<float>(m);
 }
 float norm2(const float* x, int64_t count) {
-  double sum = 0;
-  for (int64_t i = 0; i < count; ++i) sum += double(x[i]) * x[i];
-  return static_cast<float>(std::sqrt(sum));
+  double sum[4] = {0, 0, 0, 0};  // four partial sums: independent chains
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4)
+    for (int j = 0; j < 4; ++j) sum[j] += double(x[i + j]) * x[i + j];
+  for (; i < count; ++i) sum[0] += double(x[i]) * x[i];
+  return static_cast<float>(std::sqrt((sum[0] + sum[1]) + (sum[2] + sum[3])));
 }
 float absmean(const float* x, int64_t count) {
-  double sum = 0;
-  for (int64_t i = 0; i < count; ++i) sum += std::fabs(x[i]);
-  return static_cast<float>(sum / static_cast<double>(count));
+  double sum[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= count; i += 4)
+    for (int j = 0; j < 4; ++j) sum[j] += std::fabs(x[i + j]);
+  for (; i < count; ++i) sum[0] += std::fabs(x[i]);
+  return static_cast<float>(((sum[0] + sum[1]) + (sum[2] + sum[3])) / static_cast<double>(count));
 }
 
 template <float (*Reduce)(const float*, int64_t)>
@@ -46,15 +63,34 @@ void chunk_absmax(const OpCall& call) { chunk_reduce<absmax>(call); }
 void chunk_norm2(const OpCall& call) { chunk_reduce<norm2>(call); }
 void chunk_absmean(const OpCall& call) { chunk_reduce<absmean>(call); }
 
+// Bit j is 1 where x[j] ≥ 0, for count ≤ 8 elements.
+inline uint8_t sign_byte(const float* x, int64_t count) {
+#if defined(__SSE2__)
+  if (count == 8) {  // two compares and two movemasks instead of eight branches
+    const __m128 zero = _mm_setzero_ps();
+    const int lo = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(x), zero));
+    const int hi = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(x + 4), zero));
+    return static_cast<uint8_t>(lo | (hi << 4));
+  }
+#endif
+  unsigned byte = 0;
+  for (int64_t j = 0; j < count; ++j) byte |= (x[j] >= 0.0f ? 1u : 0u) << j;
+  return static_cast<uint8_t>(byte);
+}
+
 void sign_pack(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
-  uint8_t* bits = static_cast<uint8_t*>(call.out[0]->data());
-  const int64_t n = call.in[0]->numel();
-  parallel_for((n + 7) / 8, n, [&](int64_t b) {
-    uint8_t byte = 0;
-    for (int64_t i = b * 8; i < std::min(n, b * 8 + 8); ++i)
-      byte |= static_cast<uint8_t>((x[i] >= 0.0f ? 1u : 0u) << (i & 7));
-    bits[b] = byte;
+  float* unit = static_cast<float*>(call.out[0]->data());
+  uint8_t* bits = static_cast<uint8_t*>(call.out[1]->data());
+  const int64_t n = call.in[0]->numel(), chunk = call.param<ChunkParams>().chunk;
+  // Chunks of whole bytes can run in parallel; otherwise two chunks may share a byte.
+  const int64_t groups = chunk % 8 == 0 ? (n + chunk - 1) / chunk : 1;
+  const int64_t per = chunk % 8 == 0 ? chunk : n;
+  parallel_for(groups, n, [&](int64_t g) {
+    const int64_t first = g * per, last = std::min(n, first + per);
+    for (int64_t c = first / chunk; c * chunk < last; ++c)
+      unit[c] = absmean(x + c * chunk, std::min(chunk, n - c * chunk));
+    for (int64_t b = first / 8; b * 8 < last; ++b) bits[b] = sign_byte(x + 8 * b, std::min<int64_t>(8, n - 8 * b));
   });
 }
 
@@ -63,8 +99,63 @@ void sign_unpack(const OpCall& call) {
   const float* unit = static_cast<const float*>(call.in[1]->data());
   float* y = static_cast<float*>(call.out[0]->data());
   for_chunks(call.out[0]->numel(), call.param<ChunkParams>().chunk, [&](int64_t c, int64_t first, int64_t count) {
-    for (int64_t i = first; i < first + count; ++i) y[i] = (bits[i >> 3] >> (i & 7)) & 1u ? unit[c] : -unit[c];
+    // ±unit by setting the sign bit where the bit is 0: no branch, so the loop vectorizes.
+    const uint32_t u = std::bit_cast<uint32_t>(unit[c]);
+    auto one = [&](int64_t i) {
+      y[i] = std::bit_cast<float>(u | ((~static_cast<uint32_t>(bits[i >> 3] >> (i & 7)) & 1u) << 31));
+    };
+    int64_t i = first;
+    const int64_t end = first + count;
+    for (; i < end && i % 8 != 0; ++i) one(i);
+    for (; i + 8 <= end; i += 8) {  // a whole byte: eight outputs from one load
+      const uint32_t byte = ~static_cast<uint32_t>(bits[i >> 3]);
+      for (int j = 0; j < 8; ++j) y[i + j] = std::bit_cast<float>(u | (((byte >> j) & 1u) << 31));
+    }
+    for (; i < end; ++i) one(i);
   });
+}
+
+// Round to nearest even without a libm call (which would keep the loop from vectorizing):
+// adding and subtracting 1.5·2²³ leaves the integer part, rounded in the default rounding mode,
+// exactly as nearbyint does for |v| < 2²². Quantized values are within ±128.
+inline float round_even(float v) {
+  constexpr float magic = 12582912.0f;
+  return (v + magic) - magic;
+}
+
+// The level of v = x / unit, clamped to ±top, NaN giving 0 — by selects, not branches, so the
+// loops vectorize.
+inline int8_t clamp_level(float r, float v, float top) {
+  r = r < -top ? -top : r;
+  r = r > top ? top : r;
+  r = v == v ? r : 0.0f;
+  return static_cast<int8_t>(static_cast<int32_t>(r));
+}
+inline int8_t level_nearest(float v, float top) { return clamp_level(round_even(v), v, top); }
+/// ⌊v⌋ + 1 with probability v − ⌊v⌋, given a uniform rnd in [0, 1).
+inline int8_t level_stochastic(float v, float rnd, float top) {
+  const float near = round_even(v);
+  const float lo = near - (near > v ? 1.0f : 0.0f);
+  const float up = rnd < v - lo ? 1.0f : 0.0f;
+  return clamp_level(lo + up, v, top);
+}
+
+// rnd[j] = random_uniform(key, first + j) for j < m, one Philox block per four elements.
+void uniforms(const compression::RandomKey& key, uint64_t first, int64_t m, float* rnd) {
+  for (int64_t j = 0; j < m;) {
+    const uint64_t p = key.offset + first + static_cast<uint64_t>(j);
+    const compression::PhiloxCounter w = compression::random_block(key, p >> 2);
+    for (uint64_t k = p & 3; k < 4 && j < m; ++k, ++j) rnd[j] = compression::uniform_from(w[k]);
+  }
+}
+
+// One chunk's levels; separate functions with restrict pointers so the loops vectorize.
+void levels_nearest(const float* __restrict x, int8_t* __restrict q, int64_t n, float u, float top) {
+  for (int64_t i = 0; i < n; ++i) q[i] = level_nearest(x[i] / u, top);  // IEEE division, as on every device
+}
+void levels_stochastic(const float* __restrict x, const float* __restrict rnd, int8_t* __restrict q, int64_t n, float u,
+                       float top) {
+  for (int64_t i = 0; i < n; ++i) q[i] = level_stochastic(x[i] / u, rnd[i], top);
 }
 
 void quantize(const OpCall& call) {
@@ -81,17 +172,19 @@ void quantize(const OpCall& call) {
       std::fill(q + first, q + first + count, int8_t{0});
       return;
     }
-    compression::RandomWords words(p.key);
-    for (int64_t i = first; i < first + count; ++i) {
-      const float v = x[i] / u;  // IEEE division: every backend must compute exactly this
-      float r;
-      if (p.stochastic) {
-        const float lo = std::floor(v);
-        r = lo + (compression::uniform_from(words(static_cast<uint64_t>(i))) < v - lo ? 1.0f : 0.0f);
-      } else {
-        r = std::nearbyint(v);
-      }
-      q[i] = std::isfinite(v) ? static_cast<int8_t>(std::clamp(r, -top, top)) : int8_t{0};
+    const float* xc = x + first;
+    int8_t* qc = q + first;
+    if (!p.stochastic) {
+      levels_nearest(xc, qc, count, u, top);
+      return;
+    }
+    // Stochastic: up with probability v − ⌊v⌋. Uniforms for a block of elements first (Philox
+    // is scalar), then a loop over the block that vectorizes.
+    float rnd[256];
+    for (int64_t b = 0; b < count; b += 256) {
+      const int64_t m = std::min<int64_t>(256, count - b);
+      uniforms(p.key, static_cast<uint64_t>(first + b), m, rnd);
+      levels_stochastic(xc + b, rnd, qc + b, m, u, top);
     }
   });
 }
@@ -105,32 +198,72 @@ void dequantize(const OpCall& call) {
   });
 }
 
-void pack_bits(const OpCall& call) {
-  const auto& p = call.param<BitPackParams>();
-  const int8_t* q = static_cast<const int8_t*>(call.in[0]->data());
-  uint8_t* bits = static_cast<uint8_t*>(call.out[0]->data());
-  const int64_t n = call.in[0]->numel();
-  const unsigned mask = (1u << p.width) - 1;
-  // Group g (elements 8g … 8g+7) fills bytes g·width … g·width + width − 1.
+namespace {
+
+// One instantiation per width, so the shifts and byte counts of bitpack.h are constants.
+template <int W>
+void pack_width(const int8_t* q, uint8_t* bits, int64_t n, int offset) {
+  // Group g (elements 8g … 8g+7) fills bytes g·W … g·W + W − 1.
   parallel_for((n + 7) / 8, n, [&](int64_t g) {
     const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
     uint8_t fields[8];
-    for (int j = 0; j < count; ++j) fields[j] = static_cast<uint8_t>((q[8 * g + j] + p.offset) & mask);
-    compression::pack_group(fields, count, p.width, bits + g * p.width);
+    for (int j = 0; j < count; ++j) fields[j] = static_cast<uint8_t>((q[8 * g + j] + offset) & ((1u << W) - 1));
+    compression::pack_group(fields, count, W, bits + g * W);
   });
+}
+
+template <int W>
+void unpack_width(const uint8_t* bits, int8_t* q, int64_t n, int offset) {
+  parallel_for((n + 7) / 8, n, [&](int64_t g) {
+    const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
+    uint8_t fields[8];
+    compression::unpack_group(bits + g * W, count, W, fields);
+    for (int j = 0; j < count; ++j) q[8 * g + j] = static_cast<int8_t>(fields[j] - offset);
+  });
+}
+
+template <template <int> class F, class... Args>
+void by_width(int width, Args... args) {
+  switch (width) {
+    case 1:
+      return F<1>::run(args...);
+    case 2:
+      return F<2>::run(args...);
+    case 3:
+      return F<3>::run(args...);
+    case 4:
+      return F<4>::run(args...);
+    case 5:
+      return F<5>::run(args...);
+    case 6:
+      return F<6>::run(args...);
+    case 7:
+      return F<7>::run(args...);
+    default:
+      return F<8>::run(args...);
+  }
+}
+template <int W>
+struct Pack {
+  static void run(const int8_t* q, uint8_t* bits, int64_t n, int offset) { pack_width<W>(q, bits, n, offset); }
+};
+template <int W>
+struct Unpack {
+  static void run(const uint8_t* bits, int8_t* q, int64_t n, int offset) { unpack_width<W>(bits, q, n, offset); }
+};
+
+}  // namespace
+
+void pack_bits(const OpCall& call) {
+  const auto& p = call.param<BitPackParams>();
+  by_width<Pack>(p.width, static_cast<const int8_t*>(call.in[0]->data()), static_cast<uint8_t*>(call.out[0]->data()),
+                 call.in[0]->numel(), p.offset);
 }
 
 void unpack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
-  const uint8_t* bits = static_cast<const uint8_t*>(call.in[0]->data());
-  int8_t* q = static_cast<int8_t*>(call.out[0]->data());
-  const int64_t n = call.out[0]->numel();
-  parallel_for((n + 7) / 8, n, [&](int64_t g) {
-    const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
-    uint8_t fields[8];
-    compression::unpack_group(bits + g * p.width, count, p.width, fields);
-    for (int j = 0; j < count; ++j) q[8 * g + j] = static_cast<int8_t>(fields[j] - p.offset);
-  });
+  by_width<Unpack>(p.width, static_cast<const uint8_t*>(call.in[0]->data()), static_cast<int8_t*>(call.out[0]->data()),
+                   call.out[0]->numel(), p.offset);
 }
 
 }  // namespace tandem::cpu

@@ -151,9 +151,10 @@ void chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkP
 void chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
 /// scales[c] = mean |x| over chunk c (summed in f64): the scale of 1-bit sign compression.
 void chunk_absmean(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p);
+/// 1-bit sign compression in one pass: unit[c] = mean |x| over chunk c (summed in f64), and
 /// bits (u8 [⌈n/8⌉]): bit i%8 of byte i/8 is 1 where x[i] ≥ 0 (so +0 and −0 give 1, NaN 0);
 /// unused high bits of the last byte are 0.
-void sign_pack(Stream& s, const Tensor& x, const Tensor& bits);
+void sign_pack(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& bits, const ChunkParams& p);
 /// y[i] = +unit[c] where bit i is 1, −unit[c] where it is 0.
 void sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const Tensor& y, const ChunkParams& p);
 /// unit[c] = (max |x| or ‖x‖₂ over chunk c) / levels (IEEE division), and q[i] = x[i] / unit[c]

@@ -57,7 +57,8 @@ void validate_dequantize(const OpCall& c) {
 }
 
 void validate_sign_pack(const OpCall& c) {
-  const Tensor &x = *c.in[0], &bits = *c.out[0];
+  const Tensor &x = *c.in[0], &bits = *c.out[1];
+  validate_chunked(c, x, *c.out[0], c.param<ChunkParams>().chunk);
   opcheck::dtype(c, x, DType::f32);
   opcheck::dtype(c, bits, DType::u8);
   opcheck::rank(c, bits, 1);
@@ -83,7 +84,7 @@ OpCost cost(const OpCall& c) {
 const OpDesc opdesc::chunk_absmax("chunk_absmax", {"x"}, {"scales"}, validate_reduce, cost);
 const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {"scales"}, validate_reduce, cost);
 const OpDesc opdesc::chunk_absmean("chunk_absmean", {"x"}, {"scales"}, validate_reduce, cost);
-const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {"bits"}, validate_sign_pack, cost);
+const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {"unit", "bits"}, validate_sign_pack, cost);
 const OpDesc opdesc::sign_unpack("sign_unpack", {"bits", "unit"}, {"y"}, validate_sign_unpack, cost);
 const OpDesc opdesc::quantize("quantize", {"x"}, {"unit", "q"}, validate_quantize, cost);
 const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {"y"}, validate_dequantize, cost);
@@ -99,7 +100,9 @@ void ops::chunk_norm2(Stream& s, const Tensor& x, const Tensor& scales, const Ch
 void ops::chunk_absmean(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
   dispatch(s, opdesc::chunk_absmean, {&x}, {&scales}, &p);
 }
-void ops::sign_pack(Stream& s, const Tensor& x, const Tensor& bits) { dispatch(s, opdesc::sign_pack, {&x}, {&bits}); }
+void ops::sign_pack(Stream& s, const Tensor& x, const Tensor& unit, const Tensor& bits, const ChunkParams& p) {
+  dispatch(s, opdesc::sign_pack, {&x}, {&unit, &bits}, &p);
+}
 void ops::sign_unpack(Stream& s, const Tensor& bits, const Tensor& unit, const Tensor& y, const ChunkParams& p) {
   dispatch(s, opdesc::sign_unpack, {&bits, &unit}, {&y}, &p);
 }
