@@ -8,7 +8,7 @@ tools/build.sh build >/dev/null
 reps=5
 [ "${1:-}" = "--quick" ] && reps=1
 out=build/bench
-for b in dispatch gemm conv; do
+for b in dispatch gemm conv codec; do
   echo "running bench_$b ($reps repetitions)..." >&2
   "$out/bench_$b" --benchmark_repetitions=$reps --benchmark_report_aggregates_only=true \
     --benchmark_out="$out/$b.json" --benchmark_out_format=json >/dev/null

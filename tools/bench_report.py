@@ -51,6 +51,17 @@ def main(folder):
     for k, row in c.items():
         layer, _, pass_ = row["label"].rpartition(" ")
         print(f"| {layer} | {pass_} | {row['ours_GFLOP/s']:.1f} | {row['base_GFLOP/s']:.1f} | {100 * row['ratio']:.0f}% |")
+    print()
+
+    k, _ = medians(folder / "codec.json")
+    streaming = ("fp16", "bf16", "int8", "sign", "qsgd", "terngrad")
+    print("| codec (25M floats) | compression | compress+decompress GB/s | memcpy GB/s (same run) | ratio | target |")
+    print("|---|---|---|---|---|---|")
+    for key, row in k.items():
+        name = re.sub(r"/min_time:.*$", "", key[len("BM_codec/"):])
+        target = "≥ 0.5" if name.split(":")[0] in streaming else "≥ 0.25" if name.startswith("topk_sampled") else ""
+        print(f"| {name} | {row['compression']:.1f}× | {row['ours_GB/s']:.2f} | {row['memcpy_GB/s']:.2f} | "
+              f"{row['ratio']:.2f} | {target} |")
 
 
 if __name__ == "__main__":

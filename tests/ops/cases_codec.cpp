@@ -103,6 +103,20 @@ void add_sparse_cases(std::vector<OpCase>& cases) {
                            }
                          }});
     }
+  // Large enough for the CPU kernel's sampled bracket (and k beyond it: the full fallback).
+  for (int64_t k : {int64_t{1}, int64_t{20000}, int64_t{400000}})
+    cases.push_back(
+        {"kth_magnitude/2000003_k" + std::to_string(k), &opdesc::kth_magnitude, [=](const Device& d, Stream& st) {
+           const int64_t n = 2000003;
+           ref::Host x = ref::random({n}, 97, -1, 1);
+           for (int64_t i = 0; i < n; i += 3) x.v[i] = std::round(x.v[i] * 64) / 64;  // ties
+           Tensor X = up(d, x), T = Tensor::empty(d, {1});
+           ops::kth_magnitude(st, X, T, {k});
+           std::vector<float> mag(x.v.size());
+           for (size_t i = 0; i < mag.size(); ++i) mag[i] = std::fabs(x.v[i]);
+           std::nth_element(mag.begin(), mag.begin() + (k - 1), mag.end(), std::greater<float>());
+           expect_close(down(T).v, {mag[k - 1]}, 0, 0, "kth_magnitude");
+         }});
   cases.push_back({"scatter_add/repeats", &opdesc::scatter_add, [](const Device& d, Stream& st) {
                      const int64_t n = 5000;
                      const ref::Host y = ref::random({n}, 94), val = ref::random({300}, 95);

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 
-#if defined(__SSE2__)
+#if defined(__x86_64__)
 #include <immintrin.h>
 #endif
 
@@ -13,6 +14,8 @@
 
 namespace tandem::cpu {
 namespace {
+
+static_assert(std::endian::native == std::endian::little, "bit packing moves little-endian 64-bit words");
 
 // Calls f(c, first, count) for every chunk of a flat tensor of n elements.
 template <class F>
@@ -65,7 +68,7 @@ void chunk_absmean(const OpCall& call) { chunk_reduce<absmean>(call); }
 
 // Bit j is 1 where x[j] ≥ 0, for count ≤ 8 elements.
 inline uint8_t sign_byte(const float* x, int64_t count) {
-#if defined(__SSE2__)
+#if defined(__x86_64__)
   if (count == 8) {  // two compares and two movemasks instead of eight branches
     const __m128 zero = _mm_setzero_ps();
     const int lo = _mm_movemask_ps(_mm_cmpge_ps(_mm_loadu_ps(x), zero));
@@ -140,9 +143,52 @@ inline int8_t level_stochastic(float v, float rnd, float top) {
   return clamp_level(lo + up, v, top);
 }
 
-// rnd[j] = random_uniform(key, first + j) for j < m, one Philox block per four elements.
+#if defined(__x86_64__)
+// Philox4x32-10 on four blocks at once: each 64-bit lane holds one block's counter word in its
+// low half, so _mm256_mul_epu32 forms the rounds' 32×32→64 products. Same arithmetic as
+// philox.h, lane by lane; rnd receives the 16 uniforms of blocks block0 … block0 + 3.
+__attribute__((target("avx2"))) void four_blocks_avx2(const compression::RandomKey& key, uint64_t block0, float* rnd) {
+  const __m256i low = _mm256_set1_epi64x(0xffffffff);
+  const __m256i m0 = _mm256_set1_epi64x(0xD2511F53), m1 = _mm256_set1_epi64x(0xCD9E8D57);
+  const auto lo = [](uint64_t v) { return static_cast<long long>(v & 0xffffffffu); };
+  __m256i c0 = _mm256_set_epi64x(lo(block0 + 3), lo(block0 + 2), lo(block0 + 1), lo(block0));
+  __m256i c1 =
+      _mm256_set_epi64x(lo((block0 + 3) >> 32), lo((block0 + 2) >> 32), lo((block0 + 1) >> 32), lo(block0 >> 32));
+  __m256i c2 = _mm256_set1_epi64x(key.step), c3 = _mm256_set1_epi64x(key.rank);
+  uint32_t k0 = static_cast<uint32_t>(key.seed), k1 = static_cast<uint32_t>(key.seed >> 32);
+  for (int round = 0; round < 10; ++round) {
+    if (round > 0) k0 += 0x9E3779B9u, k1 += 0xBB67AE85u;
+    const __m256i p0 = _mm256_mul_epu32(c0, m0), p1 = _mm256_mul_epu32(c2, m1);
+    const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p1, 32), c1), _mm256_set1_epi64x(k0));
+    const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), c3), _mm256_set1_epi64x(k1));
+    c0 = n0;
+    c1 = _mm256_and_si256(p1, low);
+    c2 = n2;
+    c3 = _mm256_and_si256(p0, low);
+  }
+  alignas(32) uint64_t w[4][4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(w[0]), c0);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(w[1]), c1);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(w[2]), c2);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(w[3]), c3);
+  for (int b = 0; b < 4; ++b)
+    for (int k = 0; k < 4; ++k) rnd[4 * b + k] = compression::uniform_from(static_cast<uint32_t>(w[k][b]));
+}
+const bool have_avx2 = __builtin_cpu_supports("avx2");
+#endif
+
+// rnd[j] = random_uniform(key, first + j) for j < m: one Philox block per four elements, four
+// blocks per call of the AVX2 path where the CPU has it.
 void uniforms(const compression::RandomKey& key, uint64_t first, int64_t m, float* rnd) {
-  for (int64_t j = 0; j < m;) {
+  int64_t j = 0;
+#if defined(__x86_64__)
+  if (have_avx2) {
+    for (; j < m && (key.offset + first + static_cast<uint64_t>(j)) % 4 != 0; ++j)
+      rnd[j] = compression::random_uniform(key, first + static_cast<uint64_t>(j));
+    for (; j + 16 <= m; j += 16) four_blocks_avx2(key, (key.offset + first + static_cast<uint64_t>(j)) / 4, rnd + j);
+  }
+#endif
+  while (j < m) {
     const uint64_t p = key.offset + first + static_cast<uint64_t>(j);
     const compression::PhiloxCounter w = compression::random_block(key, p >> 2);
     for (uint64_t k = p & 3; k < 4 && j < m; ++k, ++j) rnd[j] = compression::uniform_from(w[k]);
@@ -201,25 +247,45 @@ void dequantize(const OpCall& call) {
 namespace {
 
 // One instantiation per width, so the shifts and byte counts of bitpack.h are constants.
+// Group g (elements 8g … 8g+7) fills bytes g·W … g·W + W − 1; whole groups move as one
+// 64-bit word (little-endian, as bitpack.h defines the stream), the last one field by field.
 template <int W>
 void pack_width(const int8_t* q, uint8_t* bits, int64_t n, int offset) {
-  // Group g (elements 8g … 8g+7) fills bytes g·W … g·W + W − 1.
-  parallel_for((n + 7) / 8, n, [&](int64_t g) {
-    const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
-    uint8_t fields[8];
-    for (int j = 0; j < count; ++j) fields[j] = static_cast<uint8_t>((q[8 * g + j] + offset) & ((1u << W) - 1));
-    compression::pack_group(fields, count, W, bits + g * W);
+  constexpr uint64_t mask = (uint64_t{1} << W) - 1;
+  const int64_t full = n / 8;
+  for_blocks(full, [&](int64_t first, int64_t count) {
+    for (int64_t g = first; g < first + count; ++g) {
+      uint64_t acc = 0;
+      for (int j = 0; j < 8; ++j) acc |= (static_cast<uint64_t>(q[8 * g + j] + offset) & mask) << (j * W);
+      std::memcpy(bits + g * W, &acc, W);
+    }
   });
+  if (full * 8 < n) {
+    uint8_t fields[8];
+    const int count = static_cast<int>(n - full * 8);
+    for (int j = 0; j < count; ++j) fields[j] = static_cast<uint8_t>((q[8 * full + j] + offset) & mask);
+    compression::pack_group(fields, count, W, bits + full * W);
+  }
 }
 
 template <int W>
 void unpack_width(const uint8_t* bits, int8_t* q, int64_t n, int offset) {
-  parallel_for((n + 7) / 8, n, [&](int64_t g) {
-    const int count = static_cast<int>(std::min<int64_t>(8, n - 8 * g));
-    uint8_t fields[8];
-    compression::unpack_group(bits + g * W, count, W, fields);
-    for (int j = 0; j < count; ++j) q[8 * g + j] = static_cast<int8_t>(fields[j] - offset);
+  constexpr uint64_t mask = (uint64_t{1} << W) - 1;
+  const int64_t full = n / 8;
+  for_blocks(full, [&](int64_t first, int64_t count) {
+    for (int64_t g = first; g < first + count; ++g) {
+      uint64_t acc = 0;
+      std::memcpy(&acc, bits + g * W, W);
+      for (int j = 0; j < 8; ++j)
+        q[8 * g + j] = static_cast<int8_t>(static_cast<int>((acc >> (j * W)) & mask) - offset);
+    }
   });
+  if (full * 8 < n) {
+    uint8_t fields[8];
+    const int count = static_cast<int>(n - full * 8);
+    compression::unpack_group(bits + full * W, count, W, fields);
+    for (int j = 0; j < count; ++j) q[8 * full + j] = static_cast<int8_t>(fields[j] - offset);
+  }
 }
 
 template <template <int> class F, class... Args>

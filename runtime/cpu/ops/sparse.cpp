@@ -24,16 +24,54 @@ void sample(const OpCall& call) {
   });
 }
 
+namespace {
+
+// |x| with NaN ranked below every number, so it is never the threshold unless k reaches it.
+inline float magnitude(float v) { return std::isnan(v) ? -1.0f : std::fabs(v); }
+
+// The k-th largest of the candidates, by nth_element.
+float kth_of(std::vector<float>& c, int64_t k) {
+  std::nth_element(c.begin(), c.begin() + (k - 1), c.end(), std::greater<float>());
+  return std::max(c[static_cast<size_t>(k - 1)], 0.0f);
+}
+
+}  // namespace
+
+// Exact, without sorting all n magnitudes: a strided sample brackets the k-th value from below
+// (with a margin of several standard deviations), one pass counts and gathers the magnitudes
+// at or above the bracket, and nth_element runs on those few. If the bracket misses (fewer than
+// k above it) or catches too many, it falls back to nth_element on everything.
 void kth_magnitude(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
   const int64_t n = call.in[0]->numel(), k = call.param<SelectParams>().k;
-  std::vector<float> mag(static_cast<size_t>(n));
-  // NaN ranks below every number, so it is never the threshold unless k reaches it.
-  for_blocks(n, [&](int64_t first, int64_t count) {
-    for (int64_t i = first; i < first + count; ++i) mag[i] = std::isnan(x[i]) ? -1.0f : std::fabs(x[i]);
+  float& out = *static_cast<float*>(call.out[0]->data());
+  auto everything = [&] {
+    std::vector<float> mag(static_cast<size_t>(n));
+    for_blocks(n, [&](int64_t first, int64_t count) {
+      for (int64_t i = first; i < first + count; ++i) mag[i] = magnitude(x[i]);
+    });
+    out = kth_of(mag, k);
+  };
+  constexpr int64_t samples = 1 << 16;
+  if (n < 16 * samples || k > n / 8) return everything();
+  std::vector<float> s(samples);
+  for (int64_t j = 0; j < samples; ++j) s[j] = magnitude(x[j * n / samples]);
+  std::sort(s.begin(), s.end(), std::greater<float>());
+  const double rank = static_cast<double>(k) * samples / static_cast<double>(n);
+  const auto at = std::min<int64_t>(samples - 1, static_cast<int64_t>(rank + 6 * std::sqrt(rank) + 64));
+  const float bracket = s[at];
+  constexpr int64_t block = 1 << 16;
+  const int64_t blocks = (n + block - 1) / block;
+  std::vector<std::vector<float>> found(static_cast<size_t>(blocks));
+  parallel_for(blocks, n, [&](int64_t b) {
+    for (int64_t i = b * block; i < std::min(n, (b + 1) * block); ++i)
+      if (const float m = magnitude(x[i]); m >= bracket) found[b].push_back(m);
   });
-  std::nth_element(mag.begin(), mag.begin() + (k - 1), mag.end(), std::greater<float>());
-  *static_cast<float*>(call.out[0]->data()) = std::max(mag[k - 1], 0.0f);
+  std::vector<float> candidates;
+  for (const auto& f : found) candidates.insert(candidates.end(), f.begin(), f.end());
+  if (static_cast<int64_t>(candidates.size()) < k || static_cast<int64_t>(candidates.size()) > 8 * k + (1 << 20))
+    return everything();
+  out = kth_of(candidates, k);
 }
 
 void compact(const OpCall& call) {
