@@ -24,6 +24,10 @@ std::string_view error_kind_name(ErrorKind k) {
       return "device error";
     case ErrorKind::io:
       return "i/o error";
+    case ErrorKind::communication:
+      return "communication error";
+    case ErrorKind::timeout:
+      return "timeout";
     case ErrorKind::internal:
       return "internal error";
   }

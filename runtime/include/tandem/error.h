@@ -8,7 +8,16 @@
 namespace tandem {
 
 /// What went wrong, coarsely; the C API maps it onto its status codes.
-enum class ErrorKind { invalid_argument, unsupported, out_of_memory, device, io, internal };
+enum class ErrorKind {
+  invalid_argument,
+  unsupported,
+  out_of_memory,
+  device,
+  io,
+  communication,  ///< a collective failed or a peer rank is gone
+  timeout,        ///< an operation did not complete in its time limit
+  internal
+};
 
 std::string_view error_kind_name(ErrorKind k);
 

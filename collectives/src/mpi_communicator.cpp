@@ -1,0 +1,284 @@
+// The communicator over MPI_COMM_WORLD (OpenMPI): non-blocking collectives (MPI_Iallreduce,
+// …) on host pointers. Tensors on host-accessible devices are used in place; others are staged
+// through host memory and copied back when the request finishes. f16/bf16 reductions use
+// MPI operations that compute each step in f32.
+#include <mpi.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "tandem/collectives/communicator.h"
+#include "tandem/error.h"
+
+namespace tandem::collectives {
+namespace {
+
+std::string mpi_message(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  return std::string(text, static_cast<size_t>(len));
+}
+
+// f16 / bf16 element-wise reductions computed in f32.
+template <float (*Load)(uint16_t), uint16_t (*Store)(float), int Op>
+void half_op(void* in, void* inout, int* len, MPI_Datatype*) {
+  const auto* a = static_cast<const uint16_t*>(in);
+  auto* b = static_cast<uint16_t*>(inout);
+  for (int i = 0; i < *len; ++i) {
+    const float x = Load(a[i]), y = Load(b[i]);
+    b[i] = Store(Op == 0 ? x + y : Op == 1 ? (x > y ? x : y) : (x < y ? x : y));
+  }
+}
+
+struct MpiState {
+  bool we_initialized = false;
+  MPI_Op half[2][3] = {};  // [f16, bf16][sum, max, min]
+};
+
+MpiState& state() {
+  static MpiState s;
+  return s;
+}
+
+void finalize_at_exit() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  for (auto& ops : state().half)
+    for (MPI_Op& op : ops)
+      if (op != MPI_OP_NULL) MPI_Op_free(&op);
+  MPI_Finalize();
+}
+
+void init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+      int provided = 0;
+      const int rc = MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+      if (rc != MPI_SUCCESS) throw Error(ErrorKind::communication, "", "MPI_Init", mpi_message(rc));
+      state().we_initialized = true;
+      std::atexit(finalize_at_exit);
+    }
+    // Errors come back as codes (turned into tandem::Error), not as an abort inside MPI.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    auto& h = state().half;
+    MPI_Op_create(&half_op<f16_to_f32, f32_to_f16, 0>, 1, &h[0][0]);
+    MPI_Op_create(&half_op<f16_to_f32, f32_to_f16, 1>, 1, &h[0][1]);
+    MPI_Op_create(&half_op<f16_to_f32, f32_to_f16, 2>, 1, &h[0][2]);
+    MPI_Op_create(&half_op<bf16_to_f32, f32_to_bf16, 0>, 1, &h[1][0]);
+    MPI_Op_create(&half_op<bf16_to_f32, f32_to_bf16, 1>, 1, &h[1][1]);
+    MPI_Op_create(&half_op<bf16_to_f32, f32_to_bf16, 2>, 1, &h[1][2]);
+  });
+}
+
+MPI_Datatype mpi_type(DType t) {
+  switch (t) {
+    case DType::f32:
+      return MPI_FLOAT;
+    case DType::f16:
+    case DType::bf16:
+      return MPI_UINT16_T;
+    case DType::i8:
+      return MPI_INT8_T;
+    case DType::i32:
+      return MPI_INT32_T;
+    case DType::u8:
+      return MPI_UINT8_T;
+  }
+  return MPI_DATATYPE_NULL;
+}
+
+// A tensor as host memory MPI can use: in place on host-accessible devices, else a staged copy
+// (filled from the device for inputs; copied back by the request for outputs).
+struct HostView {
+  Tensor tensor;
+  std::vector<uint8_t> staged;
+  void* ptr = nullptr;
+
+  HostView(const Tensor& t, bool input) : tensor(t) {
+    if (t.device().props().host_accessible) {
+      ptr = t.data();
+      return;
+    }
+    staged.resize(t.nbytes());
+    if (input) t.copy_to_host(staged.data());
+    ptr = staged.data();
+  }
+  void copy_back() {
+    if (!staged.empty()) tensor.copy_from_host(staged.data());
+  }
+};
+
+struct MpiRequest final : Request::Impl {
+  MPI_Request request = MPI_REQUEST_NULL;
+  std::unique_ptr<HostView> send, recv;  // kept alive while MPI uses them
+  std::vector<int> counts, displs;
+  std::shared_ptr<void> keep;
+  bool test() override {
+    int done = 0;
+    const int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) throw Error(ErrorKind::communication, "", "MPI_Test", mpi_message(rc));
+    return done != 0;
+  }
+  void finish() override {
+    if (recv) recv->copy_back();
+  }
+};
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    init_once();
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string name() const override { return "mpi"; }
+
+  Request iallreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op) override {
+    const std::string what = "allreduce " + send.str();
+    check_pair(what, send, recv, send.numel());
+    if (send.dtype() == DType::i8 || send.dtype() == DType::u8) bad(what, "reductions take f32, f16, bf16 or i32");
+    s.synchronize();
+    auto r = std::make_unique<MpiRequest>();
+    const bool in_place = send.data() == recv.data() && send.device() == recv.device();
+    r->recv = std::make_unique<HostView>(recv, in_place);
+    if (!in_place) r->send = std::make_unique<HostView>(send, true);
+    call(what, MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
+                              mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
+    return issue(std::move(r), what, send.nbytes());
+  }
+
+  Request ireduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op) override {
+    const std::string what = "reduce_scatter " + send.str();
+    if (send.numel() != recv.numel() * size_)
+      bad(what, "send has " + std::to_string(send.numel()) + " elements; recv " + recv.str() + " times " +
+                    std::to_string(size_) + " ranks is " + std::to_string(recv.numel() * size_));
+    check_pair(what, send, recv, recv.numel());
+    s.synchronize();
+    auto r = std::make_unique<MpiRequest>();
+    r->send = std::make_unique<HostView>(send, true);
+    r->recv = std::make_unique<HostView>(recv, false);
+    call(what, MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
+                                         mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
+    return issue(std::move(r), what, send.nbytes());
+  }
+
+  Request iallgather(Stream& s, const Tensor& send, const Tensor& recv) override {
+    const std::string what = "allgather " + send.str();
+    if (recv.numel() != send.numel() * size_)
+      bad(what, "recv " + recv.str() + " must hold " + std::to_string(size_) + " × " + std::to_string(send.numel()) +
+                    " elements");
+    check_pair(what, send, recv, send.numel());
+    s.synchronize();
+    auto r = std::make_unique<MpiRequest>();
+    r->send = std::make_unique<HostView>(send, true);
+    r->recv = std::make_unique<HostView>(recv, false);
+    call(what, MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
+                              count(what, send.numel()), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
+    return issue(std::move(r), what, send.nbytes());
+  }
+
+  Request iallgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) override {
+    const std::string what = "allgatherv " + send.str();
+    if (static_cast<int>(counts.size()) != size_)
+      bad(what, std::to_string(counts.size()) + " counts for " + std::to_string(size_) + " ranks");
+    if (counts[static_cast<size_t>(rank_)] != send.numel())
+      bad(what, "this rank's count is " + std::to_string(counts[static_cast<size_t>(rank_)]) + ", send holds " +
+                    std::to_string(send.numel()));
+    auto r = std::make_unique<MpiRequest>();
+    int64_t total = 0;
+    for (int64_t c : counts) {
+      r->displs.push_back(count(what, total));
+      r->counts.push_back(count(what, c));
+      total += c;
+    }
+    if (recv.numel() != total)
+      bad(what, "recv " + recv.str() + " must hold the " + std::to_string(total) + " elements");
+    check_pair(what, send, recv, send.numel());
+    s.synchronize();
+    r->send = std::make_unique<HostView>(send, true);
+    r->recv = std::make_unique<HostView>(recv, false);
+    call(what,
+         MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
+                         r->counts.data(), r->displs.data(), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
+    return issue(std::move(r), what, send.nbytes());
+  }
+
+  Request ibroadcast(Stream& s, const Tensor& buf, int root) override {
+    const std::string what = "broadcast " + buf.str() + " from rank " + std::to_string(root);
+    if (root < 0 || root >= size_) bad(what, "no rank " + std::to_string(root) + " among " + std::to_string(size_));
+    if (!buf) bad(what, "empty tensor");
+    s.synchronize();
+    auto r = std::make_unique<MpiRequest>();
+    r->recv = std::make_unique<HostView>(buf, rank_ == root);
+    call(what,
+         MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD, &r->request));
+    return issue(std::move(r), what, rank_ == root ? buf.nbytes() : 0);
+  }
+
+  std::vector<int64_t> allgather_value(int64_t mine) override {
+    auto values = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(size_), 0);
+    (*values)[static_cast<size_t>(rank_)] = mine;
+    auto r = std::make_unique<MpiRequest>();
+    r->keep = values;  // alive as long as MPI may write into it, even after a timeout
+    call("allgather sizes",
+         MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, MPI_COMM_WORLD, &r->request));
+    issue(std::move(r), "allgather sizes", 8).wait();
+    return *values;
+  }
+
+  void barrier() override {
+    auto r = std::make_unique<MpiRequest>();
+    call("barrier", MPI_Ibarrier(MPI_COMM_WORLD, &r->request));
+    issue(std::move(r), "barrier", 0).wait();
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+
+  [[noreturn]] void bad(const std::string& what, const std::string& detail) const {
+    throw Error(ErrorKind::invalid_argument, "rank " + std::to_string(rank_), what, detail);
+  }
+  void call(const std::string& what, int rc) const {
+    if (rc != MPI_SUCCESS)
+      throw Error(ErrorKind::communication, "rank " + std::to_string(rank_), what, mpi_message(rc));
+  }
+  int count(const std::string& what, int64_t n) const {
+    if (n < 0 || n > INT32_MAX) bad(what, std::to_string(n) + " elements: MPI counts are 32-bit (split the buffer)");
+    return static_cast<int>(n);
+  }
+  void check_pair(const std::string& what, const Tensor& send, const Tensor& recv, int64_t) const {
+    if (!send || !recv) bad(what, "empty tensor");
+    if (send.dtype() != recv.dtype())
+      bad(what, "send " + send.str() + " and recv " + recv.str() + " have different dtypes");
+  }
+  MPI_Op mpi_op(DType t, ReduceOp op) const {
+    const int o = op == ReduceOp::sum ? 0 : op == ReduceOp::max ? 1 : 2;
+    if (t == DType::f16) return state().half[0][o];
+    if (t == DType::bf16) return state().half[1][o];
+    return o == 0 ? MPI_SUM : o == 1 ? MPI_MAX : MPI_MIN;
+  }
+  Request issue(std::unique_ptr<MpiRequest> r, const std::string& what, size_t bytes) {
+    ++stats_.calls;
+    stats_.bytes_sent += bytes;
+    return Request(std::move(r), what, rank_, timeout_, &stats_);
+  }
+};
+
+}  // namespace
+
+bool mpi_built() { return true; }
+
+std::shared_ptr<Communicator> mpi_world() {
+  static std::shared_ptr<Communicator> world = std::make_shared<MpiCommunicator>();
+  return world;
+}
+
+}  // namespace tandem::collectives

@@ -1,0 +1,71 @@
+#include <thread>
+
+#include "tandem/collectives/communicator.h"
+#include "tandem/error.h"
+#include "tandem/log.h"
+
+namespace tandem::collectives {
+
+Request::Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout,
+                 CommStats* stats)
+    : impl_(std::move(impl)), what_(std::move(what)), rank_(rank), timeout_(timeout), stats_(stats) {}
+
+Request::Request(Request&&) noexcept = default;
+Request& Request::operator=(Request&& other) noexcept {
+  if (this != &other) {
+    if (impl_) {
+      try {
+        wait();
+      } catch (const Error& e) {
+        TANDEM_LOG(error, e.what());
+      }
+    }
+    impl_ = std::move(other.impl_);
+    what_ = std::move(other.what_);
+    rank_ = other.rank_;
+    timeout_ = other.timeout_;
+    stats_ = other.stats_;
+  }
+  return *this;
+}
+
+Request::~Request() {
+  if (!impl_) return;
+  try {
+    wait();
+  } catch (const Error& e) {
+    TANDEM_LOG(error, e.what());
+  }
+}
+
+void Request::complete() {
+  std::unique_ptr<Impl> impl = std::move(impl_);
+  impl->finish();
+}
+
+bool Request::test() {
+  if (!impl_) return true;
+  if (!impl_->test()) return false;
+  complete();
+  return true;
+}
+
+void Request::wait() {
+  if (!impl_) return;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  // Spin briefly (collectives on shared memory finish in microseconds), then poll gently.
+  for (long polls = 0; !impl_->test(); ++polls) {
+    if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    if ((polls & 63) == 0 && Clock::now() - start > timeout_) {
+      impl_.release();  // the backend's operation may still be posted: never touch it again
+      throw Error(ErrorKind::timeout, "rank " + std::to_string(rank_), what_,
+                  "not complete after " + std::to_string(timeout_.count() / 1000.0).substr(0, 5) +
+                      " s: a peer rank has died or stopped participating");
+    }
+  }
+  if (stats_) stats_->seconds_waiting += std::chrono::duration<double>(Clock::now() - start).count();
+  complete();
+}
+
+}  // namespace tandem::collectives

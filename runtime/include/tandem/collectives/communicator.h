@@ -1,0 +1,118 @@
+// Collective communication between ranks, shaped like NCCL's API so that MPI (between
+// processes) and NCCL (between GPUs, with the CUDA backend) implement one interface: operations
+// on device tensors, ordered after the work already submitted to a stream, returned as
+// requests that complete asynchronously and are progressed by test() or finished by wait().
+//
+// Every rank must issue the same collectives in the same order with matching shapes, as in MPI
+// and NCCL. A request that does not complete within the communicator's timeout fails with
+// Error(timeout) naming the operation and the rank, so a lost peer never hangs the job.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tandem/stream.h"
+#include "tandem/tensor.h"
+
+namespace tandem::collectives {
+
+enum class ReduceOp { sum, max, min };
+
+/// What a communicator has done, for a run's metrics.
+struct CommStats {
+  uint64_t calls = 0;
+  uint64_t bytes_sent = 0;     ///< payload bytes this rank contributed
+  double seconds_waiting = 0;  ///< time spent blocked in wait()
+};
+
+/// A collective in flight.
+class Request {
+ public:
+  /// What a backend supplies: progress without blocking (true when complete), and the work to
+  /// do once complete (copying a staged result back to the device).
+  struct Impl {
+    virtual ~Impl() = default;
+    virtual bool test() = 0;
+    virtual void finish() {}
+  };
+
+  Request() = default;
+  Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout, CommStats* stats);
+  Request(Request&&) noexcept;
+  Request& operator=(Request&&) noexcept;
+  /// A request still in flight is waited for (errors are logged, not thrown).
+  ~Request();
+
+  /// Progresses the operation; true once it has completed (and finished).
+  bool test();
+  /// Blocks until complete; Error(timeout) after the communicator's timeout.
+  void wait();
+  bool pending() const { return impl_ != nullptr; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::string what_;
+  int rank_ = 0;
+  std::chrono::milliseconds timeout_{0};
+  CommStats* stats_ = nullptr;
+  void complete();
+};
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// "mpi", "nccl".
+  virtual std::string name() const = 0;
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+
+  /// recv = op over all ranks of send, element-wise; recv may be send. f32, i32, and f16/bf16
+  /// (each reduction step in f32, rounded once).
+  virtual Request iallreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) = 0;
+  /// recv (n / size elements) = this rank's block of the reduction of send (n elements).
+  virtual Request ireduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) = 0;
+  /// recv (size · n elements) = every rank's send (n elements), in rank order.
+  virtual Request iallgather(Stream& s, const Tensor& send, const Tensor& recv) = 0;
+  /// recv = every rank's send, concatenated in rank order; rank r sends counts[r] elements.
+  virtual Request iallgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) = 0;
+  /// buf on every rank = buf on root.
+  virtual Request ibroadcast(Stream& s, const Tensor& buf, int root) = 0;
+  /// Every rank's value, in rank order (small and blocking: sizes for allgatherv).
+  virtual std::vector<int64_t> allgather_value(int64_t mine) = 0;
+  virtual void barrier() = 0;
+
+  void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
+    iallreduce(s, send, recv, op).wait();
+  }
+  void reduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
+    ireduce_scatter(s, send, recv, op).wait();
+  }
+  void allgather(Stream& s, const Tensor& send, const Tensor& recv) { iallgather(s, send, recv).wait(); }
+  void allgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) {
+    iallgatherv(s, send, recv, counts).wait();
+  }
+  void broadcast(Stream& s, const Tensor& buf, int root) { ibroadcast(s, buf, root).wait(); }
+
+  const CommStats& stats() const { return stats_; }
+
+ protected:
+  std::chrono::milliseconds timeout_{std::chrono::seconds(60)};
+  CommStats stats_;
+};
+
+/// True when this build has an MPI communicator.
+bool mpi_built();
+/// True when the process was started by a launcher (mpirun) with more than one rank.
+bool launched_with_ranks();
+/// MPI_COMM_WORLD (MPI is initialized on first use and finalized at exit). Throws
+/// Error(unsupported) when the build has no MPI.
+std::shared_ptr<Communicator> mpi_world();
+
+}  // namespace tandem::collectives
