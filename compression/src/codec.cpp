@@ -139,17 +139,10 @@ std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad,
     }
     case Codec::powersgd: {
       const int64_t rows = i64(L.rows), cols = i64(L.cols), r = i64(L.rank);
-      const Tensor M = x.reshape({rows, cols});
-      if (!w.q || w.q.device() != d || !(w.q.shape() == Shape{cols, r})) {
-        // Every rank starts from the same Q: the key's step and rank do not enter it.
-        w.q = Tensor::empty(d, {cols, r});
-        ops::random_fill(st, w.q, {{key.seed, 0, 0, key.offset}, -1.0f, 1.0f});
-      }
       const Tensor P = at(msg, 0, {rows, r}, DType::f32), Q = at(msg, L.q_at(), {cols, r}, DType::f32);
-      ops::gemm(st, M, w.q, P);  // P = M·Q
-      ops::orthonormalize(st, P);
-      ops::gemm(st, M, P, Q, {true, false});  // Q = Mᵀ·P̂, so that P̂·Qᵀ = P̂·P̂ᵀ·M
-      ops::cast(st, Q, w.q);                  // warm start for the next step
+      lowrank_p(st, grad, key, P);
+      lowrank_q(st, grad, P, Q);
+      restore_state(st, Q);  // one rank: its own Q is the warm start
       break;
     }
   }
@@ -244,8 +237,33 @@ void GradientCodec::restore_state(Stream& s, const Tensor& q) {
   if (spec_.codec != Codec::powersgd) bad("restore codec state", codec_string(spec_) + " keeps no state");
   if (!q || q.dtype() != DType::f32 || q.shape().rank() != 2)
     bad("restore codec state", "PowerSGD's Q must be f32 [cols, rank], got " + (q ? q.str() : "empty"));
-  ws_->q = Tensor::empty(s.device(), q.shape());
-  ops::cast(s, q, ws_->q);
+  Tensor& state = ws_->q;
+  if (!state || state.device() != s.device() || !(state.shape() == q.shape()))
+    state = Tensor::empty(s.device(), q.shape());
+  ops::cast(s, q, state);
+}
+
+LowRankShape GradientCodec::lowrank_shape(const Shape& shape) const {
+  if (spec_.codec != Codec::powersgd) bad("powersgd", codec_string(spec_) + " is not PowerSGD");
+  const Layout L = layout_of(header_for(spec_, shape), "powersgd");
+  return {static_cast<int64_t>(L.rows), static_cast<int64_t>(L.cols), static_cast<int64_t>(L.rank)};
+}
+
+void GradientCodec::lowrank_p(Stream& st, const Tensor& grad, const RandomKey& key, const Tensor& p) {
+  const LowRankShape m = lowrank_shape(grad.shape());
+  Tensor& q = ws_->q;
+  if (!q || q.device() != st.device() || !(q.shape() == Shape{m.cols, m.rank})) {
+    // Every rank starts from the same Q: the key's step and rank do not enter it.
+    q = Tensor::empty(st.device(), {m.cols, m.rank});
+    ops::random_fill(st, q, {{key.seed, 0, 0, key.offset}, -1.0f, 1.0f});
+  }
+  ops::gemm(st, grad.reshape({m.rows, m.cols}), q, p);  // P = M·Q
+}
+
+void GradientCodec::lowrank_q(Stream& st, const Tensor& grad, const Tensor& p, const Tensor& q) {
+  const LowRankShape m = lowrank_shape(grad.shape());
+  ops::orthonormalize(st, p);
+  ops::gemm(st, grad.reshape({m.rows, m.cols}), p, q, {true, false});  // Q = Mᵀ·P̂: P̂·Qᵀ = P̂·P̂ᵀ·M
 }
 
 }  // namespace tandem::compression

@@ -65,6 +65,11 @@ CodecTraits codec_traits(Codec c);
 /// depends on the values (this gives its target size, k pairs).
 uint64_t payload_bytes(const CodecSpec& spec, const Shape& shape);
 
+/// PowerSGD's view of a gradient: a [rows, cols] matrix approximated with rank r.
+struct LowRankShape {
+  int64_t rows, cols, rank;
+};
+
 /// Encodes and decodes gradients with one codec, reusing its device scratch memory and message
 /// buffer from call to call (so a steady training loop allocates nothing), and holding the
 /// codec's state (PowerSGD's warm-started Q). One per gradient tensor; not thread-safe.
@@ -89,9 +94,17 @@ class GradientCodec {
   void decompress(Stream& s, std::span<const uint8_t> message, const Tensor& out, bool accumulate = false);
 
   /// PowerSGD's Q [cols, r] after the last compress (empty before it and for other codecs);
-  /// restore_state sets it, e.g. from a checkpoint.
+  /// restore_state sets it (from a checkpoint, or the allreduced Q of a data-parallel step).
   Tensor state() const;
   void restore_state(Stream& s, const Tensor& q);
+
+  /// PowerSGD in the phases a data-parallel step interleaves with two allreduces (compress()
+  /// runs them back to back for one rank): p [rows, r] = M·Q (the warm start; then allreduce
+  /// p); lowrank_q orthonormalizes p in place and sets q [cols, r] = Mᵀ·p (then allreduce q,
+  /// and restore_state(q) as the next warm start); the result is p·qᵀ.
+  LowRankShape lowrank_shape(const Shape& grad) const;
+  void lowrank_p(Stream& s, const Tensor& grad, const RandomKey& key, const Tensor& p);
+  void lowrank_q(Stream& s, const Tensor& grad, const Tensor& p, const Tensor& q);
 
  private:
   struct Workspace;

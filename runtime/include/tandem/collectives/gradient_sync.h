@@ -1,0 +1,51 @@
+// Data-parallel gradient synchronization through a codec: after sync(), every rank's gradient
+// is the mean over ranks of what the codec sends — the compressed allreduce.
+//
+//   none                 allreduce (f32)
+//   fp16, bf16           allreduce of the 2-byte values, each reduction step in f32
+//   powersgd             allreduce P, orthonormalize, allreduce Q (two rounds, rank r each)
+//   int8 … topk_sampled  allgatherv of every rank's wire message, then decode-and-sum on the
+//                        gradient's device (scales differ per rank; sparse index sets differ)
+//
+// Error feedback (per tensor, on the device) keeps what this rank's message dropped.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "tandem/collectives/communicator.h"
+#include "tandem/compression/codec.h"
+#include "tandem/compression/feedback.h"
+
+namespace tandem::collectives {
+
+class GradientSync {
+ public:
+  GradientSync(std::shared_ptr<Communicator> comm, compression::CodecSpec spec, bool error_feedback);
+  ~GradientSync();
+  GradientSync(GradientSync&&) noexcept;
+  GradientSync& operator=(GradientSync&&) noexcept;
+
+  /// grad ← (1/size) Σ over ranks of decode(what rank r sends for its grad). Every rank calls
+  /// it for the same tensors in the same order; `tensor` indexes per-tensor state (codec,
+  /// residual). The key's rank field is set to this rank.
+  void sync(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key);
+
+  /// Bytes this rank has put on the wire (payloads, not protocol overhead).
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  /// Error-feedback residual and codec of a tensor (for checkpoints).
+  compression::ErrorFeedback* feedback(size_t tensor);
+  compression::GradientCodec& codec(size_t tensor);
+  Communicator& comm() { return *comm_; }
+
+ private:
+  struct PerTensor;
+  std::shared_ptr<Communicator> comm_;
+  compression::CodecSpec spec_;
+  bool error_feedback_;
+  std::vector<std::unique_ptr<PerTensor>> state_;
+  uint64_t bytes_sent_ = 0;
+  PerTensor& at(size_t tensor);
+};
+
+}  // namespace tandem::collectives
