@@ -234,6 +234,11 @@ class MpiCommunicator final : public Communicator {
     return *values;
   }
 
+  [[noreturn]] void abort(int code) override {
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code);
+  }
+
   void barrier() override {
     auto r = std::make_unique<MpiRequest>();
     call("barrier", MPI_Ibarrier(MPI_COMM_WORLD, &r->request));

@@ -163,3 +163,14 @@ void register_kernels(DeviceImpl& d) {
 }
 
 }  // namespace tandem::cpu
+
+namespace tandem {
+
+int set_cpu_threads(int n) {
+  if (n < 1) throw Error(ErrorKind::invalid_argument, "cpu:0", "set threads", std::to_string(n) + " threads");
+  const int previous = omp_get_max_threads();
+  omp_set_num_threads(n);
+  return previous;
+}
+
+}  // namespace tandem

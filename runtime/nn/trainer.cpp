@@ -73,10 +73,11 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     bad_config("model " + spec.name + " takes " + spec.input.str() + " inputs; the data has " +
                std::to_string(train.rows) + "x" + std::to_string(train.cols) + " images");
   if (spec.classes < train.classes) bad_config("model " + spec.name + " has fewer classes than the data");
-  const int64_t per_step = config_.batch * config_.accumulate;
+  const int64_t per_step = config_.batch * config_.accumulate * ranks();
   if (train.count < per_step)
     bad_config(std::to_string(train.count) + " training samples are fewer than one step (batch " +
-               std::to_string(config_.batch) + " × accumulate " + std::to_string(config_.accumulate) + ")");
+               std::to_string(config_.batch) + " × accumulate " + std::to_string(config_.accumulate) + " × " +
+               std::to_string(ranks()) + " ranks)");
   if (test.count < 1) bad_config("the test set is empty");
   if (config_.placement.empty()) config_.placement = {cpu_device()};
   net_ = std::make_unique<Network>(spec, config_.placement);
@@ -96,7 +97,13 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   piece_ = std::min(config_.batch, config_.chunk);
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
-  if (config_.compress.codec != compression::Codec::none) {
+  if (config_.comm) {
+    // Every rank starts from rank 0's weights (the seeded init already agrees; this makes sure).
+    for (Param* p : net_->params()) config_.comm->broadcast(net_->stream(p->value.device()), p->value, 0);
+    sync_ = std::make_unique<collectives::GradientSync>(config_.comm, config_.compress, config_.error_feedback);
+    if (config_.error_feedback && config_.compress.codec == compression::Codec::none)
+      bad_config("error feedback needs a codec (--compress)");
+  } else if (config_.compress.codec != compression::Codec::none) {
     for (Param* p : net_->params()) {
       decoded_.push_back(Tensor::empty(p->value.device(), p->value.shape()));
       codecs_.emplace_back(config_.compress);
@@ -113,7 +120,13 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   } else if (config_.error_feedback) {
     bad_config("error feedback needs a codec (--compress)");
   }
-  if (config_.resume) load_checkpoint();
+  if (config_.resume) {
+    load_checkpoint();
+    if (sync_ && ranks() > 1 && (config_.error_feedback || config_.compress.codec == compression::Codec::powersgd))
+      TANDEM_LOG(warn, "resuming a " << ranks()
+                                     << "-rank run: error-feedback residuals and PowerSGD state start "
+                                        "afresh (multi-rank checkpoints hold only the shared state)");
+  }
 }
 
 // Every gradient through its wire message, as a data-parallel rank would send it; the update
@@ -142,6 +155,27 @@ void Trainer::compress_gradients(const std::vector<Param*>& params, const std::v
     dense_bytes_ += static_cast<double>(g.nbytes());
     sent_bytes_ += static_cast<double>(message_bytes);
   }
+}
+
+// The data-parallel exchange: each gradient averaged over ranks through the codec. Keys:
+// (seed, step, this rank, the tensor's offset in the flattened gradient).
+void Trainer::sync_gradients(const std::vector<const Tensor*>& grads) {
+  const auto t0 = Clock::now();
+  const uint64_t before = sync_->bytes_sent();
+  uint64_t offset = 0;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = *grads[i];
+    try {
+      sync_->sync(net_->stream(g.device()), g, i, {config_.seed, static_cast<uint32_t>(state_->step), 0, offset});
+    } catch (const Error& e) {
+      throw Error(e.kind(), e.device(), e.op(),
+                  e.detail() + " (gradient " + std::to_string(i) + " at step " + std::to_string(state_->step) + ")");
+    }
+    offset += static_cast<uint64_t>(g.numel());
+    dense_bytes_ += static_cast<double>(g.nbytes());
+  }
+  sent_bytes_ += static_cast<double>(sync_->bytes_sent() - before);
+  comm_seconds_ += since(t0);
 }
 
 Trainer::~Trainer() = default;
@@ -220,8 +254,9 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   std::vector<Param*> params = net_->params();
   std::vector<const Tensor*> grads;
   for (size_t i = 0; i < params.size(); ++i) grads.push_back(accum_.empty() ? &params[i]->grad : &accum_[i]);
+  // Each step takes ranks × per_step samples of the epoch's order; this rank takes its slice.
   const int64_t per_step = config_.batch * config_.accumulate;
-  const int64_t steps_per_epoch = train_.count / per_step;
+  const int64_t steps_per_epoch = train_.count / (per_step * ranks());
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
 
@@ -243,7 +278,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
-      const uint32_t* step_samples = order.data() + st.step_in_epoch * per_step;
+      const uint32_t* step_samples = order.data() + (st.step_in_epoch * ranks() + rank()) * per_step;
       for (int64_t first = 0; first < per_step; first += piece_) {
         const int64_t n = std::min(piece_, per_step - first);
         const float share = static_cast<float>(n) / static_cast<float>(per_step);
@@ -255,7 +290,11 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
           compression::accumulate(s, params[i]->grad, share, accum_[i], first == 0);
         }
       }
-      if (config_.compress.codec != compression::Codec::none) compress_gradients(params, grads);
+      if (sync_) {
+        sync_gradients(grads);
+      } else if (config_.compress.codec != compression::Codec::none) {
+        compress_gradients(params, grads);
+      }
       sgd_.step(*net_, params, grads, lr);
       const float step_loss = static_cast<float>(loss);
       step_losses_.push_back(step_loss);
@@ -272,8 +311,18 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     EpochStats e;
     e.epoch = st.epoch;
     e.loss = st.epoch_loss_sum / static_cast<double>(steps_per_epoch);
+    if (config_.comm) {  // the mean over ranks of their mean losses
+      Stream s(cpu_device());
+      Tensor l = Tensor::from_vector(cpu_device(), {1}, std::vector<float>{static_cast<float>(e.loss)});
+      config_.comm->allreduce(s, l, l);
+      e.loss = l.to_f32()[0] / static_cast<double>(ranks());
+    }
     e.seconds = st.epoch_seconds;
-    e.samples_per_s = static_cast<double>(steps_per_epoch * per_step) / std::max(1e-9, st.epoch_seconds);
+    e.samples_per_s = static_cast<double>(steps_per_epoch * per_step * ranks()) / std::max(1e-9, st.epoch_seconds);
+    e.ranks = ranks();
+    e.comm_seconds = comm_seconds_;
+    e.bytes_per_step = sent_bytes_ / static_cast<double>(steps_per_epoch);
+    comm_seconds_ = 0;
     e.lr = lr;
     e.test_accuracy = evaluate();
     e.sparsity = overall_sparsity(params);
@@ -308,12 +357,17 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
           {"prune_start", c.prune.start_epoch},
           {"prune_steps", c.prune.steps},
           {"compress", compression::codec_string(c.compress)},
-          {"error_feedback", c.error_feedback}};
+          {"error_feedback", c.error_feedback},
+          {"ranks", c.comm ? c.comm->size() : 1}};
 }
 
 }  // namespace
 
 void Trainer::save_checkpoint() {
+  // Weights, velocities and masks are the same on every rank: rank 0 writes them. Per-rank state
+  // (error-feedback residuals, PowerSGD's Q) of a multi-rank run is not saved yet; on resume it
+  // starts afresh (a warning says so).
+  if (rank() != 0) return;
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
   data.header_json =
@@ -353,7 +407,7 @@ void Trainer::load_checkpoint() {
   if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
   const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
   for (const char* key : {"model", "seed", "batch", "accumulate", "piece", "epochs", "lr", "momentum", "weight_decay",
-                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback"})
+                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback", "ranks"})
     if (mine.at(key) != theirs.at(key))
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
@@ -370,7 +424,7 @@ void Trainer::load_checkpoint() {
   for (size_t i = 0; i < params.size(); ++i) {
     restore("param:" + params[i]->name, params[i]->value);
     restore("velocity:" + params[i]->name, vel[i]);
-    if (config_.error_feedback && data.find("residual:" + params[i]->name)) {
+    if (i < feedback_.size() && data.find("residual:" + params[i]->name)) {
       const Tensor r = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
       restore("residual:" + params[i]->name, r);
       feedback_[i].restore(net_->stream(r.device()), r);

@@ -3,11 +3,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "commands.h"
 #include "table.h"
+#include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
 #include "tandem/nn/trainer.h"
 
@@ -20,6 +23,7 @@ struct TrainOptions {
   std::string metrics, export_path, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
   double target_accuracy = 0.9;
+  double comm_timeout = 60;
 };
 
 void progress_bar(const nn::StepProgress& p, int epochs) {
@@ -32,6 +36,21 @@ void progress_bar(const nn::StepProgress& p, int epochs) {
 }
 
 void run(TrainOptions& o) {
+  // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
+  if (collectives::launched_with_ranks()) {
+    o.config.comm = collectives::mpi_world();
+    o.config.comm->set_timeout(std::chrono::milliseconds(static_cast<int64_t>(o.comm_timeout * 1000)));
+    // Ranks sharing this machine divide its cores (unless OMP_NUM_THREADS says otherwise).
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const int sharing = local != nullptr ? std::max(1, std::atoi(local)) : o.config.comm->size();
+    if (std::getenv("OMP_NUM_THREADS") == nullptr)
+      set_cpu_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / sharing));
+    if (o.config.comm->rank() != 0) {
+      if (std::freopen("/dev/null", "w", stdout) == nullptr) throw Error(ErrorKind::io, "", "train", "no /dev/null");
+      o.metrics.clear();
+    }
+  }
+  const bool lead = !o.config.comm || o.config.comm->rank() == 0;
   o.config.placement = {find_device(o.device)};
   o.config.prune = [&] {
     nn::PruneConfig pc = nn::parse_prune(o.prune);
@@ -45,11 +64,13 @@ void run(TrainOptions& o) {
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
   nn::Trainer trainer(o.config, train, test);
-  const bool tty = isatty(fileno(stderr));
+  const bool tty = lead && isatty(fileno(stderr));
+  const int ranks = o.config.comm ? o.config.comm->size() : 1;
   std::printf(
-      "training %s on %s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s, "
+      "training %s on %s%s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s, "
       "compress %s%s\n",
-      trainer.network().spec().name.c_str(), o.device.c_str(), static_cast<long long>(train.count),
+      trainer.network().spec().name.c_str(), o.device.c_str(),
+      ranks > 1 ? (" x " + std::to_string(ranks) + " ranks (MPI)").c_str() : "", static_cast<long long>(train.count),
       static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate, o.config.epochs,
       o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str(), compression::codec_string(o.config.compress).c_str(),
       o.config.error_feedback ? " + error feedback" : "");
@@ -87,6 +108,9 @@ void run(TrainOptions& o) {
                                     {"lr", e.lr},
                                     {"sparsity", e.sparsity},
                                     {"compression_ratio", e.compression_ratio},
+                                    {"ranks", e.ranks},
+                                    {"comm_seconds", e.comm_seconds},
+                                    {"bytes_per_step", e.bytes_per_step},
                                     {"timing", "measured"}}
                          .dump()
                   << "\n";
@@ -108,15 +132,18 @@ void run(TrainOptions& o) {
     std::printf("\n");
     epochs.print();
     std::printf("\nsummary (measured):\n");
-    Table summary({"model", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy), "mean samples/s",
-                   "sparsity", "compression"});
-    summary.add({trainer.network().spec().name, fmt("%.2f%%", 100 * last_acc),
+    Table summary({"model", "ranks", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy),
+                   "mean samples/s", "sparsity", "compression", "comm share"});
+    double comm = 0, seconds = 0;
+    for (const auto& e : stats) comm += e.comm_seconds, seconds += e.seconds;
+    summary.add({trainer.network().spec().name, std::to_string(ranks), fmt("%.2f%%", 100 * last_acc),
                  time_to_target < 0 ? "not reached" : fmt("%.1f s", time_to_target),
                  fmt("%.0f", total_samples_per_s / std::max(1, n_epochs)), fmt("%.1f%%", 100 * stats.back().sparsity),
-                 fmt("%.1fx", stats.back().compression_ratio)});
+                 fmt("%.1fx", stats.back().compression_ratio),
+                 ranks > 1 ? fmt("%.1f%%", 100 * comm / std::max(1e-9, seconds)) : "-"});
     summary.print();
   }
-  if (!o.export_path.empty()) {
+  if (!o.export_path.empty() && lead) {
     trainer.export_model(o.export_path);
     std::printf("exported the model to %s\n", o.export_path.c_str());
   }
@@ -167,7 +194,23 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples");
   cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")
       ->capture_default_str();
-  cmd->callback([o] { run(*o); });
+  cmd->add_option("--comm-timeout", o->comm_timeout,
+                  "seconds a collective may wait for the other ranks before the run fails (under mpirun)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  cmd->callback([o] {
+    try {
+      run(*o);
+    } catch (const Error& e) {
+      // One rank failed: report it, then end the whole job so no peer waits in a collective.
+      if (o->config.comm && o->config.comm->size() > 1) {
+        std::fprintf(stderr, "%s (rank %d of %d; ending the job)\n", e.what(), o->config.comm->rank(),
+                     o->config.comm->size());
+        o->config.comm->abort(1);
+      }
+      throw;
+    }
+  });
 }
 
 }  // namespace tandem::cli

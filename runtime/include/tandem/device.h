@@ -62,4 +62,8 @@ Device find_device(std::string_view id);
 /// The host CPU device (always present).
 Device cpu_device();
 
+/// Threads the CPU backend's kernels use (OpenMP and OpenBLAS share them); n ≥ 1. Ranks that
+/// share a machine divide its cores this way. Returns the previous count.
+int set_cpu_threads(int n);
+
 }  // namespace tandem

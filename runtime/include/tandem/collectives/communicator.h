@@ -87,6 +87,9 @@ class Communicator {
   /// Every rank's value, in rank order (small and blocking: sizes for allgatherv).
   virtual std::vector<int64_t> allgather_value(int64_t mine) = 0;
   virtual void barrier() = 0;
+  /// Ends every rank of the job (after this rank has reported its error): peers blocked in a
+  /// collective with this rank must not wait for their timeout.
+  [[noreturn]] virtual void abort(int code) = 0;
 
   void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
     iallreduce(s, send, recv, op).wait();

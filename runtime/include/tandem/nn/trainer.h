@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/collectives/gradient_sync.h"
 #include "tandem/compression/codec.h"
 #include "tandem/compression/feedback.h"
 #include "tandem/nn/data.h"
@@ -36,6 +37,11 @@ struct TrainConfig {
   bool resume = false;            ///< continue from checkpoint_dir's checkpoint
   int64_t max_steps = 0;          ///< stop (with a checkpoint) after this many steps in total; 0: none
   int64_t eval_batch = 500;
+  /// Data-parallel training over these ranks (null: this process alone). Each rank runs
+  /// `batch` × `accumulate` samples per step from its share of the epoch's order, starting from
+  /// rank 0's weights; gradients are averaged through the codec (collectives::GradientSync).
+  /// Rank 0 writes checkpoints; every rank reads them on resume.
+  std::shared_ptr<collectives::Communicator> comm;
 };
 
 struct EpochStats {
@@ -48,6 +54,9 @@ struct EpochStats {
   double lr = 0;                 ///< at the end of the epoch
   double sparsity = 0;           ///< of the prunable weights
   double compression_ratio = 1;  ///< dense f32 gradient bytes / bytes of the wire messages
+  int ranks = 1;
+  double comm_seconds = 0;    ///< of `seconds`, spent synchronizing gradients
+  double bytes_per_step = 0;  ///< gradient bytes this rank sent per step
 };
 
 struct PruneEvent {
@@ -110,6 +119,11 @@ class Trainer {
   std::vector<compression::GradientCodec> codecs_;    // per parameter, with compression
   double dense_bytes_ = 0, sent_bytes_ = 0;           // this epoch's gradient traffic
   void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
+  std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator
+  double comm_seconds_ = 0;                          // this epoch's time in sync_
+  void sync_gradients(const std::vector<const Tensor*>& grads);
+  int rank() const { return config_.comm ? config_.comm->rank() : 0; }
+  int ranks() const { return config_.comm ? config_.comm->size() : 1; }
   std::vector<PruneEvent> prune_events_;
   std::vector<float> step_losses_;
 };
