@@ -4,9 +4,12 @@
 // MPI operations that compute each step in f32.
 #include <mpi.h>
 
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
@@ -130,6 +133,63 @@ struct MpiRequest final : Request::Impl {
   }
 };
 
+// Ends the job when a blocking call outlives its deadline: a rank blocked inside MPI cannot
+// throw, and a lost peer must not hang the others.
+class Watchdog {
+ public:
+  Watchdog() : thread_([this] { watch(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void arm(std::string what, int rank, std::chrono::milliseconds timeout) {
+    std::lock_guard lock(mutex_);
+    what_ = std::move(what);
+    rank_ = rank;
+    timeout_ = timeout;
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    armed_ = true;
+    cv_.notify_all();
+  }
+  void disarm() {
+    std::lock_guard lock(mutex_);
+    armed_ = false;
+  }
+
+ private:
+  void watch() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      if (!armed_) {
+        cv_.wait(lock);
+        continue;
+      }
+      if (cv_.wait_until(lock, deadline_) == std::cv_status::timeout && armed_ &&
+          std::chrono::steady_clock::now() >= deadline_) {
+        std::fprintf(stderr,
+                     "tandem: rank %d %s: not complete after %.1f s: a peer rank has died or stopped participating "
+                     "(ending the job)\n",
+                     rank_, what_.c_str(), static_cast<double>(timeout_.count()) / 1000.0);
+        std::fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+        std::_Exit(1);
+      }
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false, armed_ = false;
+  std::string what_;
+  int rank_ = 0;
+  std::chrono::milliseconds timeout_{0};
+  std::chrono::steady_clock::time_point deadline_;
+  std::thread thread_;
+};
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
@@ -234,6 +294,60 @@ class MpiCommunicator final : public Communicator {
     return *values;
   }
 
+  // Blocking forms: MPI's blocking collectives (its tuned algorithms), under the watchdog.
+  void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op) override {
+    const std::string what = "allreduce " + send.str();
+    check_pair(what, send, recv, send.numel());
+    if (send.dtype() == DType::i8 || send.dtype() == DType::u8) bad(what, "reductions take f32, f16, bf16 or i32");
+    s.synchronize();
+    const bool in_place = send.data() == recv.data() && send.device() == recv.device();
+    HostView out(recv, in_place);
+    std::unique_ptr<HostView> in = in_place ? nullptr : std::make_unique<HostView>(send, true);
+    blocking(what, send.nbytes(), [&] {
+      return MPI_Allreduce(in_place ? MPI_IN_PLACE : in->ptr, out.ptr, count(what, send.numel()),
+                           mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD);
+    });
+    out.copy_back();
+  }
+
+  void allgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) override {
+    const std::string what = "allgatherv " + send.str();
+    if (static_cast<int>(counts.size()) != size_)
+      bad(what, std::to_string(counts.size()) + " counts for " + std::to_string(size_) + " ranks");
+    if (counts[static_cast<size_t>(rank_)] != send.numel())
+      bad(what, "this rank's count is " + std::to_string(counts[static_cast<size_t>(rank_)]) + ", send holds " +
+                    std::to_string(send.numel()));
+    std::vector<int> cs, ds;
+    int64_t total = 0;
+    for (int64_t c : counts) {
+      ds.push_back(count(what, total));
+      cs.push_back(count(what, c));
+      total += c;
+    }
+    if (recv.numel() != total)
+      bad(what, "recv " + recv.str() + " must hold the " + std::to_string(total) + " elements");
+    check_pair(what, send, recv, send.numel());
+    s.synchronize();
+    HostView in(send, true), out(recv, false);
+    blocking(what, send.nbytes(), [&] {
+      return MPI_Allgatherv(in.ptr, count(what, send.numel()), mpi_type(send.dtype()), out.ptr, cs.data(), ds.data(),
+                            mpi_type(send.dtype()), MPI_COMM_WORLD);
+    });
+    out.copy_back();
+  }
+
+  void broadcast(Stream& s, const Tensor& buf, int root) override {
+    const std::string what = "broadcast " + buf.str() + " from rank " + std::to_string(root);
+    if (root < 0 || root >= size_) bad(what, "no rank " + std::to_string(root) + " among " + std::to_string(size_));
+    if (!buf) bad(what, "empty tensor");
+    s.synchronize();
+    HostView view(buf, rank_ == root);
+    blocking(what, rank_ == root ? buf.nbytes() : 0, [&] {
+      return MPI_Bcast(view.ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD);
+    });
+    view.copy_back();
+  }
+
   [[noreturn]] void abort(int code) override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
@@ -270,6 +384,19 @@ class MpiCommunicator final : public Communicator {
     if (t == DType::bf16) return state().half[1][o];
     return o == 0 ? MPI_SUM : o == 1 ? MPI_MAX : MPI_MIN;
   }
+  template <class F>
+  void blocking(const std::string& what, size_t bytes, F&& f) {
+    ++stats_.calls;
+    stats_.bytes_sent += bytes;
+    const auto start = std::chrono::steady_clock::now();
+    watchdog_.arm(what, rank_, timeout_);
+    const int rc = f();
+    watchdog_.disarm();
+    stats_.seconds_waiting += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    call(what, rc);
+  }
+  Watchdog watchdog_;
+
   Request issue(std::unique_ptr<MpiRequest> r, const std::string& what, size_t bytes) {
     ++stats_.calls;
     stats_.bytes_sent += bytes;

@@ -54,9 +54,10 @@ void Request::wait() {
   if (!impl_) return;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
-  // Spin briefly (collectives on shared memory finish in microseconds), then poll gently.
+  // Keep polling: MPI progresses a non-blocking collective only inside its calls, so sleeping
+  // between polls would slow the transfer itself. Yield the core to peers on the same machine.
   for (long polls = 0; !impl_->test(); ++polls) {
-    if (polls > 1000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    if (polls > 100) std::this_thread::yield();
     if ((polls & 63) == 0 && Clock::now() - start > timeout_) {
       impl_.release();  // the backend's operation may still be posted: never touch it again
       throw Error(ErrorKind::timeout, "rank " + std::to_string(rank_), what_,

@@ -163,7 +163,9 @@ TEST(Collectives, BadArgumentsAreRejectedOnEveryRank) {
 }
 
 // Rank 0 waits for a peer that comes late: its request fails with a timeout naming the
-// operation and rank, never a hang; when the peer arrives the job continues.
+// operation and rank, never a hang; when the peer arrives the job continues. (Non-blocking
+// form on every rank: a blocking call past its timeout ends the job instead, as
+// killed_rank.sh shows.)
 TEST(Collectives, AMissingPeerIsATimeoutNotAHang) {
   auto c = world();
   Stream s(cpu_device());
@@ -171,10 +173,11 @@ TEST(Collectives, AMissingPeerIsATimeoutNotAHang) {
   const auto saved = c->timeout();
   c->set_timeout(std::chrono::milliseconds(300));
   if (c->rank() == 0) {
-    test::expect_error([&] { c->allreduce(s, t, t); }, ErrorKind::timeout, {"rank 0", "allreduce", "not complete"});
+    test::expect_error([&] { c->iallreduce(s, t, t).wait(); }, ErrorKind::timeout,
+                       {"rank 0", "allreduce", "not complete"});
   } else {
     std::this_thread::sleep_for(std::chrono::milliseconds(800));
-    c->allreduce(s, t, t);  // matches the request rank 0 gave up on
+    c->iallreduce(s, t, t).wait();  // matches the request rank 0 gave up on
   }
   c->set_timeout(saved);
   c->barrier();

@@ -91,17 +91,22 @@ class Communicator {
   /// collective with this rank must not wait for their timeout.
   [[noreturn]] virtual void abort(int code) = 0;
 
-  void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
+  /// Blocking forms. A backend may run them through its blocking primitives (faster than
+  /// polling a request: MPI's blocking collectives use its tuned algorithms); a call that
+  /// outlives the timeout then ends the job with an error naming the operation and the rank,
+  /// as no exception can interrupt a blocked call. Blocking and non-blocking collectives do
+  /// not match each other across ranks (as in MPI): all ranks use the same form.
+  virtual void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
     iallreduce(s, send, recv, op).wait();
   }
-  void reduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
+  virtual void reduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op = ReduceOp::sum) {
     ireduce_scatter(s, send, recv, op).wait();
   }
-  void allgather(Stream& s, const Tensor& send, const Tensor& recv) { iallgather(s, send, recv).wait(); }
-  void allgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) {
+  virtual void allgather(Stream& s, const Tensor& send, const Tensor& recv) { iallgather(s, send, recv).wait(); }
+  virtual void allgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) {
     iallgatherv(s, send, recv, counts).wait();
   }
-  void broadcast(Stream& s, const Tensor& buf, int root) { ibroadcast(s, buf, root).wait(); }
+  virtual void broadcast(Stream& s, const Tensor& buf, int root) { ibroadcast(s, buf, root).wait(); }
 
   const CommStats& stats() const { return stats_; }
 
