@@ -70,7 +70,7 @@ if(NOT TANDEM_WITH_HWLOC STREQUAL "OFF")
     set(HWLOC_WHY "hwloc not found (libhwloc-dev)")
   endif()
 endif()
-tandem_resolve(HWLOC collectives)
+tandem_resolve(HWLOC runtime)
 
 tandem_option(MPI "MPI communicator (OpenMPI)")
 if(NOT TANDEM_WITH_MPI STREQUAL "OFF")

@@ -1,0 +1,19 @@
+// Built without hwloc: the calls exist and say why they cannot work.
+#include "tandem/error.h"
+#include "tandem/topology.h"
+
+namespace tandem::topo {
+namespace {
+[[noreturn]] void missing() {
+  throw Error(ErrorKind::unsupported, "", "topology", "this build has no hwloc (install libhwloc-dev)");
+}
+}  // namespace
+
+bool topology_built() { return false; }
+Topology Topology::local() { missing(); }
+Topology Topology::from_xml(const std::string&) { missing(); }
+std::vector<int> ring_order(const Topology&, const std::vector<int>& devices) { return devices; }
+std::vector<int> map_ranks(const Topology&, int, PciKind) { return {}; }
+bool bind_to_numa(const Topology&, int) { return false; }
+
+}  // namespace tandem::topo
