@@ -102,6 +102,7 @@ Topology build(hwloc_topology_t t, const std::string& source) {
     } else if (local->type == HWLOC_OBJ_PACKAGE) {
       d.package = static_cast<int>(local->logical_index);
     }
+    if (d.package < 0 && out.packages == 1) d.package = 0;  // hangs off the machine: there is one package
     if (local->nodeset && !hwloc_bitmap_iszero(local->nodeset)) d.numa = hwloc_bitmap_first(local->nodeset);
     out.devices.push_back(d);
   }

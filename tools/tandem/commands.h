@@ -8,5 +8,6 @@ namespace tandem::cli {
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_topo_command(CLI::App& app);
 
 }  // namespace tandem::cli

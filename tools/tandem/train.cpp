@@ -12,7 +12,9 @@
 #include "table.h"
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
+#include "tandem/log.h"
 #include "tandem/nn/trainer.h"
+#include "tandem/topology.h"
 
 namespace tandem::cli {
 namespace {
@@ -35,6 +37,20 @@ void progress_bar(const nn::StepProgress& p, int epochs) {
                static_cast<long long>(p.steps_per_epoch), p.loss);
 }
 
+// On a machine with several NUMA nodes, each rank runs on the node of the accelerator it drives
+// (or, without accelerators, ranks spread over the nodes in order).
+void bind_rank_to_numa() {
+  if (!topo::topology_built()) return;
+  const topo::Topology t = topo::Topology::local();
+  if (t.numa.size() < 2) return;
+  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  const int rank = local ? std::atoi(local) : 0;
+  const std::vector<int> map = topo::map_ranks(t, rank + 1, topo::PciKind::gpu);
+  const int numa = map.empty() ? t.numa[static_cast<size_t>(rank) % t.numa.size()].index
+                               : topo::numa_for(t, map[static_cast<size_t>(rank)]);
+  if (!topo::bind_to_numa(t, numa)) TANDEM_LOG(warn, "could not bind rank " << rank << " to NUMA node " << numa);
+}
+
 void run(TrainOptions& o) {
   // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
   if (collectives::launched_with_ranks()) {
@@ -45,6 +61,7 @@ void run(TrainOptions& o) {
     const int sharing = local != nullptr ? std::max(1, std::atoi(local)) : o.config.comm->size();
     if (std::getenv("OMP_NUM_THREADS") == nullptr)
       set_cpu_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / sharing));
+    bind_rank_to_numa();
     if (o.config.comm->rank() != 0) {
       if (std::freopen("/dev/null", "w", stdout) == nullptr) throw Error(ErrorKind::io, "", "train", "no /dev/null");
       o.metrics.clear();
