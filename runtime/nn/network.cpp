@@ -99,7 +99,9 @@ const Tensor& Network::forward(const Tensor& input) {
   return acts_.back();
 }
 
-float Network::backward(const Tensor& labels) {
+float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready) {
+  std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
+  for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());
   ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
   ops::softmax_xent_backward(s, probs_, labels, grads_.back());
@@ -108,6 +110,10 @@ float Network::backward(const Tensor& labels) {
     const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);
     const Tensor& input = i == 0 ? input_ : (inputs_[i] ? inputs_[i] : acts_[i - 1]);
     l.backward(stream(l.device()), input, grads_[i], dx);
+    if (on_ready && first[i + 1] > first[i]) {
+      stream(l.device()).synchronize();
+      on_ready(first[i], first[i + 1] - first[i]);
+    }
     if (i > 0 && in_grads_[i]) {  // send the gradient back to the previous layer's device
       stream(l.device()).synchronize();
       copy(in_grads_[i], grads_[i - 1]);

@@ -259,6 +259,19 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   const int64_t steps_per_epoch = train_.count / (per_step * ranks());
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
+  if (sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd) {
+    const size_t bytes =
+        config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
+    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes);
+  }
+  // A one-piece step hands each layer's gradients to the buckets as backward finishes them.
+  const bool overlap = buckets_ && accum_.empty();
+  Stream& grad_stream = net_->stream(params.front()->value.device());
+  const auto on_ready = [&](size_t first, size_t count) {
+    const auto t = Clock::now();
+    buckets_->ready(grad_stream, first, count);
+    comm_seconds_ += since(t);
+  };
 
   while (st.epoch < config_.epochs) {
     if (st.step_in_epoch == 0) maybe_prune(st.epoch);
@@ -284,13 +297,21 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         const float share = static_cast<float>(n) / static_cast<float>(per_step);
         upload(train_, step_samples + first, n);
         net_->forward(input_);
-        loss += share * net_->backward(labels_);
+        loss += share * (overlap ? net_->backward(labels_, on_ready) : net_->backward(labels_));
         for (size_t i = 0; i < accum_.size(); ++i) {
           Stream& s = net_->stream(accum_[i].device());
           compression::accumulate(s, params[i]->grad, share, accum_[i], first == 0);
         }
       }
-      if (sync_) {
+      if (buckets_) {
+        const auto t = Clock::now();
+        const uint64_t before = sync_->bytes_sent();
+        if (!overlap) buckets_->ready(grad_stream, 0, grads.size());
+        buckets_->finish(grad_stream, config_.seed, static_cast<uint32_t>(st.step));
+        for (const Tensor* g : grads) dense_bytes_ += static_cast<double>(g->nbytes());
+        sent_bytes_ += static_cast<double>(sync_->bytes_sent() - before);
+        comm_seconds_ += since(t);
+      } else if (sync_) {
         sync_gradients(grads);
       } else if (config_.compress.codec != compression::Codec::none) {
         compress_gradients(params, grads);
@@ -320,6 +341,8 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     e.seconds = st.epoch_seconds;
     e.samples_per_s = static_cast<double>(steps_per_epoch * per_step * ranks()) / std::max(1e-9, st.epoch_seconds);
     e.ranks = ranks();
+    e.buckets = buckets_ ? buckets_->buckets() : 0;
+    e.bucket_bytes = buckets_ ? buckets_->bucket_bytes() : 0;
     e.comm_seconds = comm_seconds_;
     e.bytes_per_step = sent_bytes_ / static_cast<double>(steps_per_epoch);
     comm_seconds_ = 0;

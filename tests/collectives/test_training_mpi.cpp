@@ -35,6 +35,12 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
   Trainer ranks(c, train_set(), test_set());
   ranks.run();
   const auto got = weights(ranks);
+  // Small buckets: several allreduces per step, started while backward still runs.
+  TrainConfig small = c;
+  small.bucket_bytes = 64 << 10;
+  Trainer bucketed(small, train_set(), test_set());
+  bucketed.run();
+  const auto got_bucketed = weights(bucketed);
 
   TrainConfig single = c;
   single.comm = nullptr;
@@ -43,8 +49,10 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
   alone.run();
   const auto want = weights(alone);
   ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
+  for (size_t i = 0; i < got.size(); ++i) {
     test::expect_close(got[i], want[i], 2e-5, 1e-3, "parameter " + std::to_string(i) + " after 15 steps");
+    test::expect_close(got_bucketed[i], want[i], 2e-5, 1e-3, "parameter " + std::to_string(i) + ", 64 KB buckets");
+  }
 }
 
 TEST(DataParallel, TopKWithErrorFeedbackLearns) {

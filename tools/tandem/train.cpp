@@ -26,6 +26,7 @@ struct TrainOptions {
   int64_t train_subset = 0, test_subset = 0;
   double target_accuracy = 0.9;
   double comm_timeout = 60;
+  std::string bucket = "25";
 };
 
 void progress_bar(const nn::StepProgress& p, int epochs) {
@@ -68,6 +69,16 @@ void run(TrainOptions& o) {
     }
   }
   const bool lead = !o.config.comm || o.config.comm->rank() == 0;
+  if (o.bucket == "auto") {
+    o.config.bucket_bytes = 0;
+  } else {
+    char* end = nullptr;
+    const double mb = std::strtod(o.bucket.c_str(), &end);
+    if (o.bucket.empty() || *end != '\0' || !(mb > 0) || mb > 4096)
+      throw Error(ErrorKind::invalid_argument, "", "train",
+                  "--bucket " + o.bucket + ": expected MB in (0, 4096] or auto");
+    o.config.bucket_bytes = static_cast<size_t>(mb * (1 << 20));
+  }
   o.config.placement = {find_device(o.device)};
   o.config.prune = [&] {
     nn::PruneConfig pc = nn::parse_prune(o.prune);
@@ -83,6 +94,11 @@ void run(TrainOptions& o) {
   nn::Trainer trainer(o.config, train, test);
   const bool tty = lead && isatty(fileno(stderr));
   const int ranks = o.config.comm ? o.config.comm->size() : 1;
+  if (ranks > 1 && lead) {
+    std::printf("gradient sync: %s over %d ranks, buckets of %s\n",
+                compression::codec_string(o.config.compress).c_str(), ranks,
+                o.config.bucket_bytes ? fmt("%.2f MB", o.config.bucket_bytes / 1048576.0).c_str() : "auto size");
+  }
   std::printf(
       "training %s on %s%s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s, "
       "compress %s%s\n",
@@ -128,6 +144,8 @@ void run(TrainOptions& o) {
                                     {"ranks", e.ranks},
                                     {"comm_seconds", e.comm_seconds},
                                     {"bytes_per_step", e.bytes_per_step},
+                                    {"buckets", e.buckets},
+                                    {"bucket_bytes", e.bucket_bytes},
                                     {"timing", "measured"}}
                          .dump()
                   << "\n";
@@ -210,6 +228,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples");
   cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples");
   cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")
+      ->capture_default_str();
+  cmd->add_option("--bucket", o->bucket,
+                  "gradient bucket size in MB under mpirun, or auto (chosen from the link's measured latency and "
+                  "bandwidth)")
       ->capture_default_str();
   cmd->add_option("--comm-timeout", o->comm_timeout,
                   "seconds a collective may wait for the other ranks before the run fails (under mpirun)")

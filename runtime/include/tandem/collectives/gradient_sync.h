@@ -33,6 +33,9 @@ class GradientSync {
 
   /// Bytes this rank has put on the wire (payloads, not protocol overhead).
   uint64_t bytes_sent() const { return bytes_sent_; }
+  /// Counts bytes sent on this sync's behalf by a caller that ran the collective itself.
+  void count_sent(uint64_t bytes) { bytes_sent_ += bytes; }
+  const compression::CodecSpec& spec() const { return spec_; }
   /// Error-feedback residual and codec of a tensor (for checkpoints).
   compression::ErrorFeedback* feedback(size_t tensor);
   compression::GradientCodec& codec(size_t tensor);

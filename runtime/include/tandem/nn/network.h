@@ -3,6 +3,7 @@
 // activations and gradients are copied where consecutive layers sit on different devices.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,7 +43,10 @@ class Network {
   /// Softmax cross-entropy of the last forward pass against `labels` (i32 [N] on the last
   /// layer's device), then the backward pass: every Param::grad holds the gradient of the mean
   /// loss. Returns the loss.
-  float backward(const Tensor& labels);
+  /// on_ready(first, count), when given, is called as soon as the gradients of params()[first,
+  /// first + count) are final (layers finish in reverse order): communication can start while
+  /// the rest of the backward pass runs.
+  float backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready = {});
 
   const ModelSpec& spec() const { return spec_; }
   std::vector<Param*> params();

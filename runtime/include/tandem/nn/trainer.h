@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/collectives/buckets.h"
 #include "tandem/collectives/gradient_sync.h"
 #include "tandem/compression/codec.h"
 #include "tandem/compression/feedback.h"
@@ -42,6 +43,11 @@ struct TrainConfig {
   /// rank 0's weights; gradients are averaged through the codec (collectives::GradientSync).
   /// Rank 0 writes checkpoints; every rank reads them on resume.
   std::shared_ptr<collectives::Communicator> comm;
+  /// With a communicator: gradients travel in buckets of about this many bytes, packed in the
+  /// order backward finishes them; dense buckets overlap with the backward pass. 0: measure the
+  /// link and choose (collectives::auto_bucket_bytes). PowerSGD works per tensor (it needs the
+  /// matrices' shapes), so it ignores buckets.
+  size_t bucket_bytes = 25u << 20;
 };
 
 struct EpochStats {
@@ -55,6 +61,8 @@ struct EpochStats {
   double sparsity = 0;           ///< of the prunable weights
   double compression_ratio = 1;  ///< dense f32 gradient bytes / bytes of the wire messages
   int ranks = 1;
+  size_t buckets = 0;  ///< gradient buckets per step (0: per tensor)
+  size_t bucket_bytes = 0;
   double comm_seconds = 0;    ///< of `seconds`, spent synchronizing gradients
   double bytes_per_step = 0;  ///< gradient bytes this rank sent per step
 };
@@ -120,7 +128,8 @@ class Trainer {
   double dense_bytes_ = 0, sent_bytes_ = 0;           // this epoch's gradient traffic
   void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
   std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator
-  double comm_seconds_ = 0;                          // this epoch's time in sync_
+  std::unique_ptr<collectives::GradientBuckets> buckets_;
+  double comm_seconds_ = 0;  // this epoch's time in sync_
   void sync_gradients(const std::vector<const Tensor*>& grads);
   int rank() const { return config_.comm ? config_.comm->rank() : 0; }
   int ranks() const { return config_.comm ? config_.comm->size() : 1; }
