@@ -4,7 +4,7 @@
 // MPI operations that compute each step in f32.
 #include <mpi.h>
 
-#include <condition_variable>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -134,59 +134,51 @@ struct MpiRequest final : Request::Impl {
 };
 
 // Ends the job when a blocking call outlives its deadline: a rank blocked inside MPI cannot
-// throw, and a lost peer must not hang the others.
+// throw, and a lost peer must not hang the others. Arming is two atomic stores (no lock, no
+// wake-up), so it costs nothing next to a small collective; the thread looks every 50 ms.
 class Watchdog {
  public:
   Watchdog() : thread_([this] { watch(); }) {}
   ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    cv_.notify_all();
+    stop_ = true;
     thread_.join();
   }
-  void arm(std::string what, int rank, std::chrono::milliseconds timeout) {
-    std::lock_guard lock(mutex_);
-    what_ = std::move(what);
+  // op and tensor outlive the call: the message is composed only if it ever times out.
+  void arm(const char* op, const Tensor* tensor, int rank, std::chrono::milliseconds timeout) {
+    op_ = op;
+    tensor_ = tensor;
     rank_ = rank;
-    timeout_ = timeout;
-    deadline_ = std::chrono::steady_clock::now() + timeout;
-    armed_ = true;
-    cv_.notify_all();
+    timeout_ms_ = timeout.count();
+    since_ns_.store(now_ns(), std::memory_order_release);
   }
-  void disarm() {
-    std::lock_guard lock(mutex_);
-    armed_ = false;
-  }
+  void disarm() { since_ns_.store(0, std::memory_order_release); }
 
  private:
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   void watch() {
-    std::unique_lock lock(mutex_);
     while (!stop_) {
-      if (!armed_) {
-        cv_.wait(lock);
-        continue;
-      }
-      if (cv_.wait_until(lock, deadline_) == std::cv_status::timeout && armed_ &&
-          std::chrono::steady_clock::now() >= deadline_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const int64_t since = since_ns_.load(std::memory_order_acquire);
+      if (since != 0 && now_ns() - since > timeout_ms_ * 1000000) {
         std::fprintf(stderr,
                      "tandem: rank %d %s: not complete after %.1f s: a peer rank has died or stopped participating "
                      "(ending the job)\n",
-                     rank_, what_.c_str(), static_cast<double>(timeout_.count()) / 1000.0);
+                     rank_.load(), (std::string(op_.load()) + " " + tensor_.load()->str()).c_str(),
+                     static_cast<double>(timeout_ms_.load()) / 1000.0);
         std::fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);
         std::_Exit(1);
       }
     }
   }
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stop_ = false, armed_ = false;
-  std::string what_;
-  int rank_ = 0;
-  std::chrono::milliseconds timeout_{0};
-  std::chrono::steady_clock::time_point deadline_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> since_ns_{0}, timeout_ms_{0};
+  std::atomic<int> rank_{0};
+  std::atomic<const char*> op_{""};
+  std::atomic<const Tensor*> tensor_{nullptr};
   std::thread thread_;
 };
 
@@ -295,16 +287,21 @@ class MpiCommunicator final : public Communicator {
   }
 
   // Blocking forms: MPI's blocking collectives (its tuned algorithms), under the watchdog.
+  // The hot path of gradient sync: messages are composed only on failure.
   void allreduce(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op) override {
-    const std::string what = "allreduce " + send.str();
-    check_pair(what, send, recv, send.numel());
-    if (send.dtype() == DType::i8 || send.dtype() == DType::u8) bad(what, "reductions take f32, f16, bf16 or i32");
+    if (!send || !recv || send.dtype() != recv.dtype() || send.dtype() == DType::i8 || send.dtype() == DType::u8 ||
+        send.numel() > INT32_MAX) {
+      const std::string what = "allreduce " + (send ? send.str() : std::string("(empty)"));
+      check_pair(what, send, recv, send.numel());
+      count(what, send.numel());
+      bad(what, "reductions take f32, f16, bf16 or i32");
+    }
     s.synchronize();
     const bool in_place = send.data() == recv.data() && send.device() == recv.device();
     HostView out(recv, in_place);
     std::unique_ptr<HostView> in = in_place ? nullptr : std::make_unique<HostView>(send, true);
-    blocking(what, send.nbytes(), [&] {
-      return MPI_Allreduce(in_place ? MPI_IN_PLACE : in->ptr, out.ptr, count(what, send.numel()),
+    blocking("allreduce", send, send.nbytes(), [&] {
+      return MPI_Allreduce(in_place ? MPI_IN_PLACE : in->ptr, out.ptr, static_cast<int>(send.numel()),
                            mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD);
     });
     out.copy_back();
@@ -329,7 +326,7 @@ class MpiCommunicator final : public Communicator {
     check_pair(what, send, recv, send.numel());
     s.synchronize();
     HostView in(send, true), out(recv, false);
-    blocking(what, send.nbytes(), [&] {
+    blocking("allgatherv", send, send.nbytes(), [&] {
       return MPI_Allgatherv(in.ptr, count(what, send.numel()), mpi_type(send.dtype()), out.ptr, cs.data(), ds.data(),
                             mpi_type(send.dtype()), MPI_COMM_WORLD);
     });
@@ -342,7 +339,7 @@ class MpiCommunicator final : public Communicator {
     if (!buf) bad(what, "empty tensor");
     s.synchronize();
     HostView view(buf, rank_ == root);
-    blocking(what, rank_ == root ? buf.nbytes() : 0, [&] {
+    blocking("broadcast", buf, rank_ == root ? buf.nbytes() : 0, [&] {
       return MPI_Bcast(view.ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD);
     });
     view.copy_back();
@@ -385,15 +382,15 @@ class MpiCommunicator final : public Communicator {
     return o == 0 ? MPI_SUM : o == 1 ? MPI_MAX : MPI_MIN;
   }
   template <class F>
-  void blocking(const std::string& what, size_t bytes, F&& f) {
+  void blocking(const char* op, const Tensor& t, size_t bytes, F&& f) {
     ++stats_.calls;
     stats_.bytes_sent += bytes;
     const auto start = std::chrono::steady_clock::now();
-    watchdog_.arm(what, rank_, timeout_);
+    watchdog_.arm(op, &t, rank_, timeout_);
     const int rc = f();
     watchdog_.disarm();
     stats_.seconds_waiting += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    call(what, rc);
+    if (rc != MPI_SUCCESS) call(std::string(op) + " " + t.str(), rc);
   }
   Watchdog watchdog_;
 
