@@ -10,7 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhwloc-dev hwloc
-  libopenmpi-dev openmpi-bin
+  libopenmpi-dev openmpi-bin procps
   opencl-headers ocl-icd-opencl-dev opencl-clhpp-headers pocl-opencl-icd clinfo
   libxrt-dev uuid-dev
   dataset-fashion-mnist
