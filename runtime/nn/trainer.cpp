@@ -120,13 +120,7 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   } else if (config_.error_feedback) {
     bad_config("error feedback needs a codec (--compress)");
   }
-  if (config_.resume) {
-    load_checkpoint();
-    if (sync_ && ranks() > 1 && (config_.error_feedback || config_.compress.codec == compression::Codec::powersgd))
-      TANDEM_LOG(warn, "resuming a " << ranks()
-                                     << "-rank run: error-feedback residuals and PowerSGD state start "
-                                        "afresh (multi-rank checkpoints hold only the shared state)");
-  }
+  if (config_.resume) load_checkpoint();
 }
 
 // Every gradient through its wire message, as a data-parallel rank would send it; the update
@@ -264,6 +258,10 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
     buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes);
   }
+  if (pending_sync_state_) {
+    restore_sync_state(*pending_sync_state_);
+    pending_sync_state_.reset();
+  }
   // A one-piece step hands each layer's gradients to the buckets as backward finishes them.
   const bool overlap = buckets_ && accum_.empty();
   Stream& grad_stream = net_->stream(params.front()->value.device());
@@ -386,13 +384,55 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 
 }  // namespace
 
+// The synchronization state of a multi-rank run: every rank's error-feedback residual (one per
+// bucket, or per tensor without buckets), gathered to rank 0 as "residual:r<rank>:<k>", and
+// PowerSGD's Q, the same on every rank after its allreduce, as "codec_state:<k>". Collective.
+std::vector<NamedTensor> Trainer::gather_sync_state() {
+  std::vector<NamedTensor> out;
+  if (!sync_ || ranks() < 2) return out;
+  const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
+  Stream s(cpu_device());
+  for (size_t k = 0; k < states; ++k) {
+    if (compression::ErrorFeedback* ef = sync_->feedback(k); ef && ef->residual()) {
+      const Tensor& r = ef->residual();
+      const int64_t n = r.numel();
+      Tensor all = Tensor::empty(cpu_device(), {n * ranks()});
+      config_.comm->allgather(net_->stream(r.device()), r.reshape({n}), all);
+      for (int q = 0; q < ranks() && rank() == 0; ++q)
+        out.push_back(to_named("residual:r" + std::to_string(q) + ":" + std::to_string(k),
+                               Tensor(all.buffer(), {n}, DType::f32, static_cast<size_t>(q * n) * 4)));
+    }
+    if (config_.compress.codec == compression::Codec::powersgd && sync_->codec(k).state())
+      out.push_back(to_named("codec_state:" + std::to_string(k), sync_->codec(k).state()));
+  }
+  return out;
+}
+
+void Trainer::restore_sync_state(const CheckpointData& data) {
+  if (!sync_ || ranks() < 2) return;
+  const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
+  for (size_t k = 0; k < states; ++k) {
+    const std::string key = std::to_string(k);
+    if (const NamedTensor* r = data.find("residual:r" + std::to_string(rank()) + ":" + key); r && sync_->feedback(k)) {
+      const Tensor t = Tensor::from_host(cpu_device(), r->shape, r->dtype, r->bytes.data());
+      sync_->feedback(k)->restore(net_->stream(cpu_device()), t);
+    }
+    if (const NamedTensor* q = data.find("codec_state:" + key);
+        q && config_.compress.codec == compression::Codec::powersgd) {
+      const Tensor t = Tensor::from_host(cpu_device(), q->shape, q->dtype, q->bytes.data());
+      sync_->codec(k).restore_state(net_->stream(cpu_device()), t);
+    }
+  }
+}
+
 void Trainer::save_checkpoint() {
-  // Weights, velocities and masks are the same on every rank: rank 0 writes them. Per-rank state
-  // (error-feedback residuals, PowerSGD's Q) of a multi-rank run is not saved yet; on resume it
-  // starts afresh (a warning says so).
+  // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
+  // rank's synchronization state gathered (all ranks call this at the same step).
+  std::vector<NamedTensor> sync_state = gather_sync_state();
   if (rank() != 0) return;
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
+  for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
   data.header_json =
       json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
   std::vector<Param*> params = net_->params();
@@ -463,6 +503,7 @@ void Trainer::load_checkpoint() {
     }
   }
   state_->from_json(header.at("state"));
+  pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts
 }
 
 void Trainer::export_model(const std::string& path) const {

@@ -11,6 +11,7 @@
 #include "tandem/collectives/gradient_sync.h"
 #include "tandem/compression/codec.h"
 #include "tandem/compression/feedback.h"
+#include "tandem/nn/checkpoint.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/optimizer.h"
 #include "tandem/nn/prune.h"
@@ -131,6 +132,9 @@ class Trainer {
   std::unique_ptr<collectives::GradientBuckets> buckets_;
   double comm_seconds_ = 0;  // this epoch's time in sync_
   void sync_gradients(const std::vector<const Tensor*>& grads);
+  std::vector<NamedTensor> gather_sync_state();
+  void restore_sync_state(const CheckpointData& data);
+  std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
   int rank() const { return config_.comm ? config_.comm->rank() : 0; }
   int ranks() const { return config_.comm ? config_.comm->size() : 1; }
   std::vector<PruneEvent> prune_events_;
