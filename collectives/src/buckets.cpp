@@ -9,11 +9,7 @@
 namespace tandem::collectives {
 
 GradientBuckets::GradientBuckets(GradientSync& sync, std::vector<const Tensor*> grads, size_t bucket_bytes)
-    : sync_(sync),
-      grads_(std::move(grads)),
-      bucket_bytes_(std::max<size_t>(bucket_bytes, 4)),
-      where_(grads_.size()),
-      overlap_(sync.spec().codec == compression::Codec::none) {
+    : sync_(sync), grads_(std::move(grads)), bucket_bytes_(std::max<size_t>(bucket_bytes, 4)), where_(grads_.size()) {
   if (grads_.empty()) throw Error(ErrorKind::invalid_argument, "", "gradient buckets", "no gradients");
   const Device d = grads_.front()->device();
   // Reverse parameter order: the order in which the backward pass finishes them.
@@ -52,7 +48,7 @@ void GradientBuckets::ready(Stream& s, size_t first, size_t count) {
     Bucket& b = buckets_[bi];
     const Tensor& g = *grads_[i];
     ops::cast(s, g, Tensor(b.flat.buffer(), {g.numel()}, DType::f32, static_cast<size_t>(b.offsets[member]) * 4));
-    if (++b.filled == b.members.size() && overlap_) {
+    if (++b.filled == b.members.size() && dense(b)) {
       b.request = sync_.comm().iallreduce(s, b.flat, b.flat);
       b.started = true;
     }
@@ -67,12 +63,12 @@ void GradientBuckets::finish(Stream& s, uint64_t seed, uint32_t step) {
     Bucket& b = buckets_[bi];
     if (b.filled != b.members.size())
       throw Error(ErrorKind::internal, "", "gradient buckets", "bucket " + std::to_string(bi) + " incomplete");
-    if (overlap_) {
+    if (dense(b)) {
       b.request.wait();
       ops::scale(s, mean, b.flat);
-      sync_.count_sent(b.flat.nbytes());
+      sync_of(b).count_sent(b.flat.nbytes());
     } else {
-      sync_.sync(s, b.flat, bi, {seed, step, 0, b.key_offset});
+      sync_of(b).sync(s, b.flat, bi, {seed, step, 0, b.key_offset});
     }
     for (size_t m = 0; m < b.members.size(); ++m) {
       const Tensor& g = *grads_[b.members[m]];
@@ -84,7 +80,27 @@ void GradientBuckets::finish(Stream& s, uint64_t seed, uint32_t step) {
   }
 }
 
-size_t auto_bucket_bytes(Communicator& comm) {
+bool GradientBuckets::dense(const Bucket& b) const {
+  return (b.own ? b.own->spec() : sync_.spec()).codec == compression::Codec::none;
+}
+
+void GradientBuckets::set_codec(size_t bucket, compression::CodecSpec spec, bool error_feedback) {
+  buckets_.at(bucket).own = std::make_unique<GradientSync>(sync_.comm_ptr(), spec, error_feedback);
+}
+
+compression::CodecSpec GradientBuckets::codec(size_t bucket) const {
+  const Bucket& b = buckets_.at(bucket);
+  return b.own ? b.own->spec() : sync_.spec();
+}
+
+uint64_t GradientBuckets::bytes_sent() const {
+  uint64_t total = sync_.bytes_sent();
+  for (const Bucket& b : buckets_)
+    if (b.own) total += b.own->bytes_sent();
+  return total;
+}
+
+LinkModel measure_link(Communicator& comm) {
   Stream s(cpu_device());
   auto time_of = [&](int64_t n) {
     Tensor t = Tensor::zeros(cpu_device(), {n});
@@ -98,9 +114,15 @@ size_t auto_bucket_bytes(Communicator& comm) {
     return static_cast<double>(m.to_f32()[0]);
   };
   const double small = time_of(1024), large = time_of(1 << 20);
-  const double beta = std::max(1e-12, (large - small) / (4.0 * ((1 << 20) - 1024)));  // s per byte
-  const double alpha = std::max(0.0, small - 4096 * beta);
-  const double bytes = 10.0 * alpha / beta;
+  LinkModel link;
+  link.beta = std::max(1e-12, (large - small) / (4.0 * ((1 << 20) - 1024)));  // s per byte
+  link.alpha = std::max(0.0, small - 4096 * link.beta);
+  return link;
+}
+
+size_t auto_bucket_bytes(Communicator& comm) {
+  const LinkModel link = measure_link(comm);
+  const double bytes = 10.0 * link.alpha / link.beta;
   return static_cast<size_t>(std::clamp(bytes, 64.0 * 1024, 25.0 * 1024 * 1024));
 }
 

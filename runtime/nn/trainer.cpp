@@ -97,6 +97,8 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   piece_ = std::min(config_.batch, config_.chunk);
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
+  if (config_.auto_budget > 0 && (!config_.comm || config_.compress.codec != compression::Codec::none))
+    bad_config("--compress auto chooses codecs per bucket of a multi-rank run (under mpirun)");
   if (config_.comm) {
     // Every rank starts from rank 0's weights (the seeded init already agrees; this makes sure).
     for (Param* p : net_->params()) config_.comm->broadcast(net_->stream(p->value.device()), p->value, 0);
@@ -303,11 +305,12 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       }
       if (buckets_) {
         const auto t = Clock::now();
-        const uint64_t before = sync_->bytes_sent();
+        const uint64_t before = buckets_->bytes_sent();
         if (!overlap) buckets_->ready(grad_stream, 0, grads.size());
         buckets_->finish(grad_stream, config_.seed, static_cast<uint32_t>(st.step));
         for (const Tensor* g : grads) dense_bytes_ += static_cast<double>(g->nbytes());
-        sent_bytes_ += static_cast<double>(sync_->bytes_sent() - before);
+        sent_bytes_ += static_cast<double>(buckets_->bytes_sent() - before);
+        if (config_.auto_budget > 0 && choices_.empty()) choose_codecs();
         comm_seconds_ += since(t);
       } else if (sync_) {
         sync_gradients(grads);
@@ -364,25 +367,40 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
 namespace {
 
 json config_json(const TrainConfig& c, const ModelSpec& spec) {
-  return {{"model", json::parse(spec.to_json())},
-          {"seed", c.seed},
-          {"batch", c.batch},
-          {"accumulate", c.accumulate},
-          {"piece", std::min(c.batch, c.chunk)},  // how a step is split changes its rounding
-          {"epochs", c.epochs},
-          {"lr", c.sgd.lr},
-          {"momentum", c.sgd.momentum},
-          {"weight_decay", c.sgd.weight_decay},
-          {"schedule", schedule_name(c.sgd.schedule)},
-          {"prune", prune_name(c.prune)},
-          {"prune_start", c.prune.start_epoch},
-          {"prune_steps", c.prune.steps},
-          {"compress", compression::codec_string(c.compress)},
-          {"error_feedback", c.error_feedback},
-          {"ranks", c.comm ? c.comm->size() : 1}};
+  return {
+      {"model", json::parse(spec.to_json())},
+      {"seed", c.seed},
+      {"batch", c.batch},
+      {"accumulate", c.accumulate},
+      {"piece", std::min(c.batch, c.chunk)},  // how a step is split changes its rounding
+      {"epochs", c.epochs},
+      {"lr", c.sgd.lr},
+      {"momentum", c.sgd.momentum},
+      {"weight_decay", c.sgd.weight_decay},
+      {"schedule", schedule_name(c.sgd.schedule)},
+      {"prune", prune_name(c.prune)},
+      {"prune_start", c.prune.start_epoch},
+      {"prune_steps", c.prune.steps},
+      {"compress", c.auto_budget > 0 ? "auto:" + std::to_string(c.auto_budget) : compression::codec_string(c.compress)},
+      {"error_feedback", c.error_feedback},
+      {"ranks", c.comm ? c.comm->size() : 1}};
 }
 
 }  // namespace
+
+// --compress auto: the first step ran dense; its (averaged) bucket gradients are what the
+// candidates are judged on.
+void Trainer::choose_codecs() {
+  std::vector<Tensor> flats;
+  for (size_t b = 0; b < buckets_->buckets(); ++b) flats.push_back(buckets_->flat(b));
+  const collectives::LinkModel link = collectives::measure_link(*config_.comm);
+  choices_ = collectives::choose_codecs(*config_.comm, link, flats, config_.auto_budget);
+  for (size_t b = 0; b < choices_.size(); ++b) {
+    buckets_->set_codec(b, choices_[b].spec, config_.error_feedback);
+    TANDEM_LOG(info, "compress auto: bucket " << b << " (" << flats[b].nbytes() << " bytes) -> "
+                                              << compression::codec_string(choices_[b].spec));
+  }
+}
 
 // The synchronization state of a multi-rank run: every rank's error-feedback residual (one per
 // bucket, or per tensor without buckets), gathered to rank 0 as "residual:r<rank>:<k>", and

@@ -75,6 +75,34 @@ TEST(DataParallel, TopKWithErrorFeedbackLearns) {
   EXPECT_EQ(stats[1].ranks, comm->size());
 }
 
+// --compress auto: every bucket gets a codec within the error budget, the same on every rank,
+// and training goes on learning with them.
+TEST(DataParallel, CompressAutoChoosesWithinBudgetOnEveryRank) {
+  auto comm = collectives::mpi_world();
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.comm = comm;
+  c.batch = 32;
+  c.bucket_bytes = 128 << 10;
+  c.auto_budget = 0.02;
+  Trainer t(c, train_set(), test_set());
+  const auto stats = t.run();
+  const auto& choices = t.codec_choices();
+  ASSERT_GT(choices.size(), 1u);
+  for (const auto& ch : choices) {
+    if (comm->rank() == 0) {
+      EXPECT_LE(ch.relative_error, 0.02) << compression::codec_string(ch.spec);
+    }
+    const std::vector<int64_t> ids = comm->allgather_value(static_cast<int64_t>(ch.spec.codec));
+    for (int64_t id : ids) EXPECT_EQ(id, ids[0]) << "ranks chose different codecs";
+  }
+  EXPECT_GT(stats.back().test_accuracy, 0.6);
+  TrainConfig bad = c;
+  bad.comm = nullptr;
+  test::expect_error([&] { Trainer(bad, train_set(), test_set()); }, {"--compress auto"});
+}
+
 // Rank 0 writes the checkpoint with every rank's error-feedback residual; all ranks resume from
 // it and continue exactly as an uninterrupted run.
 TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {

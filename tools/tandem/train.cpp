@@ -87,7 +87,18 @@ void run(TrainOptions& o) {
     return pc;
   }();
   o.config.sgd.schedule = nn::parse_schedule(o.schedule);
-  o.config.compress = compression::parse_codec(o.compress);
+  if (o.compress == "auto" || o.compress.starts_with("auto:")) {
+    o.config.auto_budget = 0.05;
+    if (o.compress.size() > 5) {
+      char* end = nullptr;
+      o.config.auto_budget = std::strtod(o.compress.c_str() + 5, &end);
+      if (*end != '\0' || !(o.config.auto_budget > 0))
+        throw Error(ErrorKind::invalid_argument, "", "train",
+                    "--compress " + o.compress + ": expected auto[:budget > 0]");
+    }
+  } else {
+    o.config.compress = compression::parse_codec(o.compress);
+  }
   nn::Dataset train = nn::load_mnist(o.data, "train"), test = nn::load_mnist(o.data, "t10k");
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
@@ -178,6 +189,17 @@ void run(TrainOptions& o) {
                  ranks > 1 ? fmt("%.1f%%", 100 * comm / std::max(1e-9, seconds)) : "-"});
     summary.print();
   }
+  if (!trainer.codec_choices().empty()) {
+    std::printf("\ncompress auto (relative error budget %g; chosen on the first step's gradients):\n",
+                o.config.auto_budget);
+    Table t({"bucket", "codec", "relative error", "predicted sync (ms)", "message bytes"});
+    for (size_t b = 0; b < trainer.codec_choices().size(); ++b) {
+      const auto& c = trainer.codec_choices()[b];
+      t.add({std::to_string(b), compression::codec_string(c.spec), fmt("%.4f", c.relative_error),
+             fmt("%.3f", c.predicted_seconds * 1e3), std::to_string(c.message_bytes)});
+    }
+    t.print();
+  }
   if (!o.export_path.empty() && lead) {
     trainer.export_model(o.export_path);
     std::printf("exported the model to %s\n", o.export_path.c_str());
@@ -215,7 +237,8 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--compress", o->compress,
                   "gradient codec: none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], "
-                  "sign[:chunk], randomk:ratio, topk:ratio, topk_sampled:ratio, powersgd:rank")
+                  "sign[:chunk], randomk:ratio, topk:ratio, topk_sampled:ratio, powersgd:rank; under mpirun also "
+                  "auto[:error budget] (per bucket)")
       ->capture_default_str();
   cmd->add_flag("--error-feedback", c.error_feedback, "keep what the codec drops and add it to the next gradient");
   cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints");

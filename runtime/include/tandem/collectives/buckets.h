@@ -28,6 +28,13 @@ class GradientBuckets {
 
   size_t buckets() const { return buckets_.size(); }
   size_t bucket_bytes() const { return bucket_bytes_; }
+  /// The flat buffer of a bucket (its gradients in bucket order, after ready()).
+  const Tensor& flat(size_t bucket) const { return buckets_.at(bucket).flat; }
+  /// Gives one bucket its own codec (with its own error feedback): `--compress auto`.
+  void set_codec(size_t bucket, compression::CodecSpec spec, bool error_feedback);
+  compression::CodecSpec codec(size_t bucket) const;
+  /// Payload bytes sent for all buckets so far.
+  uint64_t bytes_sent() const;
 
  private:
   struct Bucket {
@@ -38,14 +45,24 @@ class GradientBuckets {
     uint64_t key_offset = 0;
     Request request;
     bool started = false;
+    std::unique_ptr<GradientSync> own;  // a codec of its own (auto); else the shared sync
   };
+  GradientSync& sync_of(Bucket& b) { return b.own ? *b.own : sync_; }
+  bool dense(const Bucket& b) const;
   GradientSync& sync_;
   std::vector<const Tensor*> grads_;
   size_t bucket_bytes_;
   std::vector<Bucket> buckets_;
   std::vector<std::pair<size_t, size_t>> where_;  // parameter → (bucket, member)
-  bool overlap_;                                  // dense codec: non-blocking allreduce per bucket
 };
+
+/// The link between ranks as an alpha-beta model, from allreduces of 4 KB and 4 MB timed on
+/// `comm` (the slowest rank's times, so every rank holds the same model). Collective.
+struct LinkModel {
+  double alpha = 0;  ///< seconds per collective
+  double beta = 0;   ///< seconds per byte of an allreduce's payload
+};
+LinkModel measure_link(Communicator& comm);
 
 /// A bucket size for this link: about ten latencies' worth of bytes at its bandwidth (so the
 /// per-message cost stays under ~10%), from allreduces of 4 KB and 4 MB timed on `comm`;

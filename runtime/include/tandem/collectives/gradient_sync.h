@@ -40,6 +40,7 @@ class GradientSync {
   compression::ErrorFeedback* feedback(size_t tensor);
   compression::GradientCodec& codec(size_t tensor);
   Communicator& comm() { return *comm_; }
+  std::shared_ptr<Communicator> comm_ptr() const { return comm_; }
 
  private:
   struct PerTensor;

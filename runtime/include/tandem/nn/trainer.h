@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/collectives/auto_codec.h"
 #include "tandem/collectives/buckets.h"
 #include "tandem/collectives/gradient_sync.h"
 #include "tandem/compression/codec.h"
@@ -49,6 +50,10 @@ struct TrainConfig {
   /// link and choose (collectives::auto_bucket_bytes). PowerSGD works per tensor (it needs the
   /// matrices' shapes), so it ignores buckets.
   size_t bucket_bytes = 25u << 20;
+  /// > 0: `--compress auto`: after the first (dense) step, each bucket gets the codec with the
+  /// least predicted sync time whose relative error stays within this budget
+  /// (collectives::choose_codecs). Needs a communicator; `compress` must be none.
+  double auto_budget = 0;
 };
 
 struct EpochStats {
@@ -95,6 +100,8 @@ class Trainer {
   double evaluate();
   Network& network() { return *net_; }
   const std::vector<PruneEvent>& prune_events() const { return prune_events_; }
+  /// `--compress auto`'s choice per bucket (empty until made, or without auto).
+  const std::vector<collectives::CodecChoice>& codec_choices() const { return choices_; }
   /// Every optimizer step's loss so far in this process (mean over its micro-batches).
   const std::vector<float>& step_losses() const { return step_losses_; }
   bool finished() const;
@@ -130,8 +137,10 @@ class Trainer {
   void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
   std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator
   std::unique_ptr<collectives::GradientBuckets> buckets_;
-  double comm_seconds_ = 0;  // this epoch's time in sync_
+  std::vector<collectives::CodecChoice> choices_;  // --compress auto, once made
+  double comm_seconds_ = 0;                        // this epoch's time in sync_
   void sync_gradients(const std::vector<const Tensor*>& grads);
+  void choose_codecs();
   std::vector<NamedTensor> gather_sync_state();
   void restore_sync_state(const CheckpointData& data);
   std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
