@@ -97,6 +97,13 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   piece_ = std::min(config_.batch, config_.chunk);
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
+  if (config_.sync == TrainConfig::Sync::ps) {
+    if (!config_.comm) bad_config("--sync ps needs several ranks (run under mpirun)");
+    if (config_.compress.codec != compression::Codec::none || config_.auto_budget > 0)
+      bad_config("--sync ps pushes dense gradients (no --compress yet)");
+    if (config_.prune.method != PruneMethod::none) bad_config("--sync ps does not combine with pruning yet");
+    if (!config_.checkpoint_dir.empty()) bad_config("--sync ps keeps sharded optimizer state: no checkpoints yet");
+  }
   if (config_.auto_budget > 0 && (!config_.comm || config_.compress.codec != compression::Codec::none))
     bad_config("--compress auto chooses codecs per bucket of a multi-rank run (under mpirun)");
   if (config_.comm) {
@@ -255,7 +262,8 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   const int64_t steps_per_epoch = train_.count / (per_step * ranks());
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
-  if (sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd) {
+  if (sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd &&
+      config_.sync == TrainConfig::Sync::allreduce) {
     const size_t bytes =
         config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
     buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes);
@@ -303,7 +311,11 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
           compression::accumulate(s, params[i]->grad, share, accum_[i], first == 0);
         }
       }
-      if (buckets_) {
+      if (config_.sync == TrainConfig::Sync::ps) {
+        const auto t = Clock::now();
+        ps_step(params, grads, lr);
+        comm_seconds_ += since(t);
+      } else if (buckets_) {
         const auto t = Clock::now();
         const uint64_t before = buckets_->bytes_sent();
         if (!overlap) buckets_->ready(grad_stream, 0, grads.size());
@@ -317,7 +329,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       } else if (config_.compress.codec != compression::Codec::none) {
         compress_gradients(params, grads);
       }
-      sgd_.step(*net_, params, grads, lr);
+      if (config_.sync != TrainConfig::Sync::ps) sgd_.step(*net_, params, grads, lr);
       const float step_loss = static_cast<float>(loss);
       step_losses_.push_back(step_loss);
       st.epoch_loss_sum += step_loss;
@@ -387,6 +399,56 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 }
 
 }  // namespace
+
+// Parameter server, shards colocated with the workers: push (reduce-scatter of the flattened
+// gradients: each shard arrives summed at its owner), update (SGD with momentum and weight
+// decay on the shard, exactly as Sgd::step does per parameter), pull (allgather of the shards).
+void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr) {
+  collectives::Communicator& comm = *config_.comm;
+  const Device d = params.front()->value.device();
+  Stream& s = net_->stream(d);
+  const auto view = [](const Tensor& flat, int64_t at, int64_t n) {
+    return Tensor(flat.buffer(), {n}, DType::f32, flat.offset() + static_cast<size_t>(at) * 4);
+  };
+  if (!ps_) {
+    ps_ = std::make_unique<PsShard>();
+    int64_t n = 0;
+    for (Param* p : params) ps_->offsets.push_back(std::exchange(n, n + p->value.numel()));
+    ps_->padded = (n + ranks() - 1) / ranks() * ranks();
+    ps_->shard = ps_->padded / ranks();
+    ps_->flat = Tensor::zeros(d, {ps_->padded});
+    ps_->velocity = Tensor::zeros(d, {ps_->shard});
+    ps_->grad = Tensor::empty(d, {ps_->shard});
+    Tensor decay = Tensor::zeros(d, {ps_->padded});
+    for (size_t i = 0; i < params.size(); ++i) {
+      ops::cast(s, params[i]->value.reshape({params[i]->value.numel()}),
+                view(ps_->flat, ps_->offsets[i], params[i]->value.numel()));
+      if (params[i]->prunable)
+        ops::fill(s, view(decay, ps_->offsets[i], params[i]->value.numel()), sgd_.config().weight_decay);
+    }
+    const int64_t mine = rank() * ps_->shard;
+    ps_->weights = Tensor::empty(d, {ps_->shard});
+    ops::cast(s, view(ps_->flat, mine, ps_->shard), ps_->weights);
+    ps_->decay = Tensor::empty(d, {ps_->shard});
+    ops::cast(s, view(decay, mine, ps_->shard), ps_->decay);
+  }
+  PsShard& ps = *ps_;
+  for (size_t i = 0; i < grads.size(); ++i)
+    ops::cast(s, grads[i]->reshape({grads[i]->numel()}), view(ps.flat, ps.offsets[i], grads[i]->numel()));
+  comm.reduce_scatter(s, ps.flat, ps.grad);  // push
+  ops::scale(s, 1.0f / static_cast<float>(ranks()), ps.grad);
+  ops::scale(s, sgd_.config().momentum, ps.velocity);
+  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
+  ops::mul(s, ps.decay, ps.weights, ps.grad);  // weight decay, prunable parameters only
+  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
+  ops::axpy(s, -lr, ps.velocity, ps.weights);
+  comm.allgather(s, ps.weights, ps.flat);  // pull
+  for (size_t i = 0; i < params.size(); ++i)
+    ops::cast(s, view(ps.flat, ps.offsets[i], params[i]->value.numel()),
+              params[i]->value.reshape({params[i]->value.numel()}));
+  dense_bytes_ += static_cast<double>(ps.flat.nbytes());
+  sent_bytes_ += static_cast<double>(ps.flat.nbytes() + ps.weights.nbytes());
+}
 
 // --compress auto: the first step ran dense; its (averaged) bucket gradients are what the
 // candidates are judged on.

@@ -75,6 +75,30 @@ TEST(DataParallel, TopKWithErrorFeedbackLearns) {
   EXPECT_EQ(stats[1].ranks, comm->size());
 }
 
+// The parameter server (shards on every rank: push = reduce-scatter, SGD on the shard, pull =
+// allgather) reaches the same weights as allreduce data parallelism.
+TEST(DataParallel, ParameterServerEqualsAllreduce) {
+  auto comm = collectives::mpi_world();
+  TrainConfig c;
+  c.model = "cnn";
+  c.epochs = 1;
+  c.max_steps = 8;
+  c.comm = comm;
+  c.batch = 16;
+  c.sgd.weight_decay = 1e-3f;
+  Trainer ar(c, train_set(), test_set());
+  ar.run();
+  TrainConfig ps = c;
+  ps.sync = TrainConfig::Sync::ps;
+  Trainer server(ps, train_set(), test_set());
+  server.run();
+  const auto a = weights(ar), b = weights(server);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(b[i], a[i], 1e-5, 1e-4, "parameter " + std::to_string(i));
+  TrainConfig bad = ps;
+  bad.compress = compression::parse_codec("int8");
+  test::expect_error([&] { Trainer(bad, train_set(), test_set()); }, {"--sync ps"});
+}
+
 // --compress auto: every bucket gets a codec within the error budget, the same on every rank,
 // and training goes on learning with them.
 TEST(DataParallel, CompressAutoChoosesWithinBudgetOnEveryRank) {

@@ -27,6 +27,7 @@ struct TrainOptions {
   double target_accuracy = 0.9;
   double comm_timeout = 60;
   std::string bucket = "25";
+  std::string sync = "allreduce";
 };
 
 void progress_bar(const nn::StepProgress& p, int epochs) {
@@ -69,6 +70,11 @@ void run(TrainOptions& o) {
     }
   }
   const bool lead = !o.config.comm || o.config.comm->rank() == 0;
+  if (o.sync == "ps") {
+    o.config.sync = nn::TrainConfig::Sync::ps;
+  } else if (o.sync != "allreduce") {
+    throw Error(ErrorKind::invalid_argument, "", "train", "--sync " + o.sync + ": expected allreduce or ps");
+  }
   if (o.bucket == "auto") {
     o.config.bucket_bytes = 0;
   } else {
@@ -251,6 +257,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples");
   cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples");
   cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")
+      ->capture_default_str();
+  cmd->add_option("--sync", o->sync,
+                  "under mpirun: allreduce, or ps (parameter server with shards on every rank: push gradients, "
+                  "pull weights)")
       ->capture_default_str();
   cmd->add_option("--bucket", o->bucket,
                   "gradient bucket size in MB under mpirun, or auto (chosen from the link's measured latency and "

@@ -54,6 +54,12 @@ struct TrainConfig {
   /// least predicted sync time whose relative error stays within this budget
   /// (collectives::choose_codecs). Needs a communicator; `compress` must be none.
   double auto_budget = 0;
+  /// With a communicator: `allreduce` (every rank updates all weights from averaged gradients)
+  /// or `ps`, a parameter server with colocated shards — the flattened parameters are split
+  /// over the ranks; each step workers push gradients (reduce-scatter to the shard owners),
+  /// each owner applies SGD to its shard with its shard's momentum, and workers pull the
+  /// updated weights (allgather). Same mathematics, optimizer state 1/ranks the size.
+  enum class Sync { allreduce, ps } sync = Sync::allreduce;
 };
 
 struct EpochStats {
@@ -141,6 +147,14 @@ class Trainer {
   double comm_seconds_ = 0;                        // this epoch's time in sync_
   void sync_gradients(const std::vector<const Tensor*>& grads);
   void choose_codecs();
+  // Parameter-server mode: this rank's shard of the flattened parameters.
+  struct PsShard {
+    std::vector<int64_t> offsets;  // each parameter's start in the flat vector
+    int64_t padded = 0, shard = 0;
+    Tensor flat, weights, velocity, decay, grad;
+  };
+  std::unique_ptr<PsShard> ps_;
+  void ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr);
   std::vector<NamedTensor> gather_sync_state();
   void restore_sync_state(const CheckpointData& data);
   std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
