@@ -239,20 +239,8 @@ class MpiCommunicator final : public Communicator {
 
   Request iallgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) override {
     const std::string what = "allgatherv " + send.str();
-    if (static_cast<int>(counts.size()) != size_)
-      bad(what, std::to_string(counts.size()) + " counts for " + std::to_string(size_) + " ranks");
-    if (counts[static_cast<size_t>(rank_)] != send.numel())
-      bad(what, "this rank's count is " + std::to_string(counts[static_cast<size_t>(rank_)]) + ", send holds " +
-                    std::to_string(send.numel()));
     auto r = std::make_unique<MpiRequest>();
-    int64_t total = 0;
-    for (int64_t c : counts) {
-      r->displs.push_back(count(what, total));
-      r->counts.push_back(count(what, c));
-      total += c;
-    }
-    if (recv.numel() != total)
-      bad(what, "recv " + recv.str() + " must hold the " + std::to_string(total) + " elements");
+    gatherv_layout(what, send, recv, counts, r->counts, r->displs);
     check_pair(what, send, recv, send.numel());
     s.synchronize();
     r->send = std::make_unique<HostView>(send, true);
@@ -309,20 +297,8 @@ class MpiCommunicator final : public Communicator {
 
   void allgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) override {
     const std::string what = "allgatherv " + send.str();
-    if (static_cast<int>(counts.size()) != size_)
-      bad(what, std::to_string(counts.size()) + " counts for " + std::to_string(size_) + " ranks");
-    if (counts[static_cast<size_t>(rank_)] != send.numel())
-      bad(what, "this rank's count is " + std::to_string(counts[static_cast<size_t>(rank_)]) + ", send holds " +
-                    std::to_string(send.numel()));
     std::vector<int> cs, ds;
-    int64_t total = 0;
-    for (int64_t c : counts) {
-      ds.push_back(count(what, total));
-      cs.push_back(count(what, c));
-      total += c;
-    }
-    if (recv.numel() != total)
-      bad(what, "recv " + recv.str() + " must hold the " + std::to_string(total) + " elements");
+    gatherv_layout(what, send, recv, counts, cs, ds);
     check_pair(what, send, recv, send.numel());
     s.synchronize();
     HostView in(send, true), out(recv, false);
@@ -358,6 +334,24 @@ class MpiCommunicator final : public Communicator {
 
  private:
   int rank_ = 0, size_ = 1;
+
+  // allgatherv's counts and displacements as MPI's ints, after checking them against the tensors.
+  void gatherv_layout(const std::string& what, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts,
+                      std::vector<int>& cs, std::vector<int>& ds) const {
+    if (static_cast<int>(counts.size()) != size_)
+      bad(what, std::to_string(counts.size()) + " counts for " + std::to_string(size_) + " ranks");
+    if (counts[static_cast<size_t>(rank_)] != send.numel())
+      bad(what, "this rank's count is " + std::to_string(counts[static_cast<size_t>(rank_)]) + ", send holds " +
+                    std::to_string(send.numel()));
+    int64_t total = 0;
+    for (int64_t c : counts) {
+      ds.push_back(count(what, total));
+      cs.push_back(count(what, c));
+      total += c;
+    }
+    if (recv.numel() != total)
+      bad(what, "recv " + recv.str() + " must hold the " + std::to_string(total) + " elements");
+  }
 
   [[noreturn]] void bad(const std::string& what, const std::string& detail) const {
     throw Error(ErrorKind::invalid_argument, "rank " + std::to_string(rank_), what, detail);

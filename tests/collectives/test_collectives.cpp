@@ -190,15 +190,3 @@ TEST(Collectives, AMissingPeerIsATimeoutNotAHang) {
 
 }  // namespace
 }  // namespace tandem::collectives
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = tandem::collectives::mpi_world();
-  // One report is enough: ranks other than 0 print only failures.
-  if (world->rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new ::testing::EmptyTestEventListener);
-  }
-  return RUN_ALL_TESTS();
-}

@@ -163,13 +163,3 @@ TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {
 
 }  // namespace
 }  // namespace tandem::nn
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  auto world = tandem::collectives::mpi_world();
-  if (world->rank() != 0) {
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  return RUN_ALL_TESTS();
-}
