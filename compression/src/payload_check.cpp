@@ -65,22 +65,7 @@ void check_levels(const Layout& L, const uint8_t* p, const std::string& op) {
     }
     return;
   }
-  switch (L.width) {
-    case 1:
-      return check_fields<1>(L, p, op);
-    case 2:
-      return check_fields<2>(L, p, op);
-    case 3:
-      return check_fields<3>(L, p, op);
-    case 4:
-      return check_fields<4>(L, p, op);
-    case 5:
-      return check_fields<5>(L, p, op);
-    case 6:
-      return check_fields<6>(L, p, op);
-    default:
-      return check_fields<7>(L, p, op);
-  }
+  with_width(L.width, [&](auto w) { check_fields<w>(L, p, op); });
 }
 
 void check_sign_padding(const Layout& L, const uint8_t* bits, const std::string& op) {

@@ -246,7 +246,7 @@ void dequantize(const OpCall& call) {
 
 namespace {
 
-// One instantiation per width, so the shifts and byte counts of bitpack.h are constants.
+// One instantiation per width (with_width), so the shifts and byte counts are constants.
 // Group g (elements 8g … 8g+7) fills bytes g·W … g·W + W − 1; whole groups move as one
 // 64-bit word (little-endian, as bitpack.h defines the stream), the last one field by field.
 template <int W>
@@ -288,48 +288,20 @@ void unpack_width(const uint8_t* bits, int8_t* q, int64_t n, int offset) {
   }
 }
 
-template <template <int> class F, class... Args>
-void by_width(int width, Args... args) {
-  switch (width) {
-    case 1:
-      return F<1>::run(args...);
-    case 2:
-      return F<2>::run(args...);
-    case 3:
-      return F<3>::run(args...);
-    case 4:
-      return F<4>::run(args...);
-    case 5:
-      return F<5>::run(args...);
-    case 6:
-      return F<6>::run(args...);
-    case 7:
-      return F<7>::run(args...);
-    default:
-      return F<8>::run(args...);
-  }
-}
-template <int W>
-struct Pack {
-  static void run(const int8_t* q, uint8_t* bits, int64_t n, int offset) { pack_width<W>(q, bits, n, offset); }
-};
-template <int W>
-struct Unpack {
-  static void run(const uint8_t* bits, int8_t* q, int64_t n, int offset) { unpack_width<W>(bits, q, n, offset); }
-};
-
 }  // namespace
 
 void pack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
-  by_width<Pack>(p.width, static_cast<const int8_t*>(call.in[0]->data()), static_cast<uint8_t*>(call.out[0]->data()),
-                 call.in[0]->numel(), p.offset);
+  const auto* q = static_cast<const int8_t*>(call.in[0]->data());
+  auto* bits = static_cast<uint8_t*>(call.out[0]->data());
+  compression::with_width(p.width, [&](auto w) { pack_width<w>(q, bits, call.in[0]->numel(), p.offset); });
 }
 
 void unpack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
-  by_width<Unpack>(p.width, static_cast<const uint8_t*>(call.in[0]->data()), static_cast<int8_t*>(call.out[0]->data()),
-                   call.out[0]->numel(), p.offset);
+  const auto* bits = static_cast<const uint8_t*>(call.in[0]->data());
+  auto* q = static_cast<int8_t*>(call.out[0]->data());
+  compression::with_width(p.width, [&](auto w) { unpack_width<w>(bits, q, call.out[0]->numel(), p.offset); });
 }
 
 }  // namespace tandem::cpu

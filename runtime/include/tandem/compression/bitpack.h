@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace tandem::compression {
 
@@ -16,6 +17,30 @@ constexpr int field_width(uint32_t max_field) {
   int w = 1;
   while ((max_field >> w) != 0) ++w;
   return w;
+}
+
+/// Calls f(std::integral_constant<int, W>{}) for W = width (1..8; more counts as 8), so that code
+/// over fields can make the width a compile-time constant: the shifts and byte counts fold.
+template <class F>
+constexpr decltype(auto) with_width(int width, F&& f) {
+  switch (width) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    case 6:
+      return f(std::integral_constant<int, 6>{});
+    case 7:
+      return f(std::integral_constant<int, 7>{});
+    default:
+      return f(std::integral_constant<int, 8>{});
+  }
 }
 
 /// Packs `count` (≤ 8) fields, each < 2^width, into packed_bytes(count, width) bytes at out.
