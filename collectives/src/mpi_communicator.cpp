@@ -204,7 +204,7 @@ class MpiCommunicator final : public Communicator {
     if (!in_place) r->send = std::make_unique<HostView>(send, true);
     call(what, MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
                               mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
-    return issue(std::move(r), what, send.nbytes());
+    return issue(std::move(r), what);
   }
 
   Request ireduce_scatter(Stream& s, const Tensor& send, const Tensor& recv, ReduceOp op) override {
@@ -219,7 +219,7 @@ class MpiCommunicator final : public Communicator {
     r->recv = std::make_unique<HostView>(recv, false);
     call(what, MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
                                          mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
-    return issue(std::move(r), what, send.nbytes());
+    return issue(std::move(r), what);
   }
 
   Request iallgather(Stream& s, const Tensor& send, const Tensor& recv) override {
@@ -234,7 +234,7 @@ class MpiCommunicator final : public Communicator {
     r->recv = std::make_unique<HostView>(recv, false);
     call(what, MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
                               count(what, send.numel()), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
-    return issue(std::move(r), what, send.nbytes());
+    return issue(std::move(r), what);
   }
 
   Request iallgatherv(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts) override {
@@ -248,7 +248,7 @@ class MpiCommunicator final : public Communicator {
     call(what,
          MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
                          r->counts.data(), r->displs.data(), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
-    return issue(std::move(r), what, send.nbytes());
+    return issue(std::move(r), what);
   }
 
   Request ibroadcast(Stream& s, const Tensor& buf, int root) override {
@@ -260,7 +260,7 @@ class MpiCommunicator final : public Communicator {
     r->recv = std::make_unique<HostView>(buf, rank_ == root);
     call(what,
          MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD, &r->request));
-    return issue(std::move(r), what, rank_ == root ? buf.nbytes() : 0);
+    return issue(std::move(r), what);
   }
 
   std::vector<int64_t> allgather_value(int64_t mine) override {
@@ -270,7 +270,7 @@ class MpiCommunicator final : public Communicator {
     r->keep = values;  // alive as long as MPI may write into it, even after a timeout
     call("allgather sizes",
          MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, MPI_COMM_WORLD, &r->request));
-    issue(std::move(r), "allgather sizes", 8).wait();
+    issue(std::move(r), "allgather sizes").wait();
     return *values;
   }
 
@@ -288,7 +288,7 @@ class MpiCommunicator final : public Communicator {
     const bool in_place = send.data() == recv.data() && send.device() == recv.device();
     HostView out(recv, in_place);
     std::unique_ptr<HostView> in = in_place ? nullptr : std::make_unique<HostView>(send, true);
-    blocking("allreduce", send, send.nbytes(), [&] {
+    blocking("allreduce", send, [&] {
       return MPI_Allreduce(in_place ? MPI_IN_PLACE : in->ptr, out.ptr, static_cast<int>(send.numel()),
                            mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD);
     });
@@ -302,7 +302,7 @@ class MpiCommunicator final : public Communicator {
     check_pair(what, send, recv, send.numel());
     s.synchronize();
     HostView in(send, true), out(recv, false);
-    blocking("allgatherv", send, send.nbytes(), [&] {
+    blocking("allgatherv", send, [&] {
       return MPI_Allgatherv(in.ptr, count(what, send.numel()), mpi_type(send.dtype()), out.ptr, cs.data(), ds.data(),
                             mpi_type(send.dtype()), MPI_COMM_WORLD);
     });
@@ -315,7 +315,7 @@ class MpiCommunicator final : public Communicator {
     if (!buf) bad(what, "empty tensor");
     s.synchronize();
     HostView view(buf, rank_ == root);
-    blocking("broadcast", buf, rank_ == root ? buf.nbytes() : 0, [&] {
+    blocking("broadcast", buf, [&] {
       return MPI_Bcast(view.ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD);
     });
     view.copy_back();
@@ -329,7 +329,7 @@ class MpiCommunicator final : public Communicator {
   void barrier() override {
     auto r = std::make_unique<MpiRequest>();
     call("barrier", MPI_Ibarrier(MPI_COMM_WORLD, &r->request));
-    issue(std::move(r), "barrier", 0).wait();
+    issue(std::move(r), "barrier").wait();
   }
 
  private:
@@ -376,28 +376,20 @@ class MpiCommunicator final : public Communicator {
     return o == 0 ? MPI_SUM : o == 1 ? MPI_MAX : MPI_MIN;
   }
   template <class F>
-  void blocking(const char* op, const Tensor& t, size_t bytes, F&& f) {
-    ++stats_.calls;
-    stats_.bytes_sent += bytes;
-    const auto start = std::chrono::steady_clock::now();
+  void blocking(const char* op, const Tensor& t, F&& f) {
     watchdog_.arm(op, &t, rank_, timeout_);
     const int rc = f();
     watchdog_.disarm();
-    stats_.seconds_waiting += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (rc != MPI_SUCCESS) call(std::string(op) + " " + t.str(), rc);
   }
   Watchdog watchdog_;
 
-  Request issue(std::unique_ptr<MpiRequest> r, const std::string& what, size_t bytes) {
-    ++stats_.calls;
-    stats_.bytes_sent += bytes;
-    return Request(std::move(r), what, rank_, timeout_, &stats_);
+  Request issue(std::unique_ptr<MpiRequest> r, const std::string& what) {
+    return Request(std::move(r), what, rank_, timeout_);
   }
 };
 
 }  // namespace
-
-bool mpi_built() { return true; }
 
 std::shared_ptr<Communicator> mpi_world() {
   static std::shared_ptr<Communicator> world = std::make_shared<MpiCommunicator>();

@@ -4,8 +4,6 @@
 
 namespace tandem::collectives {
 
-bool mpi_built() { return false; }
-
 std::shared_ptr<Communicator> mpi_world() {
   throw Error(ErrorKind::unsupported, "", "mpi",
               "this build has no MPI (install libopenmpi-dev openmpi-bin and configure with -DTANDEM_WITH_MPI=AUTO)");

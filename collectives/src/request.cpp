@@ -6,9 +6,8 @@
 
 namespace tandem::collectives {
 
-Request::Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout,
-                 CommStats* stats)
-    : impl_(std::move(impl)), what_(std::move(what)), rank_(rank), timeout_(timeout), stats_(stats) {}
+Request::Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout)
+    : impl_(std::move(impl)), what_(std::move(what)), rank_(rank), timeout_(timeout) {}
 
 Request::Request(Request&&) noexcept = default;
 Request& Request::operator=(Request&& other) noexcept {
@@ -24,7 +23,6 @@ Request& Request::operator=(Request&& other) noexcept {
     what_ = std::move(other.what_);
     rank_ = other.rank_;
     timeout_ = other.timeout_;
-    stats_ = other.stats_;
   }
   return *this;
 }
@@ -65,7 +63,6 @@ void Request::wait() {
                       " s: a peer rank has died or stopped participating");
     }
   }
-  if (stats_) stats_->seconds_waiting += std::chrono::duration<double>(Clock::now() - start).count();
   complete();
 }
 

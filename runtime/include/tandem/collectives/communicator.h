@@ -23,13 +23,6 @@ namespace tandem::collectives {
 
 enum class ReduceOp { sum, max, min };
 
-/// What a communicator has done, for a run's metrics.
-struct CommStats {
-  uint64_t calls = 0;
-  uint64_t bytes_sent = 0;     ///< payload bytes this rank contributed
-  double seconds_waiting = 0;  ///< time spent blocked in wait()
-};
-
 /// A collective in flight.
 class Request {
  public:
@@ -42,7 +35,7 @@ class Request {
   };
 
   Request() = default;
-  Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout, CommStats* stats);
+  Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout);
   Request(Request&&) noexcept;
   Request& operator=(Request&&) noexcept;
   /// A request still in flight is waited for (errors are logged, not thrown).
@@ -52,14 +45,12 @@ class Request {
   bool test();
   /// Blocks until complete; Error(timeout) after the communicator's timeout.
   void wait();
-  bool pending() const { return impl_ != nullptr; }
 
  private:
   std::unique_ptr<Impl> impl_;
   std::string what_;
   int rank_ = 0;
   std::chrono::milliseconds timeout_{0};
-  CommStats* stats_ = nullptr;
   void complete();
 };
 
@@ -108,15 +99,10 @@ class Communicator {
   }
   virtual void broadcast(Stream& s, const Tensor& buf, int root) { ibroadcast(s, buf, root).wait(); }
 
-  const CommStats& stats() const { return stats_; }
-
  protected:
   std::chrono::milliseconds timeout_{std::chrono::seconds(60)};
-  CommStats stats_;
 };
 
-/// True when this build has an MPI communicator.
-bool mpi_built();
 /// True when the process was started by a launcher (mpirun) with more than one rank.
 bool launched_with_ranks();
 /// MPI_COMM_WORLD (MPI is initialized on first use and finalized at exit). Throws
