@@ -8,8 +8,13 @@
 
 namespace tandem::collectives {
 
-GradientBuckets::GradientBuckets(GradientSync& sync, std::vector<const Tensor*> grads, size_t bucket_bytes)
-    : sync_(sync), grads_(std::move(grads)), bucket_bytes_(std::max<size_t>(bucket_bytes, 4)), where_(grads_.size()) {
+GradientBuckets::GradientBuckets(GradientSync& sync, std::vector<const Tensor*> grads, size_t bucket_bytes,
+                                 uint64_t seed, bool overlap)
+    : seed_(seed),
+      overlap_(overlap),
+      grads_(std::move(grads)),
+      bucket_bytes_(std::max<size_t>(bucket_bytes, 4)),
+      where_(grads_.size()) {
   if (grads_.empty()) throw Error(ErrorKind::invalid_argument, "", "gradient buckets", "no gradients");
   const Device d = grads_.front()->device();
   // Reverse parameter order: the order in which the backward pass finishes them.
@@ -37,67 +42,55 @@ GradientBuckets::GradientBuckets(GradientSync& sync, std::vector<const Tensor*> 
     }
     b.flat = Tensor::empty(d, {n});
     b.key_offset = key_offset;
+    b.sync = std::make_unique<GradientSync>(sync.comm().dup(), sync.spec(), sync.error_feedback());
     key_offset += static_cast<uint64_t>(n);
     buckets_.push_back(std::move(b));
   }
 }
 
-void GradientBuckets::ready(Stream& s, size_t first, size_t count) {
+void GradientBuckets::start(Stream& s, size_t bucket, uint32_t step) {
+  Bucket& b = buckets_[bucket];
+  const compression::RandomKey key{seed_, step, 0, b.key_offset};
+  const uint64_t before = b.sync->bytes_sent();  // counted as the messages are posted
+  if (overlap_)
+    b.request = b.sync->start(s, b.flat, 0, key);
+  else
+    b.sync->sync(s, b.flat, 0, key);
+  sent_ += b.sync->bytes_sent() - before;
+}
+
+void GradientBuckets::ready(Stream& s, uint32_t step, size_t first, size_t count) {
   for (size_t i = first; i < first + count; ++i) {
     const auto [bi, member] = where_[i];
     Bucket& b = buckets_[bi];
     const Tensor& g = *grads_[i];
     ops::cast(s, g, Tensor(b.flat.buffer(), {g.numel()}, DType::f32, static_cast<size_t>(b.offsets[member]) * 4));
-    if (++b.filled == b.members.size() && dense(b)) {
-      b.request = sync_.comm().iallreduce(s, b.flat, b.flat);
-      b.started = true;
-    }
+    if (++b.filled == b.members.size() && overlap_) start(s, bi, step);
   }
-  for (Bucket& b : buckets_)
-    if (b.started) b.request.test();  // progress while the backward pass goes on
+  for (Bucket& b : buckets_) b.request.test();  // progress while the backward pass goes on
 }
 
-void GradientBuckets::finish(Stream& s, uint64_t seed, uint32_t step) {
-  const float mean = 1.0f / static_cast<float>(sync_.comm().size());
+void GradientBuckets::finish(Stream& s, uint32_t step) {
   for (size_t bi = 0; bi < buckets_.size(); ++bi) {
     Bucket& b = buckets_[bi];
     if (b.filled != b.members.size())
       throw Error(ErrorKind::internal, "", "gradient buckets", "bucket " + std::to_string(bi) + " incomplete");
-    if (dense(b)) {
+    if (overlap_)
       b.request.wait();
-      ops::scale(s, mean, b.flat);
-      sync_of(b).count_sent(b.flat.nbytes());
-    } else {
-      sync_of(b).sync(s, b.flat, bi, {seed, step, 0, b.key_offset});
-    }
+    else
+      start(s, bi, step);
     for (size_t m = 0; m < b.members.size(); ++m) {
       const Tensor& g = *grads_[b.members[m]];
       ops::cast(s, Tensor(b.flat.buffer(), {g.numel()}, DType::f32, static_cast<size_t>(b.offsets[m]) * 4),
                 g.reshape({g.numel()}));
     }
     b.filled = 0;
-    b.started = false;
   }
 }
 
-bool GradientBuckets::dense(const Bucket& b) const {
-  return (b.own ? b.own->spec() : sync_.spec()).codec == compression::Codec::none;
-}
-
 void GradientBuckets::set_codec(size_t bucket, compression::CodecSpec spec, bool error_feedback) {
-  buckets_.at(bucket).own = std::make_unique<GradientSync>(sync_.comm_ptr(), spec, error_feedback);
-}
-
-compression::CodecSpec GradientBuckets::codec(size_t bucket) const {
-  const Bucket& b = buckets_.at(bucket);
-  return b.own ? b.own->spec() : sync_.spec();
-}
-
-uint64_t GradientBuckets::bytes_sent() const {
-  uint64_t total = sync_.bytes_sent();
-  for (const Bucket& b : buckets_)
-    if (b.own) total += b.own->bytes_sent();
-  return total;
+  Bucket& b = buckets_.at(bucket);
+  b.sync = std::make_unique<GradientSync>(b.sync->comm_ptr(), spec, error_feedback);
 }
 
 LinkModel measure_link(Communicator& comm) {

@@ -1,5 +1,7 @@
 #include "tandem/collectives/gradient_sync.h"
 
+#include <cstring>
+
 #include "tandem/error.h"
 #include "tandem/ops.h"
 
@@ -10,10 +12,12 @@ using compression::Codec;
 struct GradientSync::PerTensor {
   compression::GradientCodec codec;
   compression::ErrorFeedback feedback;
-  Tensor own;       // what this rank's message decodes to (for error feedback)
-  Tensor half;      // fp16/bf16 staging
-  Tensor p, q;      // PowerSGD factors
-  Tensor gathered;  // every rank's messages (u8, host-accessible device)
+  Tensor own;                  // what this rank's message decodes to (for error feedback)
+  Tensor half;                 // fp16/bf16 staging
+  Tensor p, q;                 // PowerSGD factors
+  Tensor gathered;             // every rank's messages (u8, host-accessible device)
+  Tensor size_bytes;           // every rank's message size (8 bytes each), when sizes vary
+  std::vector<int64_t> sizes;  // of the messages gathered
   explicit PerTensor(compression::CodecSpec spec) : codec(spec) {}
 };
 
@@ -46,7 +50,21 @@ Tensor& ensure(Tensor& t, const Device& d, const Shape& shape, DType dtype = DTy
 
 }  // namespace
 
-void GradientSync::sync(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key) {
+Request GradientSync::allreduce(Stream& s, const Tensor& t, bool blocking) {
+  if (!blocking) return comm_->iallreduce(s, t, t);
+  comm_->allreduce(s, t, t);
+  return {};
+}
+
+Request GradientSync::allgather(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts,
+                                bool blocking) {
+  if (!blocking) return comm_->iallgatherv(s, send, recv, counts);
+  comm_->allgatherv(s, send, recv, counts);
+  return {};
+}
+
+SyncRequest GradientSync::begin(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key,
+                                bool blocking) {
   if (!grad || grad.dtype() != DType::f32)
     throw Error(ErrorKind::invalid_argument, "", "gradient sync", "gradient must be an f32 tensor");
   PerTensor& t = at(tensor);
@@ -57,11 +75,18 @@ void GradientSync::sync(Stream& s, const Tensor& grad, size_t tensor, compressio
   const auto update_feedback = [&](const Tensor& own) {
     if (error_feedback_) t.feedback.update(s, grad, own);
   };
+  SyncRequest r;
+  const auto then = [&r](std::function<Request()> f) { r.rounds_.push_back(std::move(f)); };
+  auto average = [s, grad, mean]() mutable {
+    ops::scale(s, mean, grad);
+    return Request{};
+  };
 
   switch (spec_.codec) {
     case Codec::none:
-      comm_->allreduce(s, grad, grad);
+      r.current_ = allreduce(s, grad, blocking);
       bytes_sent_ += grad.nbytes();
+      then(average);
       break;
     case Codec::fp16:
     case Codec::bf16: {
@@ -71,9 +96,12 @@ void GradientSync::sync(Stream& s, const Tensor& grad, size_t tensor, compressio
         ops::cast(s, half, ensure(t.own, d, grad.shape()));
         update_feedback(t.own);
       }
-      comm_->allreduce(s, half, half);
+      r.current_ = allreduce(s, half, blocking);
       bytes_sent_ += half.nbytes();
-      ops::cast(s, half, grad);
+      then([s, half, grad, average]() mutable {
+        ops::cast(s, half, grad);
+        return average();
+      });
       break;
     }
     case Codec::powersgd: {
@@ -81,16 +109,21 @@ void GradientSync::sync(Stream& s, const Tensor& grad, size_t tensor, compressio
       Tensor& p = ensure(t.p, d, {m.rows, m.rank});
       Tensor& q = ensure(t.q, d, {m.cols, m.rank});
       t.codec.lowrank_p(s, grad, key, p);
-      comm_->allreduce(s, p, p);  // Σ M_r·Q: every rank now orthonormalizes the same P
-      t.codec.lowrank_q(s, grad, p, q);
-      if (error_feedback_) {  // this rank's own approximation P̂·Q_rᵀ, before Q is summed
-        ops::gemm(s, p, q, ensure(t.own, d, grad.shape()).reshape({m.rows, m.cols}), {false, true});
-        update_feedback(t.own);
-      }
-      comm_->allreduce(s, q, q);  // Σ M_rᵀ·P̂
-      t.codec.restore_state(s, q);
-      ops::gemm(s, p, q, grad.reshape({m.rows, m.cols}), {false, true});
+      r.current_ = allreduce(s, p, blocking);  // Σ M_r·Q: every rank then orthonormalizes the same P
       bytes_sent_ += p.nbytes() + q.nbytes();
+      then([this, &t, s, grad, p, q, m, blocking]() mutable {
+        t.codec.lowrank_q(s, grad, p, q);
+        if (error_feedback_) {  // this rank's own approximation P̂·Q_rᵀ, before Q is summed
+          ops::gemm(s, p, q, ensure(t.own, s.device(), grad.shape()).reshape({m.rows, m.cols}), {false, true});
+          t.feedback.update(s, grad, t.own);
+        }
+        return allreduce(s, q, blocking);  // Σ M_rᵀ·P̂
+      });
+      then([&t, s, grad, p, q, m, average]() mutable {
+        t.codec.restore_state(s, q);
+        ops::gemm(s, p, q, grad.reshape({m.rows, m.cols}), {false, true});
+        return average();
+      });
       break;
     }
     default: {  // allgather of messages, then decode-and-sum
@@ -99,27 +132,61 @@ void GradientSync::sync(Stream& s, const Tensor& grad, size_t tensor, compressio
         t.codec.decompress(s, mine, ensure(t.own, d, grad.shape()));
         update_feedback(t.own);
       }
-      const std::vector<int64_t> sizes = comm_->allgather_value(static_cast<int64_t>(mine.size()));
-      int64_t total = 0;
-      for (int64_t b : sizes) total += b;
+      bytes_sent_ += mine.size();
       const Device host = cpu_device();
-      Tensor& all = ensure(t.gathered, host, {total}, DType::u8);
       const Tensor send = Tensor(Buffer::wrap_host(host, const_cast<uint8_t*>(mine.data()), mine.size()),
                                  {static_cast<int64_t>(mine.size())}, DType::u8);
-      Stream hs(host);
-      comm_->allgatherv(hs, send, all, sizes);
-      bytes_sent_ += mine.size();
-      const auto* bytes = static_cast<const uint8_t*>(all.data());
-      ops::fill(s, grad, 0.0f);
-      int64_t at = 0;
-      for (int64_t b : sizes) {
-        t.codec.decompress(s, {bytes + at, static_cast<size_t>(b)}, grad, true);
-        at += b;
+      const auto gather = [this, &t, send, host, blocking]() {
+        int64_t total = 0;
+        for (int64_t b : t.sizes) total += b;
+        Stream hs(host);
+        return allgather(hs, send, ensure(t.gathered, host, {total}, DType::u8), t.sizes, blocking);
+      };
+      if (compression::codec_traits(spec_.codec).exact_size) {  // every rank's message is as long as this one
+        t.sizes.assign(static_cast<size_t>(comm_->size()), static_cast<int64_t>(mine.size()));
+        r.current_ = gather();
+      } else {  // the sizes first (8 bytes per rank), then the messages
+        Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
+        const int64_t n = static_cast<int64_t>(mine.size());
+        Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
+        Stream hs(host);
+        r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
+        then([this, &t, sizes, gather]() {
+          t.sizes.resize(static_cast<size_t>(comm_->size()));
+          std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
+          return gather();
+        });
       }
+      then([&t, s, grad, average]() mutable {
+        const auto* bytes = static_cast<const uint8_t*>(t.gathered.data());
+        ops::fill(s, grad, 0.0f);
+        int64_t at = 0;
+        for (int64_t b : t.sizes) {
+          t.codec.decompress(s, {bytes + at, static_cast<size_t>(b)}, grad, true);
+          at += b;
+        }
+        return average();
+      });
       break;
     }
   }
-  ops::scale(s, mean, grad);
+  return r;
+}
+
+bool SyncRequest::test() {
+  while (current_.test()) {
+    if (next_ == rounds_.size()) return true;
+    current_ = rounds_[next_++]();
+  }
+  return false;
+}
+
+void SyncRequest::wait() {
+  for (;;) {
+    current_.wait();
+    if (next_ == rounds_.size()) return;
+    current_ = rounds_[next_++]();
+  }
 }
 
 }  // namespace tandem::collectives

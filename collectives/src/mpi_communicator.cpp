@@ -1,4 +1,4 @@
-// The communicator over MPI_COMM_WORLD (OpenMPI): non-blocking collectives (MPI_Iallreduce,
+// Communicators over MPI_COMM_WORLD and its splits (OpenMPI): non-blocking collectives (MPI_Iallreduce,
 // …) on host pointers. Tensors on host-accessible devices are used in place; others are staged
 // through host memory and copied back when the request finishes. f16/bf16 reductions use
 // MPI operations that compute each step in f32.
@@ -67,8 +67,6 @@ void init_once() {
       state().we_initialized = true;
       std::atexit(finalize_at_exit);
     }
-    // Errors come back as codes (turned into tandem::Error), not as an abort inside MPI.
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     auto& h = state().half;
     MPI_Op_create(&half_op<f16_to_f32, f32_to_f16, 0>, 1, &h[0][0]);
     MPI_Op_create(&half_op<f16_to_f32, f32_to_f16, 1>, 1, &h[0][1]);
@@ -169,7 +167,7 @@ class Watchdog {
                      rank_.load(), (std::string(op_.load()) + " " + tensor_.load()->str()).c_str(),
                      static_cast<double>(timeout_ms_.load()) / 1000.0);
         std::fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        MPI_Abort(MPI_COMM_WORLD, 1);  // the whole job: a split's peers are stuck too
         std::_Exit(1);
       }
     }
@@ -182,12 +180,35 @@ class Watchdog {
   std::thread thread_;
 };
 
+// One for the process: blocking calls come from one thread at a time.
+Watchdog& watchdog() {
+  static Watchdog w;
+  return w;
+}
+
 class MpiCommunicator final : public Communicator {
  public:
-  MpiCommunicator() {
-    init_once();
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  // comm is freed with the communicator when owned (splits; not MPI_COMM_WORLD).
+  MpiCommunicator(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+    MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (owned_ && !finalized) MPI_Comm_free(&comm_);
+  }
+  MpiCommunicator(const MpiCommunicator&) = delete;
+  MpiCommunicator& operator=(const MpiCommunicator&) = delete;
+
+  std::shared_ptr<Communicator> split(int color, int key) override {
+    if (color < 0) bad("split", "color must be ≥ 0");
+    MPI_Comm out = MPI_COMM_NULL;
+    blocking_call("split", [&] { return MPI_Comm_split(comm_, color, key, &out); });
+    auto c = std::make_shared<MpiCommunicator>(out, true);
+    c->set_timeout(timeout_);
+    return c;
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -203,7 +224,7 @@ class MpiCommunicator final : public Communicator {
     r->recv = std::make_unique<HostView>(recv, in_place);
     if (!in_place) r->send = std::make_unique<HostView>(send, true);
     call(what, MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
-                              mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
+                              mpi_type(send.dtype()), mpi_op(send.dtype(), op), comm_, &r->request));
     return issue(std::move(r), what);
   }
 
@@ -218,7 +239,7 @@ class MpiCommunicator final : public Communicator {
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
     call(what, MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
-                                         mpi_op(send.dtype(), op), MPI_COMM_WORLD, &r->request));
+                                         mpi_op(send.dtype(), op), comm_, &r->request));
     return issue(std::move(r), what);
   }
 
@@ -233,7 +254,7 @@ class MpiCommunicator final : public Communicator {
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
     call(what, MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
-                              count(what, send.numel()), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
+                              count(what, send.numel()), mpi_type(send.dtype()), comm_, &r->request));
     return issue(std::move(r), what);
   }
 
@@ -245,9 +266,8 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what,
-         MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
-                         r->counts.data(), r->displs.data(), mpi_type(send.dtype()), MPI_COMM_WORLD, &r->request));
+    call(what, MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
+                               r->counts.data(), r->displs.data(), mpi_type(send.dtype()), comm_, &r->request));
     return issue(std::move(r), what);
   }
 
@@ -258,8 +278,7 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     auto r = std::make_unique<MpiRequest>();
     r->recv = std::make_unique<HostView>(buf, rank_ == root);
-    call(what,
-         MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD, &r->request));
+    call(what, MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, comm_, &r->request));
     return issue(std::move(r), what);
   }
 
@@ -269,7 +288,7 @@ class MpiCommunicator final : public Communicator {
     auto r = std::make_unique<MpiRequest>();
     r->keep = values;  // alive as long as MPI may write into it, even after a timeout
     call("allgather sizes",
-         MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, MPI_COMM_WORLD, &r->request));
+         MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, comm_, &r->request));
     issue(std::move(r), "allgather sizes").wait();
     return *values;
   }
@@ -290,7 +309,7 @@ class MpiCommunicator final : public Communicator {
     std::unique_ptr<HostView> in = in_place ? nullptr : std::make_unique<HostView>(send, true);
     blocking("allreduce", send, [&] {
       return MPI_Allreduce(in_place ? MPI_IN_PLACE : in->ptr, out.ptr, static_cast<int>(send.numel()),
-                           mpi_type(send.dtype()), mpi_op(send.dtype(), op), MPI_COMM_WORLD);
+                           mpi_type(send.dtype()), mpi_op(send.dtype(), op), comm_);
     });
     out.copy_back();
   }
@@ -304,7 +323,7 @@ class MpiCommunicator final : public Communicator {
     HostView in(send, true), out(recv, false);
     blocking("allgatherv", send, [&] {
       return MPI_Allgatherv(in.ptr, count(what, send.numel()), mpi_type(send.dtype()), out.ptr, cs.data(), ds.data(),
-                            mpi_type(send.dtype()), MPI_COMM_WORLD);
+                            mpi_type(send.dtype()), comm_);
     });
     out.copy_back();
   }
@@ -315,20 +334,19 @@ class MpiCommunicator final : public Communicator {
     if (!buf) bad(what, "empty tensor");
     s.synchronize();
     HostView view(buf, rank_ == root);
-    blocking("broadcast", buf, [&] {
-      return MPI_Bcast(view.ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, MPI_COMM_WORLD);
-    });
+    blocking("broadcast", buf,
+             [&] { return MPI_Bcast(view.ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, comm_); });
     view.copy_back();
   }
 
   [[noreturn]] void abort(int code) override {
-    MPI_Abort(MPI_COMM_WORLD, code);
+    MPI_Abort(MPI_COMM_WORLD, code);  // every rank of the job, not just this split
     std::_Exit(code);
   }
 
   void barrier() override {
     auto r = std::make_unique<MpiRequest>();
-    call("barrier", MPI_Ibarrier(MPI_COMM_WORLD, &r->request));
+    call("barrier", MPI_Ibarrier(comm_, &r->request));
     issue(std::move(r), "barrier").wait();
   }
 
@@ -377,12 +395,18 @@ class MpiCommunicator final : public Communicator {
   }
   template <class F>
   void blocking(const char* op, const Tensor& t, F&& f) {
-    watchdog_.arm(op, &t, rank_, timeout_);
+    watchdog().arm(op, &t, rank_, timeout_);
     const int rc = f();
-    watchdog_.disarm();
+    watchdog().disarm();
     if (rc != MPI_SUCCESS) call(std::string(op) + " " + t.str(), rc);
   }
-  Watchdog watchdog_;
+  template <class F>
+  void blocking_call(const char* op, F&& f) {
+    static const Tensor none;
+    blocking(op, none, std::forward<F>(f));
+  }
+  MPI_Comm comm_;
+  bool owned_;
 
   Request issue(std::unique_ptr<MpiRequest> r, const std::string& what) {
     return Request(std::move(r), what, rank_, timeout_);
@@ -392,7 +416,10 @@ class MpiCommunicator final : public Communicator {
 }  // namespace
 
 std::shared_ptr<Communicator> mpi_world() {
-  static std::shared_ptr<Communicator> world = std::make_shared<MpiCommunicator>();
+  static std::shared_ptr<Communicator> world = [] {
+    init_once();
+    return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false);
+  }();
   return world;
 }
 

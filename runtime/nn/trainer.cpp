@@ -266,18 +266,19 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       config_.sync == TrainConfig::Sync::allreduce) {
     const size_t bytes =
         config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
-    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes);
+    // A one-piece step hands each layer's gradients to the buckets as backward finishes them.
+    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes, config_.seed,
+                                                              config_.overlap && accum_.empty());
   }
   if (pending_sync_state_) {
     restore_sync_state(*pending_sync_state_);
     pending_sync_state_.reset();
   }
-  // A one-piece step hands each layer's gradients to the buckets as backward finishes them.
-  const bool overlap = buckets_ && accum_.empty();
+  const bool overlap = buckets_ && config_.overlap && accum_.empty();
   Stream& grad_stream = net_->stream(params.front()->value.device());
   const auto on_ready = [&](size_t first, size_t count) {
     const auto t = Clock::now();
-    buckets_->ready(grad_stream, first, count);
+    buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), first, count);
     comm_seconds_ += since(t);
   };
 
@@ -299,6 +300,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
+      const uint64_t bucket_bytes_before = buckets_ ? buckets_->bytes_sent() : 0;  // overlap sends during backward
       const uint32_t* step_samples = order.data() + (st.step_in_epoch * ranks() + rank()) * per_step;
       for (int64_t first = 0; first < per_step; first += piece_) {
         const int64_t n = std::min(piece_, per_step - first);
@@ -317,11 +319,10 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         comm_seconds_ += since(t);
       } else if (buckets_) {
         const auto t = Clock::now();
-        const uint64_t before = buckets_->bytes_sent();
-        if (!overlap) buckets_->ready(grad_stream, 0, grads.size());
-        buckets_->finish(grad_stream, config_.seed, static_cast<uint32_t>(st.step));
+        if (!overlap) buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), 0, grads.size());
+        buckets_->finish(grad_stream, static_cast<uint32_t>(st.step));
         for (const Tensor* g : grads) dense_bytes_ += static_cast<double>(g->nbytes());
-        sent_bytes_ += static_cast<double>(buckets_->bytes_sent() - before);
+        sent_bytes_ += static_cast<double>(buckets_->bytes_sent() - bucket_bytes_before);
         if (config_.auto_budget > 0 && choices_.empty()) choose_codecs();
         comm_seconds_ += since(t);
       } else if (sync_) {
@@ -464,6 +465,12 @@ void Trainer::choose_codecs() {
   }
 }
 
+// Where state k of a multi-rank run lives: bucket k's sync, or tensor k of the shared one.
+std::pair<collectives::GradientSync&, size_t> Trainer::sync_state(size_t k) {
+  if (buckets_) return {buckets_->sync(k), 0};
+  return {*sync_, k};
+}
+
 // The synchronization state of a multi-rank run: every rank's error-feedback residual (one per
 // bucket, or per tensor without buckets), gathered to rank 0 as "residual:r<rank>:<k>", and
 // PowerSGD's Q, the same on every rank after its allreduce, as "codec_state:<k>". Collective.
@@ -471,9 +478,9 @@ std::vector<NamedTensor> Trainer::gather_sync_state() {
   std::vector<NamedTensor> out;
   if (!sync_ || ranks() < 2) return out;
   const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
-  Stream s(cpu_device());
   for (size_t k = 0; k < states; ++k) {
-    if (compression::ErrorFeedback* ef = sync_->feedback(k); ef && ef->residual()) {
+    auto [sync, index] = sync_state(k);
+    if (compression::ErrorFeedback* ef = sync.feedback(index); ef && ef->residual()) {
       const Tensor& r = ef->residual();
       const int64_t n = r.numel();
       Tensor all = Tensor::empty(cpu_device(), {n * ranks()});
@@ -482,8 +489,8 @@ std::vector<NamedTensor> Trainer::gather_sync_state() {
         out.push_back(to_named("residual:r" + std::to_string(q) + ":" + std::to_string(k),
                                Tensor(all.buffer(), {n}, DType::f32, static_cast<size_t>(q * n) * 4)));
     }
-    if (config_.compress.codec == compression::Codec::powersgd && sync_->codec(k).state())
-      out.push_back(to_named("codec_state:" + std::to_string(k), sync_->codec(k).state()));
+    if (config_.compress.codec == compression::Codec::powersgd && sync.codec(index).state())
+      out.push_back(to_named("codec_state:" + std::to_string(k), sync.codec(index).state()));
   }
   return out;
 }
@@ -493,14 +500,16 @@ void Trainer::restore_sync_state(const CheckpointData& data) {
   const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
   for (size_t k = 0; k < states; ++k) {
     const std::string key = std::to_string(k);
-    if (const NamedTensor* r = data.find("residual:r" + std::to_string(rank()) + ":" + key); r && sync_->feedback(k)) {
+    auto [sync, index] = sync_state(k);
+    if (const NamedTensor* r = data.find("residual:r" + std::to_string(rank()) + ":" + key);
+        r && sync.feedback(index)) {
       const Tensor t = Tensor::from_host(cpu_device(), r->shape, r->dtype, r->bytes.data());
-      sync_->feedback(k)->restore(net_->stream(cpu_device()), t);
+      sync.feedback(index)->restore(net_->stream(cpu_device()), t);
     }
     if (const NamedTensor* q = data.find("codec_state:" + key);
         q && config_.compress.codec == compression::Codec::powersgd) {
       const Tensor t = Tensor::from_host(cpu_device(), q->shape, q->dtype, q->bytes.data());
-      sync_->codec(k).restore_state(net_->stream(cpu_device()), t);
+      sync.codec(index).restore_state(net_->stream(cpu_device()), t);
     }
   }
 }

@@ -148,6 +148,34 @@ TEST(Collectives, NonBlockingRequestsProgressIndependently) {
   }
 }
 
+// A split ranks its members by key: reversed keys reverse the ranks; colors make groups; its
+// collectives are a separate context from the parent's (both in flight at once).
+TEST(Collectives, SplitReordersAndSeparates) {
+  auto c = world();
+  Stream s(cpu_device());
+  const int me = c->rank(), P = c->size();
+  auto reversed = c->split(0, P - 1 - me);
+  ASSERT_EQ(reversed->size(), P);
+  EXPECT_EQ(reversed->rank(), P - 1 - me);
+  Tensor b = contribution(me, 100);
+  reversed->broadcast(s, b, 0);  // new rank 0 is old rank P-1
+  EXPECT_EQ(b.to_f32()[5], value(P - 1, 5));
+
+  auto parity = c->split(me % 2, me);
+  EXPECT_EQ(parity->size(), (P + 1 - me % 2) / 2);
+  EXPECT_EQ(parity->rank(), me / 2);
+  Tensor x = contribution(me, 10), y = contribution(me, 10);
+  Request on_parent = c->iallreduce(s, x, x);
+  Request on_split = parity->iallreduce(s, y, y);
+  on_split.wait();  // completes without the parent's request being progressed first
+  on_parent.wait();
+  double parent = 0, group = 0;
+  for (int r = 0; r < P; ++r) parent += value(r, 3), group += r % 2 == me % 2 ? value(r, 3) : 0.0;
+  EXPECT_NEAR(x.to_f32()[3], parent, 1e-4);
+  EXPECT_NEAR(y.to_f32()[3], group, 1e-4);
+  EXPECT_EQ(c->dup()->rank(), me);
+}
+
 TEST(Collectives, BadArgumentsAreRejectedOnEveryRank) {
   auto c = world();
   Stream s(cpu_device());

@@ -86,6 +86,42 @@ TEST(GradientSync, EveryCodecGivesTheMeanOfWhatRanksSend) {
   }
 }
 
+// Non-blocking: several tensors in flight at once, each on its own communicator (their later
+// rounds are posted in whatever order they progress), give what the blocking form gives.
+TEST(GradientSync, NonBlockingEqualsBlocking) {
+  auto comm = mpi_world();
+  Stream s(cpu_device());
+  const std::vector<Shape> shapes{{40, 75}, {300}, {16, 9}};
+  for (const char* name : {"none", "bf16", "qsgd:8", "topk_sampled:0.05", "powersgd:2"}) {
+    const compression::CodecSpec spec = compression::parse_codec(name);
+    GradientSync blocking(comm, spec, true);
+    std::vector<GradientSync> async;
+    for (size_t k = 0; k < shapes.size(); ++k) async.emplace_back(comm->dup(), spec, true);
+    for (unsigned step = 0; step < 2; ++step) {
+      std::vector<Tensor> want, got;
+      std::vector<SyncRequest> pending;
+      for (size_t k = 0; k < shapes.size(); ++k) {
+        const compression::RandomKey key{5, step, 0, 1000 * k};
+        want.push_back(gradient_of(comm->rank(), shapes[k], step + 3 * static_cast<unsigned>(k)));
+        got.push_back(gradient_of(comm->rank(), shapes[k], step + 3 * static_cast<unsigned>(k)));
+        blocking.sync(s, want.back(), k, key);
+        pending.push_back(async[k].start(s, got.back(), 0, key));
+      }
+      for (bool all = false; !all;) {  // progress them backwards, then finish them in order
+        all = true;
+        for (size_t k = pending.size(); k-- > 0;) all = pending[k].test() && all;
+      }
+      for (SyncRequest& r : pending) r.wait();  // complete: no-ops
+      for (size_t k = 0; k < shapes.size(); ++k)
+        test::expect_close(got[k].to_f32(), want[k].to_f32(), spec.codec == compression::Codec::bf16 ? 2e-4 : 1e-6,
+                           1e-4, std::string(name) + " tensor " + std::to_string(k));
+    }
+    uint64_t sent = 0;
+    for (const GradientSync& a : async) sent += a.bytes_sent();
+    EXPECT_EQ(sent, blocking.bytes_sent()) << name;
+  }
+}
+
 // Error feedback on each rank keeps what its own message dropped: over steps,
 // Σ (own decoded) + residual = Σ own gradients.
 TEST(GradientSync, ErrorFeedbackPerRank) {

@@ -75,6 +75,29 @@ TEST(DataParallel, TopKWithErrorFeedbackLearns) {
   EXPECT_EQ(stats[1].ranks, comm->size());
 }
 
+// Compressed buckets synchronized while backward runs (two rounds for topk_sampled: sizes,
+// then messages) reach the weights of blocking synchronization after backward.
+TEST(DataParallel, OverlappedCompressedBucketsEqualBlocking) {
+  auto comm = collectives::mpi_world();
+  TrainConfig c;
+  c.model = "cnn";
+  c.epochs = 1;
+  c.max_steps = 6;
+  c.comm = comm;
+  c.batch = 16;
+  c.bucket_bytes = 48 << 10;
+  c.compress = compression::parse_codec("topk_sampled:0.05");
+  c.error_feedback = true;
+  Trainer overlapped(c, train_set(), test_set());
+  overlapped.run();
+  TrainConfig after = c;
+  after.overlap = false;
+  Trainer blocking(after, train_set(), test_set());
+  blocking.run();
+  const auto a = weights(overlapped), b = weights(blocking);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(a[i], b[i], 1e-6, 1e-5, "parameter " + std::to_string(i));
+}
+
 // The parameter server (shards on every rank: push = reduce-scatter, SGD on the shard, pull =
 // allgather) reaches the same weights as allreduce data parallelism.
 TEST(DataParallel, ParameterServerEqualsAllreduce) {

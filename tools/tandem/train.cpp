@@ -266,6 +266,10 @@ void add_train_command(CLI::App& app) {
                   "gradient bucket size in MB under mpirun, or auto (chosen from the link's measured latency and "
                   "bandwidth)")
       ->capture_default_str();
+  cmd->add_flag(
+      "--no-overlap", [o](int64_t) { o->config.overlap = false; },
+      "synchronize gradient buckets after backward with blocking collectives, instead of overlapping "
+      "them with backward");
   cmd->add_option("--comm-timeout", o->comm_timeout,
                   "seconds a collective may wait for the other ranks before the run fails (under mpirun)")
       ->capture_default_str()

@@ -1,9 +1,12 @@
 // Gradient bucketing: gradients are packed, in the order the backward pass finishes them
 // (reverse layer order), into flat buckets of about `bucket_bytes`, and each bucket is
-// synchronized as one message. With the dense codec a full bucket's allreduce starts right away
-// (non-blocking) and progresses while the backward pass computes earlier layers: communication
-// overlaps computation. Compressed codecs synchronize each bucket through GradientSync once the
-// backward pass ends (their encode runs on the bucket as a whole).
+// synchronized through its codec as one message. With overlap, a full bucket's synchronization
+// starts right away as non-blocking collectives (encode, post; PowerSGD's second round and
+// variable-size messages post their next round when progressed) and progresses while the
+// backward pass computes earlier layers. Progress happens in the calls to ready() (as in MPI, a
+// non-blocking collective advances inside MPI calls): no extra thread competes with backward
+// for the cores. Without overlap, finish() synchronizes each bucket with blocking collectives,
+// MPI's tuned algorithms, which are faster when there is nothing to overlap with.
 #pragma once
 
 #include <memory>
@@ -16,25 +19,31 @@ namespace tandem::collectives {
 class GradientBuckets {
  public:
   /// grads: every parameter gradient, in parameter order (the backward pass finishes them from
-  /// the last to the first). All on one device.
-  GradientBuckets(GradientSync& sync, std::vector<const Tensor*> grads, size_t bucket_bytes);
+  /// the last to the first). All on one device. Each bucket synchronizes through its own
+  /// GradientSync (sync's codec and error feedback) on its own communicator, a dup of sync's:
+  /// buckets in flight at once post their later rounds in whatever order they progress, and
+  /// separate matching contexts keep every rank's collectives matched. Collective.
+  /// seed and each step's number drive the codecs' random keys.
+  GradientBuckets(GradientSync& sync, std::vector<const Tensor*> grads, size_t bucket_bytes, uint64_t seed,
+                  bool overlap = true);
 
-  /// Gradients [first, first + count) are final: copy them into their buckets, start any bucket
-  /// that is now complete, and progress the ones in flight.
-  void ready(Stream& s, size_t first, size_t count);
-  /// Waits for every bucket, synchronizes the compressed ones, and writes the mean gradients
-  /// back. step drives the codecs' random keys.
-  void finish(Stream& s, uint64_t seed, uint32_t step);
+  /// Gradients [first, first + count) of this step are final: copy them into their buckets,
+  /// start any bucket that is now complete (with overlap), and progress the ones in flight.
+  void ready(Stream& s, uint32_t step, size_t first, size_t count);
+  /// Completes every bucket's synchronization and writes the mean gradients back.
+  void finish(Stream& s, uint32_t step);
 
   size_t buckets() const { return buckets_.size(); }
   size_t bucket_bytes() const { return bucket_bytes_; }
   /// The flat buffer of a bucket (its gradients in bucket order, after ready()).
   const Tensor& flat(size_t bucket) const { return buckets_.at(bucket).flat; }
-  /// Gives one bucket its own codec (with its own error feedback): `--compress auto`.
+  /// Gives one bucket another codec (with fresh error feedback): `--compress auto`.
   void set_codec(size_t bucket, compression::CodecSpec spec, bool error_feedback);
-  compression::CodecSpec codec(size_t bucket) const;
+  compression::CodecSpec codec(size_t bucket) const { return buckets_.at(bucket).sync->spec(); }
+  /// A bucket's synchronization (its state is tensor 0's: error feedback, codec).
+  GradientSync& sync(size_t bucket) { return *buckets_.at(bucket).sync; }
   /// Payload bytes sent for all buckets so far.
-  uint64_t bytes_sent() const;
+  uint64_t bytes_sent() const { return sent_; }
 
  private:
   struct Bucket {
@@ -43,13 +52,13 @@ class GradientBuckets {
     std::vector<int64_t> offsets;
     size_t filled = 0;
     uint64_t key_offset = 0;
-    Request request;
-    bool started = false;
-    std::unique_ptr<GradientSync> own;  // a codec of its own (auto); else the shared sync
+    SyncRequest request;
+    std::unique_ptr<GradientSync> sync;  // on the bucket's own communicator
   };
-  GradientSync& sync_of(Bucket& b) { return b.own ? *b.own : sync_; }
-  bool dense(const Bucket& b) const;
-  GradientSync& sync_;
+  void start(Stream& s, size_t bucket, uint32_t step);
+  uint64_t seed_;
+  uint64_t sent_ = 0;
+  bool overlap_;
   std::vector<const Tensor*> grads_;
   size_t bucket_bytes_;
   std::vector<Bucket> buckets_;

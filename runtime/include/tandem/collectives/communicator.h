@@ -78,6 +78,11 @@ class Communicator {
   /// Every rank's value, in rank order (small and blocking: sizes for allgatherv).
   virtual std::vector<int64_t> allgather_value(int64_t mine) = 0;
   virtual void barrier() = 0;
+  /// A new communicator over the ranks that pass the same color, ranked by key (ties by this
+  /// rank): a separate matching context, so its collectives never match this one's — each
+  /// gradient bucket gets one, and a ring order becomes rank order. Collective.
+  virtual std::shared_ptr<Communicator> split(int color, int key) = 0;
+  std::shared_ptr<Communicator> dup() { return split(0, rank()); }
   /// Ends every rank of the job (after this rank has reported its error): peers blocked in a
   /// collective with this rank must not wait for their timeout.
   [[noreturn]] virtual void abort(int code) = 0;

@@ -50,6 +50,9 @@ struct TrainConfig {
   /// link and choose (collectives::auto_bucket_bytes). PowerSGD works per tensor (it needs the
   /// matrices' shapes), so it ignores buckets.
   size_t bucket_bytes = 25u << 20;
+  /// With buckets and one piece per step: start each bucket's synchronization while backward
+  /// still runs (non-blocking collectives). false: blocking collectives after backward.
+  bool overlap = true;
   /// > 0: `--compress auto`: after the first (dense) step, each bucket gets the codec with the
   /// least predicted sync time whose relative error stays within this budget
   /// (collectives::choose_codecs). Needs a communicator; `compress` must be none.
@@ -155,6 +158,7 @@ class Trainer {
   };
   std::unique_ptr<PsShard> ps_;
   void ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr);
+  std::pair<collectives::GradientSync&, size_t> sync_state(size_t k);
   std::vector<NamedTensor> gather_sync_state();
   void restore_sync_state(const CheckpointData& data);
   std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
