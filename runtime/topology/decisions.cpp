@@ -1,4 +1,8 @@
 // Backend-free parts of the topology: names, distance classes, and lookups.
+#include <algorithm>
+#include <numeric>
+#include <tuple>
+
 #include "tandem/topology.h"
 
 namespace tandem::topo {
@@ -47,6 +51,41 @@ Distance Topology::distance(int a, int b) const {
   if (x.numa >= 0 && x.numa == y.numa) return Distance::same_numa;
   if (x.package >= 0 && x.package == y.package) return Distance::same_package;
   return Distance::cross_socket;
+}
+
+namespace {
+
+// Nearest first: package, host bridge, switch, bus.
+auto locality(const Topology& t, int i) {
+  const PciDevice& d = t.devices.at(static_cast<size_t>(i));
+  return std::tuple(d.package, d.host_bridge, d.pcie_switch, d.bus_id);
+}
+
+}  // namespace
+
+std::vector<int> ring_order(const Topology& t, const std::vector<int>& devices) {
+  std::vector<int> order = devices;
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return locality(t, a) < locality(t, b); });
+  return order;
+}
+
+std::vector<int> map_ranks(const Topology& t, int ranks, PciKind kind) {
+  const std::vector<int> order = ring_order(t, t.of_kind(kind));
+  std::vector<int> out;
+  if (order.empty()) return out;
+  for (int r = 0; r < ranks; ++r) out.push_back(order[static_cast<size_t>(r) % order.size()]);
+  return out;
+}
+
+std::vector<int> ring_positions(const Topology& t, const std::vector<int>& map) {
+  std::vector<int> ranks(map.size());
+  std::iota(ranks.begin(), ranks.end(), 0);
+  std::stable_sort(ranks.begin(), ranks.end(), [&](int a, int b) {
+    return locality(t, map[static_cast<size_t>(a)]) < locality(t, map[static_cast<size_t>(b)]);
+  });
+  std::vector<int> position(map.size());
+  for (size_t p = 0; p < ranks.size(); ++p) position[static_cast<size_t>(ranks[p])] = static_cast<int>(p);
+  return position;
 }
 
 int numa_for(const Topology& t, int device) {

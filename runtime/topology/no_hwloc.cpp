@@ -12,8 +12,6 @@ namespace {
 bool topology_built() { return false; }
 Topology Topology::local() { missing(); }
 Topology Topology::from_xml(const std::string&) { missing(); }
-std::vector<int> ring_order(const Topology&, const std::vector<int>& devices) { return devices; }
-std::vector<int> map_ranks(const Topology&, int, PciKind) { return {}; }
 bool bind_to_numa(const Topology&, int) { return false; }
 
 }  // namespace tandem::topo

@@ -109,12 +109,6 @@ Topology build(hwloc_topology_t t, const std::string& source) {
   return out;
 }
 
-// Nearest first: package, host bridge, switch, bus.
-auto locality(const Topology& t, int i) {
-  const PciDevice& d = t.devices[static_cast<size_t>(i)];
-  return std::tuple(d.package, d.host_bridge, d.pcie_switch, d.bus_id);
-}
-
 }  // namespace
 
 bool topology_built() { return true; }
@@ -129,20 +123,6 @@ Topology Topology::from_xml(const std::string& path) {
   Handle h;
   load(h, &path);
   return build(h.t, path);
-}
-
-std::vector<int> ring_order(const Topology& t, const std::vector<int>& devices) {
-  std::vector<int> order = devices;
-  std::sort(order.begin(), order.end(), [&](int a, int b) { return locality(t, a) < locality(t, b); });
-  return order;
-}
-
-std::vector<int> map_ranks(const Topology& t, int ranks, PciKind kind) {
-  const std::vector<int> order = ring_order(t, t.of_kind(kind));
-  std::vector<int> out;
-  if (order.empty()) return out;
-  for (int r = 0; r < ranks; ++r) out.push_back(order[static_cast<size_t>(r) % order.size()]);
-  return out;
 }
 
 bool bind_to_numa(const Topology& t, int numa) {

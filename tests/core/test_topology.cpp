@@ -79,6 +79,32 @@ TEST(Topology, RanksFillASocketBeforeTheNextAndTheRingCrossesTwice) {
   EXPECT_GT(scrambled_crossings, crossings) << "the test's scrambled order should be worse";
 }
 
+// More ranks than GPUs: rank order wraps around the sockets (4 crossings for 8 ranks on 4 GPUs
+// in 2 sockets); the ring positions put ranks sharing a GPU, then a socket, next to each other.
+TEST(Topology, RingPositionsKeepNeighboursClose) {
+  if (!topology_built()) GTEST_SKIP() << "built without hwloc";
+  const Topology t = Topology::from_xml(TANDEM_SOURCE_DIR "/tests/data/topo-2s.xml");
+  const std::vector<int> map = map_ranks(t, 8, PciKind::gpu);
+  const std::vector<int> pos = ring_positions(t, map);
+  std::vector<int> ring(map.size());  // ring[p] = the device of the rank at position p
+  for (size_t r = 0; r < map.size(); ++r) ring[static_cast<size_t>(pos[r])] = map[r];
+  const auto crossings = [&](const std::vector<int>& order) {
+    int n = 0;
+    for (size_t i = 0; i < order.size(); ++i)
+      n += t.distance(order[i], order[(i + 1) % order.size()]) == Distance::cross_socket;
+    return n;
+  };
+  EXPECT_EQ(crossings(map), 4);
+  EXPECT_EQ(crossings(ring), 2);
+  std::vector<int> sorted = pos;
+  std::sort(sorted.begin(), sorted.end());
+  for (int p = 0; p < 8; ++p) EXPECT_EQ(sorted[static_cast<size_t>(p)], p) << "positions are a permutation";
+  EXPECT_EQ(pos[0], 0);
+  EXPECT_EQ(pos[4], 1) << "rank 4 shares rank 0's GPU";
+  const std::vector<int> four = ring_positions(t, map_ranks(t, 4, PciKind::gpu));
+  EXPECT_EQ(four, (std::vector<int>{0, 1, 2, 3})) << "one rank per GPU: map_ranks' order is already the ring";
+}
+
 TEST(Topology, ThisMachineAndBadFiles) {
   if (!topology_built()) GTEST_SKIP() << "built without hwloc";
   const Topology here = Topology::local();

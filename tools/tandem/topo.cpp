@@ -50,9 +50,12 @@ nlohmann::json to_json(const Topology& t, const std::vector<int>& map, const std
                             {"host_bridge", d.host_bridge},
                             {"pcie_switch", d.pcie_switch}});
   j["mapping"] = json::array();
+  const std::vector<int> pos = topo::ring_positions(t, map);
   for (size_t r = 0; r < map.size(); ++r)
-    j["mapping"].push_back(
-        {{"rank", r}, {"device", t.devices[static_cast<size_t>(map[r])].bus_id}, {"numa", topo::numa_for(t, map[r])}});
+    j["mapping"].push_back({{"rank", r},
+                            {"device", t.devices[static_cast<size_t>(map[r])].bus_id},
+                            {"numa", topo::numa_for(t, map[r])},
+                            {"ring_position", pos[r]}});
   j["ring"] = json::array();
   for (size_t i = 0; i < ring.size(); ++i)
     j["ring"].push_back({{"device", t.devices[static_cast<size_t>(ring[i])].bus_id},
@@ -141,10 +144,16 @@ void run(const TopoOptions& o) {
     std::printf("no %s on this machine: ranks run on the CPU, each bound to NUMA node %d\n", o.kind.c_str(),
                 topo::numa_for(t, -1));
   } else {
-    Table m({"rank", "device", "bind to NUMA", "distance to next rank"});
-    for (size_t r = 0; r < map.size(); ++r)
-      m.add({std::to_string(r), label(t, map[r]), std::to_string(topo::numa_for(t, map[r])),
-             map.size() > 1 ? std::string(topo::distance_name(t.distance(map[r], map[(r + 1) % map.size()]))) : "-"});
+    // Rows in ring order: the order a training job's communicator takes (its ranks renumbered).
+    const std::vector<int> pos = topo::ring_positions(t, map);
+    std::vector<size_t> ring(map.size());
+    for (size_t r = 0; r < map.size(); ++r) ring[static_cast<size_t>(pos[r])] = r;
+    Table m({"ring position", "rank", "device", "bind to NUMA", "distance to next in ring"});
+    for (size_t p = 0; p < ring.size(); ++p) {
+      const int here = map[ring[p]], next = map[ring[(p + 1) % ring.size()]];
+      m.add({std::to_string(p), std::to_string(ring[p]), label(t, here), std::to_string(topo::numa_for(t, here)),
+             map.size() > 1 ? std::string(topo::distance_name(t.distance(here, next))) : "-"});
+    }
     m.print();
   }
   if (!o.svg_path.empty()) std::printf("\nwrote %s\n", o.svg_path.c_str());

@@ -39,31 +39,46 @@ void progress_bar(const nn::StepProgress& p, int epochs) {
                static_cast<long long>(p.steps_per_epoch), p.loss);
 }
 
-// On a machine with several NUMA nodes, each rank runs on the node of the accelerator it drives
-// (or, without accelerators, ranks spread over the nodes in order).
-void bind_rank_to_numa() {
-  if (!topo::topology_built()) return;
+int env_int(const char* name, int otherwise) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atoi(v) : otherwise;
+}
+
+// Places this rank by the machine's topology: on a machine with several NUMA nodes it runs on
+// the node of the accelerator it drives (without accelerators, ranks spread over the nodes in
+// order); and it returns the communicator renumbered in ring order, so that MPI's ring
+// algorithms pass data between close neighbours. Ranks of one host are contiguous in the world
+// (mpirun's default --map-by slot); their ring positions reorder them within the host.
+std::shared_ptr<collectives::Communicator> place_rank(std::shared_ptr<collectives::Communicator> world) {
+  if (!topo::topology_built()) return world;
   const topo::Topology t = topo::Topology::local();
-  if (t.numa.size() < 2) return;
-  const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
-  const int rank = local ? std::atoi(local) : 0;
-  const std::vector<int> map = topo::map_ranks(t, rank + 1, topo::PciKind::gpu);
-  const int numa = map.empty() ? t.numa[static_cast<size_t>(rank) % t.numa.size()].index
-                               : topo::numa_for(t, map[static_cast<size_t>(rank)]);
-  if (!topo::bind_to_numa(t, numa)) TANDEM_LOG(warn, "could not bind rank " << rank << " to NUMA node " << numa);
+  const int local = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+  const int local_size = std::max(local + 1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1));
+  const std::vector<int> map = topo::map_ranks(t, local_size, topo::PciKind::gpu);
+  if (t.numa.size() > 1) {
+    const int numa = map.empty() ? t.numa[static_cast<size_t>(local) % t.numa.size()].index
+                                 : topo::numa_for(t, map[static_cast<size_t>(local)]);
+    if (!topo::bind_to_numa(t, numa)) TANDEM_LOG(warn, "could not bind rank " << local << " to NUMA node " << numa);
+  }
+  const int position = map.empty() ? local : topo::ring_positions(t, map)[static_cast<size_t>(local)];
+  Stream s(cpu_device());
+  Tensor moved = Tensor::from_vector(cpu_device(), {1}, std::vector<int32_t>{position != local});
+  world->allreduce(s, moved, moved, collectives::ReduceOp::max);  // every rank decides alike whether to split
+  if (moved.to_vector<int32_t>()[0] == 0) return world;
+  TANDEM_LOG(info, "rank " << world->rank() << " takes ring position " << position << " on its host");
+  return world->split(0, world->rank() - local + position);
 }
 
 void run(TrainOptions& o) {
   // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
   if (collectives::launched_with_ranks()) {
-    o.config.comm = collectives::mpi_world();
-    o.config.comm->set_timeout(std::chrono::milliseconds(static_cast<int64_t>(o.comm_timeout * 1000)));
+    auto world = collectives::mpi_world();
+    world->set_timeout(std::chrono::milliseconds(static_cast<int64_t>(o.comm_timeout * 1000)));
     // Ranks sharing this machine divide its cores (unless OMP_NUM_THREADS says otherwise).
-    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    const int sharing = local != nullptr ? std::max(1, std::atoi(local)) : o.config.comm->size();
+    const int sharing = std::max(1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", world->size()));
     if (std::getenv("OMP_NUM_THREADS") == nullptr)
       set_cpu_threads(std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / sharing));
-    bind_rank_to_numa();
+    o.config.comm = place_rank(world);
     if (o.config.comm->rank() != 0) {
       if (std::freopen("/dev/null", "w", stdout) == nullptr) throw Error(ErrorKind::io, "", "train", "no /dev/null");
       o.metrics.clear();

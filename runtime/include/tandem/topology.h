@@ -64,6 +64,12 @@ std::vector<int> map_ranks(const Topology& t, int ranks, PciKind kind);
 /// package, then host bridge, then switch, so the ring crosses each socket boundary only twice.
 std::vector<int> ring_order(const Topology& t, const std::vector<int>& devices);
 
+/// Each rank's position in a ring that keeps neighbours close, given the device each rank drives
+/// (map_ranks): ranks sorted by their device's locality, ties by rank — with more ranks than
+/// devices, the ranks sharing a device become neighbours. Splitting the communicator with these
+/// positions as keys makes rank order, which MPI's and NCCL's ring algorithms follow, this ring.
+std::vector<int> ring_positions(const Topology& t, const std::vector<int>& map);
+
 /// The NUMA node a rank driving `device` should run on (its device's, else 0).
 int numa_for(const Topology& t, int device);
 
