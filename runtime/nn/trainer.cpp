@@ -98,18 +98,21 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   if (piece_ < config_.batch * config_.accumulate)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
   if (config_.sync == TrainConfig::Sync::ps) {
+    const compression::Codec c = config_.compress.codec;
     if (!config_.comm) bad_config("--sync ps needs several ranks (run under mpirun)");
-    if (config_.compress.codec != compression::Codec::none || config_.auto_budget > 0)
-      bad_config("--sync ps pushes dense gradients (no --compress yet)");
-    if (config_.prune.method != PruneMethod::none) bad_config("--sync ps does not combine with pruning yet");
-    if (!config_.checkpoint_dir.empty()) bad_config("--sync ps keeps sharded optimizer state: no checkpoints yet");
+    if ((c != compression::Codec::none && c != compression::Codec::fp16 && c != compression::Codec::bf16) ||
+        config_.auto_budget > 0 || config_.error_feedback)
+      bad_config(
+          "--sync ps pushes gradients by reduce-scatter: f32, or --compress fp16/bf16 without error feedback "
+          "(sparse and quantized codecs aggregate by allgather: use --sync allreduce)");
   }
   if (config_.auto_budget > 0 && (!config_.comm || config_.compress.codec != compression::Codec::none))
     bad_config("--compress auto chooses codecs per bucket of a multi-rank run (under mpirun)");
   if (config_.comm) {
     // Every rank starts from rank 0's weights (the seeded init already agrees; this makes sure).
     for (Param* p : net_->params()) config_.comm->broadcast(net_->stream(p->value.device()), p->value, 0);
-    sync_ = std::make_unique<collectives::GradientSync>(config_.comm, config_.compress, config_.error_feedback);
+    if (config_.sync == TrainConfig::Sync::allreduce)
+      sync_ = std::make_unique<collectives::GradientSync>(config_.comm, config_.compress, config_.error_feedback);
     if (config_.error_feedback && config_.compress.codec == compression::Codec::none)
       bad_config("error feedback needs a codec (--compress)");
   } else if (config_.compress.codec != compression::Codec::none) {
@@ -248,6 +251,7 @@ void Trainer::maybe_prune(int epoch) {
                               << ": accuracy " << ev.accuracy_before << " -> " << ev.accuracy_after);
   prune_events_.push_back(std::move(ev));
   state_->prune_steps_done = k;
+  if (ps_) ps_load(net_->params());  // the shard takes the pruned weights and their masks
 }
 
 std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress&)>& on_step,
@@ -402,15 +406,49 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 }  // namespace
 
 // Parameter server, shards colocated with the workers: push (reduce-scatter of the flattened
-// gradients: each shard arrives summed at its owner), update (SGD with momentum and weight
-// decay on the shard, exactly as Sgd::step does per parameter), pull (allgather of the shards).
+// gradients, f32 or half precision: each shard arrives summed at its owner), update (SGD with
+// momentum, weight decay and masks on the shard, exactly as Sgd::step does per parameter), pull
+// (allgather of the shards).
 void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr) {
   collectives::Communicator& comm = *config_.comm;
+  Stream& s = net_->stream(params.front()->value.device());
+  if (!ps_) ps_load(params);
+  PsShard& ps = *ps_;
+  for (size_t i = 0; i < grads.size(); ++i)
+    ops::cast(s, grads[i]->reshape({grads[i]->numel()}), ps_view(ps.flat, ps.offsets[i], grads[i]->numel()));
+  if (ps.half) {  // push in half precision: each reduction step in f32, rounded once
+    ops::cast(s, ps.flat, ps.half);
+    comm.reduce_scatter(s, ps.half, ps.half_shard);
+    ops::cast(s, ps.half_shard, ps.grad);
+  } else {
+    comm.reduce_scatter(s, ps.flat, ps.grad);
+  }
+  ops::scale(s, 1.0f / static_cast<float>(ranks()), ps.grad);
+  ops::mul(s, ps.grad, ps.mask, ps.grad);
+  ops::scale(s, sgd_.config().momentum, ps.velocity);
+  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
+  ops::mul(s, ps.decay, ps.weights, ps.grad);  // weight decay, prunable parameters only
+  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
+  ops::axpy(s, -lr, ps.velocity, ps.weights);
+  ops::mul(s, ps.weights, ps.mask, ps.weights);
+  comm.allgather(s, ps.weights, ps.flat);  // pull
+  for (size_t i = 0; i < params.size(); ++i)
+    ops::cast(s, ps_view(ps.flat, ps.offsets[i], params[i]->value.numel()),
+              params[i]->value.reshape({params[i]->value.numel()}));
+  dense_bytes_ += static_cast<double>(ps.flat.nbytes());
+  sent_bytes_ += static_cast<double>((ps.half ? ps.half.nbytes() : ps.flat.nbytes()) + ps.weights.nbytes());
+}
+
+Tensor Trainer::ps_view(const Tensor& flat, int64_t at, int64_t n) {
+  return Tensor(flat.buffer(), {n}, DType::f32, flat.offset() + static_cast<size_t>(at) * 4);
+}
+
+// This rank's shard of the flattened weights, masks and weight-decay factors, from the
+// parameters, and at first of the velocities, from the optimizer's (zero on a fresh start, the
+// checkpoint's on a resume). Called again after pruning changes weights and masks.
+void Trainer::ps_load(const std::vector<Param*>& params) {
   const Device d = params.front()->value.device();
   Stream& s = net_->stream(d);
-  const auto view = [](const Tensor& flat, int64_t at, int64_t n) {
-    return Tensor(flat.buffer(), {n}, DType::f32, flat.offset() + static_cast<size_t>(at) * 4);
-  };
   if (!ps_) {
     ps_ = std::make_unique<PsShard>();
     int64_t n = 0;
@@ -418,37 +456,47 @@ void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const
     ps_->padded = (n + ranks() - 1) / ranks() * ranks();
     ps_->shard = ps_->padded / ranks();
     ps_->flat = Tensor::zeros(d, {ps_->padded});
-    ps_->velocity = Tensor::zeros(d, {ps_->shard});
     ps_->grad = Tensor::empty(d, {ps_->shard});
-    Tensor decay = Tensor::zeros(d, {ps_->padded});
-    for (size_t i = 0; i < params.size(); ++i) {
-      ops::cast(s, params[i]->value.reshape({params[i]->value.numel()}),
-                view(ps_->flat, ps_->offsets[i], params[i]->value.numel()));
-      if (params[i]->prunable)
-        ops::fill(s, view(decay, ps_->offsets[i], params[i]->value.numel()), sgd_.config().weight_decay);
+    if (config_.compress.codec == compression::Codec::fp16 || config_.compress.codec == compression::Codec::bf16) {
+      const DType h = config_.compress.codec == compression::Codec::fp16 ? DType::f16 : DType::bf16;
+      ps_->half = Tensor::empty(d, {ps_->padded}, h);
+      ps_->half_shard = Tensor::empty(d, {ps_->shard}, h);
     }
-    const int64_t mine = rank() * ps_->shard;
-    ps_->weights = Tensor::empty(d, {ps_->shard});
-    ops::cast(s, view(ps_->flat, mine, ps_->shard), ps_->weights);
-    ps_->decay = Tensor::empty(d, {ps_->shard});
-    ops::cast(s, view(decay, mine, ps_->shard), ps_->decay);
   }
   PsShard& ps = *ps_;
-  for (size_t i = 0; i < grads.size(); ++i)
-    ops::cast(s, grads[i]->reshape({grads[i]->numel()}), view(ps.flat, ps.offsets[i], grads[i]->numel()));
-  comm.reduce_scatter(s, ps.flat, ps.grad);  // push
-  ops::scale(s, 1.0f / static_cast<float>(ranks()), ps.grad);
-  ops::scale(s, sgd_.config().momentum, ps.velocity);
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::mul(s, ps.decay, ps.weights, ps.grad);  // weight decay, prunable parameters only
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::axpy(s, -lr, ps.velocity, ps.weights);
-  comm.allgather(s, ps.weights, ps.flat);  // pull
+  const int64_t mine = rank() * ps.shard;
+  const auto shard_of = [&](const std::function<void(size_t, const Tensor&)>& fill) {
+    Tensor full = Tensor::zeros(d, {ps.padded});
+    for (size_t i = 0; i < params.size(); ++i) fill(i, ps_view(full, ps.offsets[i], params[i]->value.numel()));
+    Tensor out = Tensor::empty(d, {ps.shard});
+    ops::cast(s, ps_view(full, mine, ps.shard), out);
+    return out;
+  };
+  const std::vector<Tensor>& vel = sgd_.velocity(params);
+  ps.weights = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, params[i]->value.reshape({v.numel()}), v); });
+  if (!ps.velocity)  // the shard's own from then on
+    ps.velocity = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, vel[i].reshape({v.numel()}), v); });
+  ps.decay = shard_of([&](size_t i, const Tensor& v) {
+    if (params[i]->prunable) ops::fill(s, v, sgd_.config().weight_decay);
+  });
+  ps.mask = shard_of([&](size_t i, const Tensor& v) {
+    if (params[i]->mask)
+      ops::cast(s, params[i]->mask.reshape({v.numel()}), v);
+    else
+      ops::fill(s, v, 1.0f);
+  });
+}
+
+// The sharded velocities gathered into the optimizer's (what checkpoints save). Collective.
+void Trainer::ps_gather_velocity() {
+  if (!ps_) return;
+  std::vector<Param*> params = net_->params();
+  Stream& s = net_->stream(params.front()->value.device());
+  Tensor all = Tensor::empty(ps_->velocity.device(), {ps_->padded});
+  config_.comm->allgather(s, ps_->velocity, all);
+  std::vector<Tensor>& vel = sgd_.velocity(params);
   for (size_t i = 0; i < params.size(); ++i)
-    ops::cast(s, view(ps.flat, ps.offsets[i], params[i]->value.numel()),
-              params[i]->value.reshape({params[i]->value.numel()}));
-  dense_bytes_ += static_cast<double>(ps.flat.nbytes());
-  sent_bytes_ += static_cast<double>(ps.flat.nbytes() + ps.weights.nbytes());
+    ops::cast(s, ps_view(all, ps_->offsets[i], vel[i].numel()), vel[i].reshape({vel[i].numel()}));
 }
 
 // --compress auto: the first step ran dense; its (averaged) bucket gradients are what the
@@ -518,6 +566,7 @@ void Trainer::save_checkpoint() {
   // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
   // rank's synchronization state gathered (all ranks call this at the same step).
   std::vector<NamedTensor> sync_state = gather_sync_state();
+  ps_gather_velocity();
   if (rank() != 0) return;
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;

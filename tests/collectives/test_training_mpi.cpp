@@ -150,6 +150,59 @@ TEST(DataParallel, CompressAutoChoosesWithinBudgetOnEveryRank) {
   test::expect_error([&] { Trainer(bad, train_set(), test_set()); }, {"--compress auto"});
 }
 
+// The parameter server with pruning (weights and masks reloaded into the shards), sharded
+// momentum gathered into checkpoints, and an fp16 push.
+TEST(DataParallel, ParameterServerPrunesResumesAndPushesHalfPrecision) {
+  auto comm = collectives::mpi_world();
+  const std::string dir = (std::filesystem::temp_directory_path() / "tandem-mpi-ps-resume").string();
+  if (comm->rank() == 0) std::filesystem::remove_all(dir);
+  comm->barrier();
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 2;
+  c.comm = comm;
+  c.batch = 32;
+  c.prune = parse_prune("magnitude:0.6");
+  c.prune.start_epoch = 1;
+  Trainer ar(c, train_set(), test_set());
+  ar.run();
+  TrainConfig ps = c;
+  ps.sync = TrainConfig::Sync::ps;
+  Trainer straight(ps, train_set(), test_set());
+  straight.run();
+  const auto a = weights(ar), b = weights(straight);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(b[i], a[i], 1e-5, 1e-4, "parameter " + std::to_string(i));
+  EXPECT_NEAR(overall_sparsity(straight.network().params()), overall_sparsity(ar.network().params()), 1e-6);
+
+  TrainConfig first = ps;
+  first.checkpoint_dir = dir;
+  first.max_steps = 2560 / (32 * comm->size()) + 3;  // into the pruned epoch
+  Trainer part(first, train_set(), test_set());
+  part.run();
+  comm->barrier();
+  TrainConfig second = first;
+  second.max_steps = 0;
+  second.resume = true;
+  Trainer resumed(second, train_set(), test_set());
+  resumed.run();
+  const auto r = weights(resumed);
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i], b[i]) << "parameter " << i << " differs after resuming";
+
+  TrainConfig half = c;
+  half.prune = {};
+  half.epochs = 1;
+  half.max_steps = 10;
+  half.compress = compression::parse_codec("fp16");
+  Trainer ar16(half, train_set(), test_set());
+  ar16.run();
+  half.sync = TrainConfig::Sync::ps;
+  Trainer ps16(half, train_set(), test_set());
+  ps16.run();
+  const auto x = weights(ar16), y = weights(ps16);
+  for (size_t i = 0; i < x.size(); ++i)
+    test::expect_close(y[i], x[i], 1e-4, 1e-3, "fp16 parameter " + std::to_string(i));
+}
+
 // Rank 0 writes the checkpoint with every rank's error-feedback residual; all ranks resume from
 // it and continue exactly as an uninterrupted run.
 TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {

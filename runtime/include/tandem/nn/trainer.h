@@ -154,10 +154,14 @@ class Trainer {
   struct PsShard {
     std::vector<int64_t> offsets;  // each parameter's start in the flat vector
     int64_t padded = 0, shard = 0;
-    Tensor flat, weights, velocity, decay, grad;
+    Tensor flat, weights, velocity, decay, mask, grad;
+    Tensor half, half_shard;  // the push in fp16/bf16
   };
   std::unique_ptr<PsShard> ps_;
   void ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr);
+  void ps_load(const std::vector<Param*>& params);
+  void ps_gather_velocity();
+  static Tensor ps_view(const Tensor& flat, int64_t at, int64_t n);
   std::pair<collectives::GradientSync&, size_t> sync_state(size_t k);
   std::vector<NamedTensor> gather_sync_state();
   void restore_sync_state(const CheckpointData& data);
