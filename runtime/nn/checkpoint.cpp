@@ -11,6 +11,12 @@
 #include "tandem/file.h"
 
 namespace tandem::nn {
+
+NamedTensor NamedTensor::of(const std::string& name, const Tensor& t) {
+  NamedTensor n{name, t.dtype(), t.shape(), std::vector<uint8_t>(t.nbytes())};
+  t.copy_to_host(n.bytes.data());
+  return n;
+}
 namespace {
 
 using nlohmann::json;

@@ -22,12 +22,6 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 [[noreturn]] void bad_config(const std::string& what) { throw Error(ErrorKind::invalid_argument, "", "train", what); }
 
-NamedTensor to_named(const std::string& name, const Tensor& t) {
-  NamedTensor n{name, t.dtype(), t.shape(), std::vector<uint8_t>(t.nbytes())};
-  t.copy_to_host(n.bytes.data());
-  return n;
-}
-
 }  // namespace
 
 // Where training stands; everything here is saved in checkpoints.
@@ -108,80 +102,27 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   }
   if (config_.auto_budget > 0 && (!config_.comm || config_.compress.codec != compression::Codec::none))
     bad_config("--compress auto chooses codecs per bucket of a multi-rank run (under mpirun)");
+  if (config_.error_feedback && config_.compress.codec == compression::Codec::none)
+    bad_config("error feedback needs a codec (--compress)");
   if (config_.comm) {
     // Every rank starts from rank 0's weights (the seeded init already agrees; this makes sure).
     for (Param* p : net_->params()) config_.comm->broadcast(net_->stream(p->value.device()), p->value, 0);
-    if (config_.sync == TrainConfig::Sync::allreduce)
-      sync_ = std::make_unique<collectives::GradientSync>(config_.comm, config_.compress, config_.error_feedback);
-    if (config_.error_feedback && config_.compress.codec == compression::Codec::none)
-      bad_config("error feedback needs a codec (--compress)");
-  } else if (config_.compress.codec != compression::Codec::none) {
-    for (Param* p : net_->params()) {
-      decoded_.push_back(Tensor::empty(p->value.device(), p->value.shape()));
-      codecs_.emplace_back(config_.compress);
-    }
-    if (config_.error_feedback) feedback_.resize(decoded_.size());
-    // EF assumes a contractive codec (‖C(x) − x‖ < ‖x‖); unbiased stochastic codecs may send
-    // more error than signal, and the residual then grows without bound.
-    const compression::Codec c = config_.compress.codec;
-    if (config_.error_feedback &&
-        (c == compression::Codec::qsgd || c == compression::Codec::terngrad || c == compression::Codec::randomk))
-      TANDEM_LOG(warn, "error feedback with " << compression::codec_string(config_.compress)
-                                              << ": an unbiased stochastic codec can send more error than signal, and "
-                                                 "the residual may then grow until training diverges");
-  } else if (config_.error_feedback) {
-    bad_config("error feedback needs a codec (--compress)");
   }
+  // One process with a codec sends its gradients through the codec to itself (what a rank would
+  // send and its peers rebuild), by the same path as a multi-rank run.
+  if (config_.sync == TrainConfig::Sync::allreduce &&
+      (config_.comm || config_.compress.codec != compression::Codec::none))
+    sync_ = std::make_unique<collectives::GradientSync>(config_.comm ? config_.comm : collectives::self_communicator(),
+                                                        config_.compress, config_.error_feedback);
+  // EF assumes a contractive codec (‖C(x) − x‖ < ‖x‖); unbiased stochastic codecs may send
+  // more error than signal, and the residual then grows without bound.
+  const compression::Codec c = config_.compress.codec;
+  if (config_.error_feedback &&
+      (c == compression::Codec::qsgd || c == compression::Codec::terngrad || c == compression::Codec::randomk))
+    TANDEM_LOG(warn, "error feedback with " << compression::codec_string(config_.compress)
+                                            << ": an unbiased stochastic codec can send more error than signal, and "
+                                               "the residual may then grow until training diverges");
   if (config_.resume) load_checkpoint();
-}
-
-// Every gradient through its wire message, as a data-parallel rank would send it; the update
-// then uses what the receivers rebuild. Random choices are keyed by (seed, step, rank 0, the
-// tensor's offset in the flattened gradient).
-void Trainer::compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads) {
-  uint64_t offset = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    const Tensor& g = *grads[i];
-    Stream& s = net_->stream(g.device());
-    if (!feedback_.empty()) feedback_[i].compensate(s, g);
-    const compression::RandomKey key{config_.seed, static_cast<uint32_t>(state_->step), 0, offset};
-    offset += static_cast<uint64_t>(g.numel());
-    size_t message_bytes = 0;
-    try {
-      const std::span<const uint8_t> message = codecs_[i].compress(s, g, key);
-      message_bytes = message.size();
-      codecs_[i].decompress(s, message, decoded_[i]);
-    } catch (const Error& e) {
-      throw Error(e.kind(), e.device(), e.op(),
-                  e.detail() + " (gradient of " + params[i]->name + " at step " + std::to_string(state_->step) +
-                      "; non-finite values mean training diverged)");
-    }
-    if (!feedback_.empty()) feedback_[i].update(s, g, decoded_[i]);
-    ops::cast(s, decoded_[i], g);
-    dense_bytes_ += static_cast<double>(g.nbytes());
-    sent_bytes_ += static_cast<double>(message_bytes);
-  }
-}
-
-// The data-parallel exchange: each gradient averaged over ranks through the codec. Keys:
-// (seed, step, this rank, the tensor's offset in the flattened gradient).
-void Trainer::sync_gradients(const std::vector<const Tensor*>& grads) {
-  const auto t0 = Clock::now();
-  const uint64_t before = sync_->bytes_sent();
-  uint64_t offset = 0;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    const Tensor& g = *grads[i];
-    try {
-      sync_->sync(net_->stream(g.device()), g, i, {config_.seed, static_cast<uint32_t>(state_->step), 0, offset});
-    } catch (const Error& e) {
-      throw Error(e.kind(), e.device(), e.op(),
-                  e.detail() + " (gradient " + std::to_string(i) + " at step " + std::to_string(state_->step) + ")");
-    }
-    offset += static_cast<uint64_t>(g.numel());
-    dense_bytes_ += static_cast<double>(g.nbytes());
-  }
-  sent_bytes_ += static_cast<double>(sync_->bytes_sent() - before);
-  comm_seconds_ += since(t0);
 }
 
 Trainer::~Trainer() = default;
@@ -266,7 +207,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   const int64_t steps_per_epoch = train_.count / (per_step * ranks());
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
-  if (sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd &&
+  if (config_.comm && sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd &&
       config_.sync == TrainConfig::Sync::allreduce) {
     const size_t bytes =
         config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
@@ -330,9 +271,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         if (config_.auto_budget > 0 && choices_.empty()) choose_codecs();
         comm_seconds_ += since(t);
       } else if (sync_) {
-        sync_gradients(grads);
-      } else if (config_.compress.codec != compression::Codec::none) {
-        compress_gradients(params, grads);
+        sync_gradients(grads, static_cast<uint32_t>(st.step));
       }
       if (config_.sync != TrainConfig::Sync::ps) sgd_.step(*net_, params, grads, lr);
       const float step_loss = static_cast<float>(loss);
@@ -405,163 +344,6 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 
 }  // namespace
 
-// Parameter server, shards colocated with the workers: push (reduce-scatter of the flattened
-// gradients, f32 or half precision: each shard arrives summed at its owner), update (SGD with
-// momentum, weight decay and masks on the shard, exactly as Sgd::step does per parameter), pull
-// (allgather of the shards).
-void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr) {
-  collectives::Communicator& comm = *config_.comm;
-  Stream& s = net_->stream(params.front()->value.device());
-  if (!ps_) ps_load(params);
-  PsShard& ps = *ps_;
-  for (size_t i = 0; i < grads.size(); ++i)
-    ops::cast(s, grads[i]->reshape({grads[i]->numel()}), ps_view(ps.flat, ps.offsets[i], grads[i]->numel()));
-  if (ps.half) {  // push in half precision: each reduction step in f32, rounded once
-    ops::cast(s, ps.flat, ps.half);
-    comm.reduce_scatter(s, ps.half, ps.half_shard);
-    ops::cast(s, ps.half_shard, ps.grad);
-  } else {
-    comm.reduce_scatter(s, ps.flat, ps.grad);
-  }
-  ops::scale(s, 1.0f / static_cast<float>(ranks()), ps.grad);
-  ops::mul(s, ps.grad, ps.mask, ps.grad);
-  ops::scale(s, sgd_.config().momentum, ps.velocity);
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::mul(s, ps.decay, ps.weights, ps.grad);  // weight decay, prunable parameters only
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::axpy(s, -lr, ps.velocity, ps.weights);
-  ops::mul(s, ps.weights, ps.mask, ps.weights);
-  comm.allgather(s, ps.weights, ps.flat);  // pull
-  for (size_t i = 0; i < params.size(); ++i)
-    ops::cast(s, ps_view(ps.flat, ps.offsets[i], params[i]->value.numel()),
-              params[i]->value.reshape({params[i]->value.numel()}));
-  dense_bytes_ += static_cast<double>(ps.flat.nbytes());
-  sent_bytes_ += static_cast<double>((ps.half ? ps.half.nbytes() : ps.flat.nbytes()) + ps.weights.nbytes());
-}
-
-Tensor Trainer::ps_view(const Tensor& flat, int64_t at, int64_t n) {
-  return Tensor(flat.buffer(), {n}, DType::f32, flat.offset() + static_cast<size_t>(at) * 4);
-}
-
-// This rank's shard of the flattened weights, masks and weight-decay factors, from the
-// parameters, and at first of the velocities, from the optimizer's (zero on a fresh start, the
-// checkpoint's on a resume). Called again after pruning changes weights and masks.
-void Trainer::ps_load(const std::vector<Param*>& params) {
-  const Device d = params.front()->value.device();
-  Stream& s = net_->stream(d);
-  if (!ps_) {
-    ps_ = std::make_unique<PsShard>();
-    int64_t n = 0;
-    for (Param* p : params) ps_->offsets.push_back(std::exchange(n, n + p->value.numel()));
-    ps_->padded = (n + ranks() - 1) / ranks() * ranks();
-    ps_->shard = ps_->padded / ranks();
-    ps_->flat = Tensor::zeros(d, {ps_->padded});
-    ps_->grad = Tensor::empty(d, {ps_->shard});
-    if (config_.compress.codec == compression::Codec::fp16 || config_.compress.codec == compression::Codec::bf16) {
-      const DType h = config_.compress.codec == compression::Codec::fp16 ? DType::f16 : DType::bf16;
-      ps_->half = Tensor::empty(d, {ps_->padded}, h);
-      ps_->half_shard = Tensor::empty(d, {ps_->shard}, h);
-    }
-  }
-  PsShard& ps = *ps_;
-  const int64_t mine = rank() * ps.shard;
-  const auto shard_of = [&](const std::function<void(size_t, const Tensor&)>& fill) {
-    Tensor full = Tensor::zeros(d, {ps.padded});
-    for (size_t i = 0; i < params.size(); ++i) fill(i, ps_view(full, ps.offsets[i], params[i]->value.numel()));
-    Tensor out = Tensor::empty(d, {ps.shard});
-    ops::cast(s, ps_view(full, mine, ps.shard), out);
-    return out;
-  };
-  const std::vector<Tensor>& vel = sgd_.velocity(params);
-  ps.weights = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, params[i]->value.reshape({v.numel()}), v); });
-  if (!ps.velocity)  // the shard's own from then on
-    ps.velocity = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, vel[i].reshape({v.numel()}), v); });
-  ps.decay = shard_of([&](size_t i, const Tensor& v) {
-    if (params[i]->prunable) ops::fill(s, v, sgd_.config().weight_decay);
-  });
-  ps.mask = shard_of([&](size_t i, const Tensor& v) {
-    if (params[i]->mask)
-      ops::cast(s, params[i]->mask.reshape({v.numel()}), v);
-    else
-      ops::fill(s, v, 1.0f);
-  });
-}
-
-// The sharded velocities gathered into the optimizer's (what checkpoints save). Collective.
-void Trainer::ps_gather_velocity() {
-  if (!ps_) return;
-  std::vector<Param*> params = net_->params();
-  Stream& s = net_->stream(params.front()->value.device());
-  Tensor all = Tensor::empty(ps_->velocity.device(), {ps_->padded});
-  config_.comm->allgather(s, ps_->velocity, all);
-  std::vector<Tensor>& vel = sgd_.velocity(params);
-  for (size_t i = 0; i < params.size(); ++i)
-    ops::cast(s, ps_view(all, ps_->offsets[i], vel[i].numel()), vel[i].reshape({vel[i].numel()}));
-}
-
-// --compress auto: the first step ran dense; its (averaged) bucket gradients are what the
-// candidates are judged on.
-void Trainer::choose_codecs() {
-  std::vector<Tensor> flats;
-  for (size_t b = 0; b < buckets_->buckets(); ++b) flats.push_back(buckets_->flat(b));
-  const collectives::LinkModel link = collectives::measure_link(*config_.comm);
-  choices_ = collectives::choose_codecs(*config_.comm, link, flats, config_.auto_budget);
-  for (size_t b = 0; b < choices_.size(); ++b) {
-    buckets_->set_codec(b, choices_[b].spec, config_.error_feedback);
-    TANDEM_LOG(info, "compress auto: bucket " << b << " (" << flats[b].nbytes() << " bytes) -> "
-                                              << compression::codec_string(choices_[b].spec));
-  }
-}
-
-// Where state k of a multi-rank run lives: bucket k's sync, or tensor k of the shared one.
-std::pair<collectives::GradientSync&, size_t> Trainer::sync_state(size_t k) {
-  if (buckets_) return {buckets_->sync(k), 0};
-  return {*sync_, k};
-}
-
-// The synchronization state of a multi-rank run: every rank's error-feedback residual (one per
-// bucket, or per tensor without buckets), gathered to rank 0 as "residual:r<rank>:<k>", and
-// PowerSGD's Q, the same on every rank after its allreduce, as "codec_state:<k>". Collective.
-std::vector<NamedTensor> Trainer::gather_sync_state() {
-  std::vector<NamedTensor> out;
-  if (!sync_ || ranks() < 2) return out;
-  const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
-  for (size_t k = 0; k < states; ++k) {
-    auto [sync, index] = sync_state(k);
-    if (compression::ErrorFeedback* ef = sync.feedback(index); ef && ef->residual()) {
-      const Tensor& r = ef->residual();
-      const int64_t n = r.numel();
-      Tensor all = Tensor::empty(cpu_device(), {n * ranks()});
-      config_.comm->allgather(net_->stream(r.device()), r.reshape({n}), all);
-      for (int q = 0; q < ranks() && rank() == 0; ++q)
-        out.push_back(to_named("residual:r" + std::to_string(q) + ":" + std::to_string(k),
-                               Tensor(all.buffer(), {n}, DType::f32, static_cast<size_t>(q * n) * 4)));
-    }
-    if (config_.compress.codec == compression::Codec::powersgd && sync.codec(index).state())
-      out.push_back(to_named("codec_state:" + std::to_string(k), sync.codec(index).state()));
-  }
-  return out;
-}
-
-void Trainer::restore_sync_state(const CheckpointData& data) {
-  if (!sync_ || ranks() < 2) return;
-  const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
-  for (size_t k = 0; k < states; ++k) {
-    const std::string key = std::to_string(k);
-    auto [sync, index] = sync_state(k);
-    if (const NamedTensor* r = data.find("residual:r" + std::to_string(rank()) + ":" + key);
-        r && sync.feedback(index)) {
-      const Tensor t = Tensor::from_host(cpu_device(), r->shape, r->dtype, r->bytes.data());
-      sync.feedback(index)->restore(net_->stream(cpu_device()), t);
-    }
-    if (const NamedTensor* q = data.find("codec_state:" + key);
-        q && config_.compress.codec == compression::Codec::powersgd) {
-      const Tensor t = Tensor::from_host(cpu_device(), q->shape, q->dtype, q->bytes.data());
-      sync.codec(index).restore_state(net_->stream(cpu_device()), t);
-    }
-  }
-}
-
 void Trainer::save_checkpoint() {
   // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
   // rank's synchronization state gathered (all ranks call this at the same step).
@@ -576,13 +358,9 @@ void Trainer::save_checkpoint() {
   std::vector<Param*> params = net_->params();
   std::vector<Tensor>& vel = sgd_.velocity(params);
   for (size_t i = 0; i < params.size(); ++i) {
-    data.tensors.push_back(to_named("param:" + params[i]->name, params[i]->value));
-    data.tensors.push_back(to_named("velocity:" + params[i]->name, vel[i]));
-    if (i < feedback_.size() && feedback_[i].residual())
-      data.tensors.push_back(to_named("residual:" + params[i]->name, feedback_[i].residual()));
-    if (params[i]->mask) data.tensors.push_back(to_named("mask:" + params[i]->name, params[i]->mask));
-    if (i < codecs_.size() && codecs_[i].state())
-      data.tensors.push_back(to_named("codec_state:" + params[i]->name, codecs_[i].state()));
+    data.tensors.push_back(NamedTensor::of("param:" + params[i]->name, params[i]->value));
+    data.tensors.push_back(NamedTensor::of("velocity:" + params[i]->name, vel[i]));
+    if (params[i]->mask) data.tensors.push_back(NamedTensor::of("mask:" + params[i]->name, params[i]->mask));
   }
   // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
   const std::string path = checkpoint_path();
@@ -625,16 +403,6 @@ void Trainer::load_checkpoint() {
   for (size_t i = 0; i < params.size(); ++i) {
     restore("param:" + params[i]->name, params[i]->value);
     restore("velocity:" + params[i]->name, vel[i]);
-    if (i < feedback_.size() && data.find("residual:" + params[i]->name)) {
-      const Tensor r = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
-      restore("residual:" + params[i]->name, r);
-      feedback_[i].restore(net_->stream(r.device()), r);
-    }
-    if (const NamedTensor* q = data.find("codec_state:" + params[i]->name); q && i < codecs_.size()) {
-      const Tensor t = Tensor::empty(params[i]->value.device(), q->shape, q->dtype);
-      restore("codec_state:" + params[i]->name, t);
-      codecs_[i].restore_state(net_->stream(t.device()), t);
-    }
     if (data.find("mask:" + params[i]->name)) {
       params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
       restore("mask:" + params[i]->name, params[i]->mask);
@@ -650,7 +418,7 @@ void Trainer::export_model(const std::string& path) const {
   data.header_json =
       json{{"kind", "model"}, {"model", json::parse(net_->spec().to_json())}, {"sparsity", overall_sparsity(params)}}
           .dump();
-  for (Param* p : params) data.tensors.push_back(to_named("param:" + p->name, p->value));
+  for (Param* p : params) data.tensors.push_back(NamedTensor::of("param:" + p->name, p->value));
   write_checkpoint(path, data);
 }
 

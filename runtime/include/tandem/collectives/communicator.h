@@ -108,6 +108,9 @@ class Communicator {
   std::chrono::milliseconds timeout_{std::chrono::seconds(60)};
 };
 
+/// A communicator of one rank: its collectives copy (or do nothing in place).
+std::shared_ptr<Communicator> self_communicator();
+
 /// True when the process was started by a launcher (mpirun) with more than one rank.
 bool launched_with_ranks();
 /// MPI_COMM_WORLD (MPI is initialized on first use and finalized at exit). Throws

@@ -10,6 +10,7 @@
 
 #include "tandem/dtype.h"
 #include "tandem/shape.h"
+#include "tandem/tensor.h"
 
 namespace tandem::nn {
 
@@ -20,6 +21,8 @@ struct NamedTensor {
   DType dtype = DType::f32;
   Shape shape;
   std::vector<uint8_t> bytes;  ///< shape.numel() × dtype_size(dtype)
+  /// A copy of a tensor's contents (from any device).
+  static NamedTensor of(const std::string& name, const Tensor& t);
 };
 
 struct CheckpointData {

@@ -137,18 +137,14 @@ class Trainer {
   std::unique_ptr<State> state_;
   Tensor input_, labels_, host_labels_;
   std::vector<float> staging_;
-  int64_t piece_ = 0;                                 // samples per forward/backward pass
-  std::vector<Tensor> accum_;                         // per-parameter gradient sums when a step has several pieces
-  std::vector<compression::ErrorFeedback> feedback_;  // per parameter, with error_feedback
-  std::vector<Tensor> decoded_;                       // per parameter, with compression
-  std::vector<compression::GradientCodec> codecs_;    // per parameter, with compression
-  double dense_bytes_ = 0, sent_bytes_ = 0;           // this epoch's gradient traffic
-  void compress_gradients(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads);
-  std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator
+  int64_t piece_ = 0;                                // samples per forward/backward pass
+  std::vector<Tensor> accum_;                        // per-parameter gradient sums when a step has several pieces
+  double dense_bytes_ = 0, sent_bytes_ = 0;          // this epoch's gradient traffic
+  std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator or a codec
   std::unique_ptr<collectives::GradientBuckets> buckets_;
   std::vector<collectives::CodecChoice> choices_;  // --compress auto, once made
   double comm_seconds_ = 0;                        // this epoch's time in sync_
-  void sync_gradients(const std::vector<const Tensor*>& grads);
+  void sync_gradients(const std::vector<const Tensor*>& grads, uint32_t step);
   void choose_codecs();
   // Parameter-server mode: this rank's shard of the flattened parameters.
   struct PsShard {
