@@ -99,12 +99,14 @@ const Tensor& Network::forward(const Tensor& input) {
   return acts_.back();
 }
 
-float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready) {
+float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready,
+                        float loss_scale) {
   std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
   for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());
   ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
   ops::softmax_xent_backward(s, probs_, labels, grads_.back());
+  if (loss_scale != 1.0f) ops::scale(s, loss_scale, grads_.back());
   for (size_t i = layers_.size(); i-- > 0;) {
     Layer& l = *layers_[i];
     const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);

@@ -32,6 +32,7 @@ struct Trainer::State {
   double epoch_loss_sum = 0;  // sum of the current epoch's step losses
   double epoch_seconds = 0;   // training time of the current epoch so far
   int prune_steps_done = 0;
+  std::vector<int64_t> shares;  // the split of a step's samples over the ranks
 
   json to_json() const {
     return {{"epoch", epoch},
@@ -39,7 +40,8 @@ struct Trainer::State {
             {"step", step},
             {"epoch_loss_sum", epoch_loss_sum},
             {"epoch_seconds", epoch_seconds},
-            {"prune_steps_done", prune_steps_done}};
+            {"prune_steps_done", prune_steps_done},
+            {"shares", shares}};
   }
   void from_json(const json& j) {
     epoch = j.at("epoch");
@@ -48,6 +50,7 @@ struct Trainer::State {
     epoch_loss_sum = j.at("epoch_loss_sum");
     epoch_seconds = j.at("epoch_seconds");
     prune_steps_done = j.at("prune_steps_done");
+    shares = j.value("shares", std::vector<int64_t>{});
   }
 };
 
@@ -89,7 +92,15 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   // A step's samples run as pieces of at most min(batch, chunk) samples; with more than one
   // piece, the gradients are summed on the device, each weighted by its share of the step.
   piece_ = std::min(config_.batch, config_.chunk);
-  if (piece_ < config_.batch * config_.accumulate)
+  // Each step's ranks × batch × accumulate samples, split over the ranks (equal shares unless
+  // given or balanced); a rank whose share exceeds one piece sums its pieces' gradients.
+  balancer_ = std::make_unique<LoadBalancer>(ranks(), per_step);
+  if (!config_.rank_shares.empty()) balancer_->set_shares(config_.rank_shares);
+  if (config_.balance && !config_.comm) bad_config("--balance splits steps over ranks (run under mpirun)");
+  if (config_.balance_every < 1) bad_config("balance_every must be ≥ 1");
+  const int64_t largest = config_.balance ? per_step - ranks() + 1
+                                          : *std::max_element(balancer_->shares().begin(), balancer_->shares().end());
+  if (piece_ < largest)
     for (Param* p : net_->params()) accum_.push_back(Tensor::zeros(p->value.device(), p->value.shape()));
   if (config_.sync == TrainConfig::Sync::ps) {
     const compression::Codec c = config_.compress.codec;
@@ -202,29 +213,27 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   std::vector<Param*> params = net_->params();
   std::vector<const Tensor*> grads;
   for (size_t i = 0; i < params.size(); ++i) grads.push_back(accum_.empty() ? &params[i]->grad : &accum_[i]);
-  // Each step takes ranks × per_step samples of the epoch's order; this rank takes its slice.
-  const int64_t per_step = config_.batch * config_.accumulate;
-  const int64_t steps_per_epoch = train_.count / (per_step * ranks());
+  // Each step takes per_step samples of the epoch's order; this rank takes its share.
+  const int64_t per_step = config_.batch * config_.accumulate * ranks();
+  const int64_t steps_per_epoch = train_.count / per_step;
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
   if (config_.comm && sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd &&
       config_.sync == TrainConfig::Sync::allreduce) {
     const size_t bytes =
         config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
-    // A one-piece step hands each layer's gradients to the buckets as backward finishes them.
-    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes, config_.seed,
-                                                              config_.overlap && accum_.empty());
+    // The last piece of a step hands each layer's gradients to the buckets as backward finishes them.
+    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes, config_.seed, config_.overlap);
   }
   if (pending_sync_state_) {
     restore_sync_state(*pending_sync_state_);
     pending_sync_state_.reset();
   }
-  const bool overlap = buckets_ && config_.overlap && accum_.empty();
+  const bool overlap = buckets_ && config_.overlap;
   Stream& grad_stream = net_->stream(params.front()->value.device());
-  const auto on_ready = [&](size_t first, size_t count) {
-    const auto t = Clock::now();
-    buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), first, count);
-    comm_seconds_ += since(t);
+  const auto accumulate = [&](size_t first, size_t count, float share, bool start) {
+    for (size_t i = first; i < first + count && !accum_.empty(); ++i)
+      compression::accumulate(net_->stream(accum_[i].device()), params[i]->grad, share, accum_[i], start);
   };
 
   while (st.epoch < config_.epochs) {
@@ -246,18 +255,32 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
       const uint64_t bucket_bytes_before = buckets_ ? buckets_->bytes_sent() : 0;  // overlap sends during backward
-      const uint32_t* step_samples = order.data() + (st.step_in_epoch * ranks() + rank()) * per_step;
-      for (int64_t first = 0; first < per_step; first += piece_) {
-        const int64_t n = std::min(piece_, per_step - first);
-        const float share = static_cast<float>(n) / static_cast<float>(per_step);
+      // This rank's slice of the step; each piece weighs n × ranks / step samples, so that the
+      // mean over ranks is the mean over the step's samples whatever the split.
+      const int64_t mine = balancer_->shares()[static_cast<size_t>(rank())];
+      const uint32_t* step_samples = order.data() + st.step_in_epoch * per_step + balancer_->offset(rank());
+      const auto compute_start = Clock::now();
+      const double comm_before = comm_seconds_;
+      for (int64_t first = 0; first < mine; first += piece_) {
+        const int64_t n = std::min(piece_, mine - first);
+        const float share = static_cast<float>(n * ranks()) / static_cast<float>(per_step);
         upload(train_, step_samples + first, n);
         net_->forward(input_);
-        loss += share * (overlap ? net_->backward(labels_, on_ready) : net_->backward(labels_));
-        for (size_t i = 0; i < accum_.size(); ++i) {
-          Stream& s = net_->stream(accum_[i].device());
-          compression::accumulate(s, params[i]->grad, share, accum_[i], first == 0);
+        if (overlap && first + n >= mine) {  // the last piece: each layer's sums go out as backward finishes them
+          const auto on_ready = [&](size_t f, size_t count) {
+            accumulate(f, count, share, first == 0);
+            const auto t = Clock::now();
+            buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), f, count);
+            comm_seconds_ += since(t);
+          };
+          loss += share * net_->backward(labels_, on_ready, accum_.empty() ? share : 1.0f);
+        } else {
+          loss += share * net_->backward(labels_, {}, accum_.empty() ? share : 1.0f);
+          accumulate(0, params.size(), share, first == 0);
         }
       }
+      compute_seconds_ += since(compute_start) - (comm_seconds_ - comm_before);
+      compute_samples_ += mine;
       if (config_.sync == TrainConfig::Sync::ps) {
         const auto t = Clock::now();
         ps_step(params, grads, lr);
@@ -274,6 +297,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         sync_gradients(grads, static_cast<uint32_t>(st.step));
       }
       if (config_.sync != TrainConfig::Sync::ps) sgd_.step(*net_, params, grads, lr);
+      if (config_.balance && (st.step + 1) % config_.balance_every == 0) rebalance();
       const float step_loss = static_cast<float>(loss);
       step_losses_.push_back(step_loss);
       st.epoch_loss_sum += step_loss;
@@ -296,7 +320,8 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       e.loss = l.to_f32()[0] / static_cast<double>(ranks());
     }
     e.seconds = st.epoch_seconds;
-    e.samples_per_s = static_cast<double>(steps_per_epoch * per_step * ranks()) / std::max(1e-9, st.epoch_seconds);
+    e.samples_per_s = static_cast<double>(steps_per_epoch * per_step) / std::max(1e-9, st.epoch_seconds);
+    e.rank_shares = balancer_->shares();
     e.ranks = ranks();
     e.buckets = buckets_ ? buckets_->buckets() : 0;
     e.bucket_bytes = buckets_ ? buckets_->bucket_bytes() : 0;
@@ -353,6 +378,7 @@ void Trainer::save_checkpoint() {
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
   for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
+  state_->shares = balancer_->shares();
   data.header_json =
       json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
   std::vector<Param*> params = net_->params();
@@ -409,6 +435,7 @@ void Trainer::load_checkpoint() {
     }
   }
   state_->from_json(header.at("state"));
+  if (!state_->shares.empty()) balancer_->set_shares(state_->shares);
   pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts
 }
 

@@ -1,7 +1,9 @@
 // The multi-rank parts of training: gradient synchronization per tensor, the parameter
 // server's shards, `--compress auto`'s choice, and the synchronization state in checkpoints.
 #include <chrono>
+#include <algorithm>
 #include <functional>
+#include <string>
 #include <utility>
 
 #include "tandem/log.h"
@@ -122,6 +124,27 @@ void Trainer::ps_gather_velocity() {
   std::vector<Tensor>& vel = sgd_.velocity(params);
   for (size_t i = 0; i < params.size(); ++i)
     ops::cast(s, ps_view(all, ps_->offsets[i], vel[i].numel()), vel[i].reshape({vel[i].numel()}));
+}
+
+// Every rank's compute seconds per sample since the last call, gathered (the same numbers on
+// every rank, so every rank makes the same decision), then a new split if it pays. Collective.
+void Trainer::rebalance() {
+  Stream s(cpu_device());
+  std::vector<float> mine(static_cast<size_t>(ranks()), 0.0f);
+  mine[static_cast<size_t>(rank())] =
+      static_cast<float>(compute_seconds_ / static_cast<double>(std::max<int64_t>(1, compute_samples_)));
+  Tensor all = Tensor::from_vector(cpu_device(), {ranks()}, mine);
+  config_.comm->allreduce(s, all, all);
+  compute_seconds_ = 0;
+  compute_samples_ = 0;
+  const std::vector<float> f = all.to_f32();
+  std::vector<double> per_sample(f.begin(), f.end());
+  for (double& t : per_sample) t = std::max(t, 1e-9);
+  if (balancer_->update(per_sample)) {
+    std::string split;
+    for (int64_t n : balancer_->shares()) split += (split.empty() ? "" : " ") + std::to_string(n);
+    TANDEM_LOG(info, "balance: samples per rank " << split);
+  }
 }
 
 // --compress auto: the first step ran dense; its (averaged) bucket gradients are what the

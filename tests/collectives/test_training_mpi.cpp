@@ -75,6 +75,43 @@ TEST(DataParallel, TopKWithErrorFeedbackLearns) {
   EXPECT_EQ(stats[1].ranks, comm->size());
 }
 
+// Unequal shares of each step (a fast rank taking more samples), each rank's gradient weighted
+// by its share, give the weights of the equal split; with the last piece overlapped when a share
+// needs several pieces. --balance moves the split and still learns.
+TEST(DataParallel, UnequalSharesEqualTheEqualSplit) {
+  auto comm = collectives::mpi_world();
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.max_steps = 6;
+  c.comm = comm;
+  c.batch = 16;
+  c.chunk = 16;
+  c.bucket_bytes = 64 << 10;
+  Trainer equal(c, train_set(), test_set());
+  equal.run();
+  TrainConfig skew = c;
+  skew.rank_shares.assign(static_cast<size_t>(comm->size()), 8);
+  skew.rank_shares[0] = 16 + 8 * (comm->size() - 1);  // rank 0: two pieces; the others 8 samples
+  Trainer unequal(skew, train_set(), test_set());
+  unequal.run();
+  const auto a = weights(equal), b = weights(unequal);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(b[i], a[i], 2e-5, 1e-3, "parameter " + std::to_string(i));
+
+  TrainConfig balanced = c;
+  balanced.balance = true;
+  balanced.balance_every = 2;
+  balanced.max_steps = 0;
+  Trainer t(balanced, train_set(), test_set());
+  const auto st = t.run();
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].rank_shares.size(), static_cast<size_t>(comm->size()));
+  int64_t total = 0;
+  for (int64_t n : st[0].rank_shares) total += n;
+  EXPECT_EQ(total, 16 * comm->size());
+  EXPECT_GT(st[0].test_accuracy, 0.5);
+}
+
 // Compressed buckets synchronized while backward runs (two rounds for topk_sampled: sizes,
 // then messages) reach the weights of blocking synchronization after backward.
 TEST(DataParallel, OverlappedCompressedBucketsEqualBlocking) {

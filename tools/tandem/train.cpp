@@ -177,6 +177,7 @@ void run(TrainOptions& o) {
                                     {"comm_seconds", e.comm_seconds},
                                     {"bytes_per_step", e.bytes_per_step},
                                     {"buckets", e.buckets},
+                                    {"rank_shares", e.rank_shares},
                                     {"bucket_bytes", e.bucket_bytes},
                                     {"timing", "measured"}}
                          .dump()
@@ -281,6 +282,9 @@ void add_train_command(CLI::App& app) {
                   "gradient bucket size in MB under mpirun, or auto (chosen from the link's measured latency and "
                   "bandwidth)")
       ->capture_default_str();
+  cmd->add_flag("--balance", o->config.balance,
+                "under mpirun: split each step's samples over the ranks in proportion to their measured speed, "
+                "re-judged every 10 steps");
   cmd->add_flag(
       "--no-overlap", [o](int64_t) { o->config.overlap = false; },
       "synchronize gradient buckets after backward with blocking collectives, instead of overlapping "

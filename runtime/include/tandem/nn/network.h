@@ -45,8 +45,10 @@ class Network {
   /// loss. Returns the loss.
   /// on_ready(first, count), when given, is called as soon as the gradients of params()[first,
   /// first + count) are final (layers finish in reverse order): communication can start while
-  /// the rest of the backward pass runs.
-  float backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready = {});
+  /// the rest of the backward pass runs. loss_scale multiplies every gradient (not the returned
+  /// loss): a worker's weight in a mean over unequal shares of a batch.
+  float backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready = {},
+                 float loss_scale = 1.0f);
 
   const ModelSpec& spec() const { return spec_; }
   std::vector<Param*> params();

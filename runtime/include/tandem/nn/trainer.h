@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/balance.h"
 #include "tandem/collectives/auto_codec.h"
 #include "tandem/collectives/buckets.h"
 #include "tandem/collectives/gradient_sync.h"
@@ -63,6 +64,15 @@ struct TrainConfig {
   /// each owner applies SGD to its shard with its shard's momentum, and workers pull the
   /// updated weights (allgather). Same mathematics, optimizer state 1/ranks the size.
   enum class Sync { allreduce, ps } sync = Sync::allreduce;
+  /// With a communicator: split each step's samples over the ranks in proportion to their
+  /// measured compute speed (LoadBalancer), re-judged every `balance_every` steps, so a fast
+  /// rank does not wait for a slow one; each rank's gradient weighs by its share. The split then
+  /// depends on measured times (runs are not bit-reproducible); checkpoints keep it.
+  bool balance = false;
+  int balance_every = 10;
+  /// A fixed split of each step's samples over the ranks (summing to batch × accumulate ×
+  /// ranks); empty: equal shares. `balance` starts from it.
+  std::vector<int64_t> rank_shares;
 };
 
 struct EpochStats {
@@ -80,6 +90,7 @@ struct EpochStats {
   size_t bucket_bytes = 0;
   double comm_seconds = 0;    ///< of `seconds`, spent synchronizing gradients
   double bytes_per_step = 0;  ///< gradient bytes this rank sent per step
+  std::vector<int64_t> rank_shares;  ///< each rank's samples per step at the end of the epoch
 };
 
 struct PruneEvent {
@@ -164,6 +175,10 @@ class Trainer {
   std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
   int rank() const { return config_.comm ? config_.comm->rank() : 0; }
   int ranks() const { return config_.comm ? config_.comm->size() : 1; }
+  std::unique_ptr<LoadBalancer> balancer_;
+  double compute_seconds_ = 0;  // forward + backward since the last rebalance
+  int64_t compute_samples_ = 0;
+  void rebalance();
   std::vector<PruneEvent> prune_events_;
   std::vector<float> step_losses_;
 };
