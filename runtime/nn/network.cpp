@@ -99,8 +99,7 @@ const Tensor& Network::forward(const Tensor& input) {
   return acts_.back();
 }
 
-float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready,
-                        float loss_scale) {
+float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready, float loss_scale) {
   std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
   for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());

@@ -1,7 +1,7 @@
 // The multi-rank parts of training: gradient synchronization per tensor, the parameter
 // server's shards, `--compress auto`'s choice, and the synchronization state in checkpoints.
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>

@@ -88,8 +88,8 @@ struct EpochStats {
   int ranks = 1;
   size_t buckets = 0;  ///< gradient buckets per step (0: per tensor)
   size_t bucket_bytes = 0;
-  double comm_seconds = 0;    ///< of `seconds`, spent synchronizing gradients
-  double bytes_per_step = 0;  ///< gradient bytes this rank sent per step
+  double comm_seconds = 0;           ///< of `seconds`, spent synchronizing gradients
+  double bytes_per_step = 0;         ///< gradient bytes this rank sent per step
   std::vector<int64_t> rank_shares;  ///< each rank's samples per step at the end of the epoch
 };
 
