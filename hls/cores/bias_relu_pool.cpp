@@ -1,0 +1,44 @@
+// Bias + ReLU + max-pool fused: each input value is read once, biased and rectified on the way
+// in, and the pool keeps the running maximum of its window — the three ops of a conv layer's
+// tail without two round trips through memory. Window order and ties as the CPU's maxpool (row
+// by row, first maximum kept; −inf start), so results are bit-identical.
+#include "cores.h"
+#include "tandem_hls/trips.h"
+
+extern "C" void tandem_bias_relu_pool(const float* x, const float* bias, float* y, int* idx, int n, int c, int h, int w,
+                                      int pool, int stride) {
+#pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
+#pragma HLS INTERFACE m_axi port = bias offset = slave bundle = gmem1
+#pragma HLS INTERFACE m_axi port = y offset = slave bundle = gmem2
+#pragma HLS INTERFACE m_axi port = idx offset = slave bundle = gmem3
+#pragma HLS INTERFACE s_axilite port = n
+#pragma HLS INTERFACE s_axilite port = c
+#pragma HLS INTERFACE s_axilite port = h
+#pragma HLS INTERFACE s_axilite port = w
+#pragma HLS INTERFACE s_axilite port = pool
+#pragma HLS INTERFACE s_axilite port = stride
+#pragma HLS INTERFACE s_axilite port = return
+  const int ph = (h - pool) / stride + 1, pw = (w - pool) / stride + 1;
+planes:
+  for (int plane = 0; plane < n * c; ++plane) {
+    const float b = bias[plane % c];
+    const float* in = x + plane * h * w;
+  outputs:
+    for (int o = 0; o < ph * pw; ++o) {
+      const int i = o / pw, j = o % pw;
+      float best = -__builtin_inff();
+      int arg = (i * stride) * w + j * stride;
+    window:
+      for (int t = 0; t < pool * pool; ++t) {
+#pragma HLS PIPELINE II = 1
+        TANDEM_TRIP("pool.window");
+        const int at = (i * stride + t / pool) * w + j * stride + t % pool;
+        float v = in[at] + b;
+        v = v > 0.0f ? v : 0.0f;
+        if (v > best) best = v, arg = at;
+      }
+      y[plane * ph * pw + o] = best;
+      idx[plane * ph * pw + o] = arg;
+    }
+  }
+}

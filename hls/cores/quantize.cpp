@@ -1,0 +1,71 @@
+// Chunked int8 quantization with the CPU's exact arithmetic: the scale (abs-max or L2 norm) over
+// the chunk, IEEE division by the unit, round-to-nearest-even by the 1.5·2²³ trick (what the FP
+// adder does anyway), stochastic rounding from Philox4x32-10 keyed as on every other device.
+// One Philox block gives the uniforms of four consecutive elements.
+#include "chunk_math.h"
+#include "cores.h"
+#include "tandem/compression/philox.h"
+
+namespace {
+
+inline float round_even(float v) {
+  constexpr float magic = 12582912.0f;
+  return (v + magic) - magic;
+}
+inline int8_t clamp_level(float r, float v, float top) {
+  r = r < -top ? -top : r;
+  r = r > top ? top : r;
+  r = v == v ? r : 0.0f;
+  return static_cast<int8_t>(static_cast<int32_t>(r));
+}
+
+}  // namespace
+
+extern "C" void tandem_quantize(const float* x, float* unit, int8_t* q, int n, int chunk, int levels, int norm2,
+                                int stochastic, uint64_t seed, uint32_t step, uint32_t rank, uint64_t offset) {
+#pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
+#pragma HLS INTERFACE m_axi port = unit offset = slave bundle = gmem1
+#pragma HLS INTERFACE m_axi port = q offset = slave bundle = gmem2
+#pragma HLS INTERFACE s_axilite port = n
+#pragma HLS INTERFACE s_axilite port = chunk
+#pragma HLS INTERFACE s_axilite port = levels
+#pragma HLS INTERFACE s_axilite port = norm2
+#pragma HLS INTERFACE s_axilite port = stochastic
+#pragma HLS INTERFACE s_axilite port = seed
+#pragma HLS INTERFACE s_axilite port = step
+#pragma HLS INTERFACE s_axilite port = rank
+#pragma HLS INTERFACE s_axilite port = offset
+#pragma HLS INTERFACE s_axilite port = return
+  const tandem::compression::RandomKey key{seed, step, rank, offset};
+  const float top = static_cast<float>(levels);
+chunks:
+  for (int first = 0, ci = 0; first < n; first += chunk, ++ci) {
+    const int count = n - first < chunk ? n - first : chunk;
+    const float* xc = x + first;
+    const float u =
+        (norm2 ? tandem_hls::chunk_norm2(xc, count) : tandem_hls::chunk_absmax(xc, count)) / top;  // IEEE division
+    unit[ci] = u;
+    const bool zero = !(u > 0.0f) || !std::isfinite(u);
+    tandem::compression::PhiloxCounter words{};
+  levels:
+    for (int i = 0; i < count; ++i) {
+#pragma HLS PIPELINE II = 1
+      TANDEM_TRIP("quantize.levels");
+      const uint64_t p = offset + static_cast<uint64_t>(first + i);
+      if (stochastic && (i == 0 || (p & 3) == 0)) words = tandem::compression::random_block(key, p >> 2);
+      const float v = xc[i] / u;
+      int8_t level;
+      if (zero) {
+        level = 0;
+      } else if (!stochastic) {
+        level = clamp_level(round_even(v), v, top);
+      } else {
+        const float rnd = tandem::compression::uniform_from(words[p & 3]);
+        const float near = round_even(v);
+        const float lo = near - (near > v ? 1.0f : 0.0f);
+        level = clamp_level(lo + (rnd < v - lo ? 1.0f : 0.0f), v, top);
+      }
+      q[first + i] = level;
+    }
+  }
+}
