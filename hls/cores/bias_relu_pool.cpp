@@ -23,15 +23,15 @@ planes:
   for (int plane = 0; plane < n * c; ++plane) {
     const float b = bias[plane % c];
     const float* in = x + plane * h * w;
-  outputs:
+  outputs:  // one output per pool² cycles: the window's reads share one port
     for (int o = 0; o < ph * pw; ++o) {
+#pragma HLS PIPELINE II = pool * pool
+      TANDEM_TRIP("pool.outputs");
       const int i = o / pw, j = o % pw;
       float best = -__builtin_inff();
       int arg = (i * stride) * w + j * stride;
     window:
       for (int t = 0; t < pool * pool; ++t) {
-#pragma HLS PIPELINE II = 1
-        TANDEM_TRIP("pool.window");
         const int at = (i * stride + t / pool) * w + j * stride + t % pool;
         float v = in[at] + b;
         v = v > 0.0f ? v : 0.0f;

@@ -46,5 +46,6 @@ int Device::index() const { return checked(impl_).index(); }
 std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no device)"); }
 const DeviceProps& Device::props() const { return checked(impl_).props(); }
 bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
+double Device::modeled_seconds() const { return checked(impl_).modeled_seconds(); }
 
 }  // namespace tandem

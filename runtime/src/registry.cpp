@@ -5,6 +5,12 @@
 #include <vector>
 
 #include "../cpu/cpu_backend.h"
+#if defined(TANDEM_HAVE_FPGA_SIM)
+#include "fpga_sim.h"
+#endif
+#if defined(TANDEM_HAVE_XRT)
+#include "xrt_backend.h"
+#endif
 #include "tandem/backend.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
@@ -32,6 +38,20 @@ Registry& registry() {
   std::call_once(once, [] {
     std::lock_guard lock(r.mutex);
     add_locked(r, cpu::make_backend());
+#if defined(TANDEM_HAVE_FPGA_SIM)
+    try {  // a bad TANDEM_FPGA_SIM leaves the other devices usable, and says so
+      add_locked(r, fpga::make_sim_backend());
+    } catch (const Error& e) {
+      TANDEM_LOG(error, e.what() << " (no fpga-sim device)");
+    }
+#endif
+#if defined(TANDEM_HAVE_XRT)
+    try {  // a bad TANDEM_XCLBIN (or manifest) leaves the other devices usable, and says so
+      add_locked(r, fpga::make_xrt_backend());
+    } catch (const Error& e) {
+      TANDEM_LOG(error, e.what() << " (no fpga-xrt device)");
+    }
+#endif
   });
   return r;
 }

@@ -60,6 +60,8 @@ class DeviceImpl {
   virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
   virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
   virtual std::shared_ptr<StreamImpl> create_stream() = 0;
+  /// Modeled devices: device seconds spent so far, by the performance model.
+  virtual double modeled_seconds() const { return 0; }
 
   void register_kernel(const OpDesc& op, Kernel kernel);
   /// The kernel for an op, or nullptr: a lookup by the op's dense id.

@@ -1,0 +1,218 @@
+#include "fpga_sim.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "../model/perf_model.h"
+#include "cores.h"
+#include "tandem/error.h"
+#include "tandem/ops.h"
+
+namespace tandem::fpga {
+namespace {
+
+class InlineEvent final : public EventImpl {
+ public:
+  bool ready() override { return true; }
+  bool wait_for(std::chrono::nanoseconds) override { return true; }
+};
+
+// C simulation runs each core to completion inside the call: the stream is always drained.
+class InlineStream final : public StreamImpl {
+ public:
+  void synchronize() override {}
+  std::shared_ptr<EventImpl> record() override { return std::make_shared<InlineEvent>(); }
+  void wait(EventImpl&) override {}
+};
+
+DeviceProps sim_props(const CardProfile& c) {
+  const TileConfig t = TileConfig::built();
+  DeviceProps p;
+  p.name = c.name + " (fpga-sim: C simulation, modeled timing)";
+  p.memory_bytes = c.memory_bytes;
+  p.peak_flops_f32 = 2.0 * t.tn * c.clock_hz;  // the MAC engine's adders, one each per cycle
+  p.mem_bandwidth = c.banks * c.bank_bw;
+  p.compute_units = 1;
+  p.driver = "C simulation of hls/cores, model " + c.key;
+  p.host_accessible = false;  // behind PCIe on a card: data moves by copies, which are timed
+  p.modeled = true;
+  return p;
+}
+
+class SimDevice final : public DeviceImpl {
+ public:
+  SimDevice(int index, const CardProfile& card)
+      : DeviceImpl(DeviceKind::fpga_sim, index, sim_props(card)), card_(card) {
+    register_kernels();
+  }
+  const CardProfile& card() const { return card_; }
+  void charge(double seconds) { modeled_ += seconds; }
+  double modeled_seconds() const override { return modeled_; }
+
+  void* allocate(size_t bytes) override {
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+    if (p == nullptr)
+      throw Error(ErrorKind::out_of_memory, id(), "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
+    return p;
+  }
+  void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
+  void memset(void* dst, int value, size_t bytes) override {
+    std::memset(dst, value, bytes);
+    charge(static_cast<double>(bytes) / props().mem_bandwidth);
+  }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override {
+    std::memmove(dst, src, bytes);
+    charge(transfer_seconds(card_, static_cast<double>(bytes)));
+  }
+  void copy_to_host(void* dst, const void* src, size_t bytes) override {
+    std::memmove(dst, src, bytes);
+    charge(transfer_seconds(card_, static_cast<double>(bytes)));
+  }
+  void copy_on_device(void* dst, const void* src, size_t bytes) override {
+    std::memmove(dst, src, bytes);
+    charge(2.0 * static_cast<double>(bytes) / props().mem_bandwidth);
+  }
+  std::shared_ptr<StreamImpl> create_stream() override { return std::make_shared<InlineStream>(); }
+
+ private:
+  const CardProfile& card_;
+  std::atomic<double> modeled_{0.0};
+  void register_kernels();
+};
+
+SimDevice& sim(const OpCall& c) { return static_cast<SimDevice&>(c.device); }
+template <class T>
+T* ptr(const Tensor* t) {
+  return static_cast<T*>(t->data());
+}
+int count32(const OpCall& c, int64_t v, const char* what) {
+  if (v > INT32_MAX) c.unsupported(std::string(what) + " " + std::to_string(v) + " exceeds the cores' 32-bit sizes");
+  return static_cast<int>(v);
+}
+
+const char* only_f32(const OpCall& c) {
+  for (const Tensor* t : c.in)
+    if (t->dtype() != DType::f32) return "the core computes in f32 only";
+  return nullptr;
+}
+
+void gemm(const OpCall& c) {
+  const auto& p = c.param<GemmParams>();
+  const Tensor &a = *c.in[0], &b = *c.in[1], &out = *c.out[0];
+  const int64_t m = out.shape()[0], n = out.shape()[1], k = p.trans_a ? a.shape()[0] : a.shape()[1];
+  (void)b;
+  tandem_gemm(ptr<const float>(&a), ptr<const float>(c.in[1]), ptr<float>(&out), count32(c, m, "m"), count32(c, n, "n"),
+              count32(c, k, "k"), p.trans_a, p.trans_b, p.alpha, p.beta);
+  sim(c).charge(fpga::gemm(sim(c).card(), m, n, k).seconds);
+}
+
+void conv2d_forward(const OpCall& c) {
+  const auto& p = c.param<Conv2dParams>();
+  const Shape &x = c.in[0]->shape(), &w = c.in[1]->shape();
+  tandem_conv2d(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]), count32(c, x[0], "batch"),
+                count32(c, x[1], "channels"), count32(c, x[2], "height"), count32(c, x[3], "width"),
+                count32(c, w[0], "filters"), count32(c, w[2], "kernel"), count32(c, w[3], "kernel"), p.stride_h,
+                p.stride_w, p.pad_h, p.pad_w);
+  sim(c).charge(
+      fpga::conv2d(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w)
+          .seconds);
+}
+
+void chunk_absmax(const OpCall& c) {
+  const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
+  tandem_absmax(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, chunk, "chunk"));
+  sim(c).charge(fpga::absmax(sim(c).card(), n, chunk).seconds);
+}
+
+void quantize(const OpCall& c) {
+  const auto& p = c.param<QuantizeParams>();
+  const int64_t n = c.in[0]->numel();
+  tandem_quantize(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<int8_t>(c.out[1]), count32(c, n, "n"),
+                  count32(c, p.chunk, "chunk"), p.levels, p.scale == QuantScale::norm2, p.stochastic, p.key.seed,
+                  p.key.step, p.key.rank, p.key.offset);
+  sim(c).charge(fpga::quantize(sim(c).card(), n, p.chunk, p.scale == QuantScale::norm2).seconds);
+}
+
+void sign_pack(const OpCall& c) {
+  const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
+  tandem_sign_pack(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<uint8_t>(c.out[1]), count32(c, n, "n"),
+                   count32(c, chunk, "chunk"));
+  sim(c).charge(fpga::sign_pack(sim(c).card(), n, chunk).seconds);
+}
+
+void compact(const OpCall& c) {
+  const int64_t n = c.in[0]->numel(), capacity = c.out[0]->numel();
+  int32_t* idx = ptr<int32_t>(c.out[0]);
+  int32_t* count = ptr<int32_t>(c.out[2]);
+  tandem_compact(ptr<const float>(c.in[0]), *ptr<const float>(c.in[1]), idx, ptr<float>(c.out[1]), count,
+                 count32(c, n, "n"), count32(c, capacity, "capacity"), c.param<CompactParams>().limit);
+  // The selection pass stops once the output is full: right after the capacity-th selection.
+  const int64_t scanned = *count > capacity && capacity > 0 ? idx[capacity - 1] + 1 : (capacity > 0 ? n : 0);
+  sim(c).charge(fpga::compact(sim(c).card(), n, scanned).seconds);
+}
+
+// axpy: y += alpha·x, the accumulate core without `start`.
+void axpy(const OpCall& c) {
+  const int64_t n = c.in[0]->numel();
+  tandem_accumulate(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.param<ScaleParams>().alpha, count32(c, n, "n"),
+                    0);
+  sim(c).charge(fpga::accumulate(sim(c).card(), n).seconds);
+}
+
+const char* axpy_unsupported(const OpCall& c) {
+  return c.out[0]->dtype() != DType::f32 ? "the accumulate core computes in f32 only" : only_f32(c);
+}
+
+void SimDevice::register_kernels() {
+  register_kernel(opdesc::gemm, {gemm, only_f32});
+  register_kernel(opdesc::conv2d_forward, {conv2d_forward});
+  register_kernel(opdesc::chunk_absmax, {chunk_absmax});
+  register_kernel(opdesc::quantize, {quantize});
+  register_kernel(opdesc::sign_pack, {sign_pack});
+  register_kernel(opdesc::compact, {compact});
+  register_kernel(opdesc::axpy, {axpy, axpy_unsupported});
+}
+
+class SimBackend final : public Backend {
+ public:
+  explicit SimBackend(const std::vector<std::string>& cards) {
+    for (const std::string& k : cards)
+      devices_.push_back(std::make_unique<SimDevice>(static_cast<int>(devices_.size()), card(k)));
+  }
+  std::string name() const override { return "fpga-sim"; }
+  std::string version() const override { return "C simulation of the HLS cores; timing modeled (hls/model)"; }
+  std::vector<DeviceImpl*> devices() override {
+    std::vector<DeviceImpl*> out;
+    for (auto& d : devices_) out.push_back(d.get());
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<SimDevice>> devices_;
+};
+
+}  // namespace
+
+std::vector<std::string> sim_cards(const std::string& spec) {
+  if (spec == "none") return {};
+  std::vector<std::string> out;
+  const std::string list = spec.empty() ? "u250" : spec;
+  for (size_t at = 0;;) {
+    const size_t comma = list.find(',', at);
+    const std::string k = list.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (k.empty()) throw Error(ErrorKind::invalid_argument, "", "TANDEM_FPGA_SIM", "empty card name in '" + spec + "'");
+    card(k);  // throws naming the known cards
+    out.push_back(k);
+    if (comma == std::string::npos) return out;
+    at = comma + 1;
+  }
+}
+
+std::unique_ptr<Backend> make_sim_backend() {
+  const char* spec = std::getenv("TANDEM_FPGA_SIM");
+  return std::make_unique<SimBackend>(sim_cards(spec ? spec : ""));
+}
+
+}  // namespace tandem::fpga
