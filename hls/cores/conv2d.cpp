@@ -15,16 +15,16 @@ struct ConvShape {
   int c, h, w, r, s, sh, sw, ph, pw, q_out, pixels, crs;
 };
 
-// The im2col values of reduction rows [q0, q0 + TK) for pixels [p0, p0 + TN) of one image.
-void im2col(const float* x, const ConvShape& g, int q0, int p0, hls::stream<float>& out) {
+// The im2col values of reduction rows [q0, q0 + kd) for pixels [p0, p0 + TN) of one image.
+void im2col(const float* x, const ConvShape& g, int q0, int kd, int p0, hls::stream<float>& out) {
 rows:
-  for (int kk = 0; kk < kTileK; ++kk)
+  for (int kk = 0; kk < kd; ++kk)
     for (int j = 0; j < kTileN; ++j) {
 #pragma HLS PIPELINE II = 1
       TANDEM_TRIP("conv.im2col");
       const int q = q0 + kk, pix = p0 + j;
       float v = 0.0f;
-      if (q < g.crs && pix < g.pixels) {
+      if (pix < g.pixels) {
         const int ci = q / (g.r * g.s), rs = q % (g.r * g.s);
         const int row = (pix / g.q_out) * g.sh + rs / g.s - g.ph, col = (pix % g.q_out) * g.sw + rs % g.s - g.pw;
         if (row >= 0 && row < g.h && col >= 0 && col < g.w) v = x[(ci * g.h + row) * g.w + col];
@@ -33,8 +33,8 @@ rows:
     }
 }
 
-void fill_b(hls::stream<float>& in, float bt[kTileK][kTileN]) {
-  for (int kk = 0; kk < kTileK; ++kk)
+void fill_b(hls::stream<float>& in, float bt[kTileK][kTileN], int kd) {
+  for (int kk = 0; kk < kd; ++kk)
     for (int j = 0; j < kTileN; ++j) {
 #pragma HLS PIPELINE II = 1
       bt[kk][j] = in.read();
@@ -82,17 +82,17 @@ images:
           const int kd = g.crs - q0 < kTileK ? g.crs - q0 : kTileK;
         load_w:
           for (int i = 0; i < kTileM; ++i)
-            for (int kk = 0; kk < kTileK; ++kk) {
+            for (int kk = 0; kk < kd; ++kk) {
 #pragma HLS PIPELINE II = 1
               TANDEM_TRIP("conv.load_w");
-              at[i][kk] = k0 + i < k && kk < kd ? wt[(k0 + i) * g.crs + q0 + kk] : 0.0f;
+              at[i][kk] = k0 + i < k ? wt[(k0 + i) * g.crs + q0 + kk] : 0.0f;
             }
           {
 #pragma HLS DATAFLOW
             hls::stream<float> cols("im2col");
 #pragma HLS STREAM variable = cols depth = 64
-            im2col(xi, g, q0, p0, cols);
-            fill_b(cols, bt);
+            im2col(xi, g, q0, kd, p0, cols);
+            fill_b(cols, bt, kd);
           }
           mac_tile(acc, at, bt, kd);
         }

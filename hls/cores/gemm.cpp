@@ -38,21 +38,21 @@ tiles_i:
     steps_k:
       for (int k0 = 0; k0 < k; k0 += kTileK) {
         const int kd = k - k0 < kTileK ? k - k0 : kTileK;
-      load_a:  // rows past m and steps past k read as zero
+      load_a:  // rows past m read as zero; only the kd columns the MAC loop uses are loaded
         for (int i = 0; i < kTileM; ++i)
-          for (int kk = 0; kk < kTileK; ++kk) {
+          for (int kk = 0; kk < kd; ++kk) {
 #pragma HLS PIPELINE II = 1
             TANDEM_TRIP("gemm.load_a");
             const int r = i0 + i, q = k0 + kk;
-            at[i][kk] = r < m && kk < kd ? (trans_a ? a[q * m + r] : a[r * k + q]) : 0.0f;
+            at[i][kk] = r < m ? (trans_a ? a[q * m + r] : a[r * k + q]) : 0.0f;
           }
       load_b:
-        for (int kk = 0; kk < kTileK; ++kk)
+        for (int kk = 0; kk < kd; ++kk)
           for (int j = 0; j < kTileN; ++j) {
 #pragma HLS PIPELINE II = 1
             TANDEM_TRIP("gemm.load_b");
             const int q = k0 + kk, col = j0 + j;
-            bt[kk][j] = col < n && kk < kd ? (trans_b ? b[col * k + q] : b[q * n + col]) : 0.0f;
+            bt[kk][j] = col < n ? (trans_b ? b[col * k + q] : b[q * n + col]) : 0.0f;
           }
         mac_tile(acc, at, bt, kd);
       }

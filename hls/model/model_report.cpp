@@ -2,6 +2,7 @@
 // layers for each card, and the model's error against a published measurement it was not fitted
 // to — Vitis Libraries' BLAS L3 GEMM on an Alveo U250 (PLATFORM.md). Output: markdown tables.
 //   fpga_model_report
+#include <algorithm>
 #include <cstdio>
 
 #include "perf_model.h"
@@ -10,21 +11,39 @@ using namespace tandem::fpga;
 
 namespace {
 
+// The roofline time of a core's work on a card: the larger of its FLOPs at the DSP peak of one
+// SLR (multiply-adders of 5 DSPs at the clock) and its bytes at the card's memory bandwidth.
+struct Roof {
+  double seconds;
+  const char* by;
+};
+Roof roofline(const CardProfile& c, const CoreEstimate& e) {
+  const double dsp = e.flops / (2.0 * (c.dsp_per_slr / 5) * c.clock_hz), mem = e.bytes / (c.banks * c.bank_bw);
+  return dsp >= mem ? Roof{dsp, "DSP"} : Roof{mem, "bandwidth"};
+}
+
 void cnn_layers() {
-  std::printf("| card | core (CNN layer, batch 64) | modeled ms | modeled GFLOP/s | bound | DSP | BRAM36 |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| card | core (the CNN's shapes, batch 64) | modeled ms | roofline ms | share of roofline | roof | "
+      "modeled GFLOP/s | modeled GB/s | DSP | BRAM36 |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& key : card_keys()) {
     const CardProfile& c = card(key);
     const auto row = [&](const char* what, const CoreEstimate& e) {
-      std::printf("| %s | %s | %.3f | %.2f | %s | %d | %d |\n", key.c_str(), what, e.seconds * 1e3,
-                  e.flops / e.seconds / 1e9, e.bound.c_str(), e.resources.dsp, e.resources.bram36);
+      const Roof r = roofline(c, e);
+      std::printf("| %s | %s | %.3f | %.3f | %.1f%% | %s | %.2f | %.2f | %d | %d |\n", key.c_str(), what,
+                  e.seconds * 1e3, r.seconds * 1e3, 100.0 * r.seconds / e.seconds, r.by, e.flops / e.seconds / 1e9,
+                  e.bytes / e.seconds / 1e9, e.resources.dsp, e.resources.bram36);
     };
-    row("conv1 5×5, 1→16, 28×28", conv2d(c, 64, 1, 28, 28, 16, 5, 5, 1, 1, 2, 2));
+    row("conv1 3×3, 1→16, 28×28", conv2d(c, 64, 1, 28, 28, 16, 3, 3, 1, 1, 1, 1));
     row("bias+ReLU+pool after conv1", bias_relu_pool(c, 64, 16, 28, 28, 2, 2));
-    row("conv2 5×5, 16→32, 14×14", conv2d(c, 64, 16, 14, 14, 32, 5, 5, 1, 1, 2, 2));
-    row("fc 1568→10", gemm(c, 64, 10, 1568));
+    row("conv2 3×3, 16→32, 14×14", conv2d(c, 64, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1));
+    row("fc1 1568→128", gemm(c, 64, 128, 1568));
+    row("gemm 1024³", gemm(c, 1024, 1024, 1024));
+    row("abs-max, 25M floats", absmax(c, 25'000'000, 256));
     row("quantize int8, 25M floats", quantize(c, 25'000'000, 256, false));
     row("sign pack, 25M floats", sign_pack(c, 25'000'000, 256));
+    row("compact, 25M floats", compact(c, 25'000'000, 25'000'000));
     row("accumulate, 25M floats", accumulate(c, 25'000'000));
   }
 }

@@ -135,8 +135,9 @@ CoreEstimate gemm(const CardProfile& c, int64_t m, int64_t n, int64_t k, TileCon
   std::vector<LoopEstimate> l = {
       loop("gemm.clear", tiles * t.tm, tiles, 2, 0),
       // Tiles read whole, zero-padded past the edges; only the real elements move.
-      loop("gemm.load_a", blocks * t.tm * t.tk, blocks, kRead + 2, 4.0 * m * k * ceil_div(n, t.tn)),
-      loop("gemm.load_b", blocks * t.tk * t.tn, blocks, kRead + 2, 4.0 * k * n * ceil_div(m, t.tm)),
+      // Loads cover the kd reduction steps a block uses (the last block may be short).
+      loop("gemm.load_a", tiles * static_cast<uint64_t>(k) * t.tm, blocks, kRead + 2, 4.0 * m * k * ceil_div(n, t.tn)),
+      loop("gemm.load_b", tiles * static_cast<uint64_t>(k) * t.tn, blocks, kRead + 2, 4.0 * k * n * ceil_div(m, t.tm)),
       loop("mac", tiles * static_cast<uint64_t>(k) * t.tm, blocks, kFmul + kFadd + 2, 0),
       loop("gemm.store", static_cast<uint64_t>(m * n), tiles, kRead + kFmul + kFadd + 2, 8.0 * m * n),
   };
@@ -155,8 +156,10 @@ CoreEstimate conv2d(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int6
   // region costs the producer's loop plus the FIFO's drain (counted in its depth).
   std::vector<LoopEstimate> l = {
       loop("conv.clear", tiles * t.tm, tiles, 2, 0),
-      loop("conv.load_w", blocks * t.tm * t.tk, blocks, kRead + 2, 4.0 * k * crs * n * ceil_div(pixels, t.tn)),
-      loop("conv.im2col", blocks * t.tk * t.tn, blocks, kRead + kIdiv + 4, 4.0 * n * crs * pixels * ceil_div(k, t.tm)),
+      loop("conv.load_w", tiles * static_cast<uint64_t>(crs) * t.tm, blocks, kRead + 2,
+           4.0 * k * crs * n * ceil_div(pixels, t.tn)),
+      loop("conv.im2col", tiles * static_cast<uint64_t>(crs) * t.tn, blocks, kRead + kIdiv + 4,
+           4.0 * n * crs * pixels * ceil_div(k, t.tm)),
       loop("mac", tiles * static_cast<uint64_t>(crs) * t.tm, blocks, kFmul + kFadd + 2, 0),
       loop("conv.store", static_cast<uint64_t>(n * k * pixels), tiles, 4, 4.0 * n * k * pixels),
   };
