@@ -1,0 +1,125 @@
+// The fpga-xrt backend through XRT's no-op shim: devices, registered ops and their dispatch
+// (arguments marshalled per cores.h and launched). The shim computes nothing, so results are
+// never checked here; only that each op reaches its kernel and completes, and that bad
+// configurations are errors naming what is wrong.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tandem/error.h"
+#include "tandem/ops.h"
+#include "tandem/stream.h"
+#include "tandem/tensor.h"
+#include "xrt_backend.h"
+
+namespace tandem::fpga {
+namespace {
+
+const std::string kDir = TANDEM_XCLBIN_DIR;
+const std::string kManifests = std::string(TANDEM_SOURCE_DIR) + "/bitstreams/manifests/";
+
+XrtConfig config(const std::string& xclbin, const std::string& manifest = "") {
+  XrtConfig c;
+  c.xclbin = kDir + "/" + xclbin;
+  c.manifest = manifest;
+  c.timeout = std::chrono::milliseconds(5000);
+  return c;
+}
+
+TEST(Backend, OneDeviceWithTheCoresOpsAndNoOthers) {
+  const auto backend = make_xrt_backend(config("u55c.xclbin"));  // manifest found beside it
+  EXPECT_EQ(backend->name(), "fpga-xrt");
+  ASSERT_EQ(backend->devices().size(), 1u);
+  const Device d(backend->devices()[0]);
+  EXPECT_EQ(d.id(), "fpga-xrt:0");
+  EXPECT_EQ(d.kind(), DeviceKind::fpga_xrt);
+  EXPECT_NE(d.props().name.find("u55c"), std::string::npos) << d.props().name;
+  EXPECT_NE(d.props().name.find("computes nothing"), std::string::npos) << d.props().name;
+  EXPECT_FALSE(d.props().host_accessible);
+  for (const OpDesc* op : {&opdesc::gemm, &opdesc::conv2d_forward, &opdesc::chunk_absmax, &opdesc::quantize,
+                           &opdesc::sign_pack, &opdesc::compact, &opdesc::axpy})
+    EXPECT_TRUE(d.supports(*op)) << op->name;
+  for (const OpDesc* op : {&opdesc::relu_forward, &opdesc::softmax_xent_forward, &opdesc::sample})
+    EXPECT_FALSE(d.supports(*op)) << op->name;
+}
+
+TEST(Backend, EveryOpReachesItsKernelAndCompletes) {
+  const auto backend = make_xrt_backend(config("u250.xclbin"));
+  ASSERT_EQ(backend->devices().size(), 1u);
+  const Device d(backend->devices()[0]);
+  Stream s(d);
+  const auto t = [&](Shape shape, DType dt = DType::f32) { return Tensor::zeros(d, shape, dt); };
+  const Tensor a = t({8, 4}), b = t({4, 6}), c = t({8, 6});
+  EXPECT_NO_THROW(ops::gemm(s, a, b, c, {.trans_a = false, .trans_b = false, .alpha = 1.0f, .beta = 0.5f}));
+  const Tensor x = t({1, 2, 5, 5}), w = t({3, 2, 3, 3}), y = t({1, 3, 3, 3});
+  EXPECT_NO_THROW(ops::conv2d_forward(s, x, w, y, {}));
+  const Tensor g = t({1000}), scales = t({4}), unit = t({4}), q = t({1000}, DType::i8), bits = t({125}, DType::u8);
+  const ChunkParams chunk{.chunk = 256};
+  QuantizeParams quant;
+  quant.chunk = 256;
+  EXPECT_NO_THROW(ops::chunk_absmax(s, g, scales, chunk));
+  EXPECT_NO_THROW(ops::quantize(s, g, unit, q, quant));
+  EXPECT_NO_THROW(ops::sign_pack(s, g, unit, bits, chunk));
+  const Tensor thr = t({1}), idx = t({16}, DType::i32), val = t({16}), count = t({1}, DType::i32);
+  EXPECT_NO_THROW(ops::compact(s, g, thr, idx, val, count));
+  EXPECT_NO_THROW(ops::axpy(s, 2.0f, g, t({1000})));
+  // A view into a bigger buffer reaches the kernel as a sub-buffer.
+  const Tensor big = t({2000});
+  EXPECT_NO_THROW(ops::axpy(s, 1.0f, g, Tensor(big.buffer(), {1000}, DType::f32, 4000)));
+  s.synchronize();
+  EXPECT_EQ(c.to_vector<float>().size(), 48u);
+}
+
+TEST(Backend, WhatTheCoresCannotDoIsUnsupported) {
+  const auto backend = make_xrt_backend(config("u250.xclbin"));
+  const Device d(backend->devices()[0]);
+  Stream s(d);
+  const Tensor a = Tensor::zeros(d, {4, 4}, DType::f16);
+  try {
+    ops::gemm(s, a, a, a);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported) << e.what();
+  }
+}
+
+TEST(Backend, BadConfigurationsAreErrorsNamingTheFile) {
+  const std::string manifest = kManifests + "u250.json";
+  try {
+    make_xrt_backend(config("bad_bank.xclbin", manifest));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tandem_quantize argument 2 ('q') is wired to DDR[0]"), std::string::npos)
+        << e.what();
+  }
+  try {
+    make_xrt_backend(config("bad_arg_name.xclbin"));  // no bad_arg_name.json beside it
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::io);
+    EXPECT_NE(std::string(e.what()).find("bad_arg_name.json"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(make_xrt_backend(config("nonexistent.xclbin", manifest)), Error);
+}
+
+TEST(Backend, NoXclbinOrNoXrtMeansNoDevices) {
+  XrtConfig none;
+  EXPECT_TRUE(make_xrt_backend(none)->devices().empty());
+  const std::string saved = std::getenv("XILINX_XRT");
+  unsetenv("XILINX_XRT");
+  EXPECT_TRUE(make_xrt_backend(config("u250.xclbin"))->devices().empty());
+  setenv("XILINX_XRT", saved.c_str(), 1);
+}
+
+TEST(Backend, TimeoutComesFromTheEnvironment) {
+  setenv("TANDEM_XRT_TIMEOUT_MS", "1500", 1);
+  EXPECT_EQ(XrtConfig::from_env().timeout, std::chrono::milliseconds(1500));
+  for (const char* bad : {"0", "-5", "10s", "soon"}) {
+    setenv("TANDEM_XRT_TIMEOUT_MS", bad, 1);
+    EXPECT_THROW(XrtConfig::from_env(), Error) << bad;
+  }
+  unsetenv("TANDEM_XRT_TIMEOUT_MS");
+}
+
+}  // namespace
+}  // namespace tandem::fpga

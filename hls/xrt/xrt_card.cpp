@@ -1,0 +1,244 @@
+#include "xrt_card.h"
+
+#include <experimental/xrt_system.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "tandem/error.h"
+#include "xclbin_check.h"
+
+namespace tandem::fpga {
+namespace {
+
+const char* state_name(ert_cmd_state s) {
+  switch (s) {
+    case ERT_CMD_STATE_NEW:
+      return "new";
+    case ERT_CMD_STATE_QUEUED:
+      return "queued";
+    case ERT_CMD_STATE_RUNNING:
+      return "running";
+    case ERT_CMD_STATE_COMPLETED:
+      return "completed";
+    case ERT_CMD_STATE_ERROR:
+      return "error";
+    case ERT_CMD_STATE_ABORT:
+      return "aborted";
+    case ERT_CMD_STATE_SUBMITTED:
+      return "submitted";
+    case ERT_CMD_STATE_TIMEOUT:
+      return "timeout";
+    case ERT_CMD_STATE_NORESPONSE:
+      return "no response";
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace
+
+void check_run_state(ert_cmd_state state, const std::string& device, const std::string& kernel,
+                     std::chrono::milliseconds timeout) {
+  if (state == ERT_CMD_STATE_COMPLETED) return;
+  if (state == ERT_CMD_STATE_TIMEOUT)
+    throw Error(ErrorKind::timeout, device, kernel,
+                "kernel " + kernel + " did not finish within " + std::to_string(timeout.count()) +
+                    " ms (TANDEM_XRT_TIMEOUT_MS); its run is still outstanding on the card");
+  throw Error(ErrorKind::device, device, kernel,
+              "kernel " + kernel + " ended in state '" + state_name(state) + "' (" +
+                  std::to_string(static_cast<int>(state)) + ")");
+}
+
+unsigned XrtCard::count(std::string& why) {
+  // XRT throws rather than returning 0 when it is not set up (XILINX_XRT unset, no shim).
+  if (std::getenv("XILINX_XRT") == nullptr) {
+    why = "XILINX_XRT is not set (source XRT's setup.sh)";
+    return 0;
+  }
+  unsigned n = 0;
+  try {
+    n = ::xrt::system::enumerate_devices();
+  } catch (const std::exception& e) {
+    why = std::string("XRT cannot enumerate devices: ") + e.what();
+    return 0;
+  }
+  const char* emulation = std::getenv("XCL_EMULATION_MODE");
+  if (n == 0 && emulation != nullptr && *emulation != '\0') return 1;
+  if (n == 0) why = "XRT finds no card";
+  return n;
+}
+
+XrtCard::XrtCard(unsigned index, const std::string& xclbin_path, Manifest manifest, std::chrono::milliseconds timeout)
+    : id_("fpga-xrt:" + std::to_string(index)),
+      manifest_(std::move(manifest)),
+      xclbin_path_(xclbin_path),
+      timeout_(timeout) {
+  const ::xrt::xclbin xclbin = read_xclbin(xclbin_path);
+  validate_xclbin(xclbin, xclbin_path, manifest_);
+  const ManifestBank& def = *manifest_.bank(manifest_.default_bank);
+  default_bank_ = -1;
+  for (const auto& mem : xclbin.get_mems())
+    for (const std::string& tag : def.tags)
+      if (mem.get_tag() == tag) default_bank_ = mem.get_index();
+  if (default_bank_ < 0)
+    throw Error(
+        ErrorKind::invalid_argument, id_, "load xclbin",
+        xclbin_path + " has no memory bank " + def.name + " (the default bank of " + manifest_.file_name() + ")");
+  try {
+    device_ = ::xrt::device(index);
+    const ::xrt::uuid uuid = device_.load_xclbin(xclbin);
+    for (const ManifestKernel& k : manifest_.kernels) kernels_.emplace(k.name, ::xrt::kernel(device_, uuid, k.name));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, id_, "load xclbin", "cannot load " + xclbin_path + ": " + e.what());
+  }
+}
+
+int XrtCard::bank_of(const std::string& kernel, int arg) const {
+  const auto it = kernels_.find(kernel);
+  if (it == kernels_.end()) throw Error(ErrorKind::unsupported, id_, kernel, "the xclbin has no kernel " + kernel);
+  return it->second.group_id(arg);
+}
+
+void* XrtCard::allocate(size_t bytes) { return allocate_in(bytes, default_bank_); }
+
+void* XrtCard::allocate_in(size_t bytes, int bank) {
+  // XRT rejects empty buffers; a zero-byte tensor still needs a distinct address.
+  const size_t size = bytes == 0 ? 64 : bytes;
+  try {
+    ::xrt::bo bo(device_, size, static_cast<::xrt::memory_group>(bank));
+    void* host = bo.map();
+    std::lock_guard lock(mutex_);
+    bos_.emplace(reinterpret_cast<uintptr_t>(host), Bo{std::move(bo), bank});
+    return host;
+  } catch (const std::exception& e) {
+    throw Error(
+        ErrorKind::out_of_memory, id_, "allocate",
+        "cannot allocate " + std::to_string(bytes) + " bytes in bank " + std::to_string(bank) + ": " + e.what());
+  }
+}
+
+void XrtCard::deallocate(void* ptr) noexcept {
+  std::lock_guard lock(mutex_);
+  bos_.erase(reinterpret_cast<uintptr_t>(ptr));
+}
+
+std::pair<XrtCard::Bo*, size_t> XrtCard::locate(const void* ptr, size_t bytes, const char* what) {
+  std::lock_guard lock(mutex_);
+  const auto addr = reinterpret_cast<uintptr_t>(ptr);
+  auto it = bos_.upper_bound(addr);
+  if (it != bos_.begin()) {
+    --it;
+    const size_t offset = addr - it->first;
+    if (offset <= it->second.bo.size() && bytes <= it->second.bo.size() - offset) return {&it->second, offset};
+  }
+  throw Error(ErrorKind::invalid_argument, id_, what,
+              std::to_string(bytes) + " bytes at " + std::to_string(addr) + " are not inside a buffer of this device");
+}
+
+int XrtCard::bank_of_buffer(const void* ptr) { return locate(ptr, 0, "bank").first->bank; }
+
+void XrtCard::write(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  auto [b, offset] = locate(dst, bytes, "copy from host");
+  try {
+    b->bo.write(src, bytes, offset);
+    b->bo.sync(XCL_BO_SYNC_BO_TO_DEVICE, bytes, offset);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, id_, "copy from host", e.what());
+  }
+}
+
+void XrtCard::read(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  auto [b, offset] = locate(src, bytes, "copy to host");
+  try {
+    b->bo.sync(XCL_BO_SYNC_BO_FROM_DEVICE, bytes, offset);
+    b->bo.read(dst, bytes, offset);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, id_, "copy to host", e.what());
+  }
+}
+
+void XrtCard::fill(void* dst, int value, size_t bytes) {
+  const std::vector<unsigned char> pattern(bytes, static_cast<unsigned char>(value));
+  write(dst, pattern.data(), bytes);
+}
+
+void XrtCard::copy(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  auto [d, dst_offset] = locate(dst, bytes, "copy on device");
+  auto [s, src_offset] = locate(src, bytes, "copy on device");
+  try {
+    d->bo.copy(s->bo, bytes, src_offset, dst_offset);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, id_, "copy on device", e.what());
+  }
+}
+
+void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
+  const auto it = kernels_.find(name);
+  if (it == kernels_.end()) throw Error(ErrorKind::unsupported, id_, name, "the xclbin has no kernel " + name);
+  const ::xrt::kernel& kernel = it->second;
+  // XRT copies a scalar's bytes into the register map without checking their count, so a wrong
+  // width would silently shift or truncate a value: check against the (validated) manifest.
+  const ManifestKernel& mk = *manifest_.kernel(name);
+  if (args.size() != mk.args.size())
+    throw Error(ErrorKind::invalid_argument, id_, name,
+                "kernel " + name + " takes " + std::to_string(mk.args.size()) + " arguments, got " +
+                    std::to_string(args.size()));
+  for (const ManifestArg& ma : mk.args) {
+    const KernelArg& a = args[static_cast<size_t>(ma.index)];
+    const size_t want = ma.pointer() ? 0 : type_size(ma.type);
+    const auto what = [](size_t bytes) {
+      return bytes == 0 ? std::string("a buffer") : std::to_string(bytes) + " bytes";
+    };
+    if (a.value_size != want)
+      throw Error(ErrorKind::invalid_argument, id_, name,
+                  "kernel " + name + " argument " + std::to_string(ma.index) + " ('" + ma.name + "', " + ma.type +
+                      ") takes " + what(want) + "; got " + what(a.value_size));
+  }
+  struct Staged {
+    ::xrt::bo tmp, home;
+    size_t bytes, offset;
+  };
+  std::vector<Staged> copy_back;
+  try {
+    ::xrt::run run(kernel);
+    for (size_t i = 0; i < args.size(); ++i) {
+      const KernelArg& a = args[i];
+      const int index = static_cast<int>(i);
+      if (a.value_size != 0) {
+        run.set_arg(index, static_cast<const void*>(a.value.data()), a.value_size);
+        continue;
+      }
+      auto [b, offset] = locate(a.ptr, a.bytes, name.c_str());
+      const int bank = kernel.group_id(index);
+      const bool whole = offset == 0 && (a.bytes == 0 || a.bytes == b->bo.size());
+      if (b->bank == bank) {
+        // A tensor that is a view into a larger buffer is passed as a sub-buffer at its offset.
+        run.set_arg(index, whole ? b->bo : ::xrt::bo(b->bo, a.bytes, offset));
+        continue;
+      }
+      // The buffer sits in another bank than the argument is wired to: stage it through a
+      // buffer in the right bank (a device-side copy each way), and count it.
+      const size_t bytes = a.bytes == 0 ? 64 : a.bytes;
+      ::xrt::bo tmp(device_, bytes, static_cast<::xrt::memory_group>(bank));
+      if (a.bytes != 0) tmp.copy(b->bo, a.bytes, offset, 0);
+      run.set_arg(index, tmp);
+      if (a.written && a.bytes != 0) copy_back.push_back({tmp, b->bo, a.bytes, offset});
+      ++staged_args_;
+    }
+    run.start();
+    check_run_state(run.wait(timeout_), id_, name, timeout_);
+    for (Staged& s : copy_back) s.home.copy(s.tmp, s.bytes, 0, s.offset);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::device, id_, name, "kernel " + name + ": " + e.what());
+  }
+}
+
+}  // namespace tandem::fpga

@@ -1,0 +1,31 @@
+// The fpga-xrt device: a DeviceImpl over one XrtCard. Internal to tandem_xrt.
+#pragma once
+
+#include "tandem/backend.h"
+#include "xrt_card.h"
+
+namespace tandem::fpga {
+
+class XrtDevice final : public DeviceImpl {
+ public:
+  /// Opens card `index` with the xclbin (validated against the manifest) and registers kernels.
+  XrtDevice(unsigned index, const std::string& xclbin, const Manifest& manifest, std::chrono::milliseconds timeout);
+
+  XrtCard& card() { return card_; }
+
+  void* allocate(size_t bytes) override { return card_.allocate(bytes); }
+  void deallocate(void* ptr, size_t) noexcept override { card_.deallocate(ptr); }
+  void memset(void* dst, int value, size_t bytes) override { card_.fill(dst, value, bytes); }
+  void copy_from_host(void* dst, const void* src, size_t bytes) override { card_.write(dst, src, bytes); }
+  void copy_to_host(void* dst, const void* src, size_t bytes) override { card_.read(dst, src, bytes); }
+  void copy_on_device(void* dst, const void* src, size_t bytes) override { card_.copy(dst, src, bytes); }
+  std::shared_ptr<StreamImpl> create_stream() override;
+
+ private:
+  XrtCard card_;
+};
+
+/// Registers a kernel for each op whose core the card's xclbin holds (xrt_ops.cpp).
+void register_xrt_kernels(XrtDevice& device);
+
+}  // namespace tandem::fpga
