@@ -46,4 +46,32 @@ void tandem_compact(const float* x, float threshold, int32_t* idx, float* val, i
 /// Accumulation and error feedback: y = alpha·x + (start ? 0 : y).
 void tandem_accumulate(const float* x, float* y, float alpha, int n, int start);
 
+/// Element-wise vector unit, one element per cycle: by `op`, y = value (0: fill), alpha·y (1:
+/// scale), a + b (2: add), a ⊙ b (3: mul), max(a, 0) (4: relu), a > 0 ? b : 0 (5: relu backward,
+/// a = x, b = dy). y may alias a or b.
+void tandem_vector(int op, const float* a, const float* b, float* y, float alpha, int n);
+
+/// y[n, c, inner] += bias[c] (in place), or dbias[c] = Σ over n and inner of dy (backward ≠ 0,
+/// summed in f64 as the CPU does).
+void tandem_bias(const float* bias_or_dy, float* y_or_dbias, int n, int c, int inner, int backward);
+
+/// Max-pool forward (values and first-maximum indices) over pool×pool windows with `stride`.
+void tandem_maxpool(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride);
+/// Max-pool backward: dx = dy routed to the indices (summed where windows overlap).
+void tandem_maxpool_backward(const float* dy, const int32_t* idx, float* dx, int planes, int outputs, int inputs);
+
+/// Softmax cross-entropy forward (probs and the batch's mean loss) and backward
+/// (dlogits = scale · (probs − onehot) / n). Labels must be in [0, classes) (the host checks).
+void tandem_softmax_xent(const float* logits, const int32_t* labels, float* probs, float* loss, int n, int classes);
+void tandem_softmax_xent_backward(const float* probs, const int32_t* labels, float* dlogits, float scale, int n,
+                                  int classes);
+
+/// Convolution gradients on the MAC engine: dx (input gradient: output pixels' dy gathered
+/// through the kernel, the transposed convolution) and dw (weight gradient: dy times im2col(x)ᵀ,
+/// reduced over the batch and output pixels).
+void tandem_conv2d_backward_data(const float* dy, const float* wt, float* dx, int n, int c, int h, int w, int k, int r,
+                                 int s, int stride_h, int stride_w, int pad_h, int pad_w);
+void tandem_conv2d_backward_weights(const float* x, const float* dy, float* dw, int n, int c, int h, int w, int k,
+                                    int r, int s, int stride_h, int stride_w, int pad_h, int pad_w);
+
 }  // extern "C"

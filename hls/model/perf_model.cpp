@@ -238,4 +238,97 @@ CoreEstimate accumulate(const CardProfile& c, int64_t n) {
   return finish(c, "accumulate", std::move(l), 2.0 * n, streaming_resources(2, kDspFmac));
 }
 
+CoreEstimate vector(const CardProfile& c, int64_t n, int reads) {
+  positive({n}, "vector");
+  std::vector<LoopEstimate> l = {loop("vector", static_cast<uint64_t>(n), 1, kRead + kFmul + 3, 4.0 * n * (reads + 1))};
+  return finish(c, "vector", std::move(l), static_cast<double>(n), streaming_resources(3, kDspFmac, 600));
+}
+
+CoreEstimate bias(const CardProfile& c, int64_t n, int64_t ch, int64_t inner, bool backward) {
+  positive({n, ch, inner}, "bias");
+  const uint64_t total = static_cast<uint64_t>(n * ch * inner);
+  std::vector<LoopEstimate> l;
+  if (backward)  // one f64 accumulator per channel: II = the adder's latency
+    l.push_back(loop("bias.sum", total, static_cast<uint64_t>(ch), kRead + kDadd + 2, 4.0 * total, kDadd));
+  else
+    l.push_back(loop("bias.add", total, static_cast<uint64_t>(n * ch), kRead + kFadd + 3, 8.0 * total));
+  return finish(c, "bias", std::move(l), static_cast<double>(total), streaming_resources(2, kDspDadd, kLutDouble));
+}
+
+CoreEstimate maxpool(const CardProfile& c, int64_t planes, int64_t h, int64_t w, int64_t pool, int64_t stride) {
+  positive({planes, h, w, pool, stride}, "maxpool");
+  const int64_t ph = (h - pool) / stride + 1, pw = (w - pool) / stride + 1;
+  if (ph < 1 || pw < 1) bad("maxpool: the window is larger than the input");
+  const uint64_t outputs = static_cast<uint64_t>(planes * ph * pw);
+  std::vector<LoopEstimate> l = {loop("maxpool.outputs", outputs, static_cast<uint64_t>(planes),
+                                      kRead + 3 + static_cast<int>(pool * pool), 4.0 * outputs * (pool * pool + 2),
+                                      static_cast<int>(pool * pool))};
+  return finish(c, "maxpool", std::move(l), static_cast<double>(outputs * pool * pool), streaming_resources(3));
+}
+
+CoreEstimate maxpool_backward(const CardProfile& c, int64_t planes, int64_t outputs, int64_t inputs) {
+  positive({planes, outputs, inputs}, "maxpool_backward");
+  const uint64_t p = static_cast<uint64_t>(planes);
+  std::vector<LoopEstimate> l = {
+      loop("maxpool.clear", p * static_cast<uint64_t>(inputs), p, 4, 4.0 * planes * inputs),
+      loop("maxpool.route", p * static_cast<uint64_t>(outputs), p, kRead + kFadd + 4, 16.0 * planes * outputs, 2)};
+  return finish(c, "maxpool_backward", std::move(l), static_cast<double>(planes * outputs), streaming_resources(3));
+}
+
+CoreEstimate softmax_xent(const CardProfile& c, int64_t n, int64_t classes) {
+  positive({n, classes}, "softmax_xent");
+  const uint64_t rows = static_cast<uint64_t>(n);
+  std::vector<LoopEstimate> l = {
+      loop("softmax.max", rows * static_cast<uint64_t>(classes - 1), rows, kRead + 3, 4.0 * n * classes),
+      // exp then an f64 running sum: the adder's latency sets the II
+      loop("softmax.exp", rows * static_cast<uint64_t>(classes), rows, kRead + 20 + kDadd, 8.0 * n * classes, kDadd),
+      loop("softmax.scale", rows * static_cast<uint64_t>(classes), rows, kRead + kFmul + 2, 8.0 * n * classes)};
+  return finish(c, "softmax_xent", std::move(l), 4.0 * n * classes, streaming_resources(4, 30, 3000));
+}
+
+CoreEstimate softmax_xent_backward(const CardProfile& c, int64_t n, int64_t classes) {
+  positive({n, classes}, "softmax_xent_backward");
+  std::vector<LoopEstimate> l = {loop("softmax.backward", static_cast<uint64_t>(n * classes), static_cast<uint64_t>(n),
+                                      kRead + kFmul + kFadd + 2, 8.0 * n * classes)};
+  return finish(c, "softmax_xent_backward", std::move(l), 2.0 * n * classes, streaming_resources(3, kDspFmac));
+}
+
+namespace {
+
+// implicit_gemm.h's loops for out[rows][cols] = Σ_depth, run `times` times.
+std::vector<LoopEstimate> implicit_gemm_loops(TileConfig t, int64_t rows, int64_t cols, int64_t depth, int64_t times,
+                                              const char* load_a, const char* produce_b, const char* store) {
+  const uint64_t tiles = static_cast<uint64_t>(times * ceil_div(rows, t.tm) * ceil_div(cols, t.tn));
+  const uint64_t blocks = tiles * static_cast<uint64_t>(ceil_div(depth, t.tk));
+  const double d = static_cast<double>(depth);
+  return {loop(load_a, tiles * static_cast<uint64_t>(depth) * t.tm, blocks, kRead + kIdiv + 2,
+               4.0 * times * rows * d * ceil_div(cols, t.tn)),
+          loop(produce_b, tiles * static_cast<uint64_t>(depth) * t.tn, blocks, kRead + kIdiv + 6,
+               4.0 * times * d * cols * ceil_div(rows, t.tm)),
+          loop("mac", tiles * static_cast<uint64_t>(depth) * t.tm, blocks, kFmul + kFadd + 2, 0),
+          loop(store, static_cast<uint64_t>(times * rows * cols), tiles, 4, 4.0 * times * rows * cols)};
+}
+
+}  // namespace
+
+CoreEstimate conv2d_backward_data(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k,
+                                  int64_t r, int64_t s, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                                  int64_t pad_w, TileConfig t) {
+  positive({n, ch, h, w, k, r, s, stride_h, stride_w, t.tm, t.tn, t.tk}, "conv2d_backward_data");
+  const int64_t p = (h + 2 * pad_h - r) / stride_h + 1, q = (w + 2 * pad_w - s) / stride_w + 1;
+  if (p < 1 || q < 1) bad("conv2d_backward_data: the kernel is larger than the padded input");
+  auto l = implicit_gemm_loops(t, ch, h * w, k * r * s, n, "conv_bd.load_w", "conv_bd.gather", "conv_bd.store");
+  return finish(c, "conv2d_backward_data", std::move(l), 2.0 * n * k * p * q * ch * r * s, engine_resources(t, 3));
+}
+
+CoreEstimate conv2d_backward_weights(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k,
+                                     int64_t r, int64_t s, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                                     int64_t pad_w, TileConfig t) {
+  positive({n, ch, h, w, k, r, s, stride_h, stride_w, t.tm, t.tn, t.tk}, "conv2d_backward_weights");
+  const int64_t p = (h + 2 * pad_h - r) / stride_h + 1, q = (w + 2 * pad_w - s) / stride_w + 1;
+  if (p < 1 || q < 1) bad("conv2d_backward_weights: the kernel is larger than the padded input");
+  auto l = implicit_gemm_loops(t, k, ch * r * s, n * p * q, 1, "conv_bw.load_dy", "conv_bw.im2col", "conv_bw.store");
+  return finish(c, "conv2d_backward_weights", std::move(l), 2.0 * n * k * p * q * ch * r * s, engine_resources(t, 3));
+}
+
 }  // namespace tandem::fpga

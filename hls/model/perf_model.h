@@ -102,6 +102,21 @@ CoreEstimate sign_pack(const CardProfile& c, int64_t n, int64_t chunk);
 CoreEstimate compact(const CardProfile& c, int64_t n, int64_t scanned);
 CoreEstimate accumulate(const CardProfile& c, int64_t n);
 
+/// The vector unit (fill, scale, add, mul, ReLU forward/backward): n elements; `reads` operands
+/// read per element (0–2).
+CoreEstimate vector(const CardProfile& c, int64_t n, int reads);
+CoreEstimate bias(const CardProfile& c, int64_t n, int64_t ch, int64_t inner, bool backward);
+CoreEstimate maxpool(const CardProfile& c, int64_t planes, int64_t h, int64_t w, int64_t pool, int64_t stride);
+CoreEstimate maxpool_backward(const CardProfile& c, int64_t planes, int64_t outputs, int64_t inputs);
+CoreEstimate softmax_xent(const CardProfile& c, int64_t n, int64_t classes);
+CoreEstimate softmax_xent_backward(const CardProfile& c, int64_t n, int64_t classes);
+CoreEstimate conv2d_backward_data(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k,
+                                  int64_t r, int64_t s, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                                  int64_t pad_w, TileConfig t = TileConfig::built());
+CoreEstimate conv2d_backward_weights(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k,
+                                     int64_t r, int64_t s, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                                     int64_t pad_w, TileConfig t = TileConfig::built());
+
 /// Seconds to move bytes between host and card.
 double transfer_seconds(const CardProfile& c, double bytes);
 

@@ -1,5 +1,7 @@
 #include "fpga_sim.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -165,7 +167,130 @@ const char* axpy_unsupported(const OpCall& c) {
   return c.out[0]->dtype() != DType::f32 ? "the accumulate core computes in f32 only" : only_f32(c);
 }
 
+// All operands f32 (inputs and outputs).
+const char* all_f32(const OpCall& c) {
+  for (const Tensor* t : c.out)
+    if (t->dtype() != DType::f32) return "the core computes in f32 only";
+  return only_f32(c);
+}
+
+template <int Op, int Reads>
+void vector_op(const OpCall& c) {
+  const int64_t n = c.out[0]->numel();
+  const float* a = c.in.size() > 0 ? ptr<const float>(c.in[0]) : nullptr;
+  const float* b = c.in.size() > 1 ? ptr<const float>(c.in[1]) : nullptr;
+  const float alpha = Op == 0 ? c.param<FillParams>().value : Op == 1 ? c.param<ScaleParams>().alpha : 0.0f;
+  tandem_vector(Op, a, b, ptr<float>(c.out[0]), alpha, count32(c, n, "n"));
+  sim(c).charge(fpga::vector(sim(c).card(), n, Reads).seconds);
+}
+
+// An activation as [n][channels][inner] (the channel is dimension 1).
+std::array<int64_t, 3> planes_of(const Tensor& t) {
+  const Shape& s = t.shape();
+  return {s[0], s[1], s.numel() / std::max<int64_t>(1, s[0] * s[1])};
+}
+
+void bias_add(const OpCall& c) {
+  const auto [n, ch, inner] = planes_of(*c.out[0]);
+  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, ch, "c"),
+              count32(c, inner, "inner"), 0);
+  sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, false).seconds);
+}
+
+void bias_backward(const OpCall& c) {
+  const auto [n, ch, inner] = planes_of(*c.in[0]);
+  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, ch, "c"),
+              count32(c, inner, "inner"), 1);
+  sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, true).seconds);
+}
+
+void maxpool2d_forward(const OpCall& c) {
+  const auto& p = c.param<Pool2dParams>();
+  const Shape& x = c.in[0]->shape();
+  tandem_maxpool(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<int32_t>(c.out[1]),
+                 count32(c, x[0] * x[1], "planes"), count32(c, x[2], "h"), count32(c, x[3], "w"), p.kernel, p.stride);
+  sim(c).charge(fpga::maxpool(sim(c).card(), x[0] * x[1], x[2], x[3], p.kernel, p.stride).seconds);
+}
+
+void maxpool2d_backward(const OpCall& c) {
+  const Shape &dy = c.in[0]->shape(), &dx = c.out[0]->shape();
+  const int64_t planes = dy[0] * dy[1], outputs = dy[2] * dy[3], inputs = dx[2] * dx[3];
+  // Indices come from outside the op (as on the CPU, checked before anything is written; the
+  // driver reads them, since a core would scatter out of bounds).
+  const int32_t* idx = ptr<const int32_t>(c.in[1]);
+  for (int64_t i = 0, n = c.in[1]->numel(); i < n; ++i)
+    if (idx[i] < 0 || idx[i] >= inputs)
+      c.fail("indices[" + std::to_string(i) + "] = " + std::to_string(idx[i]) + " is outside the " +
+             std::to_string(dx[2]) + "x" + std::to_string(dx[3]) + " input plane");
+  tandem_maxpool_backward(ptr<const float>(c.in[0]), idx, ptr<float>(c.out[0]), count32(c, planes, "planes"),
+                          count32(c, outputs, "outputs"), count32(c, inputs, "inputs"));
+  sim(c).charge(fpga::maxpool_backward(sim(c).card(), planes, outputs, inputs).seconds);
+}
+
+void check_labels(const OpCall& c, const Tensor& labels, int64_t classes) {
+  const int32_t* ls = ptr<const int32_t>(&labels);
+  for (int64_t i = 0, n = labels.numel(); i < n; ++i)
+    if (ls[i] < 0 || ls[i] >= classes)
+      c.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
+             std::to_string(classes) + ")");
+}
+
+void softmax_xent_forward(const OpCall& c) {
+  const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
+  check_labels(c, *c.in[1], k);
+  tandem_softmax_xent(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
+                      ptr<float>(c.out[1]), count32(c, n, "n"), count32(c, k, "classes"));
+  sim(c).charge(fpga::softmax_xent(sim(c).card(), n, k).seconds);
+}
+
+void softmax_xent_backward(const OpCall& c) {
+  const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
+  check_labels(c, *c.in[1], k);
+  tandem_softmax_xent_backward(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
+                               c.param<ScaleParams>().alpha, count32(c, n, "n"), count32(c, k, "classes"));
+  sim(c).charge(fpga::softmax_xent_backward(sim(c).card(), n, k).seconds);
+}
+
+// conv2d_backward_data: dy, w → dx; conv2d_backward_weights: x, dy → dw.
+void conv2d_backward_data(const OpCall& c) {
+  const auto& p = c.param<Conv2dParams>();
+  const Shape &x = c.out[0]->shape(), &w = c.in[1]->shape();
+  tandem_conv2d_backward_data(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]),
+                              count32(c, x[0], "batch"), count32(c, x[1], "channels"), count32(c, x[2], "height"),
+                              count32(c, x[3], "width"), count32(c, w[0], "filters"), count32(c, w[2], "kernel"),
+                              count32(c, w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
+  sim(c).charge(fpga::conv2d_backward_data(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h,
+                                           p.stride_w, p.pad_h, p.pad_w)
+                    .seconds);
+}
+
+void conv2d_backward_weights(const OpCall& c) {
+  const auto& p = c.param<Conv2dParams>();
+  const Shape &x = c.in[0]->shape(), &w = c.out[0]->shape();
+  tandem_conv2d_backward_weights(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]),
+                                 count32(c, x[0], "batch"), count32(c, x[1], "channels"), count32(c, x[2], "height"),
+                                 count32(c, x[3], "width"), count32(c, w[0], "filters"), count32(c, w[2], "kernel"),
+                                 count32(c, w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
+  sim(c).charge(fpga::conv2d_backward_weights(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h,
+                                              p.stride_w, p.pad_h, p.pad_w)
+                    .seconds);
+}
+
 void SimDevice::register_kernels() {
+  register_kernel(opdesc::fill, {vector_op<0, 0>, all_f32});
+  register_kernel(opdesc::scale, {vector_op<1, 1>, all_f32});
+  register_kernel(opdesc::add, {vector_op<2, 2>, all_f32});
+  register_kernel(opdesc::mul, {vector_op<3, 2>, all_f32});
+  register_kernel(opdesc::relu_forward, {vector_op<4, 1>});
+  register_kernel(opdesc::relu_backward, {vector_op<5, 2>});
+  register_kernel(opdesc::bias_add, {bias_add});
+  register_kernel(opdesc::bias_backward, {bias_backward});
+  register_kernel(opdesc::maxpool2d_forward, {maxpool2d_forward});
+  register_kernel(opdesc::maxpool2d_backward, {maxpool2d_backward});
+  register_kernel(opdesc::softmax_xent_forward, {softmax_xent_forward});
+  register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
+  register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
+  register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});
   register_kernel(opdesc::gemm, {gemm, only_f32});
   register_kernel(opdesc::conv2d_forward, {conv2d_forward});
   register_kernel(opdesc::chunk_absmax, {chunk_absmax});

@@ -236,6 +236,16 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       compression::accumulate(net_->stream(accum_[i].device()), params[i]->grad, share, accum_[i], start);
   };
 
+  // Modeled devices keep their own clocks: the epoch's device time is their advance.
+  std::vector<Device> modeled;
+  for (const Device& d : config_.placement)
+    if (d.props().modeled && std::find(modeled.begin(), modeled.end(), d) == modeled.end()) modeled.push_back(d);
+  const auto modeled_now = [&] {
+    double t = 0;
+    for (const Device& d : modeled) t += d.modeled_seconds();
+    return t;
+  };
+  double modeled_epoch = 0;
   while (st.epoch < config_.epochs) {
     if (st.step_in_epoch == 0) maybe_prune(st.epoch);
     // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
@@ -250,6 +260,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         return done;
       }
       const auto t0 = Clock::now();
+      const double m0 = modeled_now();
       lr = learning_rate(config_.sgd, st.step, total_steps, steps_per_epoch);
       // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
@@ -304,6 +315,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       ++st.step_in_epoch;
       ++st.step;
       const double dt = since(t0);
+      modeled_epoch += modeled_now() - m0;
       st.epoch_seconds += dt;
       run_seconds += dt;
       if (on_step) on_step({st.epoch, st.step_in_epoch, steps_per_epoch, step_loss});
@@ -322,6 +334,10 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     e.seconds = st.epoch_seconds;
     e.samples_per_s = static_cast<double>(steps_per_epoch * per_step) / std::max(1e-9, st.epoch_seconds);
     e.rank_shares = balancer_->shares();
+    e.modeled = !modeled.empty();
+    e.modeled_seconds = modeled_epoch;
+    e.modeled_samples_per_s = modeled_epoch > 0 ? static_cast<double>(steps_per_epoch * per_step) / modeled_epoch : 0;
+    modeled_epoch = 0;
     e.ranks = ranks();
     e.buckets = buckets_ ? buckets_->buckets() : 0;
     e.bucket_bytes = buckets_ ? buckets_->bucket_bytes() : 0;

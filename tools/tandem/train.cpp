@@ -147,6 +147,8 @@ void run(TrainOptions& o) {
   Table epochs({"epoch", "loss", "test acc", "samples/s", "seconds", "lr", "sparsity"});
   double time_to_target = -1;
   double last_acc = 0, total_samples_per_s = 0;
+  bool modeled = false;
+  double modeled_elapsed = 0;
   int n_epochs = 0;
   const auto stats = trainer.run(
       [&](const nn::StepProgress& p) {
@@ -154,22 +156,33 @@ void run(TrainOptions& o) {
       },
       [&](const nn::EpochStats& e) {
         if (tty) std::fprintf(stderr, "\r\033[K");
-        std::printf("epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.1f s (measured)\n", e.epoch + 1,
-                    e.loss, 100 * e.test_accuracy, e.samples_per_s, e.seconds);
+        if (e.modeled)  // the device's time is the model's; the host's is simulation time
+          std::printf(
+              "epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.3f s of device time (modeled; the host "
+              "simulated it in %.1f s)\n",
+              e.epoch + 1, e.loss, 100 * e.test_accuracy, e.modeled_samples_per_s, e.modeled_seconds, e.seconds);
+        else
+          std::printf("epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.1f s (measured)\n", e.epoch + 1,
+                      e.loss, 100 * e.test_accuracy, e.samples_per_s, e.seconds);
         std::fflush(stdout);
+        const double sps = e.modeled ? e.modeled_samples_per_s : e.samples_per_s;
+        modeled = modeled || e.modeled;
         epochs.add({std::to_string(e.epoch + 1), fmt("%.4f", e.loss), fmt("%.2f%%", 100 * e.test_accuracy),
-                    fmt("%.0f", e.samples_per_s), fmt("%.1f", e.seconds), fmt("%.4g", e.lr),
-                    fmt("%.1f%%", 100 * e.sparsity)});
-        if (time_to_target < 0 && e.test_accuracy >= o.target_accuracy) time_to_target = e.elapsed;
+                    fmt("%.0f", sps), e.modeled ? fmt("%.3f", e.modeled_seconds) : fmt("%.1f", e.seconds),
+                    fmt("%.4g", e.lr), fmt("%.1f%%", 100 * e.sparsity)});
+        modeled_elapsed += e.modeled_seconds;
+        if (time_to_target < 0 && e.test_accuracy >= o.target_accuracy)
+          time_to_target = e.modeled ? modeled_elapsed : e.elapsed;
         last_acc = e.test_accuracy;
-        total_samples_per_s += e.samples_per_s;
+        total_samples_per_s += sps;
         ++n_epochs;
         if (metrics.is_open()) {
           metrics << nlohmann::json{{"epoch", e.epoch + 1},
                                     {"loss", e.loss},
                                     {"test_accuracy", e.test_accuracy},
-                                    {"samples_per_s", e.samples_per_s},
-                                    {"seconds", e.seconds},
+                                    {"samples_per_s", sps},
+                                    {"seconds", e.modeled ? e.modeled_seconds : e.seconds},
+                                    {"host_seconds", e.seconds},
                                     {"lr", e.lr},
                                     {"sparsity", e.sparsity},
                                     {"compression_ratio", e.compression_ratio},
@@ -179,7 +192,7 @@ void run(TrainOptions& o) {
                                     {"buckets", e.buckets},
                                     {"rank_shares", e.rank_shares},
                                     {"bucket_bytes", e.bucket_bytes},
-                                    {"timing", "measured"}}
+                                    {"timing", e.modeled ? "modeled" : "measured"}}
                          .dump()
                   << "\n";
           metrics.flush();
@@ -199,7 +212,7 @@ void run(TrainOptions& o) {
   } else {
     std::printf("\n");
     epochs.print();
-    std::printf("\nsummary (measured):\n");
+    std::printf("\nsummary (%s):\n", modeled ? "modeled: device time from the FPGA performance model" : "measured");
     Table summary({"model", "ranks", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy),
                    "mean samples/s", "sparsity", "compression", "comm share"});
     double comm = 0, seconds = 0;

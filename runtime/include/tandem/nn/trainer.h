@@ -91,6 +91,11 @@ struct EpochStats {
   double comm_seconds = 0;           ///< of `seconds`, spent synchronizing gradients
   double bytes_per_step = 0;         ///< gradient bytes this rank sent per step
   std::vector<int64_t> rank_shares;  ///< each rank's samples per step at the end of the epoch
+  /// Some layer ran on a modeled device (fpga-sim): its time is the performance model's, and
+  /// `seconds` / `samples_per_s` measure the host simulating it, not the device.
+  bool modeled = false;
+  double modeled_seconds = 0;        ///< modeled device time of the epoch's training steps
+  double modeled_samples_per_s = 0;  ///< samples / modeled_seconds
 };
 
 struct PruneEvent {
