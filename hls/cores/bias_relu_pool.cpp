@@ -3,6 +3,7 @@
 // tail without two round trips through memory. Window order and ties as the CPU's maxpool (row
 // by row, first maximum kept; −inf start), so results are bit-identical.
 #include "cores.h"
+#include "pool_window.h"
 #include "tandem_hls/trips.h"
 
 extern "C" void tandem_bias_relu_pool(const float* x, const float* bias, float* y, int* idx, int n, int c, int h, int w,
@@ -27,16 +28,14 @@ planes:
     for (int o = 0; o < ph * pw; ++o) {
 #pragma HLS PIPELINE II = pool * pool
       TANDEM_TRIP("pool.outputs");
-      const int i = o / pw, j = o % pw;
-      float best = -__builtin_inff();
-      int arg = (i * stride) * w + j * stride;
-    window:
-      for (int t = 0; t < pool * pool; ++t) {
-        const int at = (i * stride + t / pool) * w + j * stride + t % pool;
-        float v = in[at] + b;
-        v = v > 0.0f ? v : 0.0f;
-        if (v > best) best = v, arg = at;
-      }
+      int arg;
+      const float best = tandem_hls::window_max(
+          in, w, o / pw, o % pw, pool, stride,
+          [b](float x) {
+            const float v = x + b;
+            return v > 0.0f ? v : 0.0f;
+          },
+          arg);
       y[plane * ph * pw + o] = best;
       idx[plane * ph * pw + o] = arg;
     }

@@ -1,6 +1,7 @@
 // Max-pool forward (window order and ties as the CPU: row by row, first maximum, −inf start) and
 // backward (gradients routed to the recorded positions, summed where windows overlap).
 #include "cores.h"
+#include "pool_window.h"
 #include "tandem_hls/trips.h"
 
 extern "C" void tandem_maxpool(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride) {
@@ -21,13 +22,9 @@ planes_loop:
     for (int o = 0; o < ph * pw; ++o) {
 #pragma HLS PIPELINE II = pool * pool
       TANDEM_TRIP("maxpool.outputs");
-      const int i = o / pw, j = o % pw;
-      float best = -__builtin_inff();
-      int arg = (i * stride) * w + j * stride;
-      for (int t = 0; t < pool * pool; ++t) {
-        const int at = (i * stride + t / pool) * w + j * stride + t % pool;
-        if (in[at] > best) best = in[at], arg = at;
-      }
+      int arg;
+      tandem_hls::window_max(
+          in, w, o / pw, o % pw, pool, stride, [](float x) { return x; }, arg);
       y[plane * ph * pw + o] = in[arg];
       idx[plane * ph * pw + o] = arg;
     }

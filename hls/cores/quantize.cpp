@@ -1,25 +1,12 @@
 // Chunked int8 quantization with the CPU's exact arithmetic: the scale (abs-max or L2 norm) over
 // the chunk, IEEE division by the unit, round-to-nearest-even by the 1.5·2²³ trick (what the FP
-// adder does anyway), stochastic rounding from Philox4x32-10 keyed as on every other device.
+// adder does anyway), stochastic rounding from Philox4x32-10 keyed as on every other device —
+// the shared definitions in compression/levels.h and philox.h.
 // One Philox block gives the uniforms of four consecutive elements.
 #include "chunk_math.h"
 #include "cores.h"
+#include "tandem/compression/levels.h"
 #include "tandem/compression/philox.h"
-
-namespace {
-
-inline float round_even(float v) {
-  constexpr float magic = 12582912.0f;
-  return (v + magic) - magic;
-}
-inline int8_t clamp_level(float r, float v, float top) {
-  r = r < -top ? -top : r;
-  r = r > top ? top : r;
-  r = v == v ? r : 0.0f;
-  return static_cast<int8_t>(static_cast<int32_t>(r));
-}
-
-}  // namespace
 
 extern "C" void tandem_quantize(const float* x, float* unit, int8_t* q, int n, int chunk, int levels, int norm2,
                                 int stochastic, uint64_t seed, uint32_t step, uint32_t rank, uint64_t offset) {
@@ -58,12 +45,9 @@ chunks:
       if (zero) {
         level = 0;
       } else if (!stochastic) {
-        level = clamp_level(round_even(v), v, top);
+        level = tandem::compression::level_nearest(v, top);
       } else {
-        const float rnd = tandem::compression::uniform_from(words[p & 3]);
-        const float near = round_even(v);
-        const float lo = near - (near > v ? 1.0f : 0.0f);
-        level = clamp_level(lo + (rnd < v - lo ? 1.0f : 0.0f), v, top);
+        level = tandem::compression::level_stochastic(v, tandem::compression::uniform_from(words[p & 3]), top);
       }
       q[first + i] = level;
     }

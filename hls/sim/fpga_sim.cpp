@@ -14,20 +14,6 @@
 namespace tandem::fpga {
 namespace {
 
-class InlineEvent final : public EventImpl {
- public:
-  bool ready() override { return true; }
-  bool wait_for(std::chrono::nanoseconds) override { return true; }
-};
-
-// C simulation runs each core to completion inside the call: the stream is always drained.
-class InlineStream final : public StreamImpl {
- public:
-  void synchronize() override {}
-  std::shared_ptr<EventImpl> record() override { return std::make_shared<InlineEvent>(); }
-  void wait(EventImpl&) override {}
-};
-
 DeviceProps sim_props(const CardProfile& c) {
   const TileConfig t = TileConfig::built();
   DeviceProps p;
@@ -76,7 +62,7 @@ class SimDevice final : public DeviceImpl {
     std::memmove(dst, src, bytes);
     charge(2.0 * static_cast<double>(bytes) / props().mem_bandwidth);
   }
-  std::shared_ptr<StreamImpl> create_stream() override { return std::make_shared<InlineStream>(); }
+  std::shared_ptr<StreamImpl> create_stream() override { return make_inline_stream(); }
 
  private:
   const CardProfile& card_;

@@ -15,21 +15,6 @@
 namespace tandem::cpu {
 namespace {
 
-class InlineEvent final : public EventImpl {
- public:
-  bool ready() override { return true; }
-  bool wait_for(std::chrono::nanoseconds) override { return true; }
-};
-
-// Kernels run to completion inside dispatch, so the stream is always drained: events are
-// complete when recorded and waiting on another stream's event is the caller's host wait.
-class InlineStream final : public StreamImpl {
- public:
-  void synchronize() override {}
-  std::shared_ptr<EventImpl> record() override { return std::make_shared<InlineEvent>(); }
-  void wait(EventImpl& event) override { event.wait_for(std::chrono::hours(24)); }
-};
-
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)
@@ -105,7 +90,7 @@ class CpuDevice final : public DeviceImpl {
   void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
   void copy_on_device(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
-  std::shared_ptr<StreamImpl> create_stream() override { return std::make_shared<InlineStream>(); }
+  std::shared_ptr<StreamImpl> create_stream() override { return make_inline_stream(); }
 };
 
 class CpuBackend final : public Backend {

@@ -11,6 +11,7 @@
 
 #include "../kernels.h"
 #include "tandem/compression/bitpack.h"
+#include "tandem/compression/levels.h"
 
 namespace tandem::cpu {
 namespace {
@@ -118,30 +119,8 @@ void sign_unpack(const OpCall& call) {
   });
 }
 
-// Round to nearest even without a libm call (which would keep the loop from vectorizing):
-// adding and subtracting 1.5·2²³ leaves the integer part, rounded in the default rounding mode,
-// exactly as nearbyint does for |v| < 2²². Quantized values are within ±128.
-inline float round_even(float v) {
-  constexpr float magic = 12582912.0f;
-  return (v + magic) - magic;
-}
-
-// The level of v = x / unit, clamped to ±top, NaN giving 0 — by selects, not branches, so the
-// loops vectorize.
-inline int8_t clamp_level(float r, float v, float top) {
-  r = r < -top ? -top : r;
-  r = r > top ? top : r;
-  r = v == v ? r : 0.0f;
-  return static_cast<int8_t>(static_cast<int32_t>(r));
-}
-inline int8_t level_nearest(float v, float top) { return clamp_level(round_even(v), v, top); }
-/// ⌊v⌋ + 1 with probability v − ⌊v⌋, given a uniform rnd in [0, 1).
-inline int8_t level_stochastic(float v, float rnd, float top) {
-  const float near = round_even(v);
-  const float lo = near - (near > v ? 1.0f : 0.0f);
-  const float up = rnd < v - lo ? 1.0f : 0.0f;
-  return clamp_level(lo + up, v, top);
-}
+using compression::level_nearest;
+using compression::level_stochastic;
 
 #if defined(__x86_64__)
 // Philox4x32-10 on four blocks at once: each 64-bit lane holds one block's counter word in its

@@ -38,6 +38,11 @@ class StreamImpl {
   virtual void wait(EventImpl& event) = 0;
 };
 
+/// The stream of a backend whose kernels run to completion inside dispatch (the CPU, C
+/// simulation): always drained, so its events are complete when recorded and waiting on another
+/// stream's event is the caller's host wait.
+std::shared_ptr<StreamImpl> make_inline_stream();
+
 /// One device, owned by its backend for the life of the process.
 class DeviceImpl {
  public:
