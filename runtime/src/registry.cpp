@@ -11,6 +11,9 @@
 #if defined(TANDEM_HAVE_XRT)
 #include "xrt_backend.h"
 #endif
+#if defined(TANDEM_HAVE_OPENCL)
+#include "opencl_backend.h"
+#endif
 #include "tandem/backend.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
@@ -50,6 +53,13 @@ Registry& registry() {
       add_locked(r, fpga::make_xrt_backend());
     } catch (const Error& e) {
       TANDEM_LOG(error, e.what() << " (no fpga-xrt device)");
+    }
+#endif
+#if defined(TANDEM_HAVE_OPENCL)
+    try {  // a broken OpenCL installation leaves the other devices usable, and says so
+      add_locked(r, opencl::make_opencl_backend());
+    } catch (const Error& e) {
+      TANDEM_LOG(error, e.what() << " (no opencl device)");
     }
 #endif
   });

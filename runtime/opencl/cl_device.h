@@ -1,0 +1,168 @@
+// The opencl device (internal to tandem_opencl): buffers as cl_mem behind opaque device
+// addresses, one in-order command queue per stream, programs built once per device.
+#pragma once
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#include <CL/cl.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tandem/backend.h"
+#include "tandem/error.h"
+
+namespace tandem::opencl {
+
+/// "CL_OUT_OF_RESOURCES (-5)".
+std::string cl_error_name(cl_int err);
+
+/// An in-order command queue: one per stream, one more per device for copies.
+class ClQueue {
+ public:
+  ClQueue(cl_context ctx, cl_device_id dev, const std::string& device_id);
+  ~ClQueue();
+  ClQueue(const ClQueue&) = delete;
+  ClQueue& operator=(const ClQueue&) = delete;
+  cl_command_queue get() const { return queue_; }
+  /// clFinish; an asynchronous failure of an earlier command throws Error naming `what`.
+  void finish(const char* what);
+
+ private:
+  cl_command_queue queue_ = nullptr;
+  std::string device_id_;
+};
+
+/// A buffer view as kernels take it: the cl_mem and the offset of the first byte.
+struct ClRef {
+  cl_mem mem;
+  size_t offset;
+};
+
+class ClDevice final : public DeviceImpl {
+ public:
+  ClDevice(int index, cl_platform_id platform, cl_device_id dev);
+  ~ClDevice() override;
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr, size_t bytes) noexcept override;
+  void memset(void* dst, int value, size_t bytes) override;
+  void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
+  void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
+  void copy_on_device(void* dst, const void* src, size_t bytes) override;
+  std::shared_ptr<StreamImpl> create_stream() override;
+
+  cl_context context() const { return context_; }
+  cl_device_id cl_device() const { return device_; }
+  /// The buffer holding [ptr, ptr + bytes); throws Error(invalid_argument) naming `what` when
+  /// the range is not inside one buffer of this device.
+  ClRef locate(const void* ptr, size_t bytes, const char* what) const;
+  /// The built program of an embedded kernels/<name>.cl (built on first use, then cached).
+  cl_program program(const std::string& name);
+  int program_builds() const { return builds_; }
+  /// Builds source with the device's options; throws Error(device) with the build log.
+  cl_program build(const std::string& name, const std::string& source);
+  /// Side length of the square work-groups the tiled kernels use (16, or 8 on small devices).
+  int tile() const { return tile_; }
+
+ private:
+  // Host copies must see the work streams have queued before them (callers read results
+  // without synchronizing, as on the CPU), and must not overwrite what queued kernels still read.
+  void finish_streams(const char* what);
+
+  cl_device_id device_;
+  cl_context context_ = nullptr;
+  std::unique_ptr<ClQueue> copy_queue_;
+  int tile_ = 16;
+
+  mutable std::mutex mutex_;
+  uintptr_t next_address_;
+  struct Alloc {
+    cl_mem mem;
+    size_t size;
+  };
+  std::map<uintptr_t, Alloc> buffers_;
+  std::vector<std::weak_ptr<ClQueue>> queues_;
+
+  std::mutex program_mutex_;
+  std::map<std::string, cl_program> programs_;
+  int builds_ = 0;
+};
+
+/// The stream of an opencl device: kernels are enqueued, not waited for.
+class ClStream final : public StreamImpl {
+ public:
+  ClStream(ClDevice& device, std::shared_ptr<ClQueue> queue) : device_(device), queue_(std::move(queue)) {}
+  void synchronize() override { queue_->finish("synchronize"); }
+  std::shared_ptr<EventImpl> record() override;
+  void wait(EventImpl& event) override;
+  cl_command_queue queue() const { return queue_->get(); }
+  ClDevice& device() const { return device_; }
+
+ private:
+  ClDevice& device_;
+  std::shared_ptr<ClQueue> queue_;
+};
+
+/// Kernel arguments for one launch: a tensor becomes (buffer, element offset).
+class Launch {
+ public:
+  /// Looks up `kernel` in the program of kernels/<program>.cl on the call's device.
+  Launch(const OpCall& call, const char* program, const char* kernel);
+  ~Launch();
+  Launch(const Launch&) = delete;
+  Launch& operator=(const Launch&) = delete;
+
+  Launch& arg(const Tensor& t);
+  Launch& arg(cl_mem mem);  ///< a scratch buffer, from offset 0
+  template <class T>
+  Launch& scalar(T v) {
+    set(sizeof(T), &v);
+    return *this;
+  }
+  /// Enqueues on the call's stream over `global` work-items (rounded up to `local` when given).
+  void run(std::vector<size_t> global, std::vector<size_t> local = {});
+
+ private:
+  void set(size_t size, const void* value);
+  const OpCall& call_;
+  ClStream& stream_;
+  cl_kernel kernel_ = nullptr;
+  std::string name_;
+  cl_uint next_ = 0;
+};
+
+/// A scratch buffer for one call, released once its commands complete (OpenCL retains it).
+class Scratch {
+ public:
+  Scratch(const OpCall& call, size_t bytes);
+  ~Scratch();
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  cl_mem get() const { return mem_; }
+
+ private:
+  cl_mem mem_ = nullptr;
+};
+
+ClStream& cl_stream(const OpCall& call);
+ClDevice& cl_device(const OpCall& call);
+/// Reads a tensor back on the call's stream (after the work queued before it): for checks of
+/// indices and labels that must fail before anything is written, as on the CPU.
+void read_back(const OpCall& call, const Tensor& t, void* host);
+/// Fails (Error(unsupported)) when a size exceeds the kernels' 32-bit int sizes.
+int count32(const OpCall& call, int64_t v, const char* what);
+
+/// Registers the kernels of ops_*.cpp.
+void register_layer_kernels(ClDevice& device);
+void register_codec_kernels(ClDevice& device);
+
+/// The embedded kernels/*.cl sources (generated at build time): name → text, or nullptr.
+const char* embedded_source(const std::string& name);
+
+}  // namespace tandem::opencl

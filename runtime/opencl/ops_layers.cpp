@@ -1,0 +1,258 @@
+// Host side of the layer ops: argument checks the CPU kernels make (labels, indices), then one
+// launch per op on the call's stream. Kernels: kernels/{elementwise,gemm,conv,pool_loss}.cl.
+#include <string>
+#include <vector>
+
+#include "cl_device.h"
+#include "tandem/ops.h"
+
+namespace tandem::opencl {
+namespace {
+
+using u64 = cl_ulong;
+
+// The kernels here are f32; f16/bf16 variants of the element-wise ops are not written yet.
+const char* all_f32(const OpCall& c) {
+  for (const Tensor* t : c.in)
+    if (t->dtype() != DType::f32) return "the OpenCL kernels compute f32 only";
+  for (const Tensor* t : c.out)
+    if (t->dtype() != DType::f32) return "the OpenCL kernels compute f32 only";
+  return nullptr;
+}
+
+size_t n_of(const Tensor& t) { return static_cast<size_t>(t.numel()); }
+
+void fill(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  Launch(c, "elementwise", "fill_f32").arg(y).scalar(c.param<FillParams>().value).scalar<u64>(n_of(y)).run({n_of(y)});
+}
+
+void scale(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  Launch(c, "elementwise", "scale_f32").arg(y).scalar(c.param<ScaleParams>().alpha).scalar<u64>(n_of(y)).run({n_of(y)});
+}
+
+void axpy(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  Launch(c, "elementwise", "axpy_f32")
+      .arg(*c.in[0])
+      .arg(y)
+      .scalar(c.param<ScaleParams>().alpha)
+      .scalar<u64>(n_of(y))
+      .run({n_of(y)});
+}
+
+template <int Mul>
+void binary(const OpCall& c) {
+  const Tensor& out = *c.out[0];
+  Launch(c, "elementwise", Mul ? "mul_f32" : "add_f32")
+      .arg(*c.in[0])
+      .arg(*c.in[1])
+      .arg(out)
+      .scalar<u64>(n_of(out))
+      .run({n_of(out)});
+}
+
+void relu_forward(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  Launch(c, "elementwise", "relu_forward_f32").arg(*c.in[0]).arg(y).scalar<u64>(n_of(y)).run({n_of(y)});
+}
+
+void relu_backward(const OpCall& c) {
+  const Tensor& dx = *c.out[0];
+  Launch(c, "elementwise", "relu_backward_f32")
+      .arg(*c.in[0])
+      .arg(*c.in[1])
+      .arg(dx)
+      .scalar<u64>(n_of(dx))
+      .run({n_of(dx)});
+}
+
+// An activation as [N][C][inner] (the channel is dimension 1).
+struct Planes {
+  u64 n, c, inner;
+};
+Planes planes(const Tensor& t) {
+  const Shape& s = t.shape();
+  const int64_t nc = s[0] * s[1];
+  return {static_cast<u64>(s[0]), static_cast<u64>(s[1]), static_cast<u64>(nc == 0 ? 0 : s.numel() / nc)};
+}
+
+void bias_add(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  const Planes p = planes(y);
+  Launch(c, "elementwise", "bias_add_f32")
+      .arg(*c.in[0])
+      .arg(y)
+      .scalar(p.c)
+      .scalar(p.inner)
+      .scalar<u64>(n_of(y))
+      .run({n_of(y)});
+}
+
+void bias_backward(const OpCall& c) {
+  const Planes p = planes(*c.in[0]);
+  constexpr size_t wg = 64;  // BIAS_WG in elementwise.cl
+  Launch(c, "elementwise", "bias_backward_f32")
+      .arg(*c.in[0])
+      .arg(*c.out[0])
+      .scalar(p.n)
+      .scalar(p.c)
+      .scalar(p.inner)
+      .run({static_cast<size_t>(p.c) * wg}, {wg});
+}
+
+void gemm(const OpCall& c) {
+  const auto& p = c.param<GemmParams>();
+  const Tensor &a = *c.in[0], &out = *c.out[0];
+  const int m = count32(c, out.shape()[0], "m"), n = count32(c, out.shape()[1], "n");
+  const int k = count32(c, p.trans_a ? a.shape()[0] : a.shape()[1], "k");
+  const auto t = static_cast<size_t>(cl_device(c).tile());
+  Launch(c, "gemm", "gemm_f32")
+      .arg(a)
+      .arg(*c.in[1])
+      .arg(out)
+      .scalar(m)
+      .scalar(n)
+      .scalar(k)
+      .scalar<int>(p.trans_a)
+      .scalar<int>(p.trans_b)
+      .scalar(p.alpha)
+      .scalar(p.beta)
+      .run({static_cast<size_t>(n), static_cast<size_t>(m)}, {t, t});
+}
+
+// Launches a conv kernel over `items` work-items with the geometry of x, w, y.
+void conv(const OpCall& c, const char* kernel, const Tensor& in0, const Tensor& in1, const Tensor& out, const Shape& x,
+          const Shape& w, const Shape& y, size_t items) {
+  const auto& p = c.param<Conv2dParams>();
+  Launch l(c, "conv", kernel);
+  l.arg(in0).arg(in1).arg(out);
+  for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]}) l.scalar(count32(c, v, "size"));
+  l.scalar(p.stride_h).scalar(p.stride_w).scalar(p.pad_h).scalar(p.pad_w).run({items});
+}
+
+void conv2d_forward(const OpCall& c) {
+  const Tensor &x = *c.in[0], &w = *c.in[1], &y = *c.out[0];
+  conv(c, "conv2d_forward_f32", x, w, y, x.shape(), w.shape(), y.shape(), n_of(y));
+}
+
+void conv2d_backward_data(const OpCall& c) {
+  const Tensor &dy = *c.in[0], &w = *c.in[1], &dx = *c.out[0];
+  conv(c, "conv2d_backward_data_f32", dy, w, dx, dx.shape(), w.shape(), dy.shape(), n_of(dx));
+}
+
+void conv2d_backward_weights(const OpCall& c) {
+  const Tensor &x = *c.in[0], &dy = *c.in[1], &dw = *c.out[0];
+  conv(c, "conv2d_backward_weights_f32", x, dy, dw, x.shape(), dw.shape(), dy.shape(), n_of(dw));
+}
+
+void maxpool2d_forward(const OpCall& c) {
+  const auto& p = c.param<Pool2dParams>();
+  const Shape &x = c.in[0]->shape(), &y = c.out[0]->shape();
+  Launch(c, "pool_loss", "maxpool2d_forward_f32")
+      .arg(*c.in[0])
+      .arg(*c.out[0])
+      .arg(*c.out[1])
+      .scalar<u64>(static_cast<u64>(x[0] * x[1]))
+      .scalar(count32(c, x[2], "height"))
+      .scalar(count32(c, x[3], "width"))
+      .scalar(count32(c, y[2], "height"))
+      .scalar(count32(c, y[3], "width"))
+      .scalar(p.kernel)
+      .scalar(p.stride)
+      .run({n_of(*c.out[0])});
+}
+
+void maxpool2d_backward(const OpCall& c) {
+  const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
+  const int per_out = count32(c, dy.shape()[2] * dy.shape()[3], "outputs");
+  const int per_in = count32(c, dx.shape()[2] * dx.shape()[3], "inputs");
+  // Indices come from outside the op: check them all before writing anything (a kernel would
+  // scatter out of bounds), with the CPU's message.
+  std::vector<int32_t> is(n_of(idx));
+  read_back(c, idx, is.data());
+  for (size_t i = 0; i < is.size(); ++i)
+    if (is[i] < 0 || is[i] >= per_in)
+      c.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
+             std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
+  const size_t planes = static_cast<size_t>(dy.shape()[0] * dy.shape()[1]);
+  Launch(c, "pool_loss", "maxpool2d_backward_f32")
+      .arg(dy)
+      .arg(idx)
+      .arg(dx)
+      .scalar<u64>(planes)
+      .scalar(per_out)
+      .scalar(per_in)
+      .run({planes});
+}
+
+void check_labels(const OpCall& c, const Tensor& labels, int64_t classes) {
+  std::vector<int32_t> ls(n_of(labels));
+  read_back(c, labels, ls.data());
+  for (size_t i = 0; i < ls.size(); ++i)
+    if (ls[i] < 0 || ls[i] >= classes)
+      c.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
+             std::to_string(classes) + ")");
+}
+
+bool has_fp64(const OpCall& c) {
+  cl_device_fp_config fp64 = 0;
+  clGetDeviceInfo(cl_device(c).cl_device(), CL_DEVICE_DOUBLE_FP_CONFIG, sizeof(fp64), &fp64, nullptr);
+  return fp64 != 0;
+}
+
+void softmax_xent_forward(const OpCall& c) {
+  const Tensor &logits = *c.in[0], &labels = *c.in[1];
+  const u64 rows = static_cast<u64>(logits.shape()[0]), k = static_cast<u64>(logits.shape()[1]);
+  check_labels(c, labels, static_cast<int64_t>(k));
+  Scratch row_loss(c, rows * (has_fp64(c) ? sizeof(double) : sizeof(float)));  // acc_t per row
+  Launch(c, "pool_loss", "softmax_xent_rows_f32")
+      .arg(logits)
+      .arg(labels)
+      .arg(*c.out[0])
+      .arg(row_loss.get())
+      .scalar(rows)
+      .scalar(k)
+      .run({rows});
+  Launch(c, "pool_loss", "softmax_xent_mean_f32").arg(row_loss.get()).arg(*c.out[1]).scalar(rows).run({1});
+}
+
+void softmax_xent_backward(const OpCall& c) {
+  const Tensor &probs = *c.in[0], &labels = *c.in[1];
+  const u64 rows = static_cast<u64>(probs.shape()[0]), k = static_cast<u64>(probs.shape()[1]);
+  check_labels(c, labels, static_cast<int64_t>(k));
+  const float g = c.param<ScaleParams>().alpha / static_cast<float>(rows);
+  Launch(c, "pool_loss", "softmax_xent_backward_f32")
+      .arg(probs)
+      .arg(labels)
+      .arg(*c.out[0])
+      .scalar(rows)
+      .scalar(k)
+      .scalar(g)
+      .run({n_of(probs)});
+}
+
+}  // namespace
+
+void register_layer_kernels(ClDevice& d) {
+  d.register_kernel(opdesc::fill, {fill, all_f32});
+  d.register_kernel(opdesc::scale, {scale, all_f32});
+  d.register_kernel(opdesc::axpy, {axpy, all_f32});
+  d.register_kernel(opdesc::add, {binary<0>, all_f32});
+  d.register_kernel(opdesc::mul, {binary<1>, all_f32});
+  d.register_kernel(opdesc::relu_forward, {relu_forward, all_f32});
+  d.register_kernel(opdesc::relu_backward, {relu_backward, all_f32});
+  d.register_kernel(opdesc::bias_add, {bias_add});
+  d.register_kernel(opdesc::bias_backward, {bias_backward});
+  d.register_kernel(opdesc::gemm, {gemm, all_f32});
+  d.register_kernel(opdesc::conv2d_forward, {conv2d_forward});
+  d.register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
+  d.register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});
+  d.register_kernel(opdesc::maxpool2d_forward, {maxpool2d_forward});
+  d.register_kernel(opdesc::maxpool2d_backward, {maxpool2d_backward});
+  d.register_kernel(opdesc::softmax_xent_forward, {softmax_xent_forward});
+  d.register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
+}
+
+}  // namespace tandem::opencl
