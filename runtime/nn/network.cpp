@@ -1,5 +1,7 @@
 #include "tandem/nn/network.h"
 
+#include <chrono>
+
 #include "layers.h"
 #include "tandem/error.h"
 
@@ -93,7 +95,9 @@ const Tensor& Network::forward(const Tensor& input) {
       copy(*x, inputs_[i]);
       x = &inputs_[i];
     }
+    const Mark m = mark(i);
     l.forward(stream(l.device()), *x, acts_[i]);
+    charge(i, m);
     x = &acts_[i];
   }
   return acts_.back();
@@ -103,14 +107,18 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
   std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
   for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());
+  const Mark loss_mark = mark(layers_.size() - 1);
   ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
   ops::softmax_xent_backward(s, probs_, labels, grads_.back());
   if (loss_scale != 1.0f) ops::scale(s, loss_scale, grads_.back());
+  charge(layers_.size() - 1, loss_mark);
   for (size_t i = layers_.size(); i-- > 0;) {
     Layer& l = *layers_[i];
     const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);
     const Tensor& input = i == 0 ? input_ : (inputs_[i] ? inputs_[i] : acts_[i - 1]);
+    const Mark m = mark(i);
     l.backward(stream(l.device()), input, grads_[i], dx);
+    charge(i, m);
     if (on_ready && first[i + 1] > first[i]) {
       stream(l.device()).synchronize();
       on_ready(first[i], first[i + 1] - first[i]);
@@ -123,6 +131,48 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
   float loss = 0;
   loss_.copy_to_host(&loss);
   return loss;
+}
+
+void Network::time_layers(bool on) {
+  timing_ = on;
+  layer_seconds_.assign(layers_.size(), 0.0);
+}
+
+Network::Mark Network::mark(size_t layer) {
+  if (!timing_) return {0, 0};
+  stream(layers_[layer]->device()).synchronize();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
+          layers_[layer]->device().modeled_seconds()};
+}
+
+void Network::charge(size_t layer, const Mark& since) {
+  if (!timing_) return;
+  const Device d = layers_[layer]->device();
+  stream(d).synchronize();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  layer_seconds_[layer] += d.props().modeled ? d.modeled_seconds() - since.modeled : wall - since.wall;
+}
+
+std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params) {
+  std::vector<const OpDesc*> ops;
+  switch (type) {
+    case LayerType::conv2d:
+      ops = {&opdesc::conv2d_forward, &opdesc::conv2d_backward_data, &opdesc::conv2d_backward_weights,
+             &opdesc::bias_add, &opdesc::bias_backward};
+      break;
+    case LayerType::linear:
+      ops = {&opdesc::gemm, &opdesc::bias_add, &opdesc::bias_backward};
+      break;
+    case LayerType::relu:
+      ops = {&opdesc::relu_forward, &opdesc::relu_backward};
+      break;
+    case LayerType::maxpool2d:
+      ops = {&opdesc::maxpool2d_forward, &opdesc::maxpool2d_backward};
+      break;
+  }
+  if (last) ops.insert(ops.end(), {&opdesc::softmax_xent_forward, &opdesc::softmax_xent_backward});
+  if (has_params) ops.insert(ops.end(), {&opdesc::scale, &opdesc::axpy, &opdesc::mul});
+  return ops;
 }
 
 }  // namespace tandem::nn

@@ -35,8 +35,12 @@ void add_locked(Registry& r, std::unique_ptr<Backend> b) {
   r.backends.push_back(std::move(b));
 }
 
+// Never destroyed: backends hold driver objects (XRT devices, OpenCL contexts and queues) whose
+// libraries tear down their own state at exit in an order we do not control; releasing ours
+// during static destruction was seen to crash `tandem info` now and then. The process's end
+// releases everything.
 Registry& registry() {
-  static Registry r;
+  static Registry& r = *new Registry;
   static std::once_flag once;
   std::call_once(once, [] {
     std::lock_guard lock(r.mutex);

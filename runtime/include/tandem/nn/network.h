@@ -50,6 +50,12 @@ class Network {
   float backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready = {},
                  float loss_scale = 1.0f);
 
+  /// Per-layer timing, for placement: while on, each layer's forward and backward (the last
+  /// layer's with the loss) are synchronized and timed — device time from the performance model
+  /// on modeled devices, host wall time otherwise — and added to layer_seconds().
+  void time_layers(bool on);
+  const std::vector<double>& layer_seconds() const { return layer_seconds_; }
+
   const ModelSpec& spec() const { return spec_; }
   std::vector<Param*> params();
   Device input_device() const;
@@ -70,6 +76,18 @@ class Network {
   std::vector<Tensor> in_grads_;  // in_grads_[i]: gradient w.r.t. inputs_[i] (i > 0)
   Tensor input_;                  // the last forward pass's input (the first layer's backward reads it)
   Tensor probs_, loss_;
+  bool timing_ = false;
+  std::vector<double> layer_seconds_;
+  struct Mark {
+    double wall, modeled;
+  };
+  Mark mark(size_t layer);
+  void charge(size_t layer, const Mark& since);
 };
+
+/// The ops a layer of this type runs on its device, forward and backward (and, for the last
+/// layer, the loss; for layers with parameters, the SGD update): what a device must support to
+/// hold it.
+std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params);
 
 }  // namespace tandem::nn
