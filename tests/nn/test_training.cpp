@@ -3,14 +3,17 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "../ops/harness.h"
 #include "tandem/error.h"
 #include "tandem/nn/checkpoint.h"
+#include "tandem/nn/network.h"
 #include "tandem/nn/trainer.h"
 
 namespace tandem::nn {
@@ -291,6 +294,53 @@ TEST(Training, BadConfigurations) {
   c = small();
   c.resume = true;  // without a checkpoint directory
   EXPECT_THROW(Trainer(c, train_set(), test_set()), Error);
+}
+
+}  // namespace
+}  // namespace tandem::nn
+
+namespace tandem::nn {
+namespace {
+
+// The multi-device executor: the CNN's layers spread over every registered device (cpu, and
+// opencl and fpga-sim where present; each layer on the first device after its turn that holds
+// all its ops), activations and gradients copied at each boundary. A few SGD steps reach the
+// weights of the CPU-only run within f32 tolerance.
+TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) {
+  const ModelSpec spec = load_model("cnn");
+  const std::vector<Device> all = devices();
+  std::vector<Device> placement;
+  std::set<std::string> used;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const auto ops =
+        layer_ops(l.type, i + 1 == spec.layers.size(), l.type == LayerType::conv2d || l.type == LayerType::linear);
+    Device chosen = cpu_device();
+    for (size_t k = 0; k < all.size(); ++k) {
+      const Device& d = all[(i + k) % all.size()];
+      if (std::all_of(ops.begin(), ops.end(), [&](const OpDesc* op) { return d.supports(*op); })) {
+        chosen = d;
+        break;
+      }
+    }
+    placement.push_back(chosen);
+    used.insert(chosen.id());
+  }
+  if (used.size() < 2) GTEST_SKIP() << "only one device can hold the CNN's layers here";
+  TrainConfig c = small("cnn");
+  c.epochs = 1;
+  c.max_steps = 4;
+  Trainer cpu_only(c, train_set(), test_set());
+  cpu_only.run();
+  c.placement = placement;
+  Trainer spread(c, train_set(), test_set());
+  spread.run();
+  const auto want = weights(cpu_only), got = weights(spread);
+  std::string where;
+  for (const std::string& id : used) where += id + " ";
+  for (size_t i = 0; i < want.size(); ++i)
+    test::expect_close(got[i], want[i], 1e-4, 1e-3, "parameter " + std::to_string(i) + " over " + where);
+  EXPECT_NEAR(spread.step_losses().back(), cpu_only.step_losses().back(), 1e-4);
 }
 
 }  // namespace
