@@ -56,8 +56,8 @@ images:
           const int py = ty / stride_h, px = tx / stride_w;
           return py < g.p_out && px < g.q_out ? dyi[ki * out_pixels + py * g.q_out + px] : 0.0f;
         },
-        [&](int ci, int pix, float v) { dxi[ci * pixels + pix] = v; }, "conv_bd.load_w", "conv_bd.gather",
-        "conv_bd.store");
+        [&](int ci, int pix, float v) { dxi[ci * pixels + pix] = v; },
+        {nullptr, "conv_bd.load_w", "conv_bd.gather", "conv_bd.store"});
   }
 }
 
@@ -90,6 +90,6 @@ extern "C" void tandem_conv2d_backward_weights(const float* x, const float* dy, 
         const int y = (pix / g.q_out) * stride_h + rs / s - pad_h, xx = (pix % g.q_out) * stride_w + rs % s - pad_w;
         return y >= 0 && y < h && xx >= 0 && xx < w ? x[((img * c + ci) * h + y) * w + xx] : 0.0f;
       },
-      [&](int ki, int col, float v) { dw[ki * g.crs() + col] = v; }, "conv_bw.load_dy", "conv_bw.im2col",
-      "conv_bw.store");
+      [&](int ki, int col, float v) { dw[ki * g.crs() + col] = v; },
+      {nullptr, "conv_bw.load_dy", "conv_bw.im2col", "conv_bw.store"});
 }

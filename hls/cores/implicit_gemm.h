@@ -1,8 +1,8 @@
 // An implicit GEMM on the MAC engine: out[row][col] = Σ_q A(row, q) · B(q, col), where A and B are
 // computed on the fly from the operands (im2col, transposed convolution) instead of stored. Tiles
 // as in the GEMM core; the B tile is streamed from its producer (DATAFLOW), A is burst-read.
-// Used by the convolution gradients; each core instantiates it with its own fetchers, so each has
-// its own trip counters (named after the core).
+// Used by the convolution and its gradients; each core instantiates it with its own fetchers, so
+// each has its own trip counters (named after the core).
 #pragma once
 
 #include "gemm_engine.h"
@@ -10,9 +10,14 @@
 
 namespace tandem_hls {
 
+/// The trip-counter names of a core's loops (clear may be null: not counted).
+struct GemmLoopNames {
+  const char *clear, *load_a, *produce_b, *store;
+};
+
 template <class FetchA, class FetchB, class Store>
-void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b, Store store, const char* load_a,
-                   const char* produce_b, const char* store_name) {
+void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b, Store store,
+                   const GemmLoopNames& names) {
   static float acc[kTileM][kTileN];
   static float at[kTileM][kTileK];
   static float bt[kTileK][kTileN];
@@ -22,6 +27,7 @@ void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b
     for (int c0 = 0; c0 < cols; c0 += kTileN) {
       for (int i = 0; i < kTileM; ++i) {
 #pragma HLS PIPELINE II = 1
+        if (names.clear) TANDEM_TRIP(names.clear);
         for (int j = 0; j < kTileN; ++j) acc[i][j] = 0.0f;
       }
       for (int q0 = 0; q0 < depth; q0 += kTileK) {
@@ -29,7 +35,7 @@ void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b
         for (int i = 0; i < kTileM; ++i)
           for (int kk = 0; kk < kd; ++kk) {
 #pragma HLS PIPELINE II = 1
-            TANDEM_TRIP(load_a);
+            TANDEM_TRIP(names.load_a);
             at[i][kk] = r0 + i < rows ? fetch_a(r0 + i, q0 + kk) : 0.0f;
           }
         {
@@ -39,7 +45,7 @@ void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b
           for (int kk = 0; kk < kd; ++kk)
             for (int j = 0; j < kTileN; ++j) {
 #pragma HLS PIPELINE II = 1
-              TANDEM_TRIP(produce_b);
+              TANDEM_TRIP(names.produce_b);
               b.write(c0 + j < cols ? fetch_b(q0 + kk, c0 + j) : 0.0f);
             }
           for (int kk = 0; kk < kd; ++kk)
@@ -53,7 +59,7 @@ void implicit_gemm(int rows, int cols, int depth, FetchA fetch_a, FetchB fetch_b
       for (int i = 0; i < kTileM && r0 + i < rows; ++i)
         for (int j = 0; j < kTileN && c0 + j < cols; ++j) {
 #pragma HLS PIPELINE II = 1
-          TANDEM_TRIP(store_name);
+          TANDEM_TRIP(names.store);
           store(r0 + i, c0 + j, acc[i][j]);
         }
     }

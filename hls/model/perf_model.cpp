@@ -90,6 +90,29 @@ Resources streaming_resources(int ports, int dsp = 0, int64_t lut = 0) {
   return {dsp, 0, kLutPort * ports + kLutControl + lut};
 }
 
+// implicit_gemm.h's loops for out[rows][cols] = Σ_depth, run `times` times: the trip-counter
+// names (clear may be null: not modeled) and the depths of the two fetch loops.
+struct ImplicitLoops {
+  const char *clear, *load_a, *produce_b, *store;
+  int a_depth, b_depth;
+};
+
+std::vector<LoopEstimate> implicit_gemm_loops(TileConfig t, int64_t rows, int64_t cols, int64_t depth, int64_t times,
+                                              const ImplicitLoops& n) {
+  const uint64_t tiles = static_cast<uint64_t>(times * ceil_div(rows, t.tm) * ceil_div(cols, t.tn));
+  const uint64_t blocks = tiles * static_cast<uint64_t>(ceil_div(depth, t.tk));
+  const double d = static_cast<double>(depth);
+  std::vector<LoopEstimate> l;
+  if (n.clear) l.push_back(loop(n.clear, tiles * t.tm, tiles, 2, 0));
+  l.push_back(loop(n.load_a, tiles * static_cast<uint64_t>(depth) * t.tm, blocks, n.a_depth,
+                   4.0 * times * rows * d * ceil_div(cols, t.tn)));
+  l.push_back(loop(n.produce_b, tiles * static_cast<uint64_t>(depth) * t.tn, blocks, n.b_depth,
+                   4.0 * times * d * cols * ceil_div(rows, t.tm)));
+  l.push_back(loop("mac", tiles * static_cast<uint64_t>(depth) * t.tm, blocks, kFmul + kFadd + 2, 0));
+  l.push_back(loop(n.store, static_cast<uint64_t>(times * rows * cols), tiles, 4, 4.0 * times * rows * cols));
+  return l;
+}
+
 }  // namespace
 
 const CardProfile& card(const std::string& key) {
@@ -150,19 +173,10 @@ CoreEstimate conv2d(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int6
   const int64_t p = (h + 2 * pad_h - r) / stride_h + 1, q = (w + 2 * pad_w - s) / stride_w + 1;
   if (p < 1 || q < 1) bad("conv2d: the kernel is larger than the padded input");
   const int64_t pixels = p * q, crs = ch * r * s;
-  const uint64_t tiles = static_cast<uint64_t>(n * ceil_div(k, t.tm) * ceil_div(pixels, t.tn));
-  const uint64_t blocks = tiles * static_cast<uint64_t>(ceil_div(crs, t.tk));
   // im2col and the B-tile fill are one DATAFLOW region: the fill overlaps the producer, so the
   // region costs the producer's loop plus the FIFO's drain (counted in its depth).
-  std::vector<LoopEstimate> l = {
-      loop("conv.clear", tiles * t.tm, tiles, 2, 0),
-      loop("conv.load_w", tiles * static_cast<uint64_t>(crs) * t.tm, blocks, kRead + 2,
-           4.0 * k * crs * n * ceil_div(pixels, t.tn)),
-      loop("conv.im2col", tiles * static_cast<uint64_t>(crs) * t.tn, blocks, kRead + kIdiv + 4,
-           4.0 * n * crs * pixels * ceil_div(k, t.tm)),
-      loop("mac", tiles * static_cast<uint64_t>(crs) * t.tm, blocks, kFmul + kFadd + 2, 0),
-      loop("conv.store", static_cast<uint64_t>(n * k * pixels), tiles, 4, 4.0 * n * k * pixels),
-  };
+  std::vector<LoopEstimate> l = implicit_gemm_loops(
+      t, k, pixels, crs, n, {"conv.clear", "conv.load_w", "conv.im2col", "conv.store", kRead + 2, kRead + kIdiv + 4});
   Resources res = engine_resources(t, 3);
   res.lut += 2 * 1500;  // the im2col index divisions
   return finish(c, "conv2d", std::move(l), 2.0 * n * k * pixels * crs, res);
@@ -293,31 +307,15 @@ CoreEstimate softmax_xent_backward(const CardProfile& c, int64_t n, int64_t clas
   return finish(c, "softmax_xent_backward", std::move(l), 2.0 * n * classes, streaming_resources(3, kDspFmac));
 }
 
-namespace {
-
-// implicit_gemm.h's loops for out[rows][cols] = Σ_depth, run `times` times.
-std::vector<LoopEstimate> implicit_gemm_loops(TileConfig t, int64_t rows, int64_t cols, int64_t depth, int64_t times,
-                                              const char* load_a, const char* produce_b, const char* store) {
-  const uint64_t tiles = static_cast<uint64_t>(times * ceil_div(rows, t.tm) * ceil_div(cols, t.tn));
-  const uint64_t blocks = tiles * static_cast<uint64_t>(ceil_div(depth, t.tk));
-  const double d = static_cast<double>(depth);
-  return {loop(load_a, tiles * static_cast<uint64_t>(depth) * t.tm, blocks, kRead + kIdiv + 2,
-               4.0 * times * rows * d * ceil_div(cols, t.tn)),
-          loop(produce_b, tiles * static_cast<uint64_t>(depth) * t.tn, blocks, kRead + kIdiv + 6,
-               4.0 * times * d * cols * ceil_div(rows, t.tm)),
-          loop("mac", tiles * static_cast<uint64_t>(depth) * t.tm, blocks, kFmul + kFadd + 2, 0),
-          loop(store, static_cast<uint64_t>(times * rows * cols), tiles, 4, 4.0 * times * rows * cols)};
-}
-
-}  // namespace
-
 CoreEstimate conv2d_backward_data(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k,
                                   int64_t r, int64_t s, int64_t stride_h, int64_t stride_w, int64_t pad_h,
                                   int64_t pad_w, TileConfig t) {
   positive({n, ch, h, w, k, r, s, stride_h, stride_w, t.tm, t.tn, t.tk}, "conv2d_backward_data");
   const int64_t p = (h + 2 * pad_h - r) / stride_h + 1, q = (w + 2 * pad_w - s) / stride_w + 1;
   if (p < 1 || q < 1) bad("conv2d_backward_data: the kernel is larger than the padded input");
-  auto l = implicit_gemm_loops(t, ch, h * w, k * r * s, n, "conv_bd.load_w", "conv_bd.gather", "conv_bd.store");
+  auto l = implicit_gemm_loops(
+      t, ch, h * w, k * r * s, n,
+      {nullptr, "conv_bd.load_w", "conv_bd.gather", "conv_bd.store", kRead + kIdiv + 2, kRead + kIdiv + 6});
   return finish(c, "conv2d_backward_data", std::move(l), 2.0 * n * k * p * q * ch * r * s, engine_resources(t, 3));
 }
 
@@ -327,7 +325,9 @@ CoreEstimate conv2d_backward_weights(const CardProfile& c, int64_t n, int64_t ch
   positive({n, ch, h, w, k, r, s, stride_h, stride_w, t.tm, t.tn, t.tk}, "conv2d_backward_weights");
   const int64_t p = (h + 2 * pad_h - r) / stride_h + 1, q = (w + 2 * pad_w - s) / stride_w + 1;
   if (p < 1 || q < 1) bad("conv2d_backward_weights: the kernel is larger than the padded input");
-  auto l = implicit_gemm_loops(t, k, ch * r * s, n * p * q, 1, "conv_bw.load_dy", "conv_bw.im2col", "conv_bw.store");
+  auto l = implicit_gemm_loops(
+      t, k, ch * r * s, n * p * q, 1,
+      {nullptr, "conv_bw.load_dy", "conv_bw.im2col", "conv_bw.store", kRead + kIdiv + 2, kRead + kIdiv + 6});
   return finish(c, "conv2d_backward_weights", std::move(l), 2.0 * n * k * p * q * ch * r * s, engine_resources(t, 3));
 }
 

@@ -38,13 +38,7 @@ class SimDevice final : public DeviceImpl {
   void charge(double seconds) { modeled_ += seconds; }
   double modeled_seconds() const override { return modeled_; }
 
-  void* allocate(size_t bytes) override {
-    const size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (p == nullptr)
-      throw Error(ErrorKind::out_of_memory, id(), "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
-    return p;
-  }
+  void* allocate(size_t bytes) override { return aligned_host_allocate(bytes, id()); }
   void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
   void memset(void* dst, int value, size_t bytes) override {
     std::memset(dst, value, bytes);

@@ -77,14 +77,7 @@ class CpuDevice final : public DeviceImpl {
  public:
   CpuDevice() : DeviceImpl(DeviceKind::cpu, 0, host_props()) { register_kernels(*this); }
 
-  void* allocate(size_t bytes) override {
-    // 64-byte alignment for vector loads; aligned_alloc needs a multiple of the alignment.
-    const size_t rounded = (bytes + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
-    if (p == nullptr)
-      throw Error(ErrorKind::out_of_memory, id(), "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
-    return p;
-  }
+  void* allocate(size_t bytes) override { return aligned_host_allocate(bytes, id()); }
   void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
   void memset(void* dst, int value, size_t bytes) override { std::memset(dst, value, bytes); }
   void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }

@@ -1,5 +1,7 @@
 #include "tandem/device.h"
 
+#include <cstdlib>
+
 #include "tandem/backend.h"
 #include "tandem/error.h"
 
@@ -47,5 +49,13 @@ std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no d
 const DeviceProps& Device::props() const { return checked(impl_).props(); }
 bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
 double Device::modeled_seconds() const { return checked(impl_).modeled_seconds(); }
+
+void* aligned_host_allocate(size_t bytes, const std::string& device) {
+  const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (p == nullptr)
+    throw Error(ErrorKind::out_of_memory, device, "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
+  return p;
+}
 
 }  // namespace tandem

@@ -43,6 +43,10 @@ class StreamImpl {
 /// stream's event is the caller's host wait.
 std::shared_ptr<StreamImpl> make_inline_stream();
 
+/// Host memory aligned to 64 bytes (for vector loads), for backends whose buffers live in host
+/// memory; Error(out_of_memory) naming the device on failure. Freed with std::free.
+void* aligned_host_allocate(size_t bytes, const std::string& device);
+
 /// One device, owned by its backend for the life of the process.
 class DeviceImpl {
  public:
