@@ -4,6 +4,7 @@
 
 #include "layers.h"
 #include "tandem/error.h"
+#include "tandem/log.h"
 
 namespace tandem::nn {
 namespace {
@@ -13,6 +14,22 @@ Shape batched(int64_t batch, const Shape& sample) {
   std::vector<int64_t> d{batch};
   d.insert(d.end(), sample.begin(), sample.end());
   return Shape(std::span<const int64_t>(d));
+}
+
+// The device itself when it has every op of the layer; otherwise the CPU, said once per process
+// for each (model, layer, device): never silently, and not once per step or per replica.
+Device fallback_for(const ModelSpec& spec, size_t i, const Device& d) {
+  const LayerSpec& l = spec.layers[i];
+  const bool params = l.type == LayerType::conv2d || l.type == LayerType::linear;
+  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params))
+    if (!d.supports(*op)) {
+      const std::string name = l.name.empty() ? "layer" + std::to_string(i) : l.name;
+      log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
+               "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + d.id() +
+                   " has no kernel for " + op->name);
+      return cpu_device();
+    }
+  return d;
 }
 
 }  // namespace
@@ -25,10 +42,11 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement) : 
   const std::vector<Shape> shapes = spec.shapes();
   Shape in = spec.input;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const Device d = placement.size() == 1 ? placement[0] : placement[i];
+    Device d = placement.size() == 1 ? placement[0] : placement[i];
     if (!d)
       throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
                   "no device for layer " + spec.layers[i].name);
+    d = fallback_for(spec, i, d);
     layers_.push_back(make_layer(spec.layers[i], d));
     layers_.back()->build(in);
     if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));
@@ -90,8 +108,8 @@ const Tensor& Network::forward(const Tensor& input) {
   const Tensor* x = &input;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& l = *layers_[i];
-    if (inputs_[i]) {  // the previous layer ran elsewhere: bring its output here
-      stream(layers_[i - 1]->device()).synchronize();
+    if (inputs_[i]) {  // the previous layer ran elsewhere: once its output is done, bring it here
+      stream(layers_[i - 1]->device()).record().wait();
       copy(*x, inputs_[i]);
       x = &inputs_[i];
     }
@@ -123,8 +141,8 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
       stream(l.device()).synchronize();
       on_ready(first[i], first[i + 1] - first[i]);
     }
-    if (i > 0 && in_grads_[i]) {  // send the gradient back to the previous layer's device
-      stream(l.device()).synchronize();
+    if (i > 0 && in_grads_[i]) {  // send the gradient back to the previous layer's device once it is done
+      stream(l.device()).record().wait();
       copy(in_grads_[i], grads_[i - 1]);
     }
   }
@@ -139,6 +157,7 @@ void Network::time_layers(bool on) {
 }
 
 Network::Mark Network::mark(size_t layer) {
+  if (layer_tag_ != nullptr) *layer_tag_ = layer;
   if (!timing_) return {0, 0};
   stream(layers_[layer]->device()).synchronize();
   return {std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),

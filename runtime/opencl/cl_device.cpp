@@ -99,11 +99,14 @@ ClDevice::ClDevice(int index, cl_platform_id platform, cl_device_id dev)
   check(err, id(), "init", "clCreateContext");
   copy_queue_ = std::make_unique<ClQueue>(context_, device_, id());
   tile_ = info<size_t>(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE) >= 256 ? 16 : 8;
+  fp64_ = info<cl_device_fp_config>(dev, CL_DEVICE_DOUBLE_FP_CONFIG) != 0;
   // Device addresses are opaque: each buffer gets its own range of a made-up address space
   // (never dereferenced), so a tensor's data() + offset finds its buffer again in locate().
   next_address_ = uintptr_t{1} << 44;
+  register_elementwise_kernels(*this);
   register_layer_kernels(*this);
   register_codec_kernels(*this);
+  register_sparse_kernels(*this);
 }
 
 ClDevice::~ClDevice() {

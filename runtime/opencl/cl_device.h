@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tandem/backend.h"
+#include "tandem/compression/philox.h"
 #include "tandem/error.h"
 
 namespace tandem::opencl {
@@ -69,6 +70,8 @@ class ClDevice final : public DeviceImpl {
   cl_program build(const std::string& name, const std::string& source);
   /// Side length of the square work-groups the tiled kernels use (16, or 8 on small devices).
   int tile() const { return tile_; }
+  /// Whether the device has cl_khr_fp64: kernels that sum in double as the CPU does need it.
+  bool fp64() const { return fp64_; }
 
  private:
   // Host copies must see the work streams have queued before them (callers read results
@@ -79,6 +82,7 @@ class ClDevice final : public DeviceImpl {
   cl_context context_ = nullptr;
   std::unique_ptr<ClQueue> copy_queue_;
   int tile_ = 16;
+  bool fp64_ = false;
 
   mutable std::mutex mutex_;
   uintptr_t next_address_;
@@ -120,6 +124,10 @@ class Launch {
 
   Launch& arg(const Tensor& t);
   Launch& arg(cl_mem mem);  ///< a scratch buffer, from offset 0
+  /// A random key, as the KEY parameters of common.cl take it.
+  Launch& key(const compression::RandomKey& k) {
+    return scalar<cl_ulong>(k.seed).scalar<cl_uint>(k.step).scalar<cl_uint>(k.rank).scalar<cl_ulong>(k.offset);
+  }
   template <class T>
   Launch& scalar(T v) {
     set(sizeof(T), &v);
@@ -157,10 +165,14 @@ ClDevice& cl_device(const OpCall& call);
 void read_back(const OpCall& call, const Tensor& t, void* host);
 /// Fails (Error(unsupported)) when a size exceeds the kernels' 32-bit int sizes.
 int count32(const OpCall& call, int64_t v, const char* what);
+/// Enqueues dst = src converted to dst's dtype (the cast op; ops_elementwise.cpp).
+void cast_into(const OpCall& call, const Tensor& src, const Tensor& dst);
 
 /// Registers the kernels of ops_*.cpp.
+void register_elementwise_kernels(ClDevice& device);
 void register_layer_kernels(ClDevice& device);
 void register_codec_kernels(ClDevice& device);
+void register_sparse_kernels(ClDevice& device);
 
 /// The embedded kernels/*.cl sources (generated at build time): name → text, or nullptr.
 const char* embedded_source(const std::string& name);

@@ -1,5 +1,6 @@
-// Host side of the codec primitives (kernels/codec.cl): one work-item per chunk, so each
-// chunk's reduction runs in the CPU's order and results match it bit for bit.
+// Host side of the dense codec primitives (kernels/codec.cl): one work-item per chunk, so each
+// chunk's reduction runs in the CPU's order and results match it bit for bit; packing one
+// work-item per byte or group of fields.
 #include "cl_device.h"
 #include "tandem/ops.h"
 
@@ -8,51 +9,48 @@ namespace {
 
 size_t chunks(int64_t n, int64_t chunk) { return static_cast<size_t>((n + chunk - 1) / chunk); }
 
-void chunk_absmax(const OpCall& c) {
+// x → one value per chunk (into `out`), one work-item per chunk.
+void per_chunk(const OpCall& c, const char* kernel, const Tensor& out) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
-  Launch(c, "codec", "chunk_absmax_f32")
-      .arg(*c.in[0])
-      .arg(*c.out[0])
-      .scalar<cl_long>(n)
-      .scalar<cl_long>(chunk)
-      .run({chunks(n, chunk)});
+  Launch(c, "codec", kernel).arg(*c.in[0]).arg(out).scalar<cl_long>(n).scalar<cl_long>(chunk).run({chunks(n, chunk)});
 }
 
-bool has_fp64(const OpCall& c) {
-  cl_device_fp_config fp64 = 0;
-  clGetDeviceInfo(cl_device(c).cl_device(), CL_DEVICE_DOUBLE_FP_CONFIG, sizeof(fp64), &fp64, nullptr);
-  return fp64 != 0;
-}
-
-const char* quantize_unsupported(const OpCall& c) {
-  if (c.param<QuantizeParams>().scale != QuantScale::norm2 || has_fp64(c)) return nullptr;
-  return "norm2 scaling sums in double, which this OpenCL device lacks";
-}
-
-const char* sign_pack_unsupported(const OpCall& c) {
-  return has_fp64(c) ? nullptr : "the mean |x| is summed in double, which this OpenCL device lacks";
-}
-
-void sign_pack(const OpCall& c) {
-  const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
-  Launch(c, "codec", "sign_units_f32")
-      .arg(*c.in[0])
-      .arg(*c.out[0])
-      .scalar<cl_long>(n)
-      .scalar<cl_long>(chunk)
-      .run({chunks(n, chunk)});
-  Launch(c, "codec", "sign_bits_f32").arg(*c.in[0]).arg(*c.out[1]).scalar<cl_long>(n).run({chunks(n, 8)});
-}
-
-void sign_unpack(const OpCall& c) {
+// (values, per-chunk units) → out, one work-item per element of out.
+void per_element(const OpCall& c, const char* kernel) {
   const int64_t n = c.out[0]->numel();
-  Launch(c, "codec", "sign_unpack_f32")
+  Launch(c, "codec", kernel)
       .arg(*c.in[0])
       .arg(*c.in[1])
       .arg(*c.out[0])
       .scalar<cl_long>(n)
       .scalar<cl_long>(c.param<ChunkParams>().chunk)
       .run({static_cast<size_t>(n)});
+}
+
+// in → out over n fields, one work-item per group of 8.
+void bit_fields(const OpCall& c, const char* kernel, int64_t n) {
+  const auto& p = c.param<BitPackParams>();
+  Launch(c, "codec", kernel)
+      .arg(*c.in[0])
+      .arg(*c.out[0])
+      .scalar<cl_long>(n)
+      .scalar<cl_int>(p.width)
+      .scalar<cl_int>(p.offset)
+      .run({chunks(n, 8)});
+}
+
+const char* needs_fp64(const OpCall& c) {
+  return cl_device(c).fp64() ? nullptr : "it sums in double, as the CPU does, and this OpenCL device lacks cl_khr_fp64";
+}
+
+const char* quantize_unsupported(const OpCall& c) {
+  return c.param<QuantizeParams>().scale == QuantScale::norm2 ? needs_fp64(c) : nullptr;
+}
+
+void sign_pack(const OpCall& c) {
+  const int64_t n = c.in[0]->numel();
+  per_chunk(c, "chunk_absmean_f32", *c.out[0]);
+  Launch(c, "codec", "sign_bits_f32").arg(*c.in[0]).arg(*c.out[1]).scalar<cl_long>(n).run({chunks(n, 8)});
 }
 
 void quantize(const OpCall& c) {
@@ -67,32 +65,24 @@ void quantize(const OpCall& c) {
       .scalar<cl_int>(p.levels)
       .scalar<cl_int>(p.scale == QuantScale::norm2)
       .scalar<cl_int>(p.stochastic)
-      .scalar<cl_ulong>(p.key.seed)
-      .scalar<cl_uint>(p.key.step)
-      .scalar<cl_uint>(p.key.rank)
-      .scalar<cl_ulong>(p.key.offset)
+      .key(p.key)
       .run({chunks(n, p.chunk)});
-}
-
-void dequantize(const OpCall& c) {
-  const int64_t n = c.in[0]->numel();
-  Launch(c, "codec", "dequantize_f32")
-      .arg(*c.in[0])
-      .arg(*c.in[1])
-      .arg(*c.out[0])
-      .scalar<cl_long>(n)
-      .scalar<cl_long>(c.param<ChunkParams>().chunk)
-      .run({static_cast<size_t>(n)});
 }
 
 }  // namespace
 
 void register_codec_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::chunk_absmax, {chunk_absmax});
+  d.register_kernel(opdesc::chunk_absmax, {[](const OpCall& c) { per_chunk(c, "chunk_absmax_f32", *c.out[0]); }});
+  d.register_kernel(opdesc::chunk_norm2,
+                    {[](const OpCall& c) { per_chunk(c, "chunk_norm2_f32", *c.out[0]); }, needs_fp64});
+  d.register_kernel(opdesc::chunk_absmean,
+                    {[](const OpCall& c) { per_chunk(c, "chunk_absmean_f32", *c.out[0]); }, needs_fp64});
   d.register_kernel(opdesc::quantize, {quantize, quantize_unsupported});
-  d.register_kernel(opdesc::dequantize, {dequantize});
-  d.register_kernel(opdesc::sign_pack, {sign_pack, sign_pack_unsupported});
-  d.register_kernel(opdesc::sign_unpack, {sign_unpack});
+  d.register_kernel(opdesc::dequantize, {[](const OpCall& c) { per_element(c, "dequantize_f32"); }});
+  d.register_kernel(opdesc::sign_pack, {sign_pack, needs_fp64});
+  d.register_kernel(opdesc::sign_unpack, {[](const OpCall& c) { per_element(c, "sign_unpack_f32"); }});
+  d.register_kernel(opdesc::pack_bits, {[](const OpCall& c) { bit_fields(c, "pack_bits", c.in[0]->numel()); }});
+  d.register_kernel(opdesc::unpack_bits, {[](const OpCall& c) { bit_fields(c, "unpack_bits", c.out[0]->numel()); }});
 }
 
 }  // namespace tandem::opencl

@@ -1,5 +1,6 @@
 // Host side of the layer ops: argument checks the CPU kernels make (labels, indices), then one
 // launch per op on the call's stream. Kernels: kernels/{elementwise,gemm,conv,pool_loss}.cl.
+// The op validators admit f32 only, except gemm (also f16/bf16).
 #include <string>
 #include <vector>
 
@@ -11,47 +12,7 @@ namespace {
 
 using u64 = cl_ulong;
 
-// The kernels here are f32; f16/bf16 variants of the element-wise ops are not written yet.
-const char* all_f32(const OpCall& c) {
-  for (const Tensor* t : c.in)
-    if (t->dtype() != DType::f32) return "the OpenCL kernels compute f32 only";
-  for (const Tensor* t : c.out)
-    if (t->dtype() != DType::f32) return "the OpenCL kernels compute f32 only";
-  return nullptr;
-}
-
 size_t n_of(const Tensor& t) { return static_cast<size_t>(t.numel()); }
-
-void fill(const OpCall& c) {
-  const Tensor& y = *c.out[0];
-  Launch(c, "elementwise", "fill_f32").arg(y).scalar(c.param<FillParams>().value).scalar<u64>(n_of(y)).run({n_of(y)});
-}
-
-void scale(const OpCall& c) {
-  const Tensor& y = *c.out[0];
-  Launch(c, "elementwise", "scale_f32").arg(y).scalar(c.param<ScaleParams>().alpha).scalar<u64>(n_of(y)).run({n_of(y)});
-}
-
-void axpy(const OpCall& c) {
-  const Tensor& y = *c.out[0];
-  Launch(c, "elementwise", "axpy_f32")
-      .arg(*c.in[0])
-      .arg(y)
-      .scalar(c.param<ScaleParams>().alpha)
-      .scalar<u64>(n_of(y))
-      .run({n_of(y)});
-}
-
-template <int Mul>
-void binary(const OpCall& c) {
-  const Tensor& out = *c.out[0];
-  Launch(c, "elementwise", Mul ? "mul_f32" : "add_f32")
-      .arg(*c.in[0])
-      .arg(*c.in[1])
-      .arg(out)
-      .scalar<u64>(n_of(out))
-      .run({n_of(out)});
-}
 
 void relu_forward(const OpCall& c) {
   const Tensor& y = *c.out[0];
@@ -102,15 +63,14 @@ void bias_backward(const OpCall& c) {
       .run({static_cast<size_t>(p.c) * wg}, {wg});
 }
 
-void gemm(const OpCall& c) {
+void gemm_f32(const OpCall& c, const Tensor& a, const Tensor& b, const Tensor& out) {
   const auto& p = c.param<GemmParams>();
-  const Tensor &a = *c.in[0], &out = *c.out[0];
   const int m = count32(c, out.shape()[0], "m"), n = count32(c, out.shape()[1], "n");
   const int k = count32(c, p.trans_a ? a.shape()[0] : a.shape()[1], "k");
   const auto t = static_cast<size_t>(cl_device(c).tile());
   Launch(c, "gemm", "gemm_f32")
       .arg(a)
-      .arg(*c.in[1])
+      .arg(b)
       .arg(out)
       .scalar(m)
       .scalar(n)
@@ -120,6 +80,23 @@ void gemm(const OpCall& c) {
       .scalar(p.alpha)
       .scalar(p.beta)
       .run({static_cast<size_t>(n), static_cast<size_t>(m)}, {t, t});
+}
+
+// f16/bf16 as on the CPU: the operands widened to f32 (scratch tensors, freed once the queued
+// kernels are done), multiplied in f32, the result narrowed once.
+void gemm(const OpCall& c) {
+  const Tensor &a = *c.in[0], &b = *c.in[1], &out = *c.out[0];
+  if (out.dtype() == DType::f32) return gemm_f32(c, a, b, out);
+  auto widened = [&](const Tensor& t) {
+    Tensor w = Tensor::empty(t.device(), t.shape());
+    cast_into(c, t, w);
+    return w;
+  };
+  const Tensor wa = widened(a), wb = widened(b);
+  // beta = 0 does not read c, which may hold anything.
+  const Tensor wc = c.param<GemmParams>().beta != 0.0f ? widened(out) : Tensor::empty(out.device(), out.shape());
+  gemm_f32(c, wa, wb, wc);
+  cast_into(c, wc, out);
 }
 
 // Launches a conv kernel over `items` work-items with the geometry of x, w, y.
@@ -196,17 +173,11 @@ void check_labels(const OpCall& c, const Tensor& labels, int64_t classes) {
              std::to_string(classes) + ")");
 }
 
-bool has_fp64(const OpCall& c) {
-  cl_device_fp_config fp64 = 0;
-  clGetDeviceInfo(cl_device(c).cl_device(), CL_DEVICE_DOUBLE_FP_CONFIG, sizeof(fp64), &fp64, nullptr);
-  return fp64 != 0;
-}
-
 void softmax_xent_forward(const OpCall& c) {
   const Tensor &logits = *c.in[0], &labels = *c.in[1];
   const u64 rows = static_cast<u64>(logits.shape()[0]), k = static_cast<u64>(logits.shape()[1]);
   check_labels(c, labels, static_cast<int64_t>(k));
-  Scratch row_loss(c, rows * (has_fp64(c) ? sizeof(double) : sizeof(float)));  // acc_t per row
+  Scratch row_loss(c, rows * (cl_device(c).fp64() ? sizeof(double) : sizeof(float)));  // acc_t per row
   Launch(c, "pool_loss", "softmax_xent_rows_f32")
       .arg(logits)
       .arg(labels)
@@ -236,16 +207,11 @@ void softmax_xent_backward(const OpCall& c) {
 }  // namespace
 
 void register_layer_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::fill, {fill, all_f32});
-  d.register_kernel(opdesc::scale, {scale, all_f32});
-  d.register_kernel(opdesc::axpy, {axpy, all_f32});
-  d.register_kernel(opdesc::add, {binary<0>, all_f32});
-  d.register_kernel(opdesc::mul, {binary<1>, all_f32});
-  d.register_kernel(opdesc::relu_forward, {relu_forward, all_f32});
-  d.register_kernel(opdesc::relu_backward, {relu_backward, all_f32});
+  d.register_kernel(opdesc::relu_forward, {relu_forward});
+  d.register_kernel(opdesc::relu_backward, {relu_backward});
   d.register_kernel(opdesc::bias_add, {bias_add});
   d.register_kernel(opdesc::bias_backward, {bias_backward});
-  d.register_kernel(opdesc::gemm, {gemm, all_f32});
+  d.register_kernel(opdesc::gemm, {gemm});
   d.register_kernel(opdesc::conv2d_forward, {conv2d_forward});
   d.register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
   d.register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});

@@ -62,6 +62,10 @@ const OpDesc& find_op(std::string_view name) {
   throw Error(ErrorKind::invalid_argument, "", "find op", "no op '" + std::string(name) + "' (known: " + known + ")");
 }
 
+namespace {
+thread_local OpObserver* observer = nullptr;
+}  // namespace
+
 void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
               std::initializer_list<const Tensor*> out, const void* params) {
   if (!stream) throw Error(ErrorKind::invalid_argument, "", op.name, "no stream given");
@@ -73,8 +77,14 @@ void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tens
   if (kernel == nullptr) call.unsupported("not implemented on this device");
   if (kernel->unsupported != nullptr)
     if (const char* why = kernel->unsupported(call)) call.unsupported(why);
+  if (observer == nullptr) return kernel->run(call);
+  observer->before(stream, call);
   kernel->run(call);
+  observer->after(stream, call, op.cost(call));
 }
+
+ScopedOpObserver::ScopedOpObserver(OpObserver& o) : previous_(observer) { observer = &o; }
+ScopedOpObserver::~ScopedOpObserver() { observer = previous_; }
 
 OpCost op_cost(const Device& device, const OpDesc& op, std::initializer_list<const Tensor*> in,
                std::initializer_list<const Tensor*> out, const void* params) {

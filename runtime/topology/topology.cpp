@@ -84,6 +84,7 @@ Topology build(hwloc_topology_t t, const std::string& source) {
     std::snprintf(bus, sizeof bus, "%04x:%02x:%02x.%01x", o->attr->pcidev.domain, o->attr->pcidev.bus,
                   o->attr->pcidev.dev, o->attr->pcidev.func);
     d.bus_id = bus;
+    d.link_bandwidth = o->attr->pcidev.linkspeed * 1e9;  // hwloc: GB/s, 0 when unknown
     for (hwloc_obj_t c = o->io_first_child; c != nullptr; c = c->next_sibling)
       if (c->type == HWLOC_OBJ_OS_DEVICE && c->name) {
         d.name = c->name;

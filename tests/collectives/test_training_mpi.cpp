@@ -112,6 +112,38 @@ TEST(DataParallel, UnequalSharesEqualTheEqualSplit) {
   EXPECT_GT(st[0].test_accuracy, 0.5);
 }
 
+// Ranks on unequal devices (rank 0 on the CPU, the others on OpenCL): --balance splits each step
+// by their measured speed, and the weights are those of the all-CPU equal split.
+TEST(DataParallel, BalancedOverUnequalDevicesMatchesTheCpu) {
+  Device cl;
+  for (const Device& d : devices())
+    if (d.kind() == DeviceKind::opencl) cl = d;
+  if (!cl) GTEST_SKIP() << "no OpenCL device";
+  auto comm = collectives::mpi_world();
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.comm = comm;
+  c.batch = 16;
+  c.chunk = 16;
+  const Dataset few = head(train_set(), 16 * 8 * comm->size());  // one epoch of 8 steps
+  Trainer cpu(c, few, test_set());
+  cpu.run();
+  TrainConfig mixed = c;
+  mixed.placement = {comm->rank() == 0 ? cpu_device() : cl};
+  mixed.balance = true;
+  mixed.balance_every = 2;
+  Trainer t(mixed, few, test_set());
+  const auto st = t.run();
+  ASSERT_EQ(st.size(), 1u);
+  int64_t total = 0;
+  for (int64_t n : st[0].rank_shares) total += n;
+  EXPECT_EQ(total, 16 * comm->size());
+  EXPECT_NE(st[0].rank_shares.front(), st[0].rank_shares.back()) << "the split did not follow the devices' speeds";
+  const auto a = weights(cpu), b = weights(t);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(b[i], a[i], 1e-4, 1e-3, "parameter " + std::to_string(i));
+}
+
 // Compressed buckets synchronized while backward runs (two rounds for topk_sampled: sizes,
 // then messages) reach the weights of blocking synchronization after backward.
 TEST(DataParallel, OverlappedCompressedBucketsEqualBlocking) {

@@ -37,6 +37,7 @@ TEST(Topology, ReadsPackagesNumaNodesAndDevices) {
   EXPECT_EQ(gpu2.package, 1);
   EXPECT_EQ(gpu2.numa, 1);
   EXPECT_GE(gpu2.pcie_switch, 0);
+  EXPECT_DOUBLE_EQ(gpu2.link_bandwidth, 16e9);  // pci_link_speed="16.000000" (GB/s) in the XML
   const PciDevice& fpga = t.devices[static_cast<size_t>(t.of_kind(PciKind::fpga)[0])];
   EXPECT_EQ(fpga.vendor, 0x10ee);
   EXPECT_EQ(fpga.pcie_switch, -1) << "the FPGA sits on the host bridge";

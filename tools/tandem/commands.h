@@ -2,6 +2,10 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "tandem/device.h"
 
 namespace tandem::cli {
 
@@ -10,5 +14,9 @@ void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_topo_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
+void add_calibrate_command(CLI::App& app);
+
+/// "all", or comma-separated device ids ("cpu:0,opencl:0"); Error naming an unknown one.
+std::vector<Device> parse_device_list(const std::string& text);
 
 }  // namespace tandem::cli

@@ -1,7 +1,10 @@
-// tandem plan: where each layer of a model would run, and why — every layer timed on every
-// device that can hold it (host wall time, or the performance model's time on modeled devices),
-// the copies between devices timed the same way, and the planner's choice (least predicted step
-// time; pins honoured; a pin that cannot be kept reported). Text table and --json.
+// tandem plan: where each layer of a model would run, and why — each layer's op calls predicted on
+// every device from the machine's performance profile (calibrating first when there is none, or
+// it is damaged or from another machine), the copies between devices likewise, and the planner's
+// choice (least predicted step time; pins honoured; a pin that cannot be kept reported once).
+// --check then runs the chosen placement and each device alone, and sets the measured step times
+// beside the predicted ones. Text table and --json.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,112 +13,87 @@
 #include "table.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/nn/calibration.h"
 #include "tandem/nn/network.h"
-#include "tandem/nn/placement.h"
 
 namespace tandem::cli {
 namespace {
 
 struct PlanOptions {
-  std::string model = "cnn", devices = "all", place, json_path;
+  std::string model = "cnn", devices = "all", place, json_path, profile;
   int64_t batch = 64;
-  int repeats = 3;
+  int repeats = 5;
+  bool check = false;
 };
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-// Seconds per byte moved between the host and d (host wall time, or modeled), from an 8 MB copy
-// each way.
-double seconds_per_byte(const Device& d) {
-  if (d.props().host_accessible) return 0;
-  const int64_t n = 2 << 20;
-  std::vector<float> host(static_cast<size_t>(n), 1.0f);
-  Tensor t = Tensor::empty(d, {n});
-  const double m0 = d.modeled_seconds();
-  const auto w0 = std::chrono::steady_clock::now();
-  t.copy_from_host(host.data());
-  t.copy_to_host(host.data());
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count();
-  return (d.props().modeled ? d.modeled_seconds() - m0 : wall) / (2.0 * 4.0 * static_cast<double>(n));
+// One training step's time (forward + backward) on a placement, median of `repeats`: host wall
+// time; where modeled devices take part, their modeled time replaces the wall time of their layers
+// (label "partly modeled").
+struct Measured {
+  double seconds = 0;
+  bool modeled = false;  ///< some layer ran on a modeled device
+  bool all_modeled = false;
+};
+Measured measure(const nn::ModelSpec& spec, const std::vector<Device>& placement, int64_t batch, int repeats) {
+  nn::Network net(spec, placement);
+  net.init(1);
+  const Shape& s = spec.input;
+  const Tensor input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]},
+                                           std::vector<float>(static_cast<size_t>(batch * s.numel()), 0.5f));
+  const Tensor labels =
+      Tensor::from_vector(net.output_device(), {batch}, std::vector<int32_t>(static_cast<size_t>(batch), 1));
+  Measured m;
+  const auto modeled = [](const Device& d) { return d.props().modeled; };
+  m.modeled = std::any_of(placement.begin(), placement.end(), modeled);
+  m.all_modeled = std::all_of(placement.begin(), placement.end(), modeled);
+  net.forward(input);  // warm-up
+  net.backward(labels);
+  net.time_layers(m.modeled);
+  std::vector<double> steps;
+  for (int r = 0; r < repeats; ++r) {
+    const double w0 = now();
+    net.forward(input);
+    net.backward(labels);
+    steps.push_back(now() - w0);
+  }
+  if (m.modeled) {  // per-layer times: modeled on modeled devices, wall time elsewhere
+    m.seconds = 0;
+    for (double l : net.layer_seconds()) m.seconds += l / repeats;
+    return m;
+  }
+  m.seconds = nn::robust_median(steps).seconds;
+  return m;
 }
 
 void run(const PlanOptions& o) {
   if (o.batch < 1) throw Error(ErrorKind::invalid_argument, "", "plan", "--batch must be ≥ 1");
   const nn::ModelSpec spec = nn::load_model(o.model);
-  std::vector<Device> devs;
-  if (o.devices == "all") {
-    devs = devices();
-  } else {
-    for (size_t at = 0; at <= o.devices.size();) {
-      const size_t comma = std::min(o.devices.find(',', at), o.devices.size());
-      devs.push_back(find_device(o.devices.substr(at, comma - at)));
-      at = comma + 1;
-    }
-  }
-  nn::PlanInput in;
-  for (const Device& d : devs) in.devices.push_back(d.id());
-  in.pins = nn::parse_pins(o.place);
-  const std::vector<Shape> shapes = spec.shapes();
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    nn::LayerCost l;
-    l.name = spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
-    l.out_bytes = 4.0 * static_cast<double>(o.batch * shapes[i].numel());
-    l.seconds.assign(devs.size(), nn::kUnsupported);
-    l.missing.assign(devs.size(), "");
-    in.layers.push_back(l);
-  }
-  // Each device runs every layer it can hold (the rest on cpu:0, not timed).
-  for (size_t di = 0; di < devs.size(); ++di) {
-    const Device& d = devs[di];
-    std::vector<Device> placement;
-    bool any = false;
-    for (size_t i = 0; i < spec.layers.size(); ++i) {
-      const nn::LayerSpec& ls = spec.layers[i];
-      const bool params = ls.type == nn::LayerType::conv2d || ls.type == nn::LayerType::linear;
-      std::string missing;
-      for (const OpDesc* op : nn::layer_ops(ls.type, i + 1 == spec.layers.size(), params))
-        if (missing.empty() && !d.supports(*op)) missing = std::string("no kernel for ") + op->name;
-      in.layers[i].missing[di] = missing;
-      placement.push_back(missing.empty() ? d : cpu_device());
-      any = any || missing.empty();
-    }
-    if (!any) continue;
-    std::fprintf(stderr, "timing %s on %s ...\n", spec.name.c_str(), d.id().c_str());
-    nn::Network net(spec, placement);
-    net.init(1);
-    const Shape& s = spec.input;
-    std::vector<float> x(static_cast<size_t>(o.batch * s.numel()), 0.5f);
-    std::vector<int32_t> labels(static_cast<size_t>(o.batch), 1);
-    const Tensor input = Tensor::from_vector(net.input_device(), {o.batch, s[0], s[1], s[2]}, x);
-    const Tensor lab = Tensor::from_vector(net.output_device(), {o.batch}, labels);
-    net.forward(input);  // warm-up: allocations, kernel builds
-    net.backward(lab);
-    net.time_layers(true);
-    for (int r = 0; r < o.repeats; ++r) {
-      net.forward(input);
-      net.backward(lab);
-    }
-    for (size_t i = 0; i < spec.layers.size(); ++i)
-      if (in.layers[i].missing[di].empty()) in.layers[i].seconds[di] = net.layer_seconds()[i] / o.repeats;
-  }
-  std::vector<double> spb(devs.size());
-  for (size_t d = 0; d < devs.size(); ++d) spb[d] = seconds_per_byte(devs[d]);
-  in.bandwidth.assign(devs.size(), std::vector<double>(devs.size(), 0.0));
-  for (size_t a = 0; a < devs.size(); ++a)
-    for (size_t b = 0; b < devs.size(); ++b) in.bandwidth[a][b] = 1.0 / std::max(1e-15, spb[a] + spb[b]);
-  const nn::Plan p = nn::plan_placement(in);
+  const std::vector<Device> devs = parse_device_list(o.devices);
+  const std::string path = o.profile.empty() ? nn::default_profile_path() : o.profile;
+  nn::CalibrateOptions co;
+  co.models = {o.model};
+  co.progress = [](const std::string& what) { std::fprintf(stderr, "calibrating %s ...\n", what.c_str()); };
+  std::string why;
+  const nn::Profile profile = nn::load_or_calibrate(path, devs, co, &why);
+  if (!why.empty()) std::fprintf(stderr, "warning: %s: calibrated afresh, saved to %s\n", why.c_str(), path.c_str());
 
+  nn::PlanInput in = nn::plan_input(spec, o.batch, devs, profile);
+  in.pins = nn::parse_pins(o.place);
+  const nn::Plan p = nn::plan_placement(in);
   for (const std::string& w : p.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+
   std::vector<std::string> head = {"layer"};
   for (const Device& d : devs) head.push_back(d.id() + (d.props().modeled ? " ms (modeled)" : " ms"));
   head.insert(head.end(), {"placed on", "copy in ms"});
   Table t(head);
-  nlohmann::json j{
-      {"model", spec.name}, {"batch", o.batch}, {"devices", in.devices}, {"layers", nlohmann::json::array()}};
+  nlohmann::json j{{"model", spec.name},
+                   {"batch", o.batch},
+                   {"devices", in.devices},
+                   {"profile", path},
+                   {"fingerprint", profile.fingerprint},
+                   {"layers", nlohmann::json::array()}};
   for (size_t i = 0; i < in.layers.size(); ++i) {
     std::vector<std::string> row = {in.layers[i].name};
     nlohmann::json per = nlohmann::json::object();
@@ -137,14 +115,54 @@ void run(const PlanOptions& o) {
   }
   j["predicted_step_seconds"] = p.total_seconds;
   j["warnings"] = p.warnings;
-  std::printf("plan for %s, batch %lld (forward + backward per layer; a predicted step, not a measured one):\n",
+  std::printf("plan for %s, batch %lld (forward + backward per layer, predicted from the profile):\n",
               spec.name.c_str(), static_cast<long long>(o.batch));
   t.print();
   std::printf("predicted step: %.3f ms\n", p.total_seconds * 1e3);
+
+  if (o.check) {  // the plan and each device alone: predicted vs measured
+    Table c({"placement", "predicted ms", "measured ms", "error", "timing"});
+    j["check"] = nlohmann::json::array();
+    const auto row = [&](const std::string& name, const nn::Plan& plan) {
+      std::vector<Device> placement;
+      for (int d : plan.device) placement.push_back(devs[static_cast<size_t>(d)]);
+      std::fprintf(stderr, "measuring %s ...\n", name.c_str());
+      const Measured m = measure(spec, placement, o.batch, o.repeats);
+      const double err = (plan.total_seconds - m.seconds) / m.seconds;
+      const char* timing = m.all_modeled ? "modeled" : m.modeled ? "partly modeled" : "measured";
+      c.add({name, fmt("%.3f", plan.total_seconds * 1e3), fmt("%.3f", m.seconds * 1e3), fmt("%+.1f%%", err * 100),
+             timing});
+      j["check"].push_back({{"placement", name},
+                            {"predicted_seconds", plan.total_seconds},
+                            {"measured_seconds", m.seconds},
+                            {"error", err},
+                            {"timing", timing}});
+    };
+    row("plan", p);
+    for (const Device& d : devs) {
+      nn::PlanInput alone = in;
+      alone.pins = {{"*", d.id()}};
+      const nn::Plan a = nn::plan_placement(alone);
+      row("all on " + d.id() + (a.warnings.empty() ? "" : " (+cpu fallbacks)"), a);
+    }
+    std::printf("\ncheck (median of %d steps after a warm-up):\n", o.repeats);
+    c.print();
+  }
   if (!o.json_path.empty()) write_file_atomic(o.json_path, j.dump(2) + "\n");
 }
 
 }  // namespace
+
+std::vector<Device> parse_device_list(const std::string& text) {
+  if (text == "all") return devices();
+  std::vector<Device> out;
+  for (size_t at = 0; at <= text.size();) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    out.push_back(find_device(text.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  return out;
+}
 
 void add_plan_command(CLI::App& app) {
   auto* cmd =
@@ -154,7 +172,12 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--devices", o->devices, "devices to place on (comma-separated ids) or all")->capture_default_str();
   cmd->add_option("--place", o->place, "pins, e.g. conv1=fpga-sim:0,fc*=cpu");
   cmd->add_option("--batch", o->batch, "samples per step")->capture_default_str();
-  cmd->add_option("--repeats", o->repeats, "timed passes per device")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--profile", o->profile,
+                  "performance profile (default $TANDEM_PROFILE or ~/.cache/tandem/profile.json)");
+  cmd->add_flag("--check", o->check, "run the plan and each device alone; measured step times beside the predicted");
+  cmd->add_option("--repeats", o->repeats, "timed steps per placement in --check")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--json", o->json_path, "write the plan as JSON");
   cmd->callback([o] { run(*o); });
 }

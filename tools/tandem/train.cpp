@@ -13,6 +13,7 @@
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
+#include "tandem/nn/calibration.h"
 #include "tandem/nn/trainer.h"
 #include "tandem/topology.h"
 
@@ -27,6 +28,7 @@ struct TrainOptions {
   double target_accuracy = 0.9;
   double comm_timeout = 60;
   std::string bucket = "25";
+  std::string place;
   std::string sync = "allreduce";
 };
 
@@ -69,6 +71,53 @@ std::shared_ptr<collectives::Communicator> place_rank(std::shared_ptr<collective
   return world->split(0, world->rank() - local + position);
 }
 
+// Each layer's device: --device (under mpirun, a list gives rank r the r-th device, cycling), then
+// --place: pins over it, or "auto" for the planner's choice from the machine's profile. A layer
+// whose device lacks an op falls back to the CPU, with a warning (nn::Network).
+std::vector<Device> placement(TrainOptions& o) {
+  const std::vector<Device> listed = parse_device_list(o.device);
+  const int rank = o.config.comm ? o.config.comm->rank() : 0;
+  if (listed.size() > 1 && !o.config.comm)
+    throw Error(ErrorKind::invalid_argument, "", "train",
+                "--device " + o.device + " lists several devices: one per rank, under mpirun -np N");
+  const Device mine = listed[static_cast<size_t>(rank) % listed.size()];
+  o.device = mine.id();
+  if (o.place.empty()) return {mine};
+  const nn::ModelSpec spec = nn::load_model(o.config.model);
+  nn::Plan plan;
+  std::vector<Device> devs = {mine};
+  if (o.place == "auto") {
+    devs = devices();
+    nn::CalibrateOptions co;
+    co.models = {o.config.model};
+    std::string why;
+    const nn::Profile profile = nn::load_or_calibrate(nn::default_profile_path(), devs, co, &why);
+    if (!why.empty()) std::fprintf(stderr, "warning: %s: calibrated afresh\n", why.c_str());
+    plan = nn::plan_placement(nn::plan_input(spec, o.config.batch, devs, profile));
+  } else {
+    nn::PlanInput in;  // pins only: every layer may run anywhere, at no cost
+    in.pins = nn::parse_pins(o.place);
+    for (const auto& [pattern, id] : in.pins)
+      if (std::none_of(devs.begin(), devs.end(), [&](const Device& d) { return d.id() == find_device(id).id(); }))
+        devs.push_back(find_device(id));
+    for (const Device& d : devs) in.devices.push_back(d.id());
+    for (size_t i = 0; i < spec.layers.size(); ++i)
+      in.layers.push_back({spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name,
+                           std::vector<double>(devs.size(), 1.0), std::vector<std::string>(devs.size()), 0});
+    for (auto& l : in.layers) l.seconds[0] = 0.5;  // unpinned layers stay on --device
+    plan = nn::plan_placement(in);
+  }
+  std::vector<Device> out;
+  std::string shown;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    out.push_back(devs[static_cast<size_t>(plan.device[i])]);
+    shown += (i ? ", " : "") + (spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name) + "→" +
+             out.back().id();
+  }
+  std::printf("placement (%s): %s\n", o.place == "auto" ? "planned from the profile" : "pinned", shown.c_str());
+  return out;
+}
+
 void run(TrainOptions& o) {
   // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
   if (collectives::launched_with_ranks()) {
@@ -100,7 +149,7 @@ void run(TrainOptions& o) {
                   "--bucket " + o.bucket + ": expected MB in (0, 4096] or auto");
     o.config.bucket_bytes = static_cast<size_t>(mb * (1 << 20));
   }
-  o.config.placement = {find_device(o.device)};
+  o.config.placement = placement(o);
   o.config.prune = [&] {
     nn::PruneConfig pc = nn::parse_prune(o.prune);
     pc.start_epoch = o.config.prune.start_epoch;
@@ -249,7 +298,11 @@ void add_train_command(CLI::App& app) {
   nn::TrainConfig& c = o->config;
   cmd->add_option("--model", c.model, "cnn, mlp or a model JSON file")->capture_default_str();
   cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")->capture_default_str();
-  cmd->add_option("--device", o->device, "device for every layer")->capture_default_str();
+  cmd->add_option("--device", o->device,
+                  "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
+      ->capture_default_str();
+  cmd->add_option("--place", o->place,
+                  "layers on other devices: pins (conv1=fpga-sim:0,fc*=cpu) or auto (the planner, from the profile)");
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--batch", c.batch, "samples per micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--accumulate", c.accumulate, "micro-batches per optimizer step")

@@ -4,9 +4,12 @@
 // configurations are errors naming what is wrong.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "tandem/error.h"
+#include "tandem/log.h"
+#include "tandem/nn/network.h"
 #include "tandem/ops.h"
 #include "tandem/stream.h"
 #include "tandem/tensor.h"
@@ -81,6 +84,36 @@ TEST(Backend, WhatTheCoresCannotDoIsUnsupported) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::unsupported) << e.what();
   }
+}
+
+// The bitstream has the forward convolution but not its gradients: a layer placed there runs on
+// the CPU, said exactly once — not per step, not per network built.
+TEST(Backend, LayersTheBitstreamCannotHoldFallBackWithOneWarning) {
+  const auto backend = make_xrt_backend(config("u250.xclbin"));
+  const Device xrt(backend->devices().at(0));
+  std::vector<std::string> warnings;
+  set_log_sink([&](LogLevel l, std::string_view m) {
+    if (l == LogLevel::warn) warnings.emplace_back(m);
+  });
+  const nn::ModelSpec spec = nn::load_model("cnn");
+  std::vector<Device> placement(spec.layers.size(), cpu_device());
+  placement[0] = xrt;  // conv1
+  for (int build = 0; build < 2; ++build) {
+    nn::Network net(spec, placement);
+    net.init(1);
+    EXPECT_EQ(net.input_device(), cpu_device());
+    const Tensor x = Tensor::from_vector(cpu_device(), {2, 1, 28, 28}, std::vector<float>(2 * 784, 0.5f));
+    const Tensor labels = Tensor::from_vector(cpu_device(), {2}, std::vector<int32_t>{1, 2});
+    for (int step = 0; step < 3; ++step) {
+      net.forward(x);
+      EXPECT_TRUE(std::isfinite(net.backward(labels)));
+    }
+  }
+  set_log_sink({});
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(
+      warnings[0],
+      "layer conv1 of cnn falls back from fpga-xrt:0 to cpu:0: fpga-xrt:0 has no kernel for conv2d_backward_data");
 }
 
 TEST(Backend, BadConfigurationsAreErrorsNamingTheFile) {

@@ -74,6 +74,28 @@ const OpDesc& find_op(std::string_view name);
 void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
               std::initializer_list<const Tensor*> out, const void* params = nullptr);
 
+/// Watches the ops dispatched on one thread (calibration times each op this way). before() runs
+/// after validation, just ahead of the kernel; after() once the kernel call returns (work may
+/// still be queued on asynchronous devices: synchronize the stream to time it).
+class OpObserver {
+ public:
+  virtual ~OpObserver() = default;
+  virtual void before(Stream& stream, const OpCall& call) = 0;
+  virtual void after(Stream& stream, const OpCall& call, const OpCost& cost) = 0;
+};
+
+/// Installs an observer for this thread's dispatches while in scope (the previous one returns after).
+class ScopedOpObserver {
+ public:
+  explicit ScopedOpObserver(OpObserver& observer);
+  ~ScopedOpObserver();
+  ScopedOpObserver(const ScopedOpObserver&) = delete;
+  ScopedOpObserver& operator=(const ScopedOpObserver&) = delete;
+
+ private:
+  OpObserver* previous_;
+};
+
 /// Cost of a call without running it (for planners); validates shapes the same way.
 OpCost op_cost(const Device& device, const OpDesc& op, std::initializer_list<const Tensor*> in,
                std::initializer_list<const Tensor*> out, const void* params = nullptr);

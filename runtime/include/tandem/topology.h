@@ -18,11 +18,12 @@ struct PciDevice {
   std::string bus_id;  ///< "0000:11:00.0"
   uint16_t vendor = 0, device = 0;
   PciKind kind = PciKind::other;
-  std::string name;      ///< the OS device's name where hwloc has one ("cuda0", "eth0"), else empty
-  int numa = -1;         ///< NUMA node (os index) nearest the device; -1 if unknown
-  int package = -1;      ///< package (socket) the device hangs under
-  int host_bridge = 0;   ///< index of its host bridge (PCIe root)
-  int pcie_switch = -1;  ///< index of the PCIe switch directly above it; -1: on the host bridge
+  std::string name;           ///< the OS device's name where hwloc has one ("cuda0", "eth0"), else empty
+  int numa = -1;              ///< NUMA node (os index) nearest the device; -1 if unknown
+  int package = -1;           ///< package (socket) the device hangs under
+  int host_bridge = 0;        ///< index of its host bridge (PCIe root)
+  int pcie_switch = -1;       ///< index of the PCIe switch directly above it; -1: on the host bridge
+  double link_bandwidth = 0;  ///< bytes/s of its PCIe link (hwloc's linkspeed); 0 = unknown
 };
 
 struct NumaNode {

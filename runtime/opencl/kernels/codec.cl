@@ -1,5 +1,5 @@
-// Codec primitives, bit-identical to the CPU: the same float operations in the same order,
-// Philox4x32-10 and the rounding of tandem/compression/{philox,levels}.h transcribed. One
+// Dense codec primitives, bit-identical to the CPU: the same float operations in the same
+// order, the rounding of tandem/compression/levels.h transcribed (Philox is in common.cl). One
 // work-item per chunk, whose reduction order is then the CPU's.
 
 // The bits of |x| order like the floats; NaN (above infinity's bits) counts as 0.
@@ -34,14 +34,20 @@ float chunk_absmean_of(global const float *x, long count) {
   return (float)(((s[0] + s[1]) + (s[2] + s[3])) / (double)count);
 }
 
-// sign_pack in two launches: the units (one work-item per chunk), then the bytes (one per
-// byte, so chunks that share a byte need no coordination). Bit j is 1 where x ≥ 0 (NaN: 0).
-kernel void sign_units_f32(IN(float, x), OUT(float, unit), const long n, const long chunk) {
+kernel void chunk_norm2_f32(IN(float, x), OUT(float, scales), const long n, const long chunk) {
   const long c = get_global_id(0), first = c * chunk;
-  if (first < n) VIEW(unit)[c] = chunk_absmean_of(VIEW(x) + first, min(chunk, n - first));
+  if (first < n) VIEW(scales)[c] = chunk_norm2_of(VIEW(x) + first, min(chunk, n - first));
+}
+
+// Also sign_pack's units.
+kernel void chunk_absmean_f32(IN(float, x), OUT(float, scales), const long n, const long chunk) {
+  const long c = get_global_id(0), first = c * chunk;
+  if (first < n) VIEW(scales)[c] = chunk_absmean_of(VIEW(x) + first, min(chunk, n - first));
 }
 #endif
 
+// sign_pack in two launches: the units (chunk_absmean_f32), then the bytes (one work-item per
+// byte, so chunks that share a byte need no coordination). Bit j is 1 where x ≥ 0 (NaN: 0).
 kernel void sign_bits_f32(IN(float, x), OUT(uchar, bits), const long n) {
   const long b = get_global_id(0);
   if (b * 8 >= n) return;
@@ -65,24 +71,6 @@ kernel void chunk_absmax_f32(IN(float, x), OUT(float, scales), const long n, con
   VIEW(scales)[c] = chunk_absmax_of(VIEW(x) + first, min(chunk, n - first));
 }
 
-// philox.h: ten rounds on one counter block.
-uint4 philox4x32_10(uint4 c, uint2 k) {
-  for (int round = 0; round < 10; ++round) {
-    if (round > 0) k += (uint2)(0x9E3779B9u, 0xBB67AE85u);
-    const ulong p0 = (ulong)0xD2511F53u * c.x, p1 = (ulong)0xCD9E8D57u * c.z;
-    c = (uint4)((uint)(p1 >> 32) ^ c.y ^ k.x, (uint)p1, (uint)(p0 >> 32) ^ c.w ^ k.y, (uint)p0);
-  }
-  return c;
-}
-
-// random_uniform(key, i): word p % 4 of block p / 4, p = offset + i; 24 random bits.
-float random_uniform(ulong seed, uint step, uint rank, ulong offset, ulong i) {
-  const ulong p = offset + i, block = p >> 2;
-  const uint4 w = philox4x32_10((uint4)((uint)block, (uint)(block >> 32), step, rank), (uint2)((uint)seed, (uint)(seed >> 32)));
-  const uint word = (p & 3) == 0 ? w.x : (p & 3) == 1 ? w.y : (p & 3) == 2 ? w.z : w.w;
-  return (float)(word >> 8) * (1.0f / 16777216.0f);
-}
-
 // levels.h
 float round_even(float v) { return (v + 12582912.0f) - 12582912.0f; }
 char clamp_level(float r, float v, float top) {
@@ -99,8 +87,7 @@ char level_stochastic(float v, float rnd, float top) {
 }
 
 kernel void quantize_f32(IN(float, x), OUT(float, unit), OUT(char, q), const long n, const long chunk,
-                         const int levels, const int norm2, const int stochastic, const ulong seed, const uint step,
-                         const uint rank, const ulong offset) {
+                         const int levels, const int norm2, const int stochastic, KEY) {
   const long c = get_global_id(0), first = c * chunk;
   if (first >= n) return;
   const long count = min(chunk, n - first);
@@ -120,12 +107,41 @@ kernel void quantize_f32(IN(float, x), OUT(float, unit), OUT(char, q), const lon
   }
   for (long i = 0; i < count; ++i) {
     const float v = xc[i] / u;
-    qc[i] = stochastic ? level_stochastic(v, random_uniform(seed, step, rank, offset, (ulong)(first + i)), top)
-                       : clamp_level(round_even(v), v, top);
+    const float rnd = stochastic ? uniform_from(random_u32(seed, step, rank, offset, (ulong)(first + i))) : 0.0f;
+    qc[i] = stochastic ? level_stochastic(v, rnd, top) : clamp_level(round_even(v), v, top);
   }
 }
 
 kernel void dequantize_f32(IN(char, q), IN(float, unit), OUT(float, y), const long n, const long chunk) {
   const long i = get_global_id(0);
   if (i < n) VIEW(y)[i] = (float)VIEW(q)[i] * VIEW(unit)[i / chunk];
+}
+
+// bitpack.h: field i is q[i] + offset in `width` bits at bit i·width of a little-endian stream,
+// so group g (fields 8g … 8g+7) fills bytes g·width … g·width + width − 1 by itself: one
+// work-item per group. The last group writes only the bytes its fields reach.
+kernel void pack_bits(IN(char, q), OUT(uchar, bits), const long n, const int width, const int offset) {
+  const long first = get_global_id(0) * 8;
+  if (first >= n) return;
+  const int count = (int)min(8L, n - first);
+  const ulong mask = (1ul << width) - 1;
+  ulong acc = 0;
+  for (int j = 0; j < count; ++j) acc |= ((ulong)(VIEW(q)[first + j] + offset) & mask) << (j * width);
+  global uchar *out = VIEW(bits) + first / 8 * width;
+  for (int b = 0; b < (count * width + 7) / 8; ++b) out[b] = (uchar)(acc >> (8 * b));
+}
+
+// q[i] = field i − offset, wrapped to i8 as the CPU's static_cast does.
+kernel void unpack_bits(IN(uchar, bits), OUT(char, q), const long n, const int width, const int offset) {
+  const long first = get_global_id(0) * 8;
+  if (first >= n) return;
+  const int count = (int)min(8L, n - first);
+  global const uchar *in = VIEW(bits) + first / 8 * width;
+  ulong acc = 0;
+  for (int b = 0; b < (count * width + 7) / 8; ++b) acc |= (ulong)in[b] << (8 * b);
+  const ulong mask = (1ul << width) - 1;
+  for (int j = 0; j < count; ++j) {
+    const int field = (int)((acc >> (j * width)) & mask);
+    VIEW(q)[first + j] = as_char((uchar)((field - offset) & 0xff));
+  }
 }

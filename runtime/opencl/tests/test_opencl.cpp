@@ -2,6 +2,9 @@
 // Every test skips where no OpenCL device exists (a machine without an ICD).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,13 @@ Device first_opencl() {
   do {                                                            \
     if (!(d)) GTEST_SKIP() << "no OpenCL device on this machine"; \
   } while (0)
+
+// A tensor's bytes, whatever its dtype.
+std::vector<uint8_t> bytes(const Tensor& t) {
+  std::vector<uint8_t> b(t.nbytes());
+  t.copy_to_host(b.data());
+  return b;
+}
 
 template <class F>
 std::string error_of(F&& f) {
@@ -120,13 +130,72 @@ TEST(OpenCL, BadLabelsFailBeforeWriting) {
 TEST(OpenCL, MissingKernelVariantIsUnsupported) {
   NEED_OPENCL(d);
   Stream s(d);
-  const Tensor a = Tensor::zeros(d, {4, 4}, DType::f16);
+  // Kernels index a view by whole elements: an f32 view two bytes into its buffer cannot be one.
+  const Tensor x(Buffer::allocate(d, 64), {4}, DType::f32, 2);
   try {
-    ops::gemm(s, a, a, a);
-    ADD_FAILURE() << "f16 gemm ran";
+    ops::scale(s, 2.0f, x);
+    ADD_FAILURE() << "a misaligned view was scaled";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::unsupported) << e.what();
+    EXPECT_NE(std::string(e.what()).find("misaligned"), std::string::npos) << e.what();
   }
+}
+
+// What the op suite does not cover: bit patterns the conversions must keep, overlapping views,
+// NaN magnitudes, and scatter_add's parallel path for distinct indices — each against the CPU.
+TEST(OpenCL, EdgeCasesMatchTheCpuBitForBit) {
+  NEED_OPENCL(d);
+  const Device cpu = find_device("cpu");
+  Stream s(d), sc(cpu);
+  const std::vector<uint32_t> bits{0x7fc00001u, 0xff800000u, 0x7f7fffffu, 0x477ff000u, 0x477fefffu, 0x33000001u,
+                                   0x38800000u, 0x387fffffu, 0x80000001u, 0x00000000u, 0x80000000u, 0x3f800001u,
+                                   0x7f800001u, 0x4f000000u, 0xcf000001u, 0x3fc00000u, 0xbfc00000u, 0x437f8000u};
+  std::vector<float> x(bits.size());
+  for (size_t i = 0; i < x.size(); ++i) std::memcpy(&x[i], &bits[i], 4);
+  const auto n = static_cast<int64_t>(x.size());
+  for (DType t : {DType::f16, DType::bf16, DType::i8, DType::i32, DType::u8}) {
+    const Tensor a = Tensor::from_vector(d, {n}, x), b = Tensor::from_vector(cpu, {n}, x);
+    const Tensor ya = Tensor::empty(d, {n}, t), yb = Tensor::empty(cpu, {n}, t);
+    ops::cast(s, a, ya);
+    ops::cast(sc, b, yb);
+    EXPECT_EQ(bytes(ya), bytes(yb)) << "f32 to " << dtype_name(t);
+    const Tensor back_a = Tensor::empty(d, {n}), back_b = Tensor::empty(cpu, {n});
+    ops::cast(s, ya, back_a);
+    ops::cast(sc, yb, back_b);
+    EXPECT_EQ(bytes(back_a), bytes(back_b)) << dtype_name(t) << " to f32";
+  }
+  // cast between overlapping views of one buffer behaves as memmove.
+  std::vector<int32_t> v(64);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int32_t>(i);
+  const Tensor whole = Tensor::from_vector(d, {64}, v);
+  ops::cast(s, Tensor(whole.buffer(), {48}, DType::i32, 0), Tensor(whole.buffer(), {48}, DType::i32, 40));
+  std::vector<int32_t> want = v;
+  std::copy(v.begin(), v.begin() + 48, want.begin() + 10);
+  EXPECT_EQ(whole.to_vector<int32_t>(), want);
+  // NaN ranks below every magnitude in kth_magnitude and is never selected by compact.
+  const std::vector<float> m{NAN, 0.5f, -2.0f, NAN, 2.0f, -0.0f, 1.0f};
+  for (int64_t k = 1; k <= 7; ++k) {
+    const Tensor ta = Tensor::empty(d, {1}), tb = Tensor::empty(cpu, {1});
+    ops::kth_magnitude(s, Tensor::from_vector(d, {7}, m), ta, {k});
+    ops::kth_magnitude(sc, Tensor::from_vector(cpu, {7}, m), tb, {k});
+    EXPECT_EQ(ta.to_vector<float>(), tb.to_vector<float>()) << "k = " << k;
+  }
+  const Tensor idx = Tensor::empty(d, {7}, DType::i32), val = Tensor::empty(d, {7}),
+               count = Tensor::empty(d, {1}, DType::i32);
+  ops::compact(s, Tensor::from_vector(d, {7}, m), Tensor::from_vector(d, {1}, std::vector<float>{0.0f}), idx, val,
+               count);
+  EXPECT_EQ(count.to_vector<int32_t>(), std::vector<int32_t>{5});
+  const std::vector<int32_t> picked = idx.to_vector<int32_t>();
+  EXPECT_EQ(std::vector<int32_t>(picked.begin(), picked.begin() + 5), (std::vector<int32_t>{1, 2, 4, 5, 6}));
+  // scatter_add with increasing indices (the parallel path) adds exactly what the CPU adds.
+  std::vector<int32_t> inc(300);
+  std::vector<float> add(300), y(1000);
+  for (size_t j = 0; j < inc.size(); ++j) inc[j] = static_cast<int32_t>(3 * j + 1), add[j] = 0.1f * float(j) - 7.0f;
+  for (size_t i = 0; i < y.size(); ++i) y[i] = 1.0f / float(i + 1);
+  const Tensor ya = Tensor::from_vector(d, {1000}, y), yb = Tensor::from_vector(cpu, {1000}, y);
+  ops::scatter_add(s, Tensor::from_vector(d, {300}, inc), Tensor::from_vector(d, {300}, add), ya);
+  ops::scatter_add(sc, Tensor::from_vector(cpu, {300}, inc), Tensor::from_vector(cpu, {300}, add), yb);
+  EXPECT_EQ(ya.to_vector<float>(), yb.to_vector<float>());
 }
 
 TEST(OpenCL, ForeignAddressesAreRejected) {

@@ -27,7 +27,9 @@ class Layer;
 class Network {
  public:
   /// Builds the layers of `spec`; placement holds one device per layer, or a single device
-  /// for all. Parameters are allocated but not initialized (see init).
+  /// for all. A layer whose device lacks one of its ops runs on the CPU instead, with one warning
+  /// per process naming the layer, the device and the op. Parameters are allocated but not
+  /// initialized (see init).
   Network(const ModelSpec& spec, const std::vector<Device>& placement);
   ~Network();
   Network(const Network&) = delete;
@@ -55,6 +57,9 @@ class Network {
   /// on modeled devices, host wall time otherwise — and added to layer_seconds().
   void time_layers(bool on);
   const std::vector<double>& layer_seconds() const { return layer_seconds_; }
+  /// While set, the index of the layer whose ops are being dispatched (the loss counts as the last
+  /// layer's) is written to *tag: an OpObserver reads it to attribute ops to layers.
+  void tag_layers(size_t* tag) { layer_tag_ = tag; }
 
   const ModelSpec& spec() const { return spec_; }
   std::vector<Param*> params();
@@ -77,6 +82,7 @@ class Network {
   Tensor input_;                  // the last forward pass's input (the first layer's backward reads it)
   Tensor probs_, loss_;
   bool timing_ = false;
+  size_t* layer_tag_ = nullptr;
   std::vector<double> layer_seconds_;
   struct Mark {
     double wall, modeled;

@@ -1,0 +1,87 @@
+// Host side of the element-wise ops and cast (kernels/elementwise.cl): one work-item per
+// element. f32 runs the _f32 kernels; f16/bf16 the _h kernels, which widen to f32, compute and
+// narrow with round-to-nearest-even as the CPU does.
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+#include "cl_device.h"
+#include "tandem/ops.h"
+
+namespace tandem::opencl {
+namespace {
+
+// Launches <op>_f32 or <op>_h over the tensors (the last one the output), then the op's float
+// scalar if any, the element count and, for _h, whether the format is bf16.
+void elementwise(const OpCall& c, const std::string& op, std::initializer_list<const Tensor*> tensors,
+                 std::optional<float> scalar = std::nullopt) {
+  const Tensor& out = *c.out[0];
+  const bool half = out.dtype() != DType::f32;
+  Launch l(c, "elementwise", (op + (half ? "_h" : "_f32")).c_str());
+  for (const Tensor* t : tensors) l.arg(*t);
+  if (scalar) l.scalar(*scalar);
+  l.scalar<cl_ulong>(static_cast<cl_ulong>(out.numel()));
+  if (half) l.scalar<cl_int>(out.dtype() == DType::bf16);
+  l.run({static_cast<size_t>(out.numel())});
+}
+
+void fill(const OpCall& c) { elementwise(c, "fill", {c.out[0]}, c.param<FillParams>().value); }
+void scale(const OpCall& c) { elementwise(c, "scale", {c.out[0]}, c.param<ScaleParams>().alpha); }
+void axpy(const OpCall& c) { elementwise(c, "axpy", {c.in[0], c.out[0]}, c.param<ScaleParams>().alpha); }
+void add(const OpCall& c) { elementwise(c, "add", {c.in[0], c.in[1], c.out[0]}); }
+void mul(const OpCall& c) { elementwise(c, "mul", {c.in[0], c.in[1], c.out[0]}); }
+
+void check(const OpCall& c, cl_int err, const char* what) {
+  if (err != CL_SUCCESS)
+    throw Error(ErrorKind::device, c.device.id(), c.op.name, std::string(what) + " failed: " + cl_error_name(err));
+}
+
+// The same dtype is a copy of the bytes, on the stream; overlapping views (which OpenCL may
+// not copy between) go through a scratch buffer, as memmove would.
+void copy(const OpCall& c, const Tensor& src, const Tensor& dst) {
+  const size_t bytes = src.nbytes();
+  if (bytes == 0) return;
+  const ClDevice& d = cl_device(c);
+  const ClRef s = d.locate(src.data(), bytes, c.op.name), t = d.locate(dst.data(), bytes, c.op.name);
+  if (s.mem == t.mem && s.offset == t.offset) return;
+  const cl_command_queue q = cl_stream(c).queue();
+  if (s.mem == t.mem && s.offset < t.offset + bytes && t.offset < s.offset + bytes) {
+    const Scratch staging(c, bytes);
+    check(c, clEnqueueCopyBuffer(q, s.mem, staging.get(), s.offset, 0, bytes, 0, nullptr, nullptr),
+          "clEnqueueCopyBuffer");
+    check(c, clEnqueueCopyBuffer(q, staging.get(), t.mem, 0, t.offset, bytes, 0, nullptr, nullptr),
+          "clEnqueueCopyBuffer");
+    return;
+  }
+  check(c, clEnqueueCopyBuffer(q, s.mem, t.mem, s.offset, t.offset, bytes, 0, nullptr, nullptr), "clEnqueueCopyBuffer");
+}
+
+void cast(const OpCall& c) { cast_into(c, *c.in[0], *c.out[0]); }
+
+}  // namespace
+
+// The cast kernel takes dtypes as their codes; its enum follows DType's order.
+static_assert(static_cast<int>(DType::f32) == 0 && static_cast<int>(DType::bf16) == 2 &&
+              static_cast<int>(DType::u8) == 5);
+
+void cast_into(const OpCall& c, const Tensor& src, const Tensor& dst) {
+  if (src.dtype() == dst.dtype()) return copy(c, src, dst);
+  Launch(c, "elementwise", "cast")
+      .arg(src)
+      .scalar<cl_int>(static_cast<cl_int>(src.dtype()))
+      .arg(dst)
+      .scalar<cl_int>(static_cast<cl_int>(dst.dtype()))
+      .scalar<cl_ulong>(static_cast<cl_ulong>(src.numel()))
+      .run({static_cast<size_t>(src.numel())});
+}
+
+void register_elementwise_kernels(ClDevice& d) {
+  d.register_kernel(opdesc::fill, {fill});
+  d.register_kernel(opdesc::scale, {scale});
+  d.register_kernel(opdesc::axpy, {axpy});
+  d.register_kernel(opdesc::add, {add});
+  d.register_kernel(opdesc::mul, {mul});
+  d.register_kernel(opdesc::cast, {cast});
+}
+
+}  // namespace tandem::opencl
