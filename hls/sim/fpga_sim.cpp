@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,6 +29,19 @@ DeviceProps sim_props(const CardProfile& c) {
   return p;
 }
 
+class SimDevice;
+
+// Adds the host time of a scope to the device's simulation time.
+class HostTimer {
+ public:
+  explicit HostTimer(SimDevice& d) : device_(d), start_(std::chrono::steady_clock::now()) {}
+  ~HostTimer();
+
+ private:
+  SimDevice& device_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 class SimDevice final : public DeviceImpl {
  public:
   SimDevice(int index, const CardProfile& card)
@@ -37,22 +51,28 @@ class SimDevice final : public DeviceImpl {
   const CardProfile& card() const { return card_; }
   void charge(double seconds) { modeled_ += seconds; }
   double modeled_seconds() const override { return modeled_; }
+  void simulated(double host_seconds) { simulation_ += host_seconds; }
+  double simulation_seconds() const override { return simulation_; }
 
   void* allocate(size_t bytes) override { return aligned_host_allocate(bytes, id()); }
   void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
   void memset(void* dst, int value, size_t bytes) override {
+    const HostTimer timer(*this);
     std::memset(dst, value, bytes);
     charge(static_cast<double>(bytes) / props().mem_bandwidth);
   }
   void copy_from_host(void* dst, const void* src, size_t bytes) override {
+    const HostTimer timer(*this);
     std::memmove(dst, src, bytes);
     charge(transfer_seconds(card_, static_cast<double>(bytes)));
   }
   void copy_to_host(void* dst, const void* src, size_t bytes) override {
+    const HostTimer timer(*this);
     std::memmove(dst, src, bytes);
     charge(transfer_seconds(card_, static_cast<double>(bytes)));
   }
   void copy_on_device(void* dst, const void* src, size_t bytes) override {
+    const HostTimer timer(*this);
     std::memmove(dst, src, bytes);
     charge(2.0 * static_cast<double>(bytes) / props().mem_bandwidth);
   }
@@ -60,11 +80,22 @@ class SimDevice final : public DeviceImpl {
 
  private:
   const CardProfile& card_;
-  std::atomic<double> modeled_{0.0};
+  std::atomic<double> modeled_{0.0}, simulation_{0.0};
   void register_kernels();
 };
 
+HostTimer::~HostTimer() {
+  device_.simulated(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+}
+
 SimDevice& sim(const OpCall& c) { return static_cast<SimDevice&>(c.device); }
+
+// A kernel whose host time counts as simulation.
+template <KernelFn F>
+void timed(const OpCall& c) {
+  const HostTimer timer(sim(c));
+  F(c);
+}
 template <class T>
 T* ptr(const Tensor* t) {
   return static_cast<T*>(t->data());
@@ -257,27 +288,27 @@ void conv2d_backward_weights(const OpCall& c) {
 }
 
 void SimDevice::register_kernels() {
-  register_kernel(opdesc::fill, {vector_op<0, 0>, all_f32});
-  register_kernel(opdesc::scale, {vector_op<1, 1>, all_f32});
-  register_kernel(opdesc::add, {vector_op<2, 2>, all_f32});
-  register_kernel(opdesc::mul, {vector_op<3, 2>, all_f32});
-  register_kernel(opdesc::relu_forward, {vector_op<4, 1>});
-  register_kernel(opdesc::relu_backward, {vector_op<5, 2>});
-  register_kernel(opdesc::bias_add, {bias_add});
-  register_kernel(opdesc::bias_backward, {bias_backward});
-  register_kernel(opdesc::maxpool2d_forward, {maxpool2d_forward});
-  register_kernel(opdesc::maxpool2d_backward, {maxpool2d_backward});
-  register_kernel(opdesc::softmax_xent_forward, {softmax_xent_forward});
-  register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
-  register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
-  register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});
-  register_kernel(opdesc::gemm, {gemm, only_f32});
-  register_kernel(opdesc::conv2d_forward, {conv2d_forward});
-  register_kernel(opdesc::chunk_absmax, {chunk_absmax});
-  register_kernel(opdesc::quantize, {quantize});
-  register_kernel(opdesc::sign_pack, {sign_pack});
-  register_kernel(opdesc::compact, {compact});
-  register_kernel(opdesc::axpy, {axpy, axpy_unsupported});
+  register_kernel(opdesc::fill, {timed<vector_op<0, 0>>, all_f32});
+  register_kernel(opdesc::scale, {timed<vector_op<1, 1>>, all_f32});
+  register_kernel(opdesc::add, {timed<vector_op<2, 2>>, all_f32});
+  register_kernel(opdesc::mul, {timed<vector_op<3, 2>>, all_f32});
+  register_kernel(opdesc::relu_forward, {timed<vector_op<4, 1>>});
+  register_kernel(opdesc::relu_backward, {timed<vector_op<5, 2>>});
+  register_kernel(opdesc::bias_add, {timed<bias_add>});
+  register_kernel(opdesc::bias_backward, {timed<bias_backward>});
+  register_kernel(opdesc::maxpool2d_forward, {timed<maxpool2d_forward>});
+  register_kernel(opdesc::maxpool2d_backward, {timed<maxpool2d_backward>});
+  register_kernel(opdesc::softmax_xent_forward, {timed<softmax_xent_forward>});
+  register_kernel(opdesc::softmax_xent_backward, {timed<softmax_xent_backward>});
+  register_kernel(opdesc::conv2d_backward_data, {timed<conv2d_backward_data>});
+  register_kernel(opdesc::conv2d_backward_weights, {timed<conv2d_backward_weights>});
+  register_kernel(opdesc::gemm, {timed<gemm>, only_f32});
+  register_kernel(opdesc::conv2d_forward, {timed<conv2d_forward>});
+  register_kernel(opdesc::chunk_absmax, {timed<chunk_absmax>});
+  register_kernel(opdesc::quantize, {timed<quantize>});
+  register_kernel(opdesc::sign_pack, {timed<sign_pack>});
+  register_kernel(opdesc::compact, {timed<compact>});
+  register_kernel(opdesc::axpy, {timed<axpy>, axpy_unsupported});
 }
 
 class SimBackend final : public Backend {

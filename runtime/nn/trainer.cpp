@@ -236,13 +236,14 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       compression::accumulate(net_->stream(accum_[i].device()), params[i]->grad, share, accum_[i], start);
   };
 
-  // Modeled devices keep their own clocks: the epoch's device time is their advance.
+  // Modeled devices keep their own clocks. A step's time is then the host's wall time without
+  // the time it spent simulating them, plus their modeled time.
   std::vector<Device> modeled;
   for (const Device& d : config_.placement)
     if (d.props().modeled && std::find(modeled.begin(), modeled.end(), d) == modeled.end()) modeled.push_back(d);
   const auto modeled_now = [&] {
     double t = 0;
-    for (const Device& d : modeled) t += d.modeled_seconds();
+    for (const Device& d : modeled) t += d.modeled_seconds() - d.simulation_seconds();
     return t;
   };
   double modeled_epoch = 0;
@@ -315,7 +316,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       ++st.step_in_epoch;
       ++st.step;
       const double dt = since(t0);
-      modeled_epoch += modeled_now() - m0;
+      modeled_epoch += dt + modeled_now() - m0;
       st.epoch_seconds += dt;
       run_seconds += dt;
       if (on_step) on_step({st.epoch, st.step_in_epoch, steps_per_epoch, step_loss});

@@ -49,6 +49,7 @@ std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no d
 const DeviceProps& Device::props() const { return checked(impl_).props(); }
 bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
 double Device::modeled_seconds() const { return checked(impl_).modeled_seconds(); }
+double Device::simulation_seconds() const { return checked(impl_).simulation_seconds(); }
 
 void* aligned_host_allocate(size_t bytes, const std::string& device) {
   const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment

@@ -207,8 +207,8 @@ void run(TrainOptions& o) {
         if (tty) std::fprintf(stderr, "\r\033[K");
         if (e.modeled)  // the device's time is the model's; the host's is simulation time
           std::printf(
-              "epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.3f s of device time (modeled; the host "
-              "simulated it in %.1f s)\n",
+              "epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.3f s (modeled: the modeled devices' "
+              "time plus the host's outside the simulator; simulating took %.1f s)\n",
               e.epoch + 1, e.loss, 100 * e.test_accuracy, e.modeled_samples_per_s, e.modeled_seconds, e.seconds);
         else
           std::printf("epoch %d: loss %.4f, test accuracy %.2f%%, %.0f samples/s, %.1f s (measured)\n", e.epoch + 1,
@@ -261,7 +261,9 @@ void run(TrainOptions& o) {
   } else {
     std::printf("\n");
     epochs.print();
-    std::printf("\nsummary (%s):\n", modeled ? "modeled: device time from the FPGA performance model" : "measured");
+    std::printf("\nsummary (%s):\n",
+                modeled ? "modeled: FPGA time from the performance model, host time outside the simulator measured"
+                        : "measured");
     Table summary({"model", "ranks", "final test acc", "time to " + fmt("%.0f%%", 100 * o.target_accuracy),
                    "mean samples/s", "sparsity", "compression", "comm share"});
     double comm = 0, seconds = 0;

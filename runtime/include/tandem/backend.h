@@ -71,6 +71,9 @@ class DeviceImpl {
   virtual std::shared_ptr<StreamImpl> create_stream() = 0;
   /// Modeled devices: device seconds spent so far, by the performance model.
   virtual double modeled_seconds() const { return 0; }
+  /// Modeled devices: host wall time spent simulating their kernels and copies (to take out of a
+  /// measured time the modeled time replaces). 0 elsewhere.
+  virtual double simulation_seconds() const { return 0; }
 
   void register_kernel(const OpDesc& op, Kernel kernel);
   /// The kernel for an op, or nullptr: a lookup by the op's dense id.

@@ -46,6 +46,8 @@ class Device {
   /// Modeled devices (props().modeled): the device time its kernels and transfers have taken so
   /// far, by its performance model. 0 on devices whose time is measured.
   double modeled_seconds() const;
+  /// Modeled devices: the host wall time spent simulating them so far (see modeled_seconds).
+  double simulation_seconds() const;
 
   explicit operator bool() const { return impl_ != nullptr; }
   bool operator==(const Device& o) const = default;

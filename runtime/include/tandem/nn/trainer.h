@@ -94,7 +94,9 @@ struct EpochStats {
   /// Some layer ran on a modeled device (fpga-sim): its time is the performance model's, and
   /// `seconds` / `samples_per_s` measure the host simulating it, not the device.
   bool modeled = false;
-  double modeled_seconds = 0;        ///< modeled device time of the epoch's training steps
+  /// The epoch's training steps with modeled devices' time in place of their simulation: host
+  /// wall time outside the simulator (measured) plus the modeled device time.
+  double modeled_seconds = 0;
   double modeled_samples_per_s = 0;  ///< samples / modeled_seconds
 };
 
