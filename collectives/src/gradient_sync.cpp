@@ -126,51 +126,114 @@ SyncRequest GradientSync::begin(Stream& s, const Tensor& grad, size_t tensor, co
       });
       break;
     }
-    default: {  // allgather of messages, then decode-and-sum
-      const std::span<const uint8_t> mine = t.codec.compress(s, grad, key);
-      if (error_feedback_) {
-        t.codec.decompress(s, mine, ensure(t.own, d, grad.shape()));
-        update_feedback(t.own);
+    default:  // allgather of messages, then decode-and-sum
+      if (d.props().host_accessible) {
+        gather_host_messages(s, grad, t, key, blocking, r);
+      } else {
+        gather_device_payloads(s, grad, t, key, blocking, r);
       }
-      bytes_sent_ += mine.size();
-      const Device host = cpu_device();
-      const Tensor send = Tensor(Buffer::wrap_host(host, const_cast<uint8_t*>(mine.data()), mine.size()),
-                                 {static_cast<int64_t>(mine.size())}, DType::u8);
-      const auto gather = [this, &t, send, host, blocking]() {
-        int64_t total = 0;
-        for (int64_t b : t.sizes) total += b;
-        Stream hs(host);
-        return allgather(hs, send, ensure(t.gathered, host, {total}, DType::u8), t.sizes, blocking);
-      };
-      if (compression::codec_traits(spec_.codec).exact_size) {  // every rank's message is as long as this one
-        t.sizes.assign(static_cast<size_t>(comm_->size()), static_cast<int64_t>(mine.size()));
-        r.current_ = gather();
-      } else {  // the sizes first (8 bytes per rank), then the messages
-        Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
-        const int64_t n = static_cast<int64_t>(mine.size());
-        Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
-        Stream hs(host);
-        r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
-        then([this, &t, sizes, gather]() {
-          t.sizes.resize(static_cast<size_t>(comm_->size()));
-          std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
-          return gather();
-        });
-      }
-      then([&t, s, grad, average]() mutable {
-        const auto* bytes = static_cast<const uint8_t*>(t.gathered.data());
-        ops::fill(s, grad, 0.0f);
-        int64_t at = 0;
-        for (int64_t b : t.sizes) {
-          t.codec.decompress(s, {bytes + at, static_cast<size_t>(b)}, grad, true);
-          at += b;
-        }
-        return average();
-      });
       break;
-    }
   }
   return r;
+}
+
+// Messages in host memory (with their wire headers and checksums, checked before decoding).
+void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key,
+                                        bool blocking, SyncRequest& r) {
+  const float mean = 1.0f / static_cast<float>(comm_->size());
+  const auto then = [&r](std::function<Request()> f) { r.rounds_.push_back(std::move(f)); };
+  const Device d = s.device();
+  const std::span<const uint8_t> mine = t.codec.compress(s, grad, key);
+  if (error_feedback_) {
+    t.codec.decompress(s, mine, ensure(t.own, d, grad.shape()));
+    t.feedback.update(s, grad, t.own);
+  }
+  bytes_sent_ += mine.size();
+  const Device host = cpu_device();
+  const Tensor send = Tensor(Buffer::wrap_host(host, const_cast<uint8_t*>(mine.data()), mine.size()),
+                             {static_cast<int64_t>(mine.size())}, DType::u8);
+  const auto gather = [this, &t, send, host, blocking]() {
+    int64_t total = 0;
+    for (int64_t b : t.sizes) total += b;
+    Stream hs(host);
+    return allgather(hs, send, ensure(t.gathered, host, {total}, DType::u8), t.sizes, blocking);
+  };
+  if (compression::codec_traits(spec_.codec).exact_size) {  // every rank's message is as long as this one
+    t.sizes.assign(static_cast<size_t>(comm_->size()), static_cast<int64_t>(mine.size()));
+    r.current_ = gather();
+  } else {  // the sizes first (8 bytes per rank), then the messages
+    Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
+    const int64_t n = static_cast<int64_t>(mine.size());
+    Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
+    Stream hs(host);
+    r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
+    then([this, &t, sizes, gather]() {
+      t.sizes.resize(static_cast<size_t>(comm_->size()));
+      std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
+      return gather();
+    });
+  }
+  then([&t, s, grad, mean]() mutable {
+    const auto* bytes = static_cast<const uint8_t*>(t.gathered.data());
+    ops::fill(s, grad, 0.0f);
+    int64_t at = 0;
+    for (int64_t b : t.sizes) {
+      t.codec.decompress(s, {bytes + at, static_cast<size_t>(b)}, grad, true);
+      at += b;
+    }
+    ops::scale(s, mean, grad);
+    return Request{};
+  });
+}
+
+// Payloads left in device memory (GradientCodec::encode), gathered there — by NCCL without the
+// host; MPI stages them — and decoded where they landed. Each is padded to 8 bytes in the gather.
+void GradientSync::gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key,
+                                          bool blocking, SyncRequest& r) {
+  const float mean = 1.0f / static_cast<float>(comm_->size());
+  const auto then = [&r](std::function<Request()> f) { r.rounds_.push_back(std::move(f)); };
+  const Device d = s.device();
+  const Tensor mine = t.codec.encode(s, grad, key);
+  if (error_feedback_) {
+    t.codec.decode(s, mine, ensure(t.own, d, grad.shape()));
+    t.feedback.update(s, grad, t.own);
+  }
+  bytes_sent_ += static_cast<uint64_t>(mine.numel());
+  const auto pad = [](int64_t b) { return (b + 7) / 8 * 8; };
+  const Tensor send(mine.buffer(), {pad(mine.numel())}, DType::u8, mine.offset());
+  auto gather = [this, &t, s, send, d, pad, blocking]() mutable {
+    std::vector<int64_t> padded;
+    int64_t total = 0;
+    for (int64_t b : t.sizes) padded.push_back(pad(b)), total += pad(b);
+    return allgather(s, send, ensure(t.gathered, d, {total}, DType::u8), padded, blocking);
+  };
+  if (compression::codec_traits(spec_.codec).exact_size) {
+    t.sizes.assign(static_cast<size_t>(comm_->size()), mine.numel());
+    r.current_ = gather();
+  } else {  // the sizes first (host, 8 bytes per rank), then the payloads
+    const Device host = cpu_device();
+    Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
+    const int64_t n = mine.numel();
+    Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
+    Stream hs(host);
+    r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
+    then([this, &t, sizes, gather]() mutable {
+      t.sizes.resize(static_cast<size_t>(comm_->size()));
+      std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
+      return gather();
+    });
+  }
+  then([&t, s, grad, mean, pad]() mutable {
+    ops::fill(s, grad, 0.0f);
+    int64_t at = 0;
+    for (int64_t b : t.sizes) {
+      t.codec.decode(s, Tensor(t.gathered.buffer(), {b}, DType::u8, t.gathered.offset() + static_cast<size_t>(at)),
+                     grad, true);
+      at += pad(b);
+    }
+    ops::scale(s, mean, grad);
+    return Request{};
+  });
 }
 
 bool SyncRequest::test() {

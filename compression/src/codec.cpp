@@ -35,10 +35,19 @@ struct GradientCodec::Workspace {
 
 namespace {
 
-// A view of the payload part of a message buffer.
-Tensor at(const Buffer& message, uint64_t offset, const Shape& shape, DType t) {
-  return Tensor(message, shape, t, wire_header_bytes + static_cast<size_t>(offset));
+// A payload inside a buffer: where it starts (after the wire header, or in a gathered buffer).
+struct Payload {
+  Buffer buf;
+  size_t base;
+};
+
+// A view of part of a payload.
+Tensor at(const Payload& p, uint64_t offset, const Shape& shape, DType t) {
+  return Tensor(p.buf, shape, t, p.base + static_cast<size_t>(offset));
 }
+
+// Gathered payloads are laid end to end at multiples of 8 bytes, so their f32 parts stay aligned.
+size_t padded(uint64_t bytes) { return static_cast<size_t>((bytes + 7) / 8 * 8); }
 
 int64_t i64(uint64_t v) { return static_cast<int64_t>(v); }
 
@@ -52,6 +61,24 @@ GradientCodec::GradientCodec(GradientCodec&&) noexcept = default;
 GradientCodec& GradientCodec::operator=(GradientCodec&&) noexcept = default;
 
 std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad, const RandomKey& key) {
+  const Tensor payload = encode(st, grad, key);
+  st.synchronize();
+  WireHeader h = header_for(spec_, grad.shape());
+  if (spec_.codec == Codec::topk_sampled) h.params[1] = static_cast<uint32_t>(payload.numel() / 8);
+  const size_t size = wire_header_bytes + static_cast<size_t>(payload.numel());
+  std::span<uint8_t> out;
+  if (st.device().props().host_accessible) {
+    out = {static_cast<uint8_t*>(ws_->message.data()), size};
+  } else {
+    ws_->host.resize(size);
+    payload.copy_to_host(ws_->host.data() + wire_header_bytes);
+    out = ws_->host;
+  }
+  seal_wire(h, out);
+  return out;
+}
+
+Tensor GradientCodec::encode(Stream& st, const Tensor& grad, const RandomKey& key) {
   const std::string op = "compress " + codec_string(spec_);
   if (!grad) bad(op, "no gradient given");
   if (grad.dtype() != DType::f32) bad(op, "gradient " + grad.str() + " is not f32");
@@ -91,8 +118,8 @@ std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad,
     }
   }
 
-  Workspace::ensure(w.message, d, wire_header_bytes + L.bytes);
-  const Buffer& msg = w.message;
+  Workspace::ensure(w.message, d, wire_header_bytes + padded(L.bytes));
+  const Payload msg{w.message, wire_header_bytes};
   switch (spec_.codec) {
     case Codec::none:
       ops::cast(st, x, at(msg, 0, {n}, DType::f32));
@@ -146,18 +173,7 @@ std::span<const uint8_t> GradientCodec::compress(Stream& st, const Tensor& grad,
       break;
     }
   }
-  st.synchronize();
-  const size_t size = wire_header_bytes + static_cast<size_t>(L.bytes);
-  std::span<uint8_t> out;
-  if (d.props().host_accessible) {
-    out = {static_cast<uint8_t*>(msg.data()), size};
-  } else {
-    w.host.resize(size);
-    at(msg, 0, {i64(L.bytes)}, DType::u8).copy_to_host(w.host.data() + wire_header_bytes);
-    out = w.host;
-  }
-  seal_wire(h, out);
-  return out;
+  return at(msg, 0, {i64(L.bytes)}, DType::u8);
 }
 
 void GradientCodec::decompress(Stream& st, std::span<const uint8_t> message, const Tensor& out, bool accumulate) {
@@ -180,17 +196,45 @@ void GradientCodec::decompress(Stream& st, std::span<const uint8_t> message, con
     Tensor(w.received, {i64(message.size())}, DType::u8).copy_from_host(message.data());
     msg = w.received;
   }
+  decode_payload(st, m.header.codec, L, msg, wire_header_bytes, out, accumulate);
+  // The borrowed message must outlive the ops that read it.
+  st.synchronize();
+}
+
+void GradientCodec::decode(Stream& st, const Tensor& payload, const Tensor& out, bool accumulate) {
+  const std::string op = "decode " + codec_string(spec_);
+  if (!payload || payload.dtype() != DType::u8 || !(payload.device() == st.device()))
+    bad(op, "the payload must be a u8 tensor on the stream's device " + st.device().id());
+  if (!out || out.dtype() != DType::f32) bad(op, "the output must be an f32 tensor");
+  WireHeader h = header_for(spec_, out.shape());
+  if (spec_.codec == Codec::topk_sampled) {
+    if (payload.numel() % 8 != 0) bad(op, "a sparse payload holds 8-byte pairs, not " + payload.str());
+    h.params[1] = static_cast<uint32_t>(payload.numel() / 8);
+  }
+  const Layout L = layout_of(h, op);
+  if (L.bytes != static_cast<uint64_t>(payload.numel()))
+    bad(op, "payload " + payload.str() + " is not the " + std::to_string(L.bytes) + " bytes this codec makes of " +
+                out.str());
+  if (payload.offset() % 4 != 0) bad(op, "the payload must start at a multiple of 4 bytes (its f32 scales)");
+  decode_payload(st, spec_.codec, L, payload.buffer(), payload.offset(), out, accumulate);
+}
+
+void GradientCodec::decode_payload(Stream& st, Codec codec, const Layout& L, const Buffer& buf, size_t base,
+                                   const Tensor& out, bool accumulate) {
+  const Payload msg{buf, base};
+  const Device d = st.device();
+  Workspace& w = *ws_;
   const int64_t n = out.numel();
   const Tensor y = out.reshape({n});
   // Dense codecs decode into scratch when adding; sparse and low-rank ones add directly.
   const Tensor dst = accumulate ? w.slot(1, d, {n}, DType::f32) : y;
-  switch (m.header.codec) {
+  switch (codec) {
     case Codec::none:
       ops::cast(st, at(msg, 0, {n}, DType::f32), dst);
       break;
     case Codec::fp16:
     case Codec::bf16:
-      ops::cast(st, at(msg, 0, {n}, m.header.codec == Codec::fp16 ? DType::f16 : DType::bf16), dst);
+      ops::cast(st, at(msg, 0, {n}, codec == Codec::fp16 ? DType::f16 : DType::bf16), dst);
       break;
     case Codec::int8:
     case Codec::qsgd:
@@ -225,10 +269,8 @@ void GradientCodec::decompress(Stream& st, std::span<const uint8_t> message, con
       break;
     }
   }
-  if (accumulate && codec_traits(m.header.codec).payload != PayloadKind::sparse && m.header.codec != Codec::powersgd)
+  if (accumulate && codec_traits(codec).payload != PayloadKind::sparse && codec != Codec::powersgd)
     ops::axpy(st, 1.0f, dst, y);
-  // The borrowed message must outlive the ops that read it.
-  st.synchronize();
 }
 
 Tensor GradientCodec::state() const { return ws_->q; }

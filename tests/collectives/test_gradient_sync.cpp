@@ -122,6 +122,33 @@ TEST(GradientSync, NonBlockingEqualsBlocking) {
   }
 }
 
+// On a device whose memory the host cannot read (OpenCL here; CUDA with NCCL), payloads stay in
+// device memory, are gathered there and decoded where they land: the same mean as the host path
+// (the codec kernels are bit-identical), error feedback included.
+TEST(GradientSync, DevicePayloadsEqualHostMessages) {
+  Device cl;
+  for (const Device& d : devices())
+    if (!d.props().host_accessible && !d.props().modeled) cl = d;
+  if (!cl) GTEST_SKIP() << "no device with its own memory (OpenCL, CUDA)";
+  auto comm = mpi_world();
+  Stream host(cpu_device()), dev(cl);
+  const Shape shape{40, 75};
+  for (const char* name : {"int8", "qsgd:8", "terngrad", "sign", "randomk:0.1", "topk:0.05", "topk_sampled:0.05"}) {
+    const compression::CodecSpec spec = compression::parse_codec(name);
+    GradientSync on_host(comm, spec, true), on_dev(comm, spec, true);
+    for (unsigned step = 0; step < 2; ++step) {
+      const compression::RandomKey key{7, step, 0, 0};
+      Tensor a = gradient_of(comm->rank(), shape, step);
+      Tensor b = Tensor::empty(cl, shape);
+      copy(a, b);
+      on_host.sync(host, a, 0, key);
+      on_dev.sync(dev, b, 0, key);
+      test::expect_close(b.to_f32(), a.to_f32(), 1e-7, 1e-6, std::string(name) + " step " + std::to_string(step));
+    }
+    EXPECT_EQ(on_dev.bytes_sent(), on_host.bytes_sent() - 2 * compression::wire_header_bytes) << name;
+  }
+}
+
 // Error feedback on each rank keeps what its own message dropped: over steps,
 // Σ (own decoded) + residual = Σ own gradients.
 TEST(GradientSync, ErrorFeedbackPerRank) {

@@ -93,6 +93,17 @@ class GradientCodec {
   /// Error(invalid_argument) naming what is wrong.
   void decompress(Stream& s, std::span<const uint8_t> message, const Tensor& out, bool accumulate = false);
 
+  /// The payload without the wire header, left in the gradient's device memory: what a
+  /// communicator gathers between devices (NCCL) with no trip through the host. A u8 view at a
+  /// multiple of 4 bytes, valid until the next encode or compress; the buffer behind it has room
+  /// up to the next multiple of 8 bytes of payload (padding a gather may send).
+  Tensor encode(Stream& s, const Tensor& grad, const RandomKey& key);
+  /// Decodes a payload of this codec (encode's, from any rank with the same gradient shape) on
+  /// the stream's device into `out`, overwriting or adding. Peer payloads carry no header or
+  /// checksum (they never leave the job's device memory and links); their sizes are checked, and
+  /// sparse indices are checked by scatter_add before anything is written.
+  void decode(Stream& s, const Tensor& payload, const Tensor& out, bool accumulate = false);
+
   /// PowerSGD's Q [cols, r] after the last compress (empty before it and for other codecs);
   /// restore_state sets it (from a checkpoint, or the allreduced Q of a data-parallel step).
   Tensor state() const;
@@ -108,6 +119,8 @@ class GradientCodec {
 
  private:
   struct Workspace;
+  void decode_payload(Stream& s, Codec codec, const struct Layout& L, const Buffer& buf, size_t base, const Tensor& out,
+                      bool accumulate);
   CodecSpec spec_;
   std::unique_ptr<Workspace> ws_;
 };
