@@ -14,6 +14,9 @@
 #if defined(TANDEM_HAVE_OPENCL)
 #include "opencl_backend.h"
 #endif
+#if defined(TANDEM_HAVE_CUDA)
+#include "cuda_backend.h"
+#endif
 #include "tandem/backend.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
@@ -64,6 +67,13 @@ Registry& registry() {
       add_locked(r, opencl::make_opencl_backend());
     } catch (const Error& e) {
       TANDEM_LOG(error, e.what() << " (no opencl device)");
+    }
+#endif
+#if defined(TANDEM_HAVE_CUDA)
+    try {  // a broken CUDA installation leaves the other devices usable, and says so
+      add_locked(r, cuda::make_cuda_backend());
+    } catch (const Error& e) {
+      TANDEM_LOG(error, e.what() << " (no cuda device)");
     }
 #endif
   });

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   tandem::cli::add_topo_command(app);
   tandem::cli::add_plan_command(app);
   tandem::cli::add_calibrate_command(app);
+  tandem::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 // tandem train: train a model on an MNIST-format dataset, optionally pruned, with checkpoints.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "commands.h"
 #include "table.h"
 #include "tandem/collectives/communicator.h"
+#include "tandem/collectives/nccl.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
 #include "tandem/nn/calibration.h"
@@ -29,6 +31,7 @@ struct TrainOptions {
   double comm_timeout = 60;
   std::string bucket = "25";
   std::string place;
+  std::string comm = "auto";
   std::string sync = "allreduce";
 };
 
@@ -71,10 +74,33 @@ std::shared_ptr<collectives::Communicator> place_rank(std::shared_ptr<collective
   return world->split(0, world->rank() - local + position);
 }
 
+// "cuda" under mpirun: the GPU the topology gives this rank (map_ranks, the same choice that
+// bound the rank to its GPU's NUMA node), matched by PCI address; without hwloc, the rank's
+// position on its host modulo the GPUs.
+Device rank_gpu() {
+  std::vector<Device> gpus;
+  for (const Device& d : devices())
+    if (d.kind() == DeviceKind::cuda) gpus.push_back(d);
+  if (gpus.empty()) throw Error(ErrorKind::invalid_argument, "", "train", "--device cuda: this machine has no CUDA GPU");
+  const int local = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
+  const int local_size = std::max(local + 1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1));
+  if (topo::topology_built()) {
+    const topo::Topology t = topo::Topology::local();
+    const std::vector<int> map = topo::map_ranks(t, local_size, topo::PciKind::gpu);
+    if (!map.empty()) {
+      const std::string& bus = t.devices[static_cast<size_t>(map[static_cast<size_t>(local)])].bus_id;
+      for (const Device& d : gpus)
+        if (d.props().pci_address == bus) return d;
+    }
+  }
+  return gpus[static_cast<size_t>(local) % gpus.size()];
+}
+
 // Each layer's device: --device (under mpirun, a list gives rank r the r-th device, cycling), then
 // --place: pins over it, or "auto" for the planner's choice from the machine's profile. A layer
 // whose device lacks an op falls back to the CPU, with a warning (nn::Network).
 std::vector<Device> placement(TrainOptions& o) {
+  if (o.device == "cuda" && o.config.comm) o.device = rank_gpu().id();
   const std::vector<Device> listed = parse_device_list(o.device);
   const int rank = o.config.comm ? o.config.comm->rank() : 0;
   if (listed.size() > 1 && !o.config.comm)
@@ -118,6 +144,19 @@ std::vector<Device> placement(TrainOptions& o) {
   return out;
 }
 
+// --comm auto: NCCL when this rank's whole model is on one GPU and the build has NCCL.
+bool use_nccl(const TrainOptions& o) {
+  const auto& p = o.config.placement;
+  const bool one_gpu =
+      std::all_of(p.begin(), p.end(), [&](const Device& d) { return d.kind() == DeviceKind::cuda && d == p[0]; });
+  if (o.comm == "mpi") return false;
+  if (o.comm == "nccl") {
+    if (!one_gpu) throw Error(ErrorKind::invalid_argument, "", "train", "--comm nccl needs every layer on one GPU");
+    return true;
+  }
+  return one_gpu && collectives::nccl_built();
+}
+
 void run(TrainOptions& o) {
   // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
   if (collectives::launched_with_ranks()) {
@@ -150,6 +189,10 @@ void run(TrainOptions& o) {
     o.config.bucket_bytes = static_cast<size_t>(mb * (1 << 20));
   }
   o.config.placement = placement(o);
+  if (o.config.comm && use_nccl(o)) {
+    o.config.comm = collectives::nccl_communicator(o.config.comm, o.config.placement[0]);
+    std::printf("gradients between GPUs: NCCL\n");
+  }
   o.config.prune = [&] {
     nn::PruneConfig pc = nn::parse_prune(o.prune);
     pc.start_epoch = o.config.prune.start_epoch;
@@ -303,6 +346,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", o->device,
                   "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
       ->capture_default_str();
+  cmd->add_option("--comm", o->comm,
+                  "under mpirun: nccl (GPU ranks), mpi, or auto (NCCL when each rank's model is on one GPU)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
   cmd->add_option("--place", o->place,
                   "layers on other devices: pins (conv1=fpga-sim:0,fc*=cpu) or auto (the planner, from the profile)");
   cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));

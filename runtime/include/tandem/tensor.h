@@ -58,6 +58,24 @@ class Tensor {
   /// A view of buf at offset_bytes; throws Error(invalid_argument) if it does not fit.
   Tensor(Buffer buf, Shape shape, DType dtype, size_t offset_bytes = 0);
 
+  /// The dtype of a C++ element type. (Declared before from_vector's default argument uses it:
+  /// nvcc's front end, unlike g++, looks it up at that point.)
+  template <class T>
+  static constexpr DType dtype_for() {
+    if constexpr (std::is_same_v<T, float>)
+      return DType::f32;
+    else if constexpr (std::is_same_v<T, int32_t>)
+      return DType::i32;
+    else if constexpr (std::is_same_v<T, int8_t>)
+      return DType::i8;
+    else if constexpr (std::is_same_v<T, uint8_t>)
+      return DType::u8;
+    else if constexpr (std::is_same_v<T, uint16_t>)
+      return DType::f16;
+    else
+      static_assert(!sizeof(T), "no DType for this element type");
+  }
+
   /// Uninitialized tensor on a device.
   static Tensor empty(const Device& device, const Shape& shape, DType dtype = DType::f32);
   /// Tensor filled with zero bytes.
@@ -96,22 +114,6 @@ class Tensor {
 
   /// "f32[64,10] on cpu:0".
   std::string str() const;
-
-  template <class T>
-  static constexpr DType dtype_for() {
-    if constexpr (std::is_same_v<T, float>)
-      return DType::f32;
-    else if constexpr (std::is_same_v<T, int32_t>)
-      return DType::i32;
-    else if constexpr (std::is_same_v<T, int8_t>)
-      return DType::i8;
-    else if constexpr (std::is_same_v<T, uint8_t>)
-      return DType::u8;
-    else if constexpr (std::is_same_v<T, uint16_t>)
-      return DType::f16;
-    else
-      static_assert(!sizeof(T), "no DType for this element type");
-  }
 
  private:
   void check_host_access(bool ok, const char* what) const;

@@ -1,0 +1,109 @@
+// Host copies of a cuda device. Pinned (or managed) host memory is copied directly; pageable
+// memory goes through two pinned staging buffers, so that copying one chunk on the host overlaps
+// the DMA of the other. Copies run on the legacy stream: they see every stream's earlier work,
+// and later work on any stream sees them. They return once the data has arrived.
+#include <algorithm>
+#include <cstring>
+
+#include "cuda_device.h"
+#include "tandem/error.h"
+
+namespace tandem::cuda {
+namespace {
+
+// Whether the DMA engines can read/write host memory at p directly (page-locked or managed).
+bool dma_ready(const void* p) {
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    cudaGetLastError();  // older drivers report plain host memory as an error; not sticky
+    return false;
+  }
+  return a.type == cudaMemoryTypeHost || a.type == cudaMemoryTypeManaged;
+}
+
+}  // namespace
+
+CudaDevice::Staging::~Staging() {
+  for (int b = 0; b < 2; ++b) {
+    if (done[b] != nullptr) cudaEventDestroy(done[b]);
+    if (buf[b] != nullptr) cudaFreeHost(buf[b]);
+  }
+}
+
+CudaDevice::Staging& CudaDevice::staging() {
+  if (!staging_) {
+    auto s = std::make_unique<Staging>();
+    for (int b = 0; b < 2; ++b) {
+      TANDEM_CUDA_CHECK(id(), "staging", cudaMallocHost(&s->buf[b], Staging::chunk));
+      TANDEM_CUDA_CHECK(id(), "staging", cudaEventCreateWithFlags(&s->done[b], cudaEventDisableTiming));
+    }
+    staging_ = std::move(s);
+  }
+  return *staging_;
+}
+
+void CudaDevice::copy_from_host(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  locate(dst, bytes, "copy from host");
+  DeviceGuard guard(ordinal_, id());
+  if (dma_ready(src)) {
+    TANDEM_CUDA_CHECK(id(), "copy from host",
+                      cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cudaStreamLegacy));
+  } else {
+    stage_in(static_cast<char*>(dst), static_cast<const char*>(src), bytes);
+  }
+  // The caller may reuse its memory as soon as we return; errors of earlier work surface here.
+  TANDEM_CUDA_CHECK(id(), "copy from host", cudaStreamSynchronize(cudaStreamLegacy));
+}
+
+void CudaDevice::stage_in(char* dst, const char* src, size_t bytes) {
+  std::lock_guard lock(staging_mutex_);
+  Staging& st = staging();
+  for (size_t off = 0, i = 0; off < bytes; off += Staging::chunk, ++i) {
+    const size_t len = std::min(Staging::chunk, bytes - off);
+    const int b = static_cast<int>(i & 1);
+    TANDEM_CUDA_CHECK(id(), "copy from host", cudaEventSynchronize(st.done[b]));  // its last DMA is done
+    std::memcpy(st.buf[b], src + off, len);
+    TANDEM_CUDA_CHECK(id(), "copy from host",
+                      cudaMemcpyAsync(dst + off, st.buf[b], len, cudaMemcpyHostToDevice, cudaStreamLegacy));
+    TANDEM_CUDA_CHECK(id(), "copy from host", cudaEventRecord(st.done[b], cudaStreamLegacy));
+  }
+}
+
+void CudaDevice::copy_to_host(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  locate(src, bytes, "copy to host");
+  DeviceGuard guard(ordinal_, id());
+  if (dma_ready(dst)) {
+    TANDEM_CUDA_CHECK(id(), "copy to host", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cudaStreamLegacy));
+    TANDEM_CUDA_CHECK(id(), "copy to host", cudaStreamSynchronize(cudaStreamLegacy));
+    return;
+  }
+  stage_out(static_cast<char*>(dst), static_cast<const char*>(src), bytes);
+}
+
+void CudaDevice::stage_out(char* dst, const char* src, size_t bytes) {
+  std::lock_guard lock(staging_mutex_);
+  Staging& st = staging();
+  // A copy that failed half-way may have left a DMA in flight into a buffer.
+  for (cudaEvent_t e : st.done) TANDEM_CUDA_CHECK(id(), "copy to host", cudaEventSynchronize(e));
+  const size_t chunks = (bytes + Staging::chunk - 1) / Staging::chunk;
+  auto length = [&](size_t i) { return std::min(Staging::chunk, bytes - i * Staging::chunk); };
+  auto issue = [&](size_t i) {
+    const int b = static_cast<int>(i & 1);
+    TANDEM_CUDA_CHECK(
+        id(), "copy to host",
+        cudaMemcpyAsync(st.buf[b], src + i * Staging::chunk, length(i), cudaMemcpyDeviceToHost, cudaStreamLegacy));
+    TANDEM_CUDA_CHECK(id(), "copy to host", cudaEventRecord(st.done[b], cudaStreamLegacy));
+  };
+  issue(0);
+  if (chunks > 1) issue(1);
+  for (size_t i = 0; i < chunks; ++i) {
+    const int b = static_cast<int>(i & 1);
+    TANDEM_CUDA_CHECK(id(), "copy to host", cudaEventSynchronize(st.done[b]));
+    std::memcpy(dst + i * Staging::chunk, st.buf[b], length(i));
+    if (i + 2 < chunks) issue(i + 2);
+  }
+}
+
+}  // namespace tandem::cuda

@@ -1,0 +1,154 @@
+// fill, scale, add, mul, axpy (f32, f16, bf16: computed in f32, narrowed to nearest even, as the
+// CPU does) and cast between any two dtypes. One grid-stride kernel per op; f32 with 16-byte
+// aligned tensors moves float4 at a time.
+#include "common.cuh"
+#include "op.h"
+
+namespace tandem::cuda {
+namespace {
+
+enum Kind { kFill, kScale, kAxpy, kAdd, kMul };
+
+// One element's result from the output's old value o and the inputs a, b. Explicit _rn
+// operations: two roundings, as on the CPU (never a fused multiply-add).
+template <int K>
+__device__ inline float apply(float o, float a, float b, float alpha) {
+  if constexpr (K == kFill) return alpha;
+  if constexpr (K == kScale) return __fmul_rn(o, alpha);
+  if constexpr (K == kAxpy) return __fadd_rn(o, __fmul_rn(alpha, a));
+  if constexpr (K == kAdd) return __fadd_rn(a, b);
+  return __fmul_rn(a, b);
+}
+
+template <int K>
+__global__ void elementwise(DType t, void* out, const void* a, const void* b, float alpha, int64_t n) {
+  TANDEM_GRID_LOOP(i, n) {
+    const float o = (K == kScale || K == kAxpy) ? load_float(t, out, i) : 0.0f;
+    const float x = a != nullptr ? load_float(t, a, i) : 0.0f;
+    const float y = b != nullptr ? load_float(t, b, i) : 0.0f;
+    store_float(t, out, i, apply<K>(o, x, y, alpha));
+  }
+}
+
+template <int K>
+__global__ void elementwise_x4(float4* out, const float4* a, const float4* b, float alpha, int64_t n4) {
+  TANDEM_GRID_LOOP(i, n4) {
+    const float4 o = (K == kScale || K == kAxpy) ? out[i] : float4{};
+    const float4 x = a != nullptr ? a[i] : float4{};
+    const float4 y = b != nullptr ? b[i] : float4{};
+    out[i] = float4{apply<K>(o.x, x.x, y.x, alpha), apply<K>(o.y, x.y, y.y, alpha), apply<K>(o.z, x.z, y.z, alpha),
+                    apply<K>(o.w, x.w, y.w, alpha)};
+  }
+}
+
+bool aligned16(const Tensor* t) { return t == nullptr || reinterpret_cast<uintptr_t>(t->data()) % 16 == 0; }
+
+const void* data_of(const Tensor* t) { return t != nullptr ? t->data() : nullptr; }
+
+template <int K>
+void run(const Op& op, const Tensor& out, const Tensor* a, const Tensor* b, float alpha) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  int64_t done = 0;
+  if (out.dtype() == DType::f32 && aligned16(&out) && aligned16(a) && aligned16(b) && n >= 4) {
+    const int64_t n4 = n / 4;
+    elementwise_x4<K><<<op.grid(n4), block_threads, 0, op.s()>>>(static_cast<float4*>(out.data()),
+                                                                 static_cast<const float4*>(data_of(a)),
+                                                                 static_cast<const float4*>(data_of(b)), alpha, n4);
+    op.launched("elementwise_x4");
+    done = 4 * n4;
+  }
+  if (done == n) return;
+  const size_t skip = static_cast<size_t>(done) * dtype_size(out.dtype());
+  auto at = [skip](const Tensor* t) { return t != nullptr ? static_cast<const char*>(t->data()) + skip : nullptr; };
+  elementwise<K><<<op.grid(n - done), block_threads, 0, op.s()>>>(out.dtype(), static_cast<char*>(out.data()) + skip,
+                                                                  at(a), at(b), alpha, n - done);
+  op.launched("elementwise");
+}
+
+// The CPU's cast (elementwise.cpp): every dtype through double, integers nearest with ties away
+// from zero, saturated, NaN → 0; floating types through dtype.cpp's conversions.
+__device__ double load_any(DType t, const void* p, int64_t i) {
+  switch (t) {
+    case DType::f32:
+      return static_cast<const float*>(p)[i];
+    case DType::f16:
+      return from_f16_bits(static_cast<const uint16_t*>(p)[i]);
+    case DType::bf16:
+      return from_bf16_bits(static_cast<const uint16_t*>(p)[i]);
+    case DType::i8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::i32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::u8:
+      return static_cast<const uint8_t*>(p)[i];
+  }
+  return 0;
+}
+
+template <class I>
+__device__ I to_int(double v, double lo, double hi) {
+  if (isnan(v)) return 0;
+  return static_cast<I>(fmin(fmax(round(v), lo), hi));
+}
+
+__device__ void store_any(DType t, void* p, int64_t i, double v) {
+  switch (t) {
+    case DType::f32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      return;
+    case DType::f16:
+      static_cast<uint16_t*>(p)[i] = to_f16_bits(static_cast<float>(v));
+      return;
+    case DType::bf16:
+      static_cast<uint16_t*>(p)[i] = to_bf16_bits(static_cast<float>(v));
+      return;
+    case DType::i8:
+      static_cast<int8_t*>(p)[i] = to_int<int8_t>(v, -128.0, 127.0);
+      return;
+    case DType::i32:
+      static_cast<int32_t*>(p)[i] = to_int<int32_t>(v, -2147483648.0, 2147483647.0);
+      return;
+    case DType::u8:
+      static_cast<uint8_t*>(p)[i] = to_int<uint8_t>(v, 0.0, 255.0);
+      return;
+  }
+}
+
+__global__ void cast_kernel(DType from, const void* src, DType to, void* dst, int64_t n) {
+  TANDEM_GRID_LOOP(i, n) store_any(to, dst, i, load_any(from, src, i));
+}
+
+}  // namespace
+
+void scale_tensor(const Op& op, const Tensor& x, float alpha) { run<kScale>(op, x, nullptr, nullptr, alpha); }
+
+void axpy(const OpCall& c) { run<kAxpy>(Op(c), *c.out[0], c.in[0], nullptr, c.param<ScaleParams>().alpha); }
+void scale(const OpCall& c) { run<kScale>(Op(c), *c.out[0], nullptr, nullptr, c.param<ScaleParams>().alpha); }
+void fill(const OpCall& c) { run<kFill>(Op(c), *c.out[0], nullptr, nullptr, c.param<FillParams>().value); }
+void add(const OpCall& c) { run<kAdd>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
+void mul(const OpCall& c) { run<kMul>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
+
+void cast(const OpCall& c) {
+  const Op op(c);
+  const Tensor &src = *c.in[0], &dst = *c.out[0];
+  if (src.numel() == 0) return;
+  if (src.dtype() == dst.dtype()) {
+    const size_t bytes = src.nbytes();
+    const auto s = reinterpret_cast<uintptr_t>(src.data()), d = reinterpret_cast<uintptr_t>(dst.data());
+    if (s == d) return;
+    if (d < s + bytes && s < d + bytes) {  // overlapping views: memmove semantics through scratch
+      const Scratch tmp(op, bytes);
+      TANDEM_OP_CHECK(op, cudaMemcpyAsync(tmp.get(), src.data(), bytes, cudaMemcpyDeviceToDevice, op.s()));
+      TANDEM_OP_CHECK(op, cudaMemcpyAsync(dst.data(), tmp.get(), bytes, cudaMemcpyDeviceToDevice, op.s()));
+      return;
+    }
+    TANDEM_OP_CHECK(op, cudaMemcpyAsync(dst.data(), src.data(), bytes, cudaMemcpyDeviceToDevice, op.s()));
+    return;
+  }
+  cast_kernel<<<op.grid(src.numel()), block_threads, 0, op.s()>>>(src.dtype(), src.data(), dst.dtype(), dst.data(),
+                                                                  src.numel());
+  op.launched("cast");
+}
+
+}  // namespace tandem::cuda

@@ -1,0 +1,147 @@
+// tandem compare: one model on several devices side by side — per layer and for the whole model,
+// per batch size: latency (median, spread), throughput, GFLOP/s, GB/s and the share of the device's
+// roofline, with each device's outputs (and gradients, in train mode) checked against the CPU.
+// Modeled devices (fpga-sim) are labeled modeled everywhere. Terminal tables; JSON, CSV, SVG charts
+// and a self-contained HTML report (schema: tools/tandem/COMPARE.md). The work is in compare/.
+#include "tandem/compare/compare.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "tandem/error.h"
+#include "tandem/file.h"
+
+namespace tandem::cli {
+namespace {
+
+struct CompareCli {
+  std::string model = "cnn", devices = "all", batches = "1,16,64,256", mode = "infer", pruned = "none", compress;
+  std::string repeats = "5", warmup = "1", seed = "1", out_dir, json_path, csv_path, html_path;
+};
+
+[[noreturn]] void bad(const std::string& what) { throw Error(ErrorKind::invalid_argument, "", "compare", what); }
+
+// A whole decimal number ≥ lo; names the option otherwise (CLI11's own checks exit with other codes).
+int64_t parse_int(const std::string& text, const std::string& option, int64_t lo) {
+  size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) bad(option + ": '" + text + "' is not a whole number");
+  if (v < lo) bad(option + ": " + text + " is out of range (at least " + std::to_string(lo) + ")");
+  return v;
+}
+
+// Fails before the run (which may be long) when an output cannot be written there.
+void check_parent(const std::string& path, const std::string& option) {
+  if (path.empty()) return;
+  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
+  if (!std::filesystem::is_directory(parent)) bad(option + " " + path + ": no directory " + parent.string());
+}
+
+compare::Config configure(const CompareCli& o) {
+  compare::Config c;
+  c.model_source = o.model;
+  c.spec = nn::load_model(o.model);
+  c.devices = parse_device_list(o.devices);
+  for (size_t i = 0; i < c.devices.size(); ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (c.devices[i] == c.devices[k]) bad("--devices names " + c.devices[i].id() + " twice");
+  for (size_t at = 0; at <= o.batches.size();) {
+    const size_t comma = std::min(o.batches.find(',', at), o.batches.size());
+    const std::string item = o.batches.substr(at, comma - at);
+    const int64_t b = parse_int(item, "--batch", 1);
+    if (b > (int64_t{1} << 20)) bad("--batch: " + item + " is too large (at most 1048576)");
+    c.batches.push_back(b);
+    at = comma + 1;
+  }
+  if (o.mode == "infer")
+    c.mode = compare::Mode::infer;
+  else if (o.mode == "train")
+    c.mode = compare::Mode::train;
+  else
+    bad("--mode: '" + o.mode + "' is not a mode (infer, train)");
+  c.prune_text = o.pruned;
+  c.prune = nn::parse_prune(o.pruned);
+  if (!o.compress.empty() && o.compress != "none") {
+    if (c.mode != compare::Mode::train) bad("--compress " + o.compress + ": gradient codecs need --mode train");
+    c.codec = compression::parse_codec(o.compress);
+  }
+  c.repeats = static_cast<int>(parse_int(o.repeats, "--repeats", 1));
+  c.warmup = static_cast<int>(parse_int(o.warmup, "--warmup", 0));
+  if (c.repeats > 1000 || c.warmup > 1000) bad("--repeats and --warmup: at most 1000");
+  c.seed = static_cast<uint64_t>(parse_int(o.seed, "--seed", 0));
+  c.progress = [](const std::string& s) { std::fprintf(stderr, "compare: %s\n", s.c_str()); };
+  return c;
+}
+
+void run(const CompareCli& o) {
+  const compare::Config c = configure(o);
+  check_parent(o.json_path, "--json");
+  check_parent(o.csv_path, "--csv");
+  check_parent(o.html_path, "--html");
+  if (!o.out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.out_dir, ec);
+    if (ec || !std::filesystem::is_directory(o.out_dir))
+      bad("--out " + o.out_dir + ": cannot create it: " + ec.message());
+  }
+  const compare::Result r = compare::run(c);
+  compare::print_tables(c, r);
+
+  std::vector<std::string> written;
+  const auto write = [&](const std::string& path, const std::string& data) {
+    write_file_atomic(path, data);
+    written.push_back(path);
+  };
+  const std::string json = compare::to_json(c, r), csv = compare::to_csv(c, r);
+  if (!o.out_dir.empty()) {
+    const std::filesystem::path dir(o.out_dir);
+    write((dir / "compare.json").string(), json);
+    write((dir / "compare.csv").string(), csv);
+    write((dir / "compare.html").string(), compare::to_html(c, r));
+    write((dir / "throughput.svg").string(), compare::throughput_svg(c, r, "tp"));
+    for (size_t d = 0; d < r.devices.size(); ++d) {
+      std::string id = r.devices[d].id;
+      std::replace(id.begin(), id.end(), ':', '-');
+      write((dir / ("roofline-" + id + ".svg")).string(), compare::roofline_svg(c, r, d));
+    }
+  }
+  if (!o.json_path.empty()) write(o.json_path, json);
+  if (!o.csv_path.empty()) write(o.csv_path, csv);
+  if (!o.html_path.empty()) write(o.html_path, compare::to_html(c, r));
+  if (!written.empty()) std::printf("\nwritten:");
+  for (const std::string& w : written) std::printf(" %s", w.c_str());
+  if (!written.empty()) std::printf("\n");
+}
+
+}  // namespace
+
+void add_compare_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "compare", "Run a model's layers on several devices side by side: speed, roofline share and correctness");
+  auto o = std::make_shared<CompareCli>();
+  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str();
+  cmd->add_option("--devices", o->devices, "devices (comma-separated ids) or all")->capture_default_str();
+  cmd->add_option("--batch", o->batches, "batch sizes, comma-separated")->capture_default_str();
+  cmd->add_option("--mode", o->mode, "infer (forward) or train (forward, backward, SGD update)")->capture_default_str();
+  cmd->add_option("--pruned", o->pruned, "prune the weights first: magnitude:S, global:S, 2:4 or none")
+      ->capture_default_str();
+  cmd->add_option("--compress", o->compress, "train mode: a gradient codec run on each step (as in tandem train)");
+  cmd->add_option("--repeats", o->repeats, "timed steps per device and batch (modeled devices: 1)")
+      ->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "untimed steps first (modeled devices: none)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "weights and inputs (the same on every device)")->capture_default_str();
+  cmd->add_option("--out", o->out_dir, "write compare.json, compare.csv, compare.html and the SVG charts here");
+  cmd->add_option("--json", o->json_path, "write the JSON report (schema tandem-compare/1) here");
+  cmd->add_option("--csv", o->csv_path, "write the CSV (one line per device, batch and row) here");
+  cmd->add_option("--html", o->html_path, "write the self-contained HTML report here");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace tandem::cli
