@@ -84,8 +84,7 @@ nlohmann::json bench_gemm(const Device& gpu, Stream& s, bool tf32) {
       ops::fill(s, a, 0.01f), ops::fill(s, b, 0.02f), ops::fill(s, c, 0.0f);
       const float one = 1, zero = 0;
       const cudaDataType_t ct = t == DType::f32 ? CUDA_R_32F : t == DType::f16 ? CUDA_R_16F : CUDA_R_16BF;
-      const cublasComputeType_t comp =
-          t == DType::f32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      const cublasComputeType_t comp = t == DType::f32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
       const int m = static_cast<int>(n);
       // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: B and A swap places.
       const Pair p = paired(
@@ -99,8 +98,12 @@ nlohmann::json bench_gemm(const Device& gpu, Stream& s, bool tf32) {
       const char* name = t == DType::f32 ? (tf32 ? "f32 (tf32)" : "f32") : t == DType::f16 ? "f16" : "bf16";
       std::printf("%-10s %6lld %14.1f %14.1f %8.3f\n", name, static_cast<long long>(n), flops / p.ours * 1e-12,
                   flops / p.base * 1e-12, p.base / p.ours);
-      rows.push_back({{"dtype", name}, {"n", n}, {"ours_seconds", p.ours}, {"cublas_seconds", p.base},
-                      {"ours_tflops", flops / p.ours * 1e-12}, {"cublas_tflops", flops / p.base * 1e-12},
+      rows.push_back({{"dtype", name},
+                      {"n", n},
+                      {"ours_seconds", p.ours},
+                      {"cublas_seconds", p.base},
+                      {"ours_tflops", flops / p.ours * 1e-12},
+                      {"cublas_tflops", flops / p.base * 1e-12},
                       {"ratio", p.base / p.ours}});
     }
   cublasDestroy(h);
@@ -127,7 +130,8 @@ nlohmann::json bench_codecs(const Device& gpu, Stream& s) {
   const std::vector<Case> cases = {
       {"cast f32→f16", [&] { ops::cast(s, x, h16); }, op_cost(gpu, opdesc::cast, {&x}, {&h16})},
       {"cast f32→bf16", [&] { ops::cast(s, x, b16); }, op_cost(gpu, opdesc::cast, {&x}, {&b16})},
-      {"chunk_absmax", [&] { ops::chunk_absmax(s, x, unit, cp); }, op_cost(gpu, opdesc::chunk_absmax, {&x}, {&unit}, &cp)},
+      {"chunk_absmax", [&] { ops::chunk_absmax(s, x, unit, cp); },
+       op_cost(gpu, opdesc::chunk_absmax, {&x}, {&unit}, &cp)},
       {"quantize int8", [&] { ops::quantize(s, x, unit, q, nearest); },
        op_cost(gpu, opdesc::quantize, {&x}, {&unit, &q}, &nearest)},
       {"quantize qsgd:7", [&] { ops::quantize(s, x, unit, q, qsgd); },
@@ -148,8 +152,13 @@ nlohmann::json bench_codecs(const Device& gpu, Stream& s) {
     });
     const double ours = c.cost.bytes / p.ours * 1e-9, d2d = 2.0 * static_cast<double>(x.nbytes()) / p.base * 1e-9;
     std::printf("%-18s %12.1f %12.1f %8.3f\n", c.name, ours, d2d, ours / d2d);
-    rows.push_back({{"op", c.name}, {"bytes", c.cost.bytes}, {"ours_seconds", p.ours}, {"copy_seconds", p.base},
-                    {"ours_GBps", ours}, {"copy_GBps", d2d}, {"ratio", ours / d2d}});
+    rows.push_back({{"op", c.name},
+                    {"bytes", c.cost.bytes},
+                    {"ours_seconds", p.ours},
+                    {"copy_seconds", p.base},
+                    {"ours_GBps", ours},
+                    {"copy_GBps", d2d},
+                    {"ratio", ours / d2d}});
   }
   return rows;
 }
@@ -164,11 +173,14 @@ nlohmann::json bench_nccl(const Device& gpu, Stream& s) {
   for (int64_t bytes = 1 << 10; bytes <= (int64_t{256} << 20); bytes *= 16) {
     Tensor t = Tensor::zeros(gpu, {bytes / 4});
     const Pair p = paired(
-        cs, 20, [&] { check(ncclAllReduce(t.data(), t.data(), t.numel(), ncclFloat32, ncclSum, comm, cs), "ncclAllReduce"); },
+        cs, 20,
+        [&] { check(ncclAllReduce(t.data(), t.data(), t.numel(), ncclFloat32, ncclSum, comm, cs), "ncclAllReduce"); },
         [] {});
     std::printf("%-12lld %12.1f %12.1f\n", static_cast<long long>(bytes), p.ours * 1e6,
                 static_cast<double>(bytes) / p.ours * 1e-9);
-    rows.push_back({{"bytes", bytes}, {"seconds", p.ours}, {"algbw_GBps", static_cast<double>(bytes) / p.ours * 1e-9},
+    rows.push_back({{"bytes", bytes},
+                    {"seconds", p.ours},
+                    {"algbw_GBps", static_cast<double>(bytes) / p.ours * 1e-9},
                     {"ranks", 1}});
   }
   ncclCommDestroy(comm);

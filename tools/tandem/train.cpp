@@ -81,7 +81,8 @@ Device rank_gpu() {
   std::vector<Device> gpus;
   for (const Device& d : devices())
     if (d.kind() == DeviceKind::cuda) gpus.push_back(d);
-  if (gpus.empty()) throw Error(ErrorKind::invalid_argument, "", "train", "--device cuda: this machine has no CUDA GPU");
+  if (gpus.empty())
+    throw Error(ErrorKind::invalid_argument, "", "train", "--device cuda: this machine has no CUDA GPU");
   const int local = env_int("OMPI_COMM_WORLD_LOCAL_RANK", 0);
   const int local_size = std::max(local + 1, env_int("OMPI_COMM_WORLD_LOCAL_SIZE", 1));
   if (topo::topology_built()) {
