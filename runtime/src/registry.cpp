@@ -38,6 +38,15 @@ void add_locked(Registry& r, std::unique_ptr<Backend> b) {
   r.backends.push_back(std::move(b));
 }
 
+template <class Make>
+[[maybe_unused]] void add_optional(Registry& r, const char* kind, Make make) {
+  try {
+    add_locked(r, make());
+  } catch (const Error& e) {
+    TANDEM_LOG(error, e.what() << " (no " << kind << " device)");
+  }
+}
+
 // Never destroyed: backends hold driver objects (XRT devices, OpenCL contexts and queues) whose
 // libraries tear down their own state at exit in an order we do not control; releasing ours
 // during static destruction was seen to crash `tandem info` now and then. The process's end
@@ -48,33 +57,19 @@ Registry& registry() {
   std::call_once(once, [] {
     std::lock_guard lock(r.mutex);
     add_locked(r, cpu::make_backend());
+    // A backend that fails to start (a bad TANDEM_FPGA_SIM, TANDEM_XCLBIN or manifest, a broken
+    // OpenCL or CUDA installation) leaves the other devices usable, and says so.
 #if defined(TANDEM_HAVE_FPGA_SIM)
-    try {  // a bad TANDEM_FPGA_SIM leaves the other devices usable, and says so
-      add_locked(r, fpga::make_sim_backend());
-    } catch (const Error& e) {
-      TANDEM_LOG(error, e.what() << " (no fpga-sim device)");
-    }
+    add_optional(r, "fpga-sim", fpga::make_sim_backend);
 #endif
 #if defined(TANDEM_HAVE_XRT)
-    try {  // a bad TANDEM_XCLBIN (or manifest) leaves the other devices usable, and says so
-      add_locked(r, fpga::make_xrt_backend());
-    } catch (const Error& e) {
-      TANDEM_LOG(error, e.what() << " (no fpga-xrt device)");
-    }
+    add_optional(r, "fpga-xrt", [] { return fpga::make_xrt_backend(); });
 #endif
 #if defined(TANDEM_HAVE_OPENCL)
-    try {  // a broken OpenCL installation leaves the other devices usable, and says so
-      add_locked(r, opencl::make_opencl_backend());
-    } catch (const Error& e) {
-      TANDEM_LOG(error, e.what() << " (no opencl device)");
-    }
+    add_optional(r, "opencl", opencl::make_opencl_backend);
 #endif
 #if defined(TANDEM_HAVE_CUDA)
-    try {  // a broken CUDA installation leaves the other devices usable, and says so
-      add_locked(r, cuda::make_cuda_backend());
-    } catch (const Error& e) {
-      TANDEM_LOG(error, e.what() << " (no cuda device)");
-    }
+    add_optional(r, "cuda", cuda::make_cuda_backend);
 #endif
   });
   return r;
