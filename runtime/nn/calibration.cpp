@@ -79,11 +79,8 @@ class OpTracer : public OpObserver {
 std::vector<Device> placement_on(const ModelSpec& spec, const Device& d, std::vector<std::string>* missing) {
   std::vector<Device> out;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& ls = spec.layers[i];
-    const bool params = ls.type == LayerType::conv2d || ls.type == LayerType::linear;
-    std::string why;
-    for (const OpDesc* op : layer_ops(ls.type, i + 1 == spec.layers.size(), params))
-      if (why.empty() && !d.supports(*op)) why = std::string("no kernel for ") + op->name;
+    const OpDesc* op = missing_op(spec, i, d);
+    const std::string why = op ? std::string("no kernel for ") + op->name : "";
     if (missing) missing->push_back(why);
     out.push_back(why.empty() ? d : cpu_device());
   }

@@ -19,17 +19,13 @@ Shape batched(int64_t batch, const Shape& sample) {
 // The device itself when it has every op of the layer; otherwise the CPU, said once per process
 // for each (model, layer, device): never silently, and not once per step or per replica.
 Device fallback_for(const ModelSpec& spec, size_t i, const Device& d) {
-  const LayerSpec& l = spec.layers[i];
-  const bool params = l.type == LayerType::conv2d || l.type == LayerType::linear;
-  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params))
-    if (!d.supports(*op)) {
-      const std::string name = l.name.empty() ? "layer" + std::to_string(i) : l.name;
-      log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
-               "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + d.id() +
-                   " has no kernel for " + op->name);
-      return cpu_device();
-    }
-  return d;
+  const OpDesc* op = missing_op(spec, i, d);
+  if (op == nullptr) return d;
+  const std::string name = spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
+  log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
+           "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + d.id() +
+               " has no kernel for " + op->name);
+  return cpu_device();
 }
 
 }  // namespace
@@ -170,6 +166,14 @@ void Network::charge(size_t layer, const Mark& since) {
   stream(d).synchronize();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   layer_seconds_[layer] += d.props().modeled ? d.modeled_seconds() - since.modeled : wall - since.wall;
+}
+
+const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d) {
+  const LayerSpec& l = spec.layers[i];
+  const bool params = l.type == LayerType::conv2d || l.type == LayerType::linear;
+  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params))
+    if (!d.supports(*op)) return op;
+  return nullptr;
 }
 
 std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params) {

@@ -312,13 +312,10 @@ TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) {
   std::vector<Device> placement;
   std::set<std::string> used;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& l = spec.layers[i];
-    const auto ops =
-        layer_ops(l.type, i + 1 == spec.layers.size(), l.type == LayerType::conv2d || l.type == LayerType::linear);
     Device chosen = cpu_device();
     for (size_t k = 0; k < all.size(); ++k) {
       const Device& d = all[(i + k) % all.size()];
-      if (std::all_of(ops.begin(), ops.end(), [&](const OpDesc* op) { return d.supports(*op); })) {
+      if (missing_op(spec, i, d) == nullptr) {
         chosen = d;
         break;
       }

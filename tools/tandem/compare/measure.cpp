@@ -132,15 +132,6 @@ struct Reference {
   std::vector<std::vector<float>> grads;
 };
 
-// The layer's first op the device lacks ("" when it has them all): the ops nn::Network needs to hold it.
-std::string missing_op(const nn::ModelSpec& spec, size_t i, const Device& d) {
-  const nn::LayerSpec& l = spec.layers[i];
-  const bool params = l.type == nn::LayerType::conv2d || l.type == nn::LayerType::linear;
-  for (const OpDesc* op : nn::layer_ops(l.type, i + 1 == spec.layers.size(), params))
-    if (!d.supports(*op)) return op->name;
-  return "";
-}
-
 Reference reference(const Config& c, const Data& d, int64_t batch) {
   Bench b(c, {cpu_device()}, d, batch);
   Reference r;
@@ -164,7 +155,8 @@ std::vector<Row> plan_rows(const Config& c, const Device& d, std::vector<Device>
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     Row r;
     r.name = layer_name(spec, i);
-    const std::string op = missing_op(spec, i, d);
+    const OpDesc* lacks = nn::missing_op(spec, i, d);
+    const std::string op = lacks ? lacks->name : "";
     if (!op.empty()) {
       r.status = "unsupported";
       r.reason = d.id() + " has no kernel for " + op + ", which this layer needs; not run on " + d.id();

@@ -96,4 +96,7 @@ class Network {
 /// hold it.
 std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params);
 
+/// The first of layer i's ops (layer_ops) that the device lacks; nullptr when it can hold the layer.
+const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d);
+
 }  // namespace tandem::nn
