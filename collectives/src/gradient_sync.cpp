@@ -137,6 +137,27 @@ SyncRequest GradientSync::begin(Stream& s, const Tensor& grad, size_t tensor, co
   return r;
 }
 
+// Every rank's message size into t.sizes, then `gather`: at once when the codec's messages all
+// have this rank's size, else after an allgather of the sizes (host, 8 bytes per rank).
+void GradientSync::gather_after_sizes(PerTensor& t, int64_t mine, std::function<Request()> gather, bool blocking,
+                                      SyncRequest& r) {
+  if (compression::codec_traits(spec_.codec).exact_size) {
+    t.sizes.assign(static_cast<size_t>(comm_->size()), mine);
+    r.current_ = gather();
+    return;
+  }
+  const Device host = cpu_device();
+  Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
+  Tensor own = Tensor::from_host(host, {8}, DType::u8, &mine);
+  Stream hs(host);
+  r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
+  r.rounds_.push_back([this, &t, sizes, gather]() {
+    t.sizes.resize(static_cast<size_t>(comm_->size()));
+    std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
+    return gather();
+  });
+}
+
 // Messages in host memory (with their wire headers and checksums, checked before decoding).
 void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key,
                                         bool blocking, SyncRequest& r) {
@@ -158,21 +179,7 @@ void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor
     Stream hs(host);
     return allgather(hs, send, ensure(t.gathered, host, {total}, DType::u8), t.sizes, blocking);
   };
-  if (compression::codec_traits(spec_.codec).exact_size) {  // every rank's message is as long as this one
-    t.sizes.assign(static_cast<size_t>(comm_->size()), static_cast<int64_t>(mine.size()));
-    r.current_ = gather();
-  } else {  // the sizes first (8 bytes per rank), then the messages
-    Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
-    const int64_t n = static_cast<int64_t>(mine.size());
-    Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
-    Stream hs(host);
-    r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
-    then([this, &t, sizes, gather]() {
-      t.sizes.resize(static_cast<size_t>(comm_->size()));
-      std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
-      return gather();
-    });
-  }
+  gather_after_sizes(t, static_cast<int64_t>(mine.size()), gather, blocking, r);
   then([&t, s, grad, mean]() mutable {
     const auto* bytes = static_cast<const uint8_t*>(t.gathered.data());
     ops::fill(s, grad, 0.0f);
@@ -207,22 +214,7 @@ void GradientSync::gather_device_payloads(Stream& s, const Tensor& grad, PerTens
     for (int64_t b : t.sizes) padded.push_back(pad(b)), total += pad(b);
     return allgather(s, send, ensure(t.gathered, d, {total}, DType::u8), padded, blocking);
   };
-  if (compression::codec_traits(spec_.codec).exact_size) {
-    t.sizes.assign(static_cast<size_t>(comm_->size()), mine.numel());
-    r.current_ = gather();
-  } else {  // the sizes first (host, 8 bytes per rank), then the payloads
-    const Device host = cpu_device();
-    Tensor& sizes = ensure(t.size_bytes, host, {8 * comm_->size()}, DType::u8);
-    const int64_t n = mine.numel();
-    Tensor own = Tensor::from_host(host, {8}, DType::u8, &n);
-    Stream hs(host);
-    r.current_ = allgather(hs, own, sizes, std::vector<int64_t>(static_cast<size_t>(comm_->size()), 8), blocking);
-    then([this, &t, sizes, gather]() mutable {
-      t.sizes.resize(static_cast<size_t>(comm_->size()));
-      std::memcpy(t.sizes.data(), sizes.data(), t.sizes.size() * 8);
-      return gather();
-    });
-  }
+  gather_after_sizes(t, mine.numel(), gather, blocking, r);
   then([&t, s, grad, mean, pad]() mutable {
     ops::fill(s, grad, 0.0f);
     int64_t at = 0;

@@ -80,6 +80,7 @@ class GradientSync {
   SyncRequest begin(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key, bool blocking);
   Request allreduce(Stream& s, const Tensor& t, bool blocking);
   Request allgather(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts, bool blocking);
+  void gather_after_sizes(PerTensor& t, int64_t mine, std::function<Request()> gather, bool blocking, SyncRequest& r);
   void gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key, bool blocking,
                             SyncRequest& r);
   void gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key, bool blocking,
