@@ -5,8 +5,8 @@
 #   tests-*.json / tests-*.log     the op, gradient and compression suites on cuda:0, and cuda.*
 #   bench_cuda.json / .txt         GEMM vs cuBLAS, codec primitives vs device copies, NCCL (1 GPU);
 #   bench_cuda_tf32.json / .txt    the same with TF32 on both sides
-#   train-*.jsonl / .log           the CNN for one epoch: cuda:0, cuda:0 over NCCL (mpirun, one
-#                                  rank per GPU), and the CPU on the same machine
+#   train-*.jsonl / .log           the CNN for one epoch: cuda:0 (batch 64 and 256), cuda:0 over
+#                                  NCCL (mpirun, one rank per GPU), and the CPU on the same machine
 # Builds into build-gpu (CUDA_ARCH, default 90) unless $TANDEM_GPU_BUILD (or build-gpu) holds
 # bin/tandem already: a build carried over from another machine, as tools/gpu_bundle.sh packs it,
 # with the data in $TANDEM_DATA. Needs no network.
@@ -25,6 +25,13 @@ if [ ! -x "$b/bin/tandem" ]; then
   cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_WITH_CUDA=ON -DTANDEM_WITH_NCCL=ON \
     -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" > "$out/configure.log" 2>&1 || { log "configure failed"; exit 1; }
   cmake --build "$b" --parallel "$(nproc)" > "$out/build.log" 2>&1 || { log "build failed (see build.log)"; exit 1; }
+fi
+# Debian 12's OpenBLAS (0.3.21) may not know a newer CPU and fall back to its Prescott (SSE3)
+# kernels, which would make the CPU baseline unfairly slow: pick the newest the CPU's flags allow.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && "$b/bin/tandem" info 2>/dev/null | grep -q 'OpenBLAS.*Prescott'; then
+  if grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -q avx2 /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=Haswell; fi
+  log "OpenBLAS chose Prescott kernels; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 fi
 "$b/bin/tandem" info > "$out/info.txt" 2>&1
 grep -q '^cuda:0' "$out/info.txt" || log "no cuda:0 in tandem info (see info.txt)"
@@ -49,10 +56,12 @@ timeout 150 "$b/bench/bench_cuda" --json "$out/bench_cuda.json" > "$out/bench_cu
 TANDEM_CUDA_TF32=1 timeout 90 "$b/bench/bench_cuda" --json "$out/bench_cuda_tf32.json" > "$out/bench_cuda_tf32.txt" 2>&1 ||
   log "bench_cuda (tf32) failed"
 
-train=(train --model cnn --epochs 1 --train-subset 20000 --test-subset 2000 ${TANDEM_DATA:+--data "$TANDEM_DATA"})
+train=(train --model cnn --epochs 1 --test-subset 2000 ${TANDEM_DATA:+--data "$TANDEM_DATA"})
 log "train on cuda:0"
 timeout 90 "$b/bin/tandem" "${train[@]}" --device cuda:0 --metrics "$out/train-cuda.jsonl" > "$out/train-cuda.log" 2>&1 ||
   { log "train on cuda:0 FAILED"; status=1; }
+timeout 90 "$b/bin/tandem" "${train[@]}" --batch 256 --device cuda:0 --metrics "$out/train-cuda-b256.jsonl" \
+  > "$out/train-cuda-b256.log" 2>&1 || { log "train on cuda:0 at batch 256 FAILED"; status=1; }
 log "train on cuda over NCCL (one rank per GPU)"
 gpus=$(grep -c '^cuda:' "$out/info.txt" || true)
 timeout 90 tools/mpirun.sh -np "${gpus:-1}" "$b/bin/tandem" "${train[@]}" --device cuda --comm nccl \
@@ -60,6 +69,8 @@ timeout 90 tools/mpirun.sh -np "${gpus:-1}" "$b/bin/tandem" "${train[@]}" --devi
 log "train on cpu:0 (baseline)"
 timeout 90 "$b/bin/tandem" "${train[@]}" --device cpu:0 --metrics "$out/train-cpu.jsonl" > "$out/train-cpu.log" 2>&1 ||
   log "train on cpu:0 failed"
+timeout 90 "$b/bin/tandem" "${train[@]}" --batch 256 --device cpu:0 --metrics "$out/train-cpu-b256.jsonl" \
+  > "$out/train-cpu-b256.log" 2>&1 || log "train on cpu:0 at batch 256 failed"
 tail -n 4 "$out"/train-*.log >> "$out/summary.txt"
 cat "$out/summary.txt"
 exit $status

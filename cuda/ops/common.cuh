@@ -16,6 +16,15 @@ namespace tandem::cuda {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
+/// The chunk of element i: 32-bit division where both fit (a 64-bit division is a long loop).
+__device__ inline int64_t chunk_of(int64_t i, int64_t chunk) {
+  if (i <= INT32_MAX && chunk <= INT32_MAX) return static_cast<uint32_t>(i) / static_cast<uint32_t>(chunk);
+  return i / chunk;
+}
+
+/// The thread's place in the whole grid (for the tail after a grid-stride loop over groups).
+__device__ inline int64_t grid_thread() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
+
 // dtype.cpp's scalar conversions, transcribed: the same bits as the CPU, NaN included (CUDA's
 // __float2half_rn and __float2bfloat16_rn return a canonical NaN instead).
 __device__ inline uint16_t to_f16_bits(float x) {

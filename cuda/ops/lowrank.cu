@@ -11,7 +11,7 @@ constexpr int lowrank_threads = 1024;
 
 // Every thread owns the same rows (row ≡ threadIdx.x mod blockDim.x) throughout, so updates of a
 // column need no barrier before the next dot product reads it; block_sum has its own barriers.
-__global__ void orthonormalize_kernel(float* p, int64_t m, int64_t r) {
+__global__ void __launch_bounds__(lowrank_threads) orthonormalize_kernel(float* p, int64_t m, int64_t r) {
   auto dot = [&](int64_t i, int64_t j) {
     double s = 0;
     for (int64_t row = threadIdx.x; row < m; row += blockDim.x) s += double(p[row * r + i]) * double(p[row * r + j]);

@@ -1,10 +1,12 @@
 // Dense codec primitives: per-chunk abs-max, L2 norm and mean magnitude, quantize (nearest or
 // stochastic, Philox-keyed) and dequantize. Bit-identical to the CPU: the sums run per chunk in
 // the CPU's order (four double partial sums over x[i], x[i+1], x[i+2], x[i+3], the tail into the
-// first, combined as (s0 + s1) + (s2 + s3)), so one thread owns a chunk; abs-max does not depend
-// on order and spreads a large chunk over a block. Levels come from compression/levels.h itself.
+// first, combined as (s0 + s1) + (s2 + s3)). Chunks that tile (chunk_tiles.cuh) are staged through
+// shared memory, four lanes per chunk, and quantize makes its levels from the same tile; other
+// chunks take a thread each (a block for a large abs-max). Levels come from compression/levels.h.
 #include <algorithm>
 
+#include "chunk_tiles.cuh"
 #include "common.cuh"
 #include "op.h"
 #include "tandem/compression/levels.h"
@@ -12,48 +14,11 @@
 namespace tandem::cuda {
 namespace {
 
-// |x| as bits, where integer order is float order; NaN (bits above infinity's) counts as 0.
-__device__ inline uint32_t abs_bits(float v) {
-  const uint32_t a = __float_as_uint(v) & 0x7fffffffu;
-  return a > 0x7f800000u ? 0u : a;
-}
-
-// r / divisor in IEEE division; r itself for the plain reductions (so NaN keeps its bits).
-__device__ inline float divided(float r, float divisor) { return divisor == 1.0f ? r : __fdiv_rn(r, divisor); }
-
-// One chunk's four partial sums of term(x), the CPU's way. float4 loads where aligned.
-template <class Term>
-__device__ double chunk_sum(const float* x, int64_t count, Term term) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t i = 0;
-  if (reinterpret_cast<uintptr_t>(x) % 16 == 0) {
-    for (; i + 4 <= count; i += 4) {
-      const float4 v = *reinterpret_cast<const float4*>(x + i);
-      s0 += term(v.x), s1 += term(v.y), s2 += term(v.z), s3 += term(v.w);
-    }
-  } else {
-    for (; i + 4 <= count; i += 4) s0 += term(x[i]), s1 += term(x[i + 1]), s2 += term(x[i + 2]), s3 += term(x[i + 3]);
-  }
-  for (; i < count; ++i) s0 += term(x[i]);
-  return (s0 + s1) + (s2 + s3);
-}
-
 template <ChunkReduce R>
 __global__ void reduce_per_thread(const float* x, int64_t n, int64_t chunk, float divisor, float* out) {
   TANDEM_GRID_LOOP(c, (n + chunk - 1) / chunk) {
-    const float* xc = x + c * chunk;
     const int64_t count = n - c * chunk < chunk ? n - c * chunk : chunk;
-    float r;
-    if constexpr (R == ChunkReduce::absmax) {
-      uint32_t m = 0;
-      for (int64_t i = 0; i < count; ++i) m = max(m, abs_bits(xc[i]));
-      r = __uint_as_float(m);
-    } else if constexpr (R == ChunkReduce::norm2) {
-      r = static_cast<float>(sqrt(chunk_sum(xc, count, [](float v) { return double(v) * double(v); })));
-    } else {
-      r = static_cast<float>(chunk_sum(xc, count, [](float v) { return double(fabsf(v)); }) / double(count));
-    }
-    out[c] = divided(r, divisor);
+    out[c] = divided(reduce_chunk<R>(x + c * chunk, count), divisor);
   }
 }
 
@@ -81,7 +46,7 @@ __device__ inline bool usable_unit(float u) { return u > 0.0f && isfinite(u); }
 __global__ void levels_nearest_kernel(const float* x, const float* unit, int8_t* q, int64_t n, int64_t chunk,
                                       float top) {
   TANDEM_GRID_LOOP(i, n) {
-    const float u = unit[i / chunk];
+    const float u = unit[chunk_of(i, chunk)];
     q[i] = usable_unit(u) ? compression::level_nearest(__fdiv_rn(x[i], u), top) : int8_t{0};
   }
 }
@@ -91,15 +56,97 @@ __global__ void levels_stochastic_kernel(const float* x, const float* unit, int8
                                          float top, compression::RandomKey key, uint64_t blocks) {
   TANDEM_GRID_LOOP(t, static_cast<int64_t>(blocks)) {
     for_philox_block(key, n, static_cast<uint64_t>(t), [&](int64_t i, uint32_t word) {
-      const float u = unit[i / chunk];
+      const float u = unit[chunk_of(i, chunk)];
       q[i] = usable_unit(u) ? compression::level_stochastic(__fdiv_rn(x[i], u), compression::uniform_from(word), top)
                             : int8_t{0};
     });
   }
 }
 
+// Four levels as one 32-bit store (p aligned to 4).
+__device__ inline void store4(int8_t* p, const int8_t (&v)[4]) {
+  *reinterpret_cast<char4*>(p) = make_char4(v[0], v[1], v[2], v[3]);
+}
+
+// quantize's second half as the epilogue of its tiled reduction: the tile's levels, four per
+// step, from the rows already in shared memory.
+struct NearestLevels {
+  int8_t* q;
+  float top;
+  __device__ int8_t level(float v, float u) const {
+    return usable_unit(u) ? compression::level_nearest(__fdiv_rn(v, u), top) : int8_t{0};
+  }
+  __device__ void operator()(const ChunkTile& t) const {
+    t.for_my_quads([&](int i, float4 v, float u) {
+      store4(q + t.begin + i, {level(v.x, u), level(v.y, u), level(v.z, u), level(v.w, u)});
+    });
+    for (int i = (t.size & ~3) + threadIdx.x; i < t.size; i += blockDim.x) {
+      float u;
+      const float v = t.at(i, u);
+      q[t.begin + i] = level(v, u);
+    }
+  }
+};
+
+// The same for stochastic rounding: element i takes Philox word key.offset + i, as on the CPU;
+// four elements span one Philox block, or two where the offset is not a multiple of 4.
+struct StochasticLevels {
+  int8_t* q;
+  float top;
+  compression::RandomKey key;
+  // Levels of elements i … i + m − 1 of the tile (m ≤ 4, values v, one unit u).
+  __device__ void levels(const ChunkTile& t, int i, const float (&v)[4], float u, int m, int8_t (&out)[4]) const {
+    const uint64_t p = key.offset + static_cast<uint64_t>(t.begin + i);
+    const unsigned skip = p & 3u;
+    const compression::PhiloxCounter a = compression::random_block(key, p >> 2);
+    const compression::PhiloxCounter b = skip != 0 ? compression::random_block(key, (p >> 2) + 1) : a;
+    // Word j of the four; selects rather than an indexed array, which would live in local memory.
+    const auto word = [&](unsigned j) {
+      const unsigned k = j % 4;
+      const uint32_t from_a = k == 0 ? a[0] : k == 1 ? a[1] : k == 2 ? a[2] : a[3];
+      const uint32_t from_b = k == 0 ? b[0] : k == 1 ? b[1] : k == 2 ? b[2] : b[3];
+      return j < 4 ? from_a : from_b;
+    };
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      out[j] = j < m && usable_unit(u)
+                   ? compression::level_stochastic(__fdiv_rn(v[j], u), compression::uniform_from(word(skip + j)), top)
+                   : int8_t{0};
+  }
+  __device__ void operator()(const ChunkTile& t) const {
+    t.for_my_quads([&](int i, float4 v4, float u) {
+      int8_t out[4];
+      levels(t, i, {v4.x, v4.y, v4.z, v4.w}, u, 4, out);
+      store4(q + t.begin + i, out);
+    });
+    const int tail = t.size & ~3;
+    if (tail < t.size && threadIdx.x == 0) {  // the last partial quad: one row, one unit
+      float v[4] = {0, 0, 0, 0}, u = 0;
+      for (int j = 0; j < t.size - tail; ++j) v[j] = t.at(tail + j, u);
+      int8_t out[4];
+      levels(t, tail, v, u, t.size - tail, out);
+      for (int j = 0; j < t.size - tail; ++j) q[t.begin + tail + j] = out[j];
+    }
+  }
+};
+
 __global__ void dequantize_kernel(const int8_t* q, const float* unit, float* y, int64_t n, int64_t chunk) {
-  TANDEM_GRID_LOOP(i, n) y[i] = __fmul_rn(static_cast<float>(q[i]), unit[i / chunk]);
+  TANDEM_GRID_LOOP(i, n) y[i] = __fmul_rn(static_cast<float>(q[i]), unit[chunk_of(i, chunk)]);
+}
+
+// Four elements per step (q aligned to 4, y to 16, chunk a multiple of 4: one unit per step).
+__global__ void dequantize_x4_kernel(const int8_t* __restrict__ q, const float* __restrict__ unit,
+                                     float* __restrict__ y, int64_t n, int64_t chunk) {
+#pragma unroll 4  // several loads in flight per thread
+  TANDEM_GRID_LOOP(k, n / 4) {
+    const char4 v = reinterpret_cast<const char4*>(q)[k];
+    const float u = unit[chunk_of(4 * k, chunk)];
+    reinterpret_cast<float4*>(y)[k] =
+        make_float4(__fmul_rn(static_cast<float>(v.x), u), __fmul_rn(static_cast<float>(v.y), u),
+                    __fmul_rn(static_cast<float>(v.z), u), __fmul_rn(static_cast<float>(v.w), u));
+  }
+  const int64_t i = (n & ~int64_t{3}) + grid_thread();
+  if (i < n) y[i] = __fmul_rn(static_cast<float>(q[i]), unit[chunk_of(i, chunk)]);
 }
 
 void reduce_op(const OpCall& c, ChunkReduce r) {
@@ -113,6 +160,12 @@ void reduce_op(const OpCall& c, ChunkReduce r) {
 void reduce_chunks(const Op& op, ChunkReduce r, const float* x, int64_t n, int64_t chunk, float divisor, float* out) {
   const int64_t chunks = (n + chunk - 1) / chunk;
   if (chunks == 0) return;
+  if (tiled_chunks_fit(x, chunk)) {
+    if (r == ChunkReduce::absmax) reduce_tiled<ChunkReduce::absmax>(op, x, n, chunk, divisor, out, NoEpilogue{});
+    if (r == ChunkReduce::norm2) reduce_tiled<ChunkReduce::norm2>(op, x, n, chunk, divisor, out, NoEpilogue{});
+    if (r == ChunkReduce::absmean) reduce_tiled<ChunkReduce::absmean>(op, x, n, chunk, divisor, out, NoEpilogue{});
+    return;
+  }
   if (r == ChunkReduce::absmax && chunk >= 1024) {
     absmax_per_block<<<op.grid(chunks * block_threads), block_threads, 0, op.s()>>>(x, n, chunk, divisor, out);
   } else if (r == ChunkReduce::absmax) {
@@ -137,9 +190,21 @@ void quantize(const OpCall& c) {
   int8_t* q = static_cast<int8_t*>(c.out[1]->data());
   const int64_t n = c.in[0]->numel();
   const float top = static_cast<float>(p.levels);
-  // unit = (max |x| or ‖x‖₂) / levels, then every element against its chunk's unit.
-  reduce_chunks(op, p.scale == QuantScale::absmax ? ChunkReduce::absmax : ChunkReduce::norm2, x, n, p.chunk, top, unit);
   if (n == 0) return;
+  // unit = (max |x| or ‖x‖₂) / levels, then every element against its chunk's unit: fused into
+  // one pass over x where the chunks tile, else a reduction and a levels kernel.
+  if (tiled_chunks_fit(x, p.chunk) && reinterpret_cast<uintptr_t>(q) % 4 == 0) {
+    if (p.scale == QuantScale::absmax && !p.stochastic)
+      reduce_tiled<ChunkReduce::absmax>(op, x, n, p.chunk, top, unit, NearestLevels{q, top});
+    else if (p.scale == QuantScale::absmax)
+      reduce_tiled<ChunkReduce::absmax>(op, x, n, p.chunk, top, unit, StochasticLevels{q, top, p.key});
+    else if (!p.stochastic)
+      reduce_tiled<ChunkReduce::norm2>(op, x, n, p.chunk, top, unit, NearestLevels{q, top});
+    else
+      reduce_tiled<ChunkReduce::norm2>(op, x, n, p.chunk, top, unit, StochasticLevels{q, top, p.key});
+    return;
+  }
+  reduce_chunks(op, p.scale == QuantScale::absmax ? ChunkReduce::absmax : ChunkReduce::norm2, x, n, p.chunk, top, unit);
   if (!p.stochastic) {
     levels_nearest_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(x, unit, q, n, p.chunk, top);
     op.launched("quantize_nearest");
@@ -155,9 +220,14 @@ void dequantize(const OpCall& c) {
   const Op op(c);
   const int64_t n = c.in[0]->numel();
   if (n == 0) return;
-  dequantize_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(
-      static_cast<const int8_t*>(c.in[0]->data()), static_cast<const float*>(c.in[1]->data()),
-      static_cast<float*>(c.out[0]->data()), n, c.param<ChunkParams>().chunk);
+  const auto* q = static_cast<const int8_t*>(c.in[0]->data());
+  const auto* unit = static_cast<const float*>(c.in[1]->data());
+  auto* y = static_cast<float*>(c.out[0]->data());
+  const int64_t chunk = c.param<ChunkParams>().chunk;
+  if (chunk % 4 == 0 && reinterpret_cast<uintptr_t>(q) % 4 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0)
+    dequantize_x4_kernel<<<op.grid(std::max<int64_t>(n / 4, 1)), block_threads, 0, op.s()>>>(q, unit, y, n, chunk);
+  else
+    dequantize_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(q, unit, y, n, chunk);
   op.launched("dequantize");
 }
 

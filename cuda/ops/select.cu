@@ -61,6 +61,8 @@ __global__ void select_pick(int shift, SelectState* st, const unsigned long long
 }
 
 constexpr int tile_threads = 256, tile_items = 16, tile = tile_threads * tile_items;
+// One block of 1024 threads plans every tile; __launch_bounds__ keeps its registers within what a
+// block that size may have (64 per thread), which the two CUB scans would otherwise exceed.
 constexpr int plan_threads = 1024;
 
 __global__ void compact_count(const float* x, int64_t n, const float* t, int32_t* greater, int32_t* equal) {
@@ -85,8 +87,9 @@ __global__ void compact_count(const float* x, int64_t n, const float* t, int32_t
 
 // One block: budget = max(0, limit − Σ greater); tile b takes min(equal[b], what is left of the
 // budget) ties; offset[b] = selections in earlier tiles; count = all selections.
-__global__ void compact_plan(int64_t tiles, const int32_t* greater, const int32_t* equal, long long limit,
-                             long long* ties, long long* offset, int32_t* count) {
+__global__ void __launch_bounds__(plan_threads)
+    compact_plan(int64_t tiles, const int32_t* greater, const int32_t* equal, long long limit, long long* ties,
+                 long long* offset, int32_t* count) {
   using Scan = cub::BlockScan<long long, plan_threads>;
   using Reduce = cub::BlockReduce<long long, plan_threads>;
   __shared__ union {

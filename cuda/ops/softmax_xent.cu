@@ -46,7 +46,8 @@ __global__ void softmax_forward_kernel(const float* x, const int32_t* labels, fl
 }
 
 // loss = mean of the row losses: one block, summed in double.
-__global__ void mean_kernel(const double* row_loss, int64_t n, float* loss) {
+constexpr int mean_threads = 1024;
+__global__ void __launch_bounds__(mean_threads) mean_kernel(const double* row_loss, int64_t n, float* loss) {
   double s = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += row_loss[i];
   s = block_sum(s);
@@ -85,7 +86,7 @@ void softmax_xent_forward(const OpCall& c) {
         static_cast<float*>(probs.data()), row_loss.as<double>(), n, k);
     op.launched("softmax_xent_forward");
   }
-  mean_kernel<<<1, 1024, 0, op.s()>>>(row_loss.as<double>(), n, static_cast<float*>(loss.data()));
+  mean_kernel<<<1, mean_threads, 0, op.s()>>>(row_loss.as<double>(), n, static_cast<float*>(loss.data()));
   op.launched("softmax_xent_mean");
 }
 

@@ -188,6 +188,31 @@ TEST(CudaBits, CodecPrimitivesAtOddSizesAndOffsets) {
       "random_fill and sample");
 }
 
+// Gradient-sized tensors: many tiles per block in the one-pass reductions (quantize, sign_pack),
+// every block busy, and a partial tile at the end.
+TEST(CudaBits, CodecPrimitivesOverManyTiles) {
+  NEED_CUDA(d);
+  const int64_t n = (int64_t{1} << 24) + 1001;
+  const std::vector<float> x = wave(size_t(n), 0.01f);
+  const compression::RandomKey key{42, 3, 1, 6};
+  for (const int64_t chunk : {int64_t{64}, int64_t{256}})
+    for (const bool stochastic : {false, true})
+      expect_same_bits(
+          d,
+          [&](const Device& dev, Stream& s) {
+            const int64_t chunks = (n + chunk - 1) / chunk;
+            const Tensor xs = Tensor::from_vector(dev, {n}, x), unit = Tensor::empty(dev, {chunks}),
+                         q = Tensor::empty(dev, {n}, DType::i8), means = Tensor::empty(dev, {chunks}),
+                         bits = Tensor::empty(dev, {(n + 7) / 8}, DType::u8), y = Tensor::empty(dev, {n});
+            ops::quantize(s, xs, unit, q,
+                          {chunk, 7, stochastic ? QuantScale::norm2 : QuantScale::absmax, stochastic, key});
+            ops::sign_pack(s, xs, means, bits, {chunk});
+            ops::sign_unpack(s, bits, means, y, {chunk});
+            return std::vector<Tensor>{unit, q, means, bits, y};
+          },
+          "codec over many tiles, chunk " + std::to_string(chunk) + (stochastic ? " qsgd" : " int8"));
+}
+
 TEST(CudaBits, PoolingWithOverlappingWindows) {
   NEED_CUDA(d);
   const std::vector<float> x = wave(2 * 3 * 9 * 11, 1.0f);

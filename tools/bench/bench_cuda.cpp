@@ -1,5 +1,6 @@
 // GPU benchmarks for issue 9's targets, each against a baseline timed in the same run on the
-// same stream, call by call alternating (CUDA events around each call, medians):
+// same stream, alternating batches of back-to-back calls (CUDA events around each batch, medians
+// of the time per call):
 //   gemm   ops::gemm on cuda:0 vs cuBLAS called directly on the same buffers (f32; f16 and
 //          bf16 with f32 accumulation; TF32 when TANDEM_CUDA_TF32=1, for both sides);
 //   codec  each streaming codec primitive's bytes/s (its op cost's bytes) vs a device-to-device
@@ -43,11 +44,14 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Seconds of each of `ours` and `base`, alternating, timed by events on one stream.
+// Seconds per call of each of `ours` and `base`, alternating, timed by events on one stream.
+// Each timing spans `batch` calls back to back, as in a training step, so that the host's
+// launch time hides behind the device's work instead of counting as idle device time.
 struct Pair {
   double ours, base;
 };
-Pair paired(cudaStream_t s, int repeats, const std::function<void()>& ours, const std::function<void()>& base) {
+Pair paired(cudaStream_t s, int repeats, const std::function<void()>& ours, const std::function<void()>& base,
+            int batch = 10) {
   cudaEvent_t e[3];
   for (auto& x : e) check(cudaEventCreate(&x), "cudaEventCreate");
   ours(), base();  // warm-up: algorithm choice, workspace, caches
@@ -55,16 +59,16 @@ Pair paired(cudaStream_t s, int repeats, const std::function<void()>& ours, cons
   for (int r = 0; r < repeats; ++r) {
     const bool ours_first = r % 2 == 0;
     check(cudaEventRecord(e[0], s), "cudaEventRecord");
-    (ours_first ? ours : base)();
+    for (int i = 0; i < batch; ++i) (ours_first ? ours : base)();
     check(cudaEventRecord(e[1], s), "cudaEventRecord");
-    (ours_first ? base : ours)();
+    for (int i = 0; i < batch; ++i) (ours_first ? base : ours)();
     check(cudaEventRecord(e[2], s), "cudaEventRecord");
     check(cudaEventSynchronize(e[2]), "cudaEventSynchronize");
     float first = 0, second = 0;
     check(cudaEventElapsedTime(&first, e[0], e[1]), "cudaEventElapsedTime");
     check(cudaEventElapsedTime(&second, e[1], e[2]), "cudaEventElapsedTime");
-    (ours_first ? a : b).push_back(first * 1e-3);
-    (ours_first ? b : a).push_back(second * 1e-3);
+    (ours_first ? a : b).push_back(first * 1e-3 / batch);
+    (ours_first ? b : a).push_back(second * 1e-3 / batch);
   }
   for (auto& x : e) cudaEventDestroy(x);
   return {median(a), median(b)};
@@ -88,12 +92,13 @@ nlohmann::json bench_gemm(const Device& gpu, Stream& s, bool tf32) {
       const int m = static_cast<int>(n);
       // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: B and A swap places.
       const Pair p = paired(
-          cs, 20, [&] { ops::gemm(s, a, b, c); },
+          cs, n >= 4096 ? 10 : 20, [&] { ops::gemm(s, a, b, c); },
           [&] {
             check(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, m, m, m, &one, b.data(), ct, m, a.data(), ct, m, &zero,
                                c.data(), ct, m, comp, CUBLAS_GEMM_DEFAULT),
                   "cublasGemmEx");
-          });
+          },
+          n >= 4096 ? 2 : 10);
       const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
       const char* name = t == DType::f32 ? (tf32 ? "f32 (tf32)" : "f32") : t == DType::f16 ? "f16" : "bf16";
       std::printf("%-10s %6lld %14.1f %14.1f %8.3f\n", name, static_cast<long long>(n), flops / p.ours * 1e-12,
