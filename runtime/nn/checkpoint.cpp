@@ -12,11 +12,6 @@
 
 namespace tandem::nn {
 
-NamedTensor NamedTensor::of(const std::string& name, const Tensor& t) {
-  NamedTensor n{name, t.dtype(), t.shape(), std::vector<uint8_t>(t.nbytes())};
-  t.copy_to_host(n.bytes.data());
-  return n;
-}
 namespace {
 
 using nlohmann::json;
@@ -78,7 +73,12 @@ CheckpointData read_checkpoint(const std::string& path) {
   if (!in) bad(path, "cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string s = ss.str();
+  if (in.bad()) bad(path, "read failed");
+  return parse_checkpoint(ss.view(), path);
+}
+
+CheckpointData parse_checkpoint(std::string_view bytes, const std::string& path) {
+  const std::string s(bytes);
   if (s.size() < fixed_header + 4) bad(path, "too short (" + std::to_string(s.size()) + " bytes) to be a checkpoint");
   if (std::memcmp(s.data(), magic, sizeof magic) != 0) bad(path, "bad magic: not a Tandem checkpoint");
   const uint32_t version = get_u32(s, 8);

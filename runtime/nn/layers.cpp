@@ -4,10 +4,10 @@
 
 namespace tandem::nn {
 
-Param& Layer::add_param(const std::string& suffix, const Shape& shape, bool prunable) {
-  params_.push_back(
-      {spec_.name + "." + suffix, Tensor::zeros(device_, shape), Tensor::zeros(device_, shape), Tensor(), prunable});
-  return params_.back();
+void Layer::build(const Shape& in, bool grads) {
+  for (const ParamSpec& p : layer_params(spec_, in))
+    params_.push_back({p.name, Tensor::zeros(device_, p.shape), grads ? Tensor::zeros(device_, p.shape) : Tensor(),
+                       Tensor(), p.prunable});
 }
 
 namespace {
@@ -27,10 +27,9 @@ Tensor flat(const Tensor& t) { return t.reshape({t.shape()[0], t.numel() / t.sha
 class Linear final : public Layer {
  public:
   using Layer::Layer;
-  void build(const Shape& in) override {
+  void build(const Shape& in, bool grads) override {
     in_features_ = in.numel();
-    add_param("weight", {spec_.out, in_features_}, true);
-    add_param("bias", {spec_.out}, false);
+    Layer::build(in, grads);
   }
   void init(std::mt19937_64& rng) override { he_uniform(params_[0], in_features_, rng); }
   void forward(Stream& s, const Tensor& x, const Tensor& y) override {
@@ -50,10 +49,9 @@ class Linear final : public Layer {
 class Conv2d final : public Layer {
  public:
   using Layer::Layer;
-  void build(const Shape& in) override {
+  void build(const Shape& in, bool grads) override {
     fan_in_ = in[0] * spec_.kernel * spec_.kernel;
-    add_param("weight", {spec_.out, in[0], spec_.kernel, spec_.kernel}, true);
-    add_param("bias", {spec_.out}, false);
+    Layer::build(in, grads);
   }
   void init(std::mt19937_64& rng) override { he_uniform(params_[0], fan_in_, rng); }
   void forward(Stream& s, const Tensor& x, const Tensor& y) override {
@@ -84,6 +82,7 @@ class MaxPool2d final : public Layer {
  public:
   using Layer::Layer;
   void resize(const Shape& out) override { indices_ = Tensor::empty(device_, out, DType::i32); }
+  void release() override { indices_ = Tensor(); }
   void forward(Stream& s, const Tensor& x, const Tensor& y) override {
     ops::maxpool2d_forward(s, x, y, indices_, {spec_.kernel, spec_.stride});
   }

@@ -12,12 +12,15 @@ class Layer {
   Layer(LayerSpec spec, Device device) : spec_(std::move(spec)), device_(device) {}
   virtual ~Layer() = default;
 
-  /// Allocates the parameters for a one-sample input shape.
-  virtual void build(const Shape& /*in*/) {}
+  /// Allocates the parameters (layer_params) for a one-sample input shape, with their gradients
+  /// when the network trains.
+  virtual void build(const Shape& in, bool grads);
   /// Fills parameters from the generator (He-uniform weights, zero biases).
   virtual void init(std::mt19937_64& /*rng*/) {}
   /// Allocates per-batch state (e.g. pooling indices).
   virtual void resize(const Shape& /*out*/) {}
+  /// Frees per-batch state.
+  virtual void release() {}
   virtual void forward(Stream& s, const Tensor& x, const Tensor& y) = 0;
   /// Writes parameter gradients; writes dx unless it is null (the first layer needs none).
   virtual void backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor* dx) = 0;
@@ -27,8 +30,6 @@ class Layer {
   std::vector<Param>& params() { return params_; }
 
  protected:
-  Param& add_param(const std::string& suffix, const Shape& shape, bool prunable);
-
   LayerSpec spec_;
   Device device_;
   std::vector<Param> params_;

@@ -61,6 +61,28 @@ std::string_view layer_type_name(LayerType t) {
   return "?";
 }
 
+std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in) {
+  switch (l.type) {
+    case LayerType::conv2d:
+      return {{l.name + ".weight", Shape{l.out, in[0], l.kernel, l.kernel}, true},
+              {l.name + ".bias", Shape{l.out}, false}};
+    case LayerType::linear:
+      return {{l.name + ".weight", Shape{l.out, in.numel()}, true}, {l.name + ".bias", Shape{l.out}, false}};
+    case LayerType::relu:
+    case LayerType::maxpool2d:
+      break;
+  }
+  return {};
+}
+
+std::vector<ParamSpec> ModelSpec::params() const {
+  const std::vector<Shape> out = shapes();
+  std::vector<ParamSpec> all;
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (ParamSpec& p : layer_params(layers[i], i == 0 ? input : out[i - 1])) all.push_back(std::move(p));
+  return all;
+}
+
 std::vector<Shape> ModelSpec::shapes() const {
   std::vector<Shape> out;
   Shape s = input;

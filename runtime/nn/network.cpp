@@ -18,8 +18,8 @@ Shape batched(int64_t batch, const Shape& sample) {
 
 // The device itself when it has every op of the layer; otherwise the CPU, said once per process
 // for each (model, layer, device): never silently, and not once per step or per replica.
-Device fallback_for(const ModelSpec& spec, size_t i, const Device& d) {
-  const OpDesc* op = missing_op(spec, i, d);
+Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
+  const OpDesc* op = missing_op(spec, i, d, purpose);
   if (op == nullptr) return d;
   const std::string name = spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
   log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
@@ -30,7 +30,8 @@ Device fallback_for(const ModelSpec& spec, size_t i, const Device& d) {
 
 }  // namespace
 
-Network::Network(const ModelSpec& spec, const std::vector<Device>& placement) : spec_(spec) {
+Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Purpose purpose)
+    : spec_(spec), purpose_(purpose) {
   if (placement.size() != 1 && placement.size() != spec.layers.size())
     throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
                 "placement names " + std::to_string(placement.size()) + " devices for " +
@@ -42,9 +43,9 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement) : 
     if (!d)
       throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
                   "no device for layer " + spec.layers[i].name);
-    d = fallback_for(spec, i, d);
+    d = fallback_for(spec, i, d, purpose);
     layers_.push_back(make_layer(spec.layers[i], d));
-    layers_.back()->build(in);
+    layers_.back()->build(in, purpose == Purpose::training);
     if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));
     in = shapes[i];
   }
@@ -77,21 +78,31 @@ void Network::allocate(int64_t batch) {
     const Device d = layers_[i]->device();
     const Shape out = batched(batch, shapes[i]);
     const bool moved = i > 0 && !(layers_[i - 1]->device() == d);
+    const bool grads = purpose_ == Purpose::training;
     inputs_.push_back(moved ? Tensor::empty(d, in) : Tensor());
-    in_grads_.push_back(moved ? Tensor::empty(d, in) : Tensor());
+    in_grads_.push_back(moved && grads ? Tensor::empty(d, in) : Tensor());
     // ReLU runs in place (its output and gradient share its input's buffers): no layer's
     // backward reads its own output, and relu_backward gives the same result from y as from x
     // (y > 0 exactly where x > 0). At batch 256 this keeps the CNN's largest activations in cache.
     const bool in_place = i > 0 && !moved && spec_.layers[i].type == LayerType::relu;
     acts_.push_back(in_place ? acts_[i - 1] : Tensor::empty(d, out));
-    grads_.push_back(in_place ? grads_[i - 1] : Tensor::empty(d, out));
+    grads_.push_back(!grads ? Tensor() : in_place ? grads_[i - 1] : Tensor::empty(d, out));
     layers_[i]->resize(out);
     in = out;
   }
-  const Device last = output_device();
-  probs_ = Tensor::empty(last, {batch, spec_.classes});
-  loss_ = Tensor::empty(last, {1});
+  if (purpose_ == Purpose::training) {
+    const Device last = output_device();
+    probs_ = Tensor::empty(last, {batch, spec_.classes});
+    loss_ = Tensor::empty(last, {1});
+  }
   batch_ = batch;
+}
+
+void Network::release_batch() {
+  acts_.clear(), inputs_.clear(), grads_.clear(), in_grads_.clear();
+  input_ = probs_ = loss_ = Tensor();
+  for (auto& l : layers_) l->release();
+  batch_ = 0;
 }
 
 const Tensor& Network::forward(const Tensor& input) {
@@ -118,6 +129,8 @@ const Tensor& Network::forward(const Tensor& input) {
 }
 
 float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready, float loss_scale) {
+  if (purpose_ != Purpose::training)
+    throw Error(ErrorKind::unsupported, "", "network " + spec_.name, "built for inference: no backward pass");
   std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
   for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());
@@ -168,16 +181,28 @@ void Network::charge(size_t layer, const Mark& since) {
   layer_seconds_[layer] += d.props().modeled ? d.modeled_seconds() - since.modeled : wall - since.wall;
 }
 
-const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d) {
+const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
   const LayerSpec& l = spec.layers[i];
   const bool params = l.type == LayerType::conv2d || l.type == LayerType::linear;
-  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params))
+  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params, purpose))
     if (!d.supports(*op)) return op;
   return nullptr;
 }
 
-std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params) {
+std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params, Purpose purpose) {
   std::vector<const OpDesc*> ops;
+  if (purpose == Purpose::inference) {
+    switch (type) {
+      case LayerType::conv2d:
+        return {&opdesc::conv2d_forward, &opdesc::bias_add};
+      case LayerType::linear:
+        return {&opdesc::gemm, &opdesc::bias_add};
+      case LayerType::relu:
+        return {&opdesc::relu_forward};
+      case LayerType::maxpool2d:
+        return {&opdesc::maxpool2d_forward};
+    }
+  }
   switch (type) {
     case LayerType::conv2d:
       ops = {&opdesc::conv2d_forward, &opdesc::conv2d_backward_data, &opdesc::conv2d_backward_weights,

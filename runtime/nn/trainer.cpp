@@ -11,6 +11,7 @@
 #include "tandem/error.h"
 #include "tandem/log.h"
 #include "tandem/nn/checkpoint.h"
+#include "tandem/nn/model_file.h"
 
 namespace tandem::nn {
 namespace {
@@ -397,7 +398,11 @@ void Trainer::save_checkpoint() {
   for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
   state_->shares = balancer_->shares();
   data.header_json =
-      json{{"kind", "checkpoint"}, {"config", config_json(config_, net_->spec())}, {"state", state_->to_json()}}.dump();
+      json{{"kind", "checkpoint"},
+           {"config", config_json(config_, net_->spec())},
+           {"normalize", {{"mean", mean_}, {"scale", inv_std_}}},  // for readers of the model (the C API)
+           {"state", state_->to_json()}}
+          .dump();
   std::vector<Param*> params = net_->params();
   std::vector<Tensor>& vel = sgd_.velocity(params);
   for (size_t i = 0; i < params.size(); ++i) {
@@ -456,14 +461,6 @@ void Trainer::load_checkpoint() {
   pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts
 }
 
-void Trainer::export_model(const std::string& path) const {
-  CheckpointData data;
-  std::vector<Param*> params = net_->params();
-  data.header_json =
-      json{{"kind", "model"}, {"model", json::parse(net_->spec().to_json())}, {"sparsity", overall_sparsity(params)}}
-          .dump();
-  for (Param* p : params) data.tensors.push_back(NamedTensor::of("param:" + p->name, p->value));
-  write_checkpoint(path, data);
-}
+void Trainer::export_model(const std::string& path) const { write_model_file(path, *net_, {mean_, inv_std_}); }
 
 }  // namespace tandem::nn

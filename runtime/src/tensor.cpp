@@ -1,5 +1,7 @@
 #include "tandem/tensor.h"
 
+#include <atomic>
+#include <string>
 #include <vector>
 
 #include "tandem/backend.h"
@@ -7,29 +9,69 @@
 
 namespace tandem {
 
-// Owns one allocation (or borrows host memory); not copyable, so the memory is freed exactly once.
+struct MemoryAccount::State {
+  std::atomic<uint64_t> used{0}, peak{0};
+  uint64_t limit = 0;
+
+  // Reserves n bytes, or says why not (the limit), without allocating anything.
+  void reserve(uint64_t n, const std::string& device) {
+    uint64_t now = used.load();
+    do {
+      if (limit != 0 && (n > limit || now > limit - n))
+        throw Error(ErrorKind::out_of_memory, device, "allocate",
+                    std::to_string(n) + " bytes more would take the memory held past its limit of " +
+                        std::to_string(limit) + " bytes (" + std::to_string(now) + " held)");
+    } while (!used.compare_exchange_weak(now, now + n));
+    for (uint64_t p = peak.load(); now + n > p && !peak.compare_exchange_weak(p, now + n);) {
+    }
+  }
+  void release(uint64_t n) { used.fetch_sub(n); }
+};
+
+namespace {
+thread_local std::shared_ptr<MemoryAccount::State>* charged_owner = nullptr;  // the innermost Scope's account
+}  // namespace
+
+MemoryAccount::MemoryAccount(uint64_t limit_bytes) : state_(std::make_shared<State>()) { state_->limit = limit_bytes; }
+uint64_t MemoryAccount::used() const { return state_->used.load(); }
+uint64_t MemoryAccount::peak() const { return state_->peak.load(); }
+uint64_t MemoryAccount::limit() const { return state_->limit; }
+void MemoryAccount::reset_peak() { state_->peak.store(state_->used.load()); }
+
+MemoryAccount::Scope::Scope(MemoryAccount& account) : previous_(charged_owner) { charged_owner = &account.state_; }
+MemoryAccount::Scope::~Scope() { charged_owner = static_cast<std::shared_ptr<State>*>(previous_); }
+
+// Owns one allocation (or borrows host memory); not copyable, so the memory is freed exactly once
+// (and released from the account it was charged to, if any).
 struct BufferImpl {
-  BufferImpl(DeviceImpl* d, void* p, size_t n, bool own = true) : device(d), ptr(p), bytes(n), owned(own) {}
+  BufferImpl(DeviceImpl* d, void* p, size_t n, bool own = true, std::shared_ptr<MemoryAccount::State> a = {})
+      : device(d), ptr(p), bytes(n), owned(own), account(std::move(a)) {}
   BufferImpl(const BufferImpl&) = delete;
   BufferImpl& operator=(const BufferImpl&) = delete;
   ~BufferImpl() {
     if (owned) device->deallocate(ptr, bytes);
+    if (account) account->release(bytes);
   }
 
   DeviceImpl* device;
   void* ptr;
   size_t bytes;
   bool owned;
+  std::shared_ptr<MemoryAccount::State> account;
 };
 
 Buffer Buffer::allocate(const Device& device, size_t bytes) {
   if (!device) throw Error(ErrorKind::invalid_argument, "", "allocate", "no device given");
+  std::shared_ptr<MemoryAccount::State> account = charged_owner ? *charged_owner : nullptr;
+  if (account) account->reserve(bytes, device.id());
   Buffer b;
-  void* p = device.impl()->allocate(bytes);
+  void* p = nullptr;
   try {
-    b.impl_ = std::make_shared<BufferImpl>(device.impl(), p, bytes);
+    p = device.impl()->allocate(bytes);
+    b.impl_ = std::make_shared<BufferImpl>(device.impl(), p, bytes, true, account);
   } catch (...) {
-    device.impl()->deallocate(p, bytes);
+    if (p != nullptr) device.impl()->deallocate(p, bytes);
+    if (account) account->release(bytes);
     throw;
   }
   return b;

@@ -14,6 +14,37 @@ namespace tandem {
 
 struct BufferImpl;
 
+/// Device memory charged to one owner (a model of the C API, say). Buffers allocated on a thread
+/// while a Scope of the account is active there are charged to it until they are freed, on any
+/// thread. With a limit, an allocation that would take the account past it fails with
+/// Error(out_of_memory) before anything is allocated.
+class MemoryAccount {
+ public:
+  explicit MemoryAccount(uint64_t limit_bytes = 0);  ///< 0: no limit
+  uint64_t used() const;                             ///< bytes held now
+  uint64_t peak() const;                             ///< the most held at once since the last reset_peak
+  uint64_t limit() const;
+  void reset_peak();
+
+  /// Charges the calling thread's allocations to the account while it lives (scopes nest: the
+  /// innermost is charged).
+  class Scope {
+   public:
+    explicit Scope(MemoryAccount& account);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    void* previous_;
+  };
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 /// Bytes on one device, freed when the last copy of the handle goes away.
 class Buffer {
  public:

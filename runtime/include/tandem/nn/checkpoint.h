@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tandem/dtype.h"
@@ -36,5 +37,7 @@ void write_checkpoint(const std::string& path, const CheckpointData& data);
 /// Reads and validates everything (magic, version, lengths, offsets, dtypes, CRC) before
 /// returning; throws Error(io) naming the file and what is wrong.
 CheckpointData read_checkpoint(const std::string& path);
+/// The same checks on a file's bytes in memory; origin names it in errors.
+CheckpointData parse_checkpoint(std::string_view bytes, const std::string& origin);
 
 }  // namespace tandem::nn

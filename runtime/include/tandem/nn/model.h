@@ -21,6 +21,17 @@ struct LayerSpec {
   int kernel = 0, stride = 1, pad = 0;
 };
 
+/// A parameter of a layer: "conv1.weight" or "conv1.bias", its shape, and whether pruning
+/// applies to it (weights of conv2d and linear layers, not biases).
+struct ParamSpec {
+  std::string name;
+  Shape shape;
+  bool prunable = false;
+};
+
+/// The parameters of layer `l` given its one-sample input shape, in order.
+std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in);
+
 struct ModelSpec {
   std::string name;
   Shape input;  ///< one sample: [C, H, W]
@@ -30,6 +41,8 @@ struct ModelSpec {
   /// Output shape of each layer for one sample (index i: after layer i). Throws Error naming
   /// the layer when shapes do not fit (a kernel larger than its input, a wrong final size).
   std::vector<Shape> shapes() const;
+  /// Every parameter, in the order Network::params() lists them.
+  std::vector<ParamSpec> params() const;
   std::string to_json() const;
 };
 

@@ -24,13 +24,17 @@ struct Param {
 
 class Layer;
 
+/// What a network is built for. Inference needs only the layers' forward ops (so a device with no
+/// backward kernels, an FPGA bitstream for serving say, can hold it) and allocates no gradients.
+enum class Purpose { training, inference };
+
 class Network {
  public:
   /// Builds the layers of `spec`; placement holds one device per layer, or a single device
   /// for all. A layer whose device lacks one of its ops runs on the CPU instead, with one warning
   /// per process naming the layer, the device and the op. Parameters are allocated but not
   /// initialized (see init).
-  Network(const ModelSpec& spec, const std::vector<Device>& placement);
+  Network(const ModelSpec& spec, const std::vector<Device>& placement, Purpose purpose = Purpose::training);
   ~Network();
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
@@ -49,8 +53,13 @@ class Network {
   /// first + count) are final (layers finish in reverse order): communication can start while
   /// the rest of the backward pass runs. loss_scale multiplies every gradient (not the returned
   /// loss): a worker's weight in a mean over unequal shares of a batch.
+  /// Error(unsupported) on a network built for inference.
   float backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready = {},
                  float loss_scale = 1.0f);
+
+  /// Frees everything sized for the current batch (activations, gradients, the kept input) until
+  /// the next forward pass: memory-bounded callers free the old batch before allocating a new one.
+  void release_batch();
 
   /// Per-layer timing, for placement: while on, each layer's forward and backward (the last
   /// layer's with the loss) are synchronized and timed — device time from the performance model
@@ -62,6 +71,7 @@ class Network {
   void tag_layers(size_t* tag) { layer_tag_ = tag; }
 
   const ModelSpec& spec() const { return spec_; }
+  Purpose purpose() const { return purpose_; }
   std::vector<Param*> params();
   Device input_device() const;
   Device output_device() const;
@@ -72,6 +82,7 @@ class Network {
   void allocate(int64_t batch);
 
   ModelSpec spec_;
+  Purpose purpose_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::map<DeviceImpl*, Stream> streams_;
   int64_t batch_ = 0;
@@ -94,9 +105,9 @@ class Network {
 /// The ops a layer of this type runs on its device, forward and backward (and, for the last
 /// layer, the loss; for layers with parameters, the SGD update): what a device must support to
 /// hold it.
-std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params);
+std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params, Purpose purpose = Purpose::training);
 
 /// The first of layer i's ops (layer_ops) that the device lacks; nullptr when it can hold the layer.
-const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d);
+const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose = Purpose::training);
 
 }  // namespace tandem::nn

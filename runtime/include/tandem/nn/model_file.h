@@ -1,0 +1,46 @@
+// Model files: a model description with its trained weights, for inference or more training.
+// Two kinds are read: what `tandem train --export` writes (header kind "model": the description,
+// the parameters, the sparsity) and a training checkpoint (kind "checkpoint": the same inside its
+// config, with pruning masks and optimizer state besides, of which the masks are kept).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/nn/checkpoint.h"
+#include "tandem/nn/model.h"
+
+namespace tandem::nn {
+
+class Network;
+
+/// How a sample is normalized before the network sees it: (x − mean) · scale, x being the sample
+/// as the data gives it (images: pixel / 255). The trainer fits it to the training set.
+struct InputNorm {
+  float mean = 0, scale = 1;
+};
+
+struct ModelFile {
+  ModelSpec spec;
+  InputNorm norm;                   ///< from the header's "normalize"; identity where a file has none
+  std::vector<NamedTensor> params;  ///< one per ModelSpec::params(), in order, f32, named as there
+  std::vector<NamedTensor> masks;   ///< a checkpoint's pruning masks, by parameter name (may be empty)
+  double sparsity = 0;              ///< share of prunable weights that are zero
+};
+
+/// Parses and checks a model file's bytes: the container (checkpoint.h), its kind, the
+/// description, and every parameter present with the shape and dtype the description gives.
+/// Throws Error(io) naming origin and what is wrong; touches no device.
+ModelFile parse_model_file(std::string_view bytes, const std::string& origin);
+ModelFile read_model_file(const std::string& path);
+
+/// Writes the network's description, input normalization and current weights (kind "model"),
+/// atomically.
+void write_model_file(const std::string& path, Network& net, const InputNorm& norm);
+
+/// Copies the file's weights (and masks) into a network built from its spec. A pruned model
+/// without masks gets masks from its zeros, so that training keeps pruned weights at zero.
+void load_weights(Network& net, const ModelFile& file);
+
+}  // namespace tandem::nn

@@ -1,0 +1,86 @@
+#include "tandem/nn/model_file.h"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tandem/error.h"
+
+namespace tandem::nn {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void bad(const std::string& origin, const std::string& what) {
+  throw Error(ErrorKind::io, "", "model file " + origin, what);
+}
+
+}  // namespace
+
+ModelFile parse_model_file(std::string_view bytes, const std::string& origin) {
+  CheckpointData data = parse_checkpoint(bytes, origin);
+  ModelFile file;
+  json header;
+  try {
+    header = json::parse(data.header_json);
+    const std::string kind = header.value("kind", "");
+    const json* model = nullptr;
+    if (kind == "model" && header.contains("model"))
+      model = &header["model"];
+    else if (kind == "checkpoint" && header.contains("config") && header["config"].contains("model"))
+      model = &header["config"]["model"];
+    else
+      bad(origin, "holds no model (kind \"" + kind + "\"; expected an exported model or a training checkpoint)");
+    file.spec = parse_model(model->dump(), origin);
+    if (header.contains("sparsity")) file.sparsity = header["sparsity"].get<double>();
+    if (header.contains("normalize")) {
+      const json& n = header["normalize"];
+      file.norm = {n.at("mean").get<float>(), n.at("scale").get<float>()};
+      if (!std::isfinite(file.norm.mean) || !std::isfinite(file.norm.scale) || !(file.norm.scale > 0))
+        bad(origin, "input normalization mean " + std::to_string(file.norm.mean) + ", scale " +
+                        std::to_string(file.norm.scale) + " is not usable");
+    }
+  } catch (const json::exception& e) {
+    bad(origin, std::string("malformed header: ") + e.what());
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::io) throw;
+    bad(origin, e.detail());
+  }
+  int64_t prunable = 0, zeros = 0;
+  for (const ParamSpec& p : file.spec.params()) {
+    const NamedTensor* t = data.find("param:" + p.name);
+    if (t == nullptr) bad(origin, "lacks the weights of " + p.name);
+    if (t->dtype != DType::f32 || !(t->shape == p.shape))
+      bad(origin, p.name + " is " + std::string(dtype_name(t->dtype)) + t->shape.str() + ", the model needs f32" +
+                      p.shape.str());
+    NamedTensor w = *t;
+    w.name = p.name;
+    if (p.prunable) {
+      const auto* v = reinterpret_cast<const float*>(w.bytes.data());
+      for (int64_t i = 0; i < p.shape.numel(); ++i) zeros += v[i] == 0.0f;
+      prunable += p.shape.numel();
+    }
+    if (const NamedTensor* m = data.find("mask:" + p.name)) {
+      if (m->dtype != DType::f32 || !(m->shape == p.shape))
+        bad(origin, "the mask of " + p.name + " has the wrong shape");
+      NamedTensor mask = *m;
+      mask.name = p.name;
+      file.masks.push_back(std::move(mask));
+    }
+    file.params.push_back(std::move(w));
+  }
+  if (!header.contains("sparsity") && prunable > 0) file.sparsity = static_cast<double>(zeros) / prunable;
+  return file;
+}
+
+ModelFile read_model_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) bad(path, "cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) bad(path, "read failed");
+  return parse_model_file(ss.view(), path);
+}
+
+}  // namespace tandem::nn
