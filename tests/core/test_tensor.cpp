@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "../ops/harness.h"
 #include "tandem/file.h"
@@ -106,6 +107,35 @@ TEST(File, AtomicWriteReplacesWholeFiles) {
   test::expect_error([&] { write_file_atomic((dir / "missing" / "x").string(), "data"); }, ErrorKind::io,
                      {"missing/x"});
   std::filesystem::remove_all(dir);
+}
+
+// A MemoryAccount charges what is allocated under its scope, releases it when freed (on any
+// thread), enforces its limit before allocating, and lets inner scopes take over.
+TEST(MemoryAccount, ChargesLimitsAndReleases) {
+  const Device cpu = cpu_device();
+  MemoryAccount a(4096), b;
+  Tensor kept;
+  {
+    MemoryAccount::Scope in_a(a);
+    kept = Tensor::empty(cpu, {256});  // 1 KiB
+    EXPECT_EQ(a.used(), 1024u);
+    {
+      MemoryAccount::Scope in_b(b);
+      const Tensor t = Tensor::empty(cpu, {512});
+      EXPECT_EQ(b.used(), 2048u);
+      EXPECT_EQ(a.used(), 1024u);
+    }
+    EXPECT_EQ(b.used(), 0u);
+    EXPECT_EQ(b.peak(), 2048u);
+    test::expect_error([&] { (void)Tensor::empty(cpu, {1024}); }, ErrorKind::out_of_memory,
+                       {"4096 bytes more", "limit of 4096 bytes", "1024 held"});
+    EXPECT_EQ(a.used(), 1024u);  // the refused allocation left nothing behind
+  }
+  const Tensor outside = Tensor::empty(cpu, {1000});  // no scope: charged to nobody
+  EXPECT_EQ(a.used(), 1024u);
+  std::thread([&] { kept = Tensor(); }).join();  // freed on another thread
+  EXPECT_EQ(a.used(), 0u);
+  EXPECT_EQ(a.peak(), 1024u);
 }
 
 TEST(Log, LevelsAndSink) {

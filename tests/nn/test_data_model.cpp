@@ -5,11 +5,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "../ops/harness.h"
 #include "tandem/error.h"
+#include "tandem/nn/checkpoint.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/model.h"
+#include "tandem/nn/model_file.h"
+#include "tandem/nn/network.h"
 
 namespace tandem::nn {
 namespace {
@@ -116,6 +120,79 @@ TEST(Model, BadDescriptions) {
          "used twice");
   expect(R"({"input": [1, 8], "layers": [{"type": "relu"}]})", "\"input\"");
   EXPECT_THROW(load_model("/no/such/model.json"), Error);
+}
+
+// Model files: a good one parses with its normalization; each bad part is named.
+TEST(ModelFile, ParsesAndNamesWhatIsWrong) {
+  const ModelSpec spec = load_model("mlp");
+  auto file = [&](const std::string& header, const std::function<void(CheckpointData&)>& edit = {}) {
+    CheckpointData d;
+    d.header_json = header;
+    for (const ParamSpec& p : spec.params())
+      d.tensors.push_back(
+          {"param:" + p.name, DType::f32, p.shape, std::vector<uint8_t>(static_cast<size_t>(p.shape.numel()) * 4, 0)});
+    if (edit) edit(d);
+    const std::string path = (std::filesystem::temp_directory_path() / "tandem-model-file.tdm").string();
+    write_checkpoint(path, d);
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string model = "\"model\": " + spec.to_json();
+  const ModelFile ok = parse_model_file(
+      file("{\"kind\": \"model\", " + model + ", \"normalize\": {\"mean\": 0.25, \"scale\": 2}}"), "m");
+  EXPECT_EQ(ok.spec.name, "mlp");
+  EXPECT_EQ(ok.params.size(), spec.params().size());
+  EXPECT_EQ(ok.params[0].name, "fc1.weight");
+  EXPECT_FLOAT_EQ(ok.norm.mean, 0.25f);
+  EXPECT_FLOAT_EQ(ok.norm.scale, 2.0f);
+  EXPECT_DOUBLE_EQ(ok.sparsity, 1.0);  // all zeros
+  const ModelFile ck = parse_model_file(file("{\"kind\": \"checkpoint\", \"config\": {" + model + "}}"), "c");
+  EXPECT_EQ(ck.norm.scale, 1.0f);  // none given: identity
+  test::expect_error([&] { parse_model_file(file("{\"kind\": \"profile\"}"), "p"); }, ErrorKind::io,
+                     {"model file p", "holds no model", "profile"});
+  test::expect_error(
+      [&] {
+        parse_model_file(file("{\"kind\": \"model\", " + model + "}",
+                              [](CheckpointData& d) { d.tensors.erase(d.tensors.begin() + 1); }),
+                         "m");
+      },
+      ErrorKind::io, {"lacks the weights of fc1.bias"});
+  test::expect_error(
+      [&] {
+        parse_model_file(file("{\"kind\": \"model\", " + model + "}",
+                              [](CheckpointData& d) {
+                                d.tensors[0].shape = Shape{1, 4};
+                                d.tensors[0].bytes.resize(16);
+                              }),
+                         "m");
+      },
+      ErrorKind::io, {"fc1.weight is f32[1,4], the model needs f32[256,784]"});
+  test::expect_error(
+      [&] {
+        parse_model_file(file("{\"kind\": \"model\", " + model + ", \"normalize\": {\"mean\": 0, \"scale\": 0}}"), "m");
+      },
+      ErrorKind::io, {"normalization", "not usable"});
+  test::expect_error([&] { parse_model_file("TNDMCKPT", "short"); }, ErrorKind::io, {"short", "too short"});
+}
+
+// An inference network: forward ops only, no gradients, no backward pass; its parameters are the
+// spec's.
+TEST(ModelFile, InferenceNetworksHoldNoGradients) {
+  const ModelSpec spec = load_model("cnn");
+  Network net(spec, {cpu_device()}, Purpose::inference);
+  const std::vector<ParamSpec> want = spec.params();
+  ASSERT_EQ(net.params().size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(net.params()[i]->name, want[i].name);
+    EXPECT_TRUE(net.params()[i]->value.shape() == want[i].shape);
+    EXPECT_FALSE(net.params()[i]->grad);
+  }
+  const Tensor x = Tensor::zeros(cpu_device(), {2, 1, 28, 28});
+  EXPECT_TRUE(net.forward(x).shape() == (Shape{2, 10}));
+  const Tensor labels = Tensor::zeros(cpu_device(), {2}, DType::i32);
+  test::expect_error([&] { net.backward(labels); }, ErrorKind::unsupported, {"built for inference"});
+  EXPECT_LT(layer_ops(LayerType::conv2d, false, true, Purpose::inference).size(),
+            layer_ops(LayerType::conv2d, false, true).size());
 }
 
 }  // namespace
