@@ -91,6 +91,15 @@ void make_trainable(tandem_model& m) {
   }
 }
 
+// A model whose rebuild for training failed and whose rebuild for inference failed too (the
+// device gone, say) has no network left: every call says so instead of touching it.
+tandem_status usable(const char* fn, const tandem_model& m) {
+  if (m.net) return TANDEM_OK;
+  return fail(TANDEM_ERROR_DEVICE, std::string(fn) +
+                                       ": the model lost its network when a rebuild on its device "
+                                       "failed; destroy it and load it again");
+}
+
 // Bytes the model would hold to run a batch (training: with the optimizer's velocity).
 uint64_t needed(const tandem_model& m, int64_t batch, bool training) {
   uint64_t velocity = m.velocity_bytes;
@@ -225,6 +234,7 @@ tandem_status tandem_model_get_info(const tandem_model* model, tandem_model_info
   auto& m = const_cast<tandem_model&>(*model);
   return guarded(fn, [&] {
     std::lock_guard lock(m.lock);
+    if (tandem_status s = capi::usable(fn, m); s != TANDEM_OK) return s;
     const uint32_t size = info->struct_size;
     tandem_model_info full;
     std::memset(&full, 0, sizeof full);
@@ -258,6 +268,7 @@ tandem_status tandem_model_infer(tandem_model* model, const float* input, size_t
   TANDEM_C_REQUIRE(logits, fn, "logits");
   return guarded(fn, [&] {
     std::lock_guard lock(model->lock);
+    if (tandem_status s = capi::usable(fn, *model); s != TANDEM_OK) return s;
     if (tandem_status s = capi::check_batch(fn, *model, input, batch, input_count, false); s != TANDEM_OK) return s;
     if (logits_count != batch * static_cast<size_t>(model->spec.classes))
       return fail(TANDEM_ERROR_INVALID_ARGUMENT, std::string(fn) + ": logits_count is " + std::to_string(logits_count) +
@@ -304,6 +315,7 @@ tandem_status tandem_model_train_step(tandem_model* model, const float* input, c
                 std::string(fn) + ": learning_rate " + std::to_string(learning_rate) + " is not a positive number");
   return guarded(fn, [&] {
     std::lock_guard lock(model->lock);
+    if (tandem_status s = capi::usable(fn, *model); s != TANDEM_OK) return s;
     if (tandem_status s = capi::check_batch(fn, *model, input, batch, input_count, true); s != TANDEM_OK) return s;
     for (size_t i = 0; i < batch; ++i)
       if (labels[i] < 0 || labels[i] >= model->spec.classes)
@@ -342,6 +354,7 @@ tandem_status tandem_model_save(tandem_model* model, const char* path) {
   TANDEM_C_REQUIRE(path, fn, "path");
   return guarded(fn, [&] {
     std::lock_guard lock(model->lock);
+    if (tandem_status s = capi::usable(fn, *model); s != TANDEM_OK) return s;
     nn::write_model_file(path, *model->net, model->norm);
     return TANDEM_OK;
   });
