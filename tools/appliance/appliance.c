@@ -9,6 +9,7 @@
  *   --memory-mib  the model's memory budget on its device (default 16)
  * Exit status 0 when every call succeeded; the last line is a JSON summary.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, getrusage under strict C11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
