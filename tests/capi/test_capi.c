@@ -326,15 +326,41 @@ static void test_memory_limit(const char* path) {
   tandem_runtime_destroy(rt);
 }
 
+/* The training checkpoint written with the exported model holds the same weights: loading either
+ * gives the same logits. */
+static void test_checkpoint(const char* exported, const char* checkpoint) {
+  tandem_runtime* rt = NULL;
+  OK(tandem_runtime_create(NULL, &rt));
+  tandem_model *a = NULL, *b = NULL;
+  OK(tandem_model_load(rt, exported, "cpu:0", &a));
+  OK(tandem_model_load(rt, checkpoint, "cpu:0", &b));
+  if (a != NULL && b != NULL) {
+    float x[N * PIXELS], la[N * K], lb[N * K];
+    fill(x, N * PIXELS, 11);
+    OK(tandem_model_infer(a, x, N, N * PIXELS, la, N * K));
+    OK(tandem_model_infer(b, x, N, N * PIXELS, lb, N * K));
+    for (int i = 0; i < N * K; ++i) CHECK(la[i] == lb[i]);
+    tandem_model_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    OK(tandem_model_get_info(b, &info));
+    CHECK(info.sparsity > 0.75 && info.input_scale != 1.0f); /* pruned, normalization carried */
+  }
+  tandem_model_destroy(a);
+  tandem_model_destroy(b);
+  tandem_runtime_destroy(rt);
+}
+
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: test_capi <model file> <scratch directory>\n");
+  if (argc != 4) {
+    fprintf(stderr, "usage: test_capi <model file> <scratch directory> <checkpoint of the same run>\n");
     return 2;
   }
   test_versions();
   test_runtime();
   test_model(argv[1], argv[2]);
   test_memory_limit(argv[1]);
+  test_checkpoint(argv[1], argv[3]);
   if (failures != 0) {
     fprintf(stderr, "%d checks failed\n", failures);
     return 1;
