@@ -30,3 +30,6 @@ build_and_run compression/fuzz fuzz_decode compression/src/wire.cpp compression/
   runtime/src/error.cpp runtime/src/shape.cpp runtime/src/dtype.cpp
 build_and_run runtime/fuzz fuzz_model_file runtime/nn/model_file.cpp runtime/nn/checkpoint.cpp runtime/nn/model.cpp \
   runtime/src/file.cpp runtime/src/error.cpp runtime/src/shape.cpp runtime/src/dtype.cpp -lz
+build_and_run runtime/fuzz fuzz_idx runtime/nn/idx.cpp runtime/src/error.cpp -lz
+build_and_run runtime/fuzz fuzz_model_json runtime/nn/model.cpp runtime/src/error.cpp runtime/src/shape.cpp \
+  runtime/src/dtype.cpp

@@ -40,8 +40,9 @@ std::vector<uint8_t> slurp(const std::string& path) {
 
 }  // namespace
 
-IdxArray read_idx(const std::string& path) {
-  const std::vector<uint8_t> raw = slurp(path);
+IdxArray read_idx(const std::string& path) { return parse_idx(slurp(path), path); }
+
+IdxArray parse_idx(std::span<const uint8_t> raw, const std::string& path) {
   if (raw.size() < 4) bad(path, "too short for an IDX header (" + std::to_string(raw.size()) + " bytes)");
   if (raw[0] != 0 || raw[1] != 0) bad(path, "bad magic: not an IDX file");
   if (raw[2] != 0x08)
@@ -54,7 +55,7 @@ IdxArray read_idx(const std::string& path) {
   IdxArray a;
   uint64_t total = 1;
   for (int i = 0; i < rank; ++i) {
-    const uint8_t* p = raw.data() + 4 + 4 * i;
+    const uint8_t* p = raw.data() + 4 + 4 * static_cast<size_t>(i);
     const uint32_t d = (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
     if (d == 0 || d > (1u << 28)) bad(path, "dimension " + std::to_string(i) + " is " + std::to_string(d));
     total *= d;

@@ -141,6 +141,7 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
   }
   if (!j.is_object()) bad(origin, "expected a JSON object");
   ModelSpec m;
+  if (j.contains("name") && !j["name"].is_string()) bad(origin, "\"name\" must be a string");
   m.name = j.value("name", origin);
   if (!j.contains("input") || !j["input"].is_array() || j["input"].size() != 3)
     bad(origin, "\"input\" must be [channels, height, width]");

@@ -110,6 +110,8 @@ TEST(Model, BadDescriptions) {
   };
   const std::string in = R"("input": [1, 8, 8], "classes": 3, )";
   expect("{not json", "not valid JSON");
+  // Found by fuzz_model_json: a name that is not a string escaped as a JSON library exception.
+  expect(R"({"name": [1, 2], )" + in + R"("layers": [{"type": "linear", "out": 3}]})", "\"name\" must be a string");
   expect("{" + in + R"("layers": [{"type": "dense", "out": 3}]})", "unknown type \"dense\"");
   expect("{" + in + R"("layers": [{"type": "linear"}]})", "missing \"out\"");
   expect("{" + in + R"("layers": [{"type": "linear", "out": 0}]})", "outside [1");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct IdxArray {
 /// Reads an IDX file (.gz or not). Validates the magic (element type 0x08, rank 1–4), every
 /// dimension and the exact length; throws Error(io) naming the file and what is wrong.
 IdxArray read_idx(const std::string& path);
+/// The same checks on a file's (decompressed) bytes; origin names it in errors.
+IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& origin);
 
 /// Images with labels, e.g. Fashion-MNIST's training split.
 struct Dataset {
