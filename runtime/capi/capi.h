@@ -35,7 +35,6 @@ struct tandem_model {
   // The footprint, measured while loading: fixed + per_sample × batch bytes (see model.cpp), plus
   // the optimizer's velocity once training has started.
   uint64_t fixed_bytes = 0, per_sample_bytes = 0, velocity_bytes = 0;
-  int64_t batch = 0;  // the batch its activations are sized for now
 };
 
 namespace tandem::capi {

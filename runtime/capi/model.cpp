@@ -38,7 +38,6 @@ void size_for(tandem_model& m, int64_t batch) {
   Tensor& x = stage_input(m, static_cast<size_t>(batch));
   x.copy_from_host(std::vector<float>(static_cast<size_t>(x.numel())).data());
   m.net->forward(x);
-  m.batch = batch;
 }
 
 // Builds m's network on d for the purpose, within the limit, and measures its footprint: the
@@ -278,7 +277,6 @@ tandem_status tandem_model_infer(tandem_model* model, const float* input, size_t
     MemoryAccount::Scope charge(*model->account);
     const Tensor& x = capi::upload(*model, input, batch);
     model->net->forward(x).copy_to_host(logits);
-    model->batch = static_cast<int64_t>(batch);
     return TANDEM_OK;
   });
 }
@@ -342,7 +340,6 @@ tandem_status tandem_model_train_step(tandem_model* model, const float* input, c
     std::vector<const Tensor*> grads;
     for (nn::Param* p : params) grads.push_back(&p->grad);
     m.sgd->step(*m.net, params, grads, learning_rate);
-    m.batch = static_cast<int64_t>(batch);
     if (loss != nullptr) *loss = l;
     return TANDEM_OK;
   });

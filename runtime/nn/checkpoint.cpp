@@ -3,9 +3,7 @@
 #include <zlib.h>
 
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tandem/error.h"
 #include "tandem/file.h"
@@ -69,12 +67,7 @@ void write_checkpoint(const std::string& path, const CheckpointData& data) {
 }
 
 CheckpointData read_checkpoint(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) bad(path, "read failed");
-  return parse_checkpoint(ss.view(), path);
+  return parse_checkpoint(read_file(path, "checkpoint " + path), path);
 }
 
 CheckpointData parse_checkpoint(std::string_view bytes, const std::string& path) {

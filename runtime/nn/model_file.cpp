@@ -1,11 +1,10 @@
 #include "tandem/nn/model_file.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tandem/error.h"
+#include "tandem/file.h"
 
 namespace tandem::nn {
 namespace {
@@ -75,12 +74,7 @@ ModelFile parse_model_file(std::string_view bytes, const std::string& origin) {
 }
 
 ModelFile read_model_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) bad(path, "read failed");
-  return parse_model_file(ss.view(), path);
+  return parse_model_file(read_file(path, "model file " + path), path);
 }
 
 }  // namespace tandem::nn

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "tandem/error.h"
 
@@ -54,6 +56,15 @@ void write_file_atomic(const std::string& path, std::string_view data) {
     fsync(dfd);
     close(dfd);
   }
+}
+
+std::string read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::io, "", what, "cannot open");
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw Error(ErrorKind::io, "", what, "read failed");
+  return std::move(s).str();
 }
 
 }  // namespace tandem

@@ -36,7 +36,6 @@ MemoryAccount::MemoryAccount(uint64_t limit_bytes) : state_(std::make_shared<Sta
 uint64_t MemoryAccount::used() const { return state_->used.load(); }
 uint64_t MemoryAccount::peak() const { return state_->peak.load(); }
 uint64_t MemoryAccount::limit() const { return state_->limit; }
-void MemoryAccount::reset_peak() { state_->peak.store(state_->used.load()); }
 
 MemoryAccount::Scope::Scope(MemoryAccount& account) : previous_(charged_owner) { charged_owner = &account.state_; }
 MemoryAccount::Scope::~Scope() { charged_owner = static_cast<std::shared_ptr<State>*>(previous_); }

@@ -10,4 +10,8 @@ namespace tandem {
 /// fsync the directory). Throws Error(io) naming the path and the system error.
 void write_file_atomic(const std::string& path, std::string_view data);
 
+/// The whole file at `path`. Throws Error(io) with `what` as its operation ("checkpoint m.tdm"):
+/// "cannot open" or "read failed".
+std::string read_file(const std::string& path, const std::string& what);
+
 }  // namespace tandem

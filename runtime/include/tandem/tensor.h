@@ -22,9 +22,8 @@ class MemoryAccount {
  public:
   explicit MemoryAccount(uint64_t limit_bytes = 0);  ///< 0: no limit
   uint64_t used() const;                             ///< bytes held now
-  uint64_t peak() const;                             ///< the most held at once since the last reset_peak
+  uint64_t peak() const;                             ///< the most held at once
   uint64_t limit() const;
-  void reset_peak();
 
   /// Charges the calling thread's allocations to the account while it lives (scopes nest: the
   /// innermost is charged).
