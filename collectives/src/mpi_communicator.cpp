@@ -13,6 +13,7 @@
 
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
+#include "tandem/fault.h"
 
 namespace tandem::collectives {
 namespace {
@@ -193,6 +194,7 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
+    name_ = "rank " + std::to_string(rank_);
   }
   ~MpiCommunicator() override {
     int finalized = 0;
@@ -223,8 +225,10 @@ class MpiCommunicator final : public Communicator {
     const bool in_place = send.data() == recv.data() && send.device() == recv.device();
     r->recv = std::make_unique<HostView>(recv, in_place);
     if (!in_place) r->send = std::make_unique<HostView>(send, true);
-    call(what, MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
-                              mpi_type(send.dtype()), mpi_op(send.dtype(), op), comm_, &r->request));
+    call(what, [&] {
+      return MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
+                            mpi_type(send.dtype()), mpi_op(send.dtype(), op), comm_, &r->request);
+    });
     return issue(std::move(r), what);
   }
 
@@ -238,8 +242,10 @@ class MpiCommunicator final : public Communicator {
     auto r = std::make_unique<MpiRequest>();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
-                                         mpi_op(send.dtype(), op), comm_, &r->request));
+    call(what, [&] {
+      return MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
+                                       mpi_op(send.dtype(), op), comm_, &r->request);
+    });
     return issue(std::move(r), what);
   }
 
@@ -253,8 +259,10 @@ class MpiCommunicator final : public Communicator {
     auto r = std::make_unique<MpiRequest>();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
-                              count(what, send.numel()), mpi_type(send.dtype()), comm_, &r->request));
+    call(what, [&] {
+      return MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
+                            count(what, send.numel()), mpi_type(send.dtype()), comm_, &r->request);
+    });
     return issue(std::move(r), what);
   }
 
@@ -266,8 +274,10 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
-                               r->counts.data(), r->displs.data(), mpi_type(send.dtype()), comm_, &r->request));
+    call(what, [&] {
+      return MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
+                             r->counts.data(), r->displs.data(), mpi_type(send.dtype()), comm_, &r->request);
+    });
     return issue(std::move(r), what);
   }
 
@@ -278,7 +288,9 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     auto r = std::make_unique<MpiRequest>();
     r->recv = std::make_unique<HostView>(buf, rank_ == root);
-    call(what, MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, comm_, &r->request));
+    call(what, [&] {
+      return MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, comm_, &r->request);
+    });
     return issue(std::move(r), what);
   }
 
@@ -287,8 +299,9 @@ class MpiCommunicator final : public Communicator {
     (*values)[static_cast<size_t>(rank_)] = mine;
     auto r = std::make_unique<MpiRequest>();
     r->keep = values;  // alive as long as MPI may write into it, even after a timeout
-    call("allgather sizes",
-         MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, comm_, &r->request));
+    call("allgather sizes", [&] {
+      return MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, comm_, &r->request);
+    });
     issue(std::move(r), "allgather sizes").wait();
     return *values;
   }
@@ -346,12 +359,13 @@ class MpiCommunicator final : public Communicator {
 
   void barrier() override {
     auto r = std::make_unique<MpiRequest>();
-    call("barrier", MPI_Ibarrier(comm_, &r->request));
+    call("barrier", [&] { return MPI_Ibarrier(comm_, &r->request); });
     issue(std::move(r), "barrier").wait();
   }
 
  private:
   int rank_ = 0, size_ = 1;
+  std::string name_;  // "rank 1": errors and fault targets name the rank
 
   // allgatherv's counts and displacements as MPI's ints, after checking them against the tensors.
   void gatherv_layout(const std::string& what, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts,
@@ -372,11 +386,14 @@ class MpiCommunicator final : public Communicator {
   }
 
   [[noreturn]] void bad(const std::string& what, const std::string& detail) const {
-    throw Error(ErrorKind::invalid_argument, "rank " + std::to_string(rank_), what, detail);
+    throw Error(ErrorKind::invalid_argument, name_, what, detail);
   }
-  void call(const std::string& what, int rc) const {
-    if (rc != MPI_SUCCESS)
-      throw Error(ErrorKind::communication, "rank " + std::to_string(rank_), what, mpi_message(rc));
+  // Posts an MPI operation (a callable returning its MPI status); a failure is an Error naming it.
+  template <class Post>
+  void call(const std::string& what, Post&& post) const {
+    faults::point(faults::Site::collective, name_, what);
+    const int rc = post();
+    if (rc != MPI_SUCCESS) throw Error(ErrorKind::communication, name_, what, mpi_message(rc));
   }
   int count(const std::string& what, int64_t n) const {
     if (n < 0 || n > INT32_MAX) bad(what, std::to_string(n) + " elements: MPI counts are 32-bit (split the buffer)");
@@ -395,10 +412,12 @@ class MpiCommunicator final : public Communicator {
   }
   template <class F>
   void blocking(const char* op, const Tensor& t, F&& f) {
+    faults::point(faults::Site::collective, name_, op);
     watchdog().arm(op, &t, rank_, timeout_);
     const int rc = f();
     watchdog().disarm();
-    if (rc != MPI_SUCCESS) call(std::string(op) + " " + t.str(), rc);
+    if (rc != MPI_SUCCESS)
+      throw Error(ErrorKind::communication, name_, std::string(op) + " " + t.str(), mpi_message(rc));
   }
   template <class F>
   void blocking_call(const char* op, F&& f) {

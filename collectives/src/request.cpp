@@ -1,10 +1,25 @@
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
 
 namespace tandem::collectives {
+namespace {
+
+// Operations a timed-out wait() gave up on. The backend may still write into their buffers, so
+// they are never freed nor touched again; they are kept here (not leaked: still referenced)
+// until the process ends, which a dead peer usually means soon.
+void abandon(std::unique_ptr<Request::Impl> impl) {
+  static std::mutex mutex;
+  static auto* abandoned = new std::vector<std::unique_ptr<Request::Impl>>;  // never destroyed, see above
+  std::lock_guard lock(mutex);
+  abandoned->push_back(std::move(impl));
+}
+
+}  // namespace
 
 Request::Request(std::unique_ptr<Impl> impl, std::string what, int rank, std::chrono::milliseconds timeout)
     : impl_(std::move(impl)), what_(std::move(what)), rank_(rank), timeout_(timeout) {}
@@ -57,7 +72,7 @@ void Request::wait() {
   for (long polls = 0; !impl_->test(); ++polls) {
     if (polls > 100) std::this_thread::yield();
     if ((polls & 63) == 0 && Clock::now() - start > timeout_) {
-      impl_.release();  // the backend's operation may still be posted: never touch it again
+      abandon(std::move(impl_));  // the backend's operation may still be posted
       throw Error(ErrorKind::timeout, "rank " + std::to_string(rank_), what_,
                   "not complete after " + std::to_string(timeout_.count() / 1000.0).substr(0, 5) +
                       " s: a peer rank has died or stopped participating");

@@ -5,6 +5,7 @@
 
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
+#include "tandem/fault.h"
 #include "tandem/ops.h"
 
 namespace tandem::collectives {
@@ -32,6 +33,7 @@ class SelfCommunicator final : public Communicator {
   }
   Request ibroadcast(Stream&, const Tensor& buf, int root) override {
     if (!buf || root != 0) throw Error(ErrorKind::invalid_argument, "rank 0", "broadcast", "one rank: root must be 0");
+    faults::point(faults::Site::collective, "rank 0", "broadcast");
     return {};
   }
   std::vector<int64_t> allgather_value(int64_t mine) override { return {mine}; }
@@ -44,6 +46,7 @@ class SelfCommunicator final : public Communicator {
     if (!send || !recv || send.dtype() != recv.dtype() || send.numel() != recv.numel())
       throw Error(ErrorKind::invalid_argument, "rank 0", what,
                   "send and recv must be tensors of one dtype and size (one rank)");
+    faults::point(faults::Site::collective, "rank 0", what);
     if (send.data() != recv.data()) ops::cast(s, send, recv.reshape(send.shape()));
     return {};
   }

@@ -12,6 +12,7 @@
 #include "../interop.h"
 #include "tandem/collectives/nccl.h"
 #include "tandem/error.h"
+#include "tandem/fault.h"
 #include "tandem/log.h"
 
 namespace tandem::collectives {
@@ -232,6 +233,7 @@ class NcclCommunicator final : public Communicator {
     if (aborted_) throw Error(ErrorKind::communication, where(), what, "the NCCL communicator was aborted");
     if (!(s.device() == gpu_)) bad(what, "the stream must be on " + gpu_.id() + ", not " + s.device().id());
     const cudaStream_t cs = cuda::stream_of(s);
+    faults::point(faults::Site::collective, where(), what);
     cuda_check(cudaSetDevice(ordinal_), "cudaSetDevice");
     // A non-blocking communicator may still be enqueuing when the call returns (ncclInProgress):
     // NCCL wants that finished before anything else is called on it.

@@ -1,18 +1,23 @@
 #include "manifest.h"
 
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include "tandem/error.h"
+#include "tandem/json_depth.h"
 
 namespace tandem::fpga {
 namespace {
 
 constexpr const char* kFormat = "tandem-xclbin-manifest";
 constexpr int kVersion = 1;
+constexpr int64_t kMaxComputeUnits = 128;
 
 [[noreturn]] void bad(const std::string& path, const std::string& detail) {
   throw Error(ErrorKind::invalid_argument, "", "manifest", path + ": " + detail);
@@ -21,6 +26,14 @@ constexpr int kVersion = 1;
 template <class T>
 T field(const nlohmann::json& j, const char* key, const std::string& path, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) bad(path, where + " has no \"" + key + "\"");
+  if constexpr (std::is_integral_v<T>) {
+    // The JSON library casts a float or a wider integer to T, undefined for a float out of T's
+    // range (1e100 as an int): only integers that fit are taken.
+    const nlohmann::json& v = j.at(key);
+    if (!v.is_number_integer()) bad(path, where + " \"" + key + "\" has the wrong type (" + v.dump() + ")");
+    if (v.is_number_unsigned() ? !std::in_range<T>(v.get<uint64_t>()) : !std::in_range<T>(v.get<int64_t>()))
+      bad(path, where + " \"" + key + "\" is out of range (" + v.dump() + ")");
+  }
   try {
     return j.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -28,11 +41,22 @@ T field(const nlohmann::json& j, const char* key, const std::string& path, const
   }
 }
 
+// Kernels and their arguments are HLS C functions and parameters: their names are C identifiers.
+// (XRT matches compute units with regular expressions built from kernel names: "k)" made its
+// parser throw.)
+bool c_identifier(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
 ManifestArg parse_arg(const nlohmann::json& j, const std::string& path, const std::string& kernel, size_t position) {
   const std::string where = "kernel " + kernel + " argument " + std::to_string(position);
   ManifestArg a;
   a.index = field<int>(j, "index", path, where);
   a.name = field<std::string>(j, "name", path, where);
+  if (!c_identifier(a.name)) bad(path, where + " name '" + a.name + "' is not a C identifier");
   a.type = field<std::string>(j, "type", path, where);
   if (a.index != static_cast<int>(position))
     bad(path, where + " ('" + a.name + "') has index " + std::to_string(a.index) + "; indices are positions");
@@ -103,14 +127,18 @@ size_t type_size(std::string_view type) {
 }
 
 Manifest parse_manifest(std::string_view json_text, const std::string& path) {
+  // Copying and writing JSON recurse once per level: deeper text could overflow the stack.
+  if (json_depth(json_text) > max_json_depth)
+    bad(path, "nests deeper than " + std::to_string(max_json_depth) + " levels");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 5e5555
     bad(path, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) bad(path, "not a JSON object");
-  if (j.value("format", "") != kFormat) bad(path, std::string("\"format\" is not \"") + kFormat + "\"");
+  // Compared as JSON: value("format", "") threw the library's type_error for a non-string format.
+  if (!j.contains("format") || j["format"] != kFormat) bad(path, std::string("\"format\" is not \"") + kFormat + "\"");
   if (field<int>(j, "version", path, "the manifest") != kVersion)
     bad(path, "version " + j["version"].dump() + " (this build reads version " + std::to_string(kVersion) + ")");
 
@@ -126,7 +154,9 @@ Manifest parse_manifest(std::string_view json_text, const std::string& path) {
     ManifestBank bank;
     bank.name = field<std::string>(b, "name", path, "a bank");
     bank.tags = field<std::vector<std::string>>(b, "tags", path, "bank " + bank.name);
-    bank.size_bytes = field<uint64_t>(b, "size_mib", path, "bank " + bank.name) << 20;
+    bank.size_bytes = field<uint64_t>(b, "size_mib", path, "bank " + bank.name);
+    if (bank.size_bytes > (UINT64_MAX >> 20)) bad(path, "bank " + bank.name + " is larger than 2^64 bytes");
+    bank.size_bytes <<= 20;
     if (bank.tags.empty()) bad(path, "bank " + bank.name + " has no tags");
     for (const std::string& t : bank.tags)
       if (t.empty() || t.size() > 15) bad(path, "bank " + bank.name + " tag '" + t + "' is not 1..15 characters");
@@ -138,6 +168,7 @@ Manifest parse_manifest(std::string_view json_text, const std::string& path) {
   for (const nlohmann::json& k : field<nlohmann::json>(j, "kernels", path, "the manifest")) {
     ManifestKernel kernel;
     kernel.name = field<std::string>(k, "name", path, "a kernel");
+    if (!c_identifier(kernel.name)) bad(path, "kernel name '" + kernel.name + "' is not a C identifier");
     kernel.instances = field<int>(k, "instances", path, "kernel " + kernel.name);
     if (kernel.instances < 1)
       bad(path, "kernel " + kernel.name + " has " + std::to_string(kernel.instances) + " instances");
@@ -154,6 +185,13 @@ Manifest parse_manifest(std::string_view json_text, const std::string& path) {
     m.kernels.push_back(std::move(kernel));
   }
   if (m.kernels.empty()) bad(path, "lists no kernels");
+  // XRT's commands address at most 128 compute units (a CU mask and three extra ones, ert.h): a
+  // count beyond it cannot run, and the packer would lay out (and sum, in an int) any count.
+  int64_t cus = 0;
+  for (const ManifestKernel& k : m.kernels) cus += k.instances;
+  if (cus > kMaxComputeUnits)
+    bad(path,
+        std::to_string(cus) + " compute units in all; an xclbin holds at most " + std::to_string(kMaxComputeUnits));
   return m;
 }
 

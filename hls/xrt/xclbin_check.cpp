@@ -116,6 +116,17 @@ void check_container(const std::vector<char>& bytes, const std::string& name) {
   }
 }
 
+::xrt::xclbin parse_xclbin(const std::vector<char>& bytes, const std::string& name) {
+  check_container(bytes, name);
+  try {
+    ::xrt::xclbin x(bytes);
+    x.get_kernels();  // parses the metadata XML now, so a bad one fails here, not at first use
+    return x;
+  } catch (const std::exception& e) {
+    malformed(name, std::string("XRT cannot parse it: ") + e.what());
+  }
+}
+
 ::xrt::xclbin read_xclbin(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
@@ -124,14 +135,7 @@ void check_container(const std::vector<char>& bytes, const std::string& name) {
   std::vector<char> bytes(std::filesystem::file_size(path, ec));
   if (!in || ec || !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
     throw Error(ErrorKind::io, "", "load xclbin", "cannot read " + path);
-  check_container(bytes, path);
-  try {
-    ::xrt::xclbin x(bytes);
-    x.get_kernels();  // parses the metadata XML now, so a bad one fails here, not at first use
-    return x;
-  } catch (const std::exception& e) {
-    malformed(path, std::string("XRT cannot parse it: ") + e.what());
-  }
+  return parse_xclbin(bytes, path);
 }
 
 void validate_xclbin(const ::xrt::xclbin& xclbin, const std::string& xclbin_path, const Manifest& m) {

@@ -19,6 +19,11 @@ namespace tandem::fpga {
 /// Error(invalid_argument) "<name>: truncated: ..." and the like.
 void check_container(const std::vector<char>& bytes, const std::string& name);
 
+/// Checks (check_container) and parses an xclbin's bytes, its metadata XML included: what
+/// read_xclbin does once the file is read. Throws Error(invalid_argument) naming `name` when it
+/// is malformed or XRT cannot parse it.
+::xrt::xclbin parse_xclbin(const std::vector<char>& bytes, const std::string& name);
+
 /// Reads, checks and parses an xclbin. Throws Error(io) when the file is missing or unreadable,
 /// Error(invalid_argument) naming the file when it is malformed or XRT cannot parse it.
 ::xrt::xclbin read_xclbin(const std::string& path);

@@ -36,6 +36,12 @@ const char* state_name(ert_cmd_state s) {
   }
 }
 
+// The size to ask XRT for: whole 4 KiB pages. XRT 2.13 allocates a bo's host side with
+// aligned_alloc(page size, size), which C11 leaves undefined unless size is a multiple of the
+// alignment: glibc accepts it, but the sanitizers' allocator returns null (XRT then writes
+// through it). The card allocates whole pages anyway.
+size_t whole_pages(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+
 }  // namespace
 
 void check_run_state(ert_cmd_state state, const std::string& device, const std::string& kernel,
@@ -108,10 +114,10 @@ void* XrtCard::allocate_in(size_t bytes, int bank) {
   // XRT rejects empty buffers; a zero-byte tensor still needs a distinct address.
   const size_t size = bytes == 0 ? 64 : bytes;
   try {
-    ::xrt::bo bo(device_, size, static_cast<::xrt::memory_group>(bank));
+    ::xrt::bo bo(device_, whole_pages(size), static_cast<::xrt::memory_group>(bank));
     void* host = bo.map();
     std::lock_guard lock(mutex_);
-    bos_.emplace(reinterpret_cast<uintptr_t>(host), Bo{std::move(bo), bank});
+    bos_.emplace(reinterpret_cast<uintptr_t>(host), Bo{std::move(bo), bank, size});
     return host;
   } catch (const std::exception& e) {
     throw Error(
@@ -132,7 +138,7 @@ std::pair<XrtCard::Bo*, size_t> XrtCard::locate(const void* ptr, size_t bytes, c
   if (it != bos_.begin()) {
     --it;
     const size_t offset = addr - it->first;
-    if (offset <= it->second.bo.size() && bytes <= it->second.bo.size() - offset) return {&it->second, offset};
+    if (offset <= it->second.size && bytes <= it->second.size - offset) return {&it->second, offset};
   }
   throw Error(ErrorKind::invalid_argument, id_, what,
               std::to_string(bytes) + " bytes at " + std::to_string(addr) + " are not inside a buffer of this device");
@@ -216,7 +222,7 @@ void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
       }
       auto [b, offset] = locate(a.ptr, a.bytes, name.c_str());
       const int bank = kernel.group_id(index);
-      const bool whole = offset == 0 && (a.bytes == 0 || a.bytes == b->bo.size());
+      const bool whole = offset == 0 && (a.bytes == 0 || a.bytes == b->size);
       if (b->bank == bank) {
         // A tensor that is a view into a larger buffer is passed as a sub-buffer at its offset.
         run.set_arg(index, whole ? b->bo : ::xrt::bo(b->bo, a.bytes, offset));
@@ -225,7 +231,7 @@ void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
       // The buffer sits in another bank than the argument is wired to: stage it through a
       // buffer in the right bank (a device-side copy each way), and count it.
       const size_t bytes = a.bytes == 0 ? 64 : a.bytes;
-      ::xrt::bo tmp(device_, bytes, static_cast<::xrt::memory_group>(bank));
+      ::xrt::bo tmp(device_, whole_pages(bytes), static_cast<::xrt::memory_group>(bank));
       if (a.bytes != 0) tmp.copy(b->bo, a.bytes, offset, 0);
       run.set_arg(index, tmp);
       if (a.written && a.bytes != 0) copy_back.push_back({tmp, b->bo, a.bytes, offset});

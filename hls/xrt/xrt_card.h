@@ -87,8 +87,9 @@ class XrtCard {
 
  private:
   struct Bo {
-    ::xrt::bo bo;
+    ::xrt::bo bo;  // whole pages: at least size bytes (see whole_pages in xrt_card.cpp)
     int bank;
+    size_t size;  // the bytes asked for, which bound the addresses inside it
   };
   // The buffer holding an address, and the offset of the address in it.
   std::pair<Bo*, size_t> locate(const void* ptr, size_t bytes, const char* what);

@@ -179,6 +179,9 @@ tandem_status load(tandem_runtime* rt, const char* fn, const nn::ModelFile& file
       return TANDEM_OK;
     } catch (const Error& e) {
       if (candidates.size() == 1) throw;
+      // Never silent: the caller's log hears of every device passed over, and why.
+      TANDEM_LOG(warn, "C API: " << file.spec.name << " did not load on " << d.id() << ": " << e.what()
+                                 << (d == candidates.back() ? "" : "; trying the next allowed device"));
       reasons += std::string(reasons.empty() ? "" : "; ") + e.what();
       if (first_failure == TANDEM_OK) first_failure = status_of(e.kind());
     }

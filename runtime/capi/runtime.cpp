@@ -127,9 +127,14 @@ tandem_status tandem_runtime_create(const tandem_runtime_options* options, tande
                                                      " (call tandem_runtime_options_init first)");
     std::memcpy(&o, options, options->struct_size);
   }
-  if (o.log_level < TANDEM_LOG_TRACE || o.log_level > TANDEM_LOG_OFF)
+  // C lets a program store any int in the enum; C++ may load only the enum's own range (0..7
+  // here), so the field is read as the int it is.
+  int log_level = 0;
+  static_assert(sizeof log_level == sizeof o.log_level);
+  std::memcpy(&log_level, &o.log_level, sizeof log_level);
+  if (log_level < TANDEM_LOG_TRACE || log_level > TANDEM_LOG_OFF)
     return fail(TANDEM_ERROR_INVALID_ARGUMENT,
-                std::string(fn) + ": log_level " + std::to_string(static_cast<int>(o.log_level)) + " is not a level");
+                std::string(fn) + ": log_level " + std::to_string(log_level) + " is not a level");
   return guarded(fn, [&] {
     auto rt = std::make_unique<tandem_runtime>();
     try {
@@ -138,7 +143,7 @@ tandem_status tandem_runtime_create(const tandem_runtime_options* options, tande
       return fail(TANDEM_ERROR_NO_DEVICE, std::string(fn) + ": " + e.what());
     }
     rt->memory_limit = o.memory_limit_bytes;
-    set_log_level(static_cast<LogLevel>(o.log_level));
+    set_log_level(static_cast<LogLevel>(log_level));
     if (o.log != nullptr) {
       const tandem_log_fn sink = o.log;
       void* user = o.log_user;

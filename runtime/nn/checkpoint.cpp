@@ -7,6 +7,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/json_depth.h"
 
 namespace tandem::nn {
 
@@ -82,6 +83,9 @@ CheckpointData parse_checkpoint(std::string_view bytes, const std::string& path)
     bad(path, "checksum mismatch: the file is corrupt or truncated");
   const uint32_t hlen = get_u32(s, 12);
   if (hlen > s.size() - fixed_header - 4) bad(path, "header length " + std::to_string(hlen) + " runs past the end");
+  // Copying and writing JSON recurse once per level: deeper headers could overflow the stack.
+  if (json_depth(std::string_view(s).substr(fixed_header, hlen)) > max_json_depth)
+    bad(path, "header nests deeper than " + std::to_string(max_json_depth) + " levels");
   json header;
   try {
     header = json::parse(s.substr(fixed_header, hlen));

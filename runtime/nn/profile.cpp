@@ -86,6 +86,12 @@ struct Reader {
     if (!v.is_string()) fail(at, std::string("\"") + key + "\" must be a string");
     return v.get<std::string>();
   }
+  // A number of timings: whole and within int (casting a larger double to int is undefined).
+  int count(const nlohmann::json& j, const char* key, const std::string& at) const {
+    const double v = number(j, key, at);
+    if (v != std::floor(v) || v > 1e9) fail(at, std::string("\"") + key + "\" must be a whole number of timings");
+    return static_cast<int>(v);
+  }
   PowerFit fit(const nlohmann::json& j, const std::string& at) const {
     PowerFit f{number(j, "c", at), number(j, "a", at), number(j, "b", at), number(j, "rel_error", at)};
     if (f.b > 4) fail(at, "exponent b out of range");
@@ -98,8 +104,9 @@ struct Reader {
     if (!j.is_array()) fail(at, "must be a list of points");
     std::vector<TimedPoint> out;
     for (const nlohmann::json& p : j) {
-      TimedPoint t{number(p, "x", at), number(p, "seconds", at), static_cast<int>(number(p, "kept", at)),
-                   static_cast<int>(number(p, "of", at))};
+      TimedPoint t{number(p, "x", at), number(p, "seconds", at), count(p, "kept", at), count(p, "of", at)};
+      if (t.kept > t.total)
+        fail(at, "a point keeps " + std::to_string(t.kept) + " of " + std::to_string(t.total) + " timings");
       out.push_back(t);
     }
     return out;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/log.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/model_file.h"
@@ -44,14 +45,47 @@ struct Trainer::State {
             {"prune_steps_done", prune_steps_done},
             {"shares", shares}};
   }
-  void from_json(const json& j) {
-    epoch = j.at("epoch");
-    step_in_epoch = j.at("step_in_epoch");
-    step = j.at("step");
-    epoch_loss_sum = j.at("epoch_loss_sum");
-    epoch_seconds = j.at("epoch_seconds");
-    prune_steps_done = j.at("prune_steps_done");
-    shares = j.value("shares", std::vector<int64_t>{});
+  // A checkpoint's "state", every field checked before any is taken: a crafted or damaged file
+  // must not steer the run outside its data (a negative step_in_epoch would index before the
+  // epoch's sample order). `steps_per_epoch` and `epochs` bound the progress; `bad` throws.
+  static State from_json(const json& j, int epochs, int64_t steps_per_epoch, int prune_steps,
+                         const std::function<void(const std::string&)>& bad) {
+    if (!j.is_object()) bad("\"state\" is not an object");
+    const auto integer = [&](const char* key, int64_t lo, int64_t hi) {
+      if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
+      const json& v = j[key];
+      const bool fits = v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
+      if (!fits || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+        bad("state " + std::string(key) + " = " + v.dump() + " is not an integer in [" + std::to_string(lo) + ", " +
+            std::to_string(hi) + "]");
+      return v.get<int64_t>();
+    };
+    const auto real = [&](const char* key) {
+      if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
+      const json& v = j[key];
+      if (!v.is_number() || !std::isfinite(v.get<double>()))
+        bad("state " + std::string(key) + " = " + v.dump() + " is not a finite number");
+      return v.get<double>();
+    };
+    State st;
+    st.epoch = static_cast<int>(integer("epoch", 0, epochs));
+    // An epoch ends once its last step is done; a finished run (epoch = epochs) has no steps left.
+    st.step_in_epoch = integer("step_in_epoch", 0, st.epoch == epochs ? 0 : steps_per_epoch);
+    st.step = integer("step", 0, INT64_MAX);
+    st.epoch_loss_sum = real("epoch_loss_sum");
+    st.epoch_seconds = real("epoch_seconds");
+    if (st.epoch_seconds < 0) bad("state epoch_seconds = " + std::to_string(st.epoch_seconds) + " is negative");
+    st.prune_steps_done = static_cast<int>(integer("prune_steps_done", 0, prune_steps));
+    if (j.contains("shares")) {
+      const json& s = j["shares"];
+      if (!s.is_array()) bad("state shares = " + s.dump() + " is not a list");
+      for (const json& v : s) {
+        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
+          bad("state shares = " + s.dump() + " is not a list of integers");
+        st.shares.push_back(v.get<int64_t>());
+      }
+    }
+    return st;
   }
 };
 
@@ -410,10 +444,17 @@ void Trainer::save_checkpoint() {
     data.tensors.push_back(NamedTensor::of("velocity:" + params[i]->name, vel[i]));
     if (params[i]->mask) data.tensors.push_back(NamedTensor::of("mask:" + params[i]->name, params[i]->mask));
   }
-  // Keep the previous checkpoint: a crash while writing leaves it (and the temp file) intact.
+  // checkpoint.tdm is always a whole checkpoint, the last or the new one: the new one replaces it
+  // atomically, and a failed write (full disk, a crash) leaves the last one in place. The one
+  // before is kept too, as checkpoint.prev.tdm (a hard link to it).
   const std::string path = checkpoint_path();
   const std::string prev = previous_checkpoint_path();
-  if (std::filesystem::exists(path)) std::filesystem::rename(path, prev);
+  if (std::filesystem::exists(path)) {
+    std::filesystem::remove(prev);
+    std::error_code ec;
+    std::filesystem::create_hard_link(path, prev, ec);
+    if (ec) write_file_atomic(prev, read_file(path, "checkpoint " + path));  // a file system without hard links
+  }
   write_checkpoint(path, data);
 }
 
@@ -430,35 +471,71 @@ void Trainer::load_checkpoint() {
         e.kind(), "", e.op(),
         e.detail() + "; the previous checkpoint " + prev + " is intact: move it to " + path + " to resume from it");
   }
-  const json header = json::parse(data.header_json);
-  if (header.value("kind", "") != "checkpoint") bad_config(path + " is not a training checkpoint");
-  const json mine = config_json(config_, net_->spec()), theirs = header.at("config");
+  resume(std::move(data), path);
+}
+
+void Trainer::resume(CheckpointData data, const std::string& path) {
+  // Everything is checked before anything is taken, so a refused checkpoint leaves the trainer as it was.
+  const auto bad = [&](const std::string& what) { bad_config("checkpoint " + path + ": " + what); };
+  const json header = json::parse(data.header_json);  // parse_checkpoint wrote it: a JSON object
+  const json* kind = header.is_object() && header.contains("kind") ? &header["kind"] : nullptr;
+  if (kind == nullptr || *kind != "checkpoint") bad_config(path + " is not a training checkpoint");
+  if (!header.contains("config") || !header["config"].is_object()) bad("lacks its \"config\"");
+  const json mine = config_json(config_, net_->spec()), &theirs = header["config"];
   for (const char* key : {"model", "seed", "batch", "accumulate", "piece", "epochs", "lr", "momentum", "weight_decay",
-                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback", "ranks"})
+                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback", "ranks"}) {
+    if (!theirs.contains(key)) bad("its config lacks \"" + std::string(key) + "\"");
     if (mine.at(key) != theirs.at(key))
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
-  std::vector<Param*> params = net_->params();
-  std::vector<Tensor>& vel = sgd_.velocity(params);
-  auto restore = [&](const std::string& name, const Tensor& into) {
-    const NamedTensor* t = data.find(name);
-    if (t == nullptr) bad_config("checkpoint " + path + " lacks tensor " + name);
-    if (!(t->shape == into.shape()) || t->dtype != into.dtype())
-      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) +
-                 t->shape.str() + ", the model needs " + into.str());
-    into.copy_from_host(t->bytes.data());
-  };
-  for (size_t i = 0; i < params.size(); ++i) {
-    restore("param:" + params[i]->name, params[i]->value);
-    restore("velocity:" + params[i]->name, vel[i]);
-    if (data.find("mask:" + params[i]->name)) {
-      params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
-      restore("mask:" + params[i]->name, params[i]->mask);
+  }
+  if (!header.contains("state")) bad("lacks its \"state\"");
+  const int64_t per_step = config_.batch * config_.accumulate * ranks();
+  const int prune_steps = config_.prune.method == PruneMethod::none ? 0 : config_.prune.steps;
+  State st = State::from_json(header["state"], config_.epochs, train_.count / per_step, prune_steps, bad);
+  if (!st.shares.empty()) {
+    try {
+      LoadBalancer(ranks(), per_step).set_shares(st.shares);  // the same checks, on a scratch balancer
+    } catch (const Error& e) {
+      bad("state shares: " + e.detail());
     }
   }
-  state_->from_json(header.at("state"));
+  std::vector<Param*> params = net_->params();
+  std::vector<Tensor>& vel = sgd_.velocity(params);
+  auto check = [&](const std::string& name, const Shape& shape) -> const NamedTensor* {
+    const NamedTensor* t = data.find(name);
+    if (t != nullptr && (!(t->shape == shape) || t->dtype != DType::f32))
+      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) +
+                 t->shape.str() + ", the model needs f32" + shape.str());
+    return t;
+  };
+  for (Param* p : params)
+    for (const char* role : {"param:", "velocity:"})
+      if (check(role + p->name, p->value.shape()) == nullptr)
+        bad_config("checkpoint " + path + " lacks tensor " + role + p->name);
+  for (Param* p : params) check("mask:" + p->name, p->value.shape());
+  // Synchronization state: per tensor without buckets (one process), so checked now; buckets
+  // exist once run() starts (several ranks), which checks them then.
+  const bool bucketed = config_.comm && sync_ && config_.compress.codec != compression::Codec::powersgd &&
+                        config_.sync == TrainConfig::Sync::allreduce;
+  if (!bucketed) check_sync_state(data, path);
+
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i]->value.copy_from_host(data.find("param:" + params[i]->name)->bytes.data());
+    vel[i].copy_from_host(data.find("velocity:" + params[i]->name)->bytes.data());
+    if (const NamedTensor* m = data.find("mask:" + params[i]->name)) {
+      params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
+      params[i]->mask.copy_from_host(m->bytes.data());
+    }
+  }
+  *state_ = std::move(st);
   if (!state_->shares.empty()) balancer_->set_shares(state_->shares);
+  pending_origin_ = path;
   pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts
+  if (!bucketed) {
+    restore_sync_state(*pending_sync_state_);
+    pending_sync_state_.reset();
+  }
 }
 
 void Trainer::export_model(const std::string& path) const { write_model_file(path, *net_, {mean_, inv_std_}); }

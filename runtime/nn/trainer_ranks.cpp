@@ -191,8 +191,34 @@ std::vector<NamedTensor> Trainer::gather_sync_state() {
   return out;
 }
 
+// A saved residual or PowerSGD Q must have the shape and dtype this run keeps for its state k: a
+// residual of another shape would meet a gradient it does not match mid-run, and a Q of another
+// rank would be silently dropped (the run would not continue the same trajectory).
+void Trainer::check_sync_state(const CheckpointData& data, const std::string& origin) {
+  if (!sync_) return;
+  const std::vector<Param*> params = net_->params();
+  const size_t states = buckets_ ? buckets_->buckets() : params.size();
+  for (size_t k = 0; k < states; ++k) {
+    auto [sync, index] = sync_state(k);
+    const Shape shape = buckets_ ? buckets_->flat(k).shape() : params[k]->value.shape();
+    const auto expect = [&](const std::string& name, const Shape& want) {
+      const NamedTensor* t = data.find(name);
+      if (t != nullptr && (t->dtype != DType::f32 || !(t->shape == want)))
+        throw Error(ErrorKind::invalid_argument, "", "train",
+                    "checkpoint " + origin + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) +
+                        t->shape.str() + ", this run keeps f32" + want.str());
+    };
+    if (sync.feedback(index) != nullptr) expect("residual:r" + std::to_string(rank()) + ":" + std::to_string(k), shape);
+    if (config_.compress.codec == compression::Codec::powersgd) {
+      const compression::LowRankShape m = sync.codec(index).lowrank_shape(shape);
+      expect("codec_state:" + std::to_string(k), Shape{m.cols, m.rank});
+    }
+  }
+}
+
 void Trainer::restore_sync_state(const CheckpointData& data) {
   if (!sync_) return;
+  check_sync_state(data, pending_origin_);
   const size_t states = buckets_ ? buckets_->buckets() : net_->params().size();
   for (size_t k = 0; k < states; ++k) {
     const std::string key = std::to_string(k);

@@ -48,6 +48,7 @@ int Device::index() const { return checked(impl_).index(); }
 std::string Device::id() const { return impl_ ? impl_->id() : std::string("(no device)"); }
 const DeviceProps& Device::props() const { return checked(impl_).props(); }
 bool Device::supports(const OpDesc& op) const { return impl_ && impl_->kernel(op) != nullptr; }
+uint64_t Device::memory_in_use() const { return checked(impl_).memory_in_use(); }
 double Device::modeled_seconds() const { return checked(impl_).modeled_seconds(); }
 double Device::simulation_seconds() const { return checked(impl_).simulation_seconds(); }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tandem/error.h"
+#include "tandem/fault.h"
 
 namespace tandem {
 namespace {
@@ -33,12 +34,23 @@ void write_file_atomic(const std::string& path, std::string_view data) {
     unlink(tmp.c_str());
     fail(path, what, err);
   };
-  for (size_t done = 0; done < data.size();) {
-    const ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) abandon("write failed");
-    done += static_cast<size_t>(n);
+  auto write_all = [&](std::string_view part) {
+    for (size_t done = 0; done < part.size();) {
+      const ssize_t n = write(fd, part.data() + done, part.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) abandon("write failed");
+      done += static_cast<size_t>(n);
+    }
+  };
+  write_all(data.substr(0, data.size() / 2));
+  try {  // an injected failure leaves half a temporary file, as a full disk would
+    faults::point(faults::Site::write, "", path);
+  } catch (...) {
+    close(fd);
+    unlink(tmp.c_str());
+    throw;
   }
+  write_all(data.substr(data.size() / 2));
   if (fchmod(fd, 0644) != 0) abandon("chmod failed");
   if (fsync(fd) != 0) abandon("fsync failed");
   if (close(fd) != 0) {

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "tandem/backend.h"
+#include "tandem/fault.h"
 #include "tandem/stream.h"
 
 namespace tandem {
@@ -77,6 +78,7 @@ void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tens
   if (kernel == nullptr) call.unsupported("not implemented on this device");
   if (kernel->unsupported != nullptr)
     if (const char* why = kernel->unsupported(call)) call.unsupported(why);
+  faults::point(faults::Site::launch, device.id(), op.name);
   if (observer == nullptr) return kernel->run(call);
   observer->before(stream, call);
   kernel->run(call);

@@ -6,6 +6,7 @@
 
 #include "tandem/backend.h"
 #include "tandem/error.h"
+#include "tandem/fault.h"
 
 namespace tandem {
 
@@ -44,11 +45,16 @@ MemoryAccount::Scope::~Scope() { charged_owner = static_cast<std::shared_ptr<Sta
 // (and released from the account it was charged to, if any).
 struct BufferImpl {
   BufferImpl(DeviceImpl* d, void* p, size_t n, bool own = true, std::shared_ptr<MemoryAccount::State> a = {})
-      : device(d), ptr(p), bytes(n), owned(own), account(std::move(a)) {}
+      : device(d), ptr(p), bytes(n), owned(own), account(std::move(a)) {
+    if (owned) device->count_in_use(static_cast<int64_t>(bytes));
+  }
   BufferImpl(const BufferImpl&) = delete;
   BufferImpl& operator=(const BufferImpl&) = delete;
   ~BufferImpl() {
-    if (owned) device->deallocate(ptr, bytes);
+    if (owned) {
+      device->deallocate(ptr, bytes);
+      device->count_in_use(-static_cast<int64_t>(bytes));
+    }
     if (account) account->release(bytes);
   }
 
@@ -66,6 +72,7 @@ Buffer Buffer::allocate(const Device& device, size_t bytes) {
   Buffer b;
   void* p = nullptr;
   try {
+    faults::point(faults::Site::alloc, device.impl()->id(), "allocate");
     p = device.impl()->allocate(bytes);
     b.impl_ = std::make_shared<BufferImpl>(device.impl(), p, bytes, true, account);
   } catch (...) {
@@ -123,8 +130,17 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return Tensor(buf_, shape, dtype_, offset_);
 }
 
-void Tensor::copy_from_host(const void* src) const { device().impl()->copy_from_host(data(), src, nbytes()); }
-void Tensor::copy_to_host(void* dst) const { device().impl()->copy_to_host(dst, data(), nbytes()); }
+void Tensor::copy_from_host(const void* src) const {
+  DeviceImpl* d = device().impl();
+  faults::point(faults::Site::copy, d->id(), "copy from host");
+  d->copy_from_host(data(), src, nbytes());
+}
+
+void Tensor::copy_to_host(void* dst) const {
+  DeviceImpl* d = device().impl();
+  faults::point(faults::Site::copy, d->id(), "copy to host");
+  d->copy_to_host(dst, data(), nbytes());
+}
 
 std::vector<float> Tensor::to_f32() const {
   std::vector<char> raw(nbytes());
@@ -151,6 +167,7 @@ void copy(const Tensor& src, const Tensor& dst) {
                 "src " + src.str() + " and dst " + dst.str() + " differ in dtype or element count");
   DeviceImpl* s = src.device().impl();
   DeviceImpl* d = dst.device().impl();
+  faults::point(faults::Site::copy, d->id(), "copy");  // the message names the destination
   if (s == d) {
     d->copy_on_device(dst.data(), src.data(), src.nbytes());
   } else if (s->props().host_accessible) {

@@ -80,6 +80,14 @@ TEST(Calibration, ProfileRoundTripsAndDamageIsNamed) {
   std::string bad = p.to_json();
   bad.replace(bad.find("\"seconds\": 0.0001"), 17, "\"seconds\": -1");
   EXPECT_NE(message(bad).find("device cpu:0 op gemm: \"seconds\" must be a finite number"), std::string::npos);
+  // Counts of timings were cast to int unchecked: 1e10 was undefined behaviour (UBSan, with the
+  // fuzz_profile target's build), not an error.
+  std::string huge = p.to_json();
+  huge.replace(huge.find("\"kept\": 5"), 9, "\"kept\": 1e10");
+  EXPECT_NE(message(huge).find("op gemm: \"kept\" must be a whole number of timings"), std::string::npos);
+  std::string more = p.to_json();
+  more.replace(more.find("\"kept\": 5"), 9, "\"kept\": 9");
+  EXPECT_NE(message(more).find("a point keeps 9 of 7 timings"), std::string::npos);
 }
 
 TEST(Calibration, CorruptOrForeignProfilesAreRejectedAndRecalibrated) {

@@ -175,6 +175,24 @@ TEST(ModelFile, ParsesAndNamesWhatIsWrong) {
       },
       ErrorKind::io, {"normalization", "not usable"});
   test::expect_error([&] { parse_model_file("TNDMCKPT", "short"); }, ErrorKind::io, {"short", "too short"});
+  // A header nested 30000 deep (60 KB) overflowed the stack when the parser wrote it back
+  // (found with crafted inputs to the fuzz targets: checkpoints, model files, the C API). The
+  // container is made by hand: write_checkpoint would overflow on it too.
+  const auto container = [](const std::string& header) {
+    std::string s = "TNDMCKPT";
+    for (uint32_t v : {checkpoint_version, static_cast<uint32_t>(header.size())})
+      for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    s += header;
+    const auto crc =
+        static_cast<uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(s.data()), static_cast<uInt>(s.size())));
+    for (int i = 0; i < 4; ++i) s.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+    return s;
+  };
+  const std::string deep = std::string(30000, '[') + std::string(30000, ']');
+  test::expect_error([&] { parse_model_file(container("{\"tensors\": [], \"x\": " + deep + "}"), "deep"); },
+                     ErrorKind::io, {"checkpoint deep", "header nests deeper than 64 levels"});
+  const std::string levels63 = std::string(63, '[') + std::string(63, ']');  // 64 with the header's own
+  EXPECT_NO_THROW(parse_checkpoint(container("{\"tensors\": [], \"x\": " + levels63 + "}"), "64 levels"));
 }
 
 // An inference network: forward ops only, no gradients, no backward pass; its parameters are the

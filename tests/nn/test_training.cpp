@@ -222,6 +222,68 @@ TEST(Checkpoint, CorruptOrMismatchedCheckpointsAreClearErrors) {
   std::filesystem::remove_all(dir);
 }
 
+// Everything a resume takes from a checkpoint is checked before it takes any of it (found while
+// writing runtime/fuzz/fuzz_checkpoint.cpp): a negative step_in_epoch indexed before the epoch's
+// sample order, a non-string "kind" or a config without a key escaped as JSON library
+// exceptions, a float in an integer field was cast (undefined when out of range), and a residual
+// of another shape failed only mid-run. Each is now an Error naming the field.
+TEST(Checkpoint, ResumeChecksEveryFieldItReads) {
+  const std::string dir = temp_dir("crafted");
+  TrainConfig c = small();
+  c.epochs = 1;
+  c.compress = compression::parse_codec("topk:0.1");
+  c.error_feedback = true;
+  c.checkpoint_dir = dir;
+  c.max_steps = 3;
+  Trainer(c, train_set(), test_set()).run();
+  const std::string path = dir + "/checkpoint.tdm";
+  const CheckpointData good = read_checkpoint(path);
+  c.max_steps = 0;
+  c.resume = true;
+  const auto refused = [&](const std::function<void(nlohmann::json&, CheckpointData&)>& edit,
+                           const std::string& fragment) {
+    CheckpointData d = good;
+    nlohmann::json h = nlohmann::json::parse(d.header_json);
+    edit(h, d);
+    d.header_json = h.dump();
+    write_checkpoint(path, d);
+    test::expect_error([&] { Trainer t(c, train_set(), test_set()); }, ErrorKind::invalid_argument, {fragment});
+  };
+  using J = nlohmann::json;
+  using D = CheckpointData;
+  refused([](J& h, D&) { h["state"]["step_in_epoch"] = -1; }, "step_in_epoch = -1 is not an integer in [0, 40]");
+  refused([](J& h, D&) { h["state"]["step_in_epoch"] = 41; }, "step_in_epoch = 41 is not an integer in [0, 40]");
+  refused([](J& h, D&) { h["state"]["epoch"] = 2; }, "state epoch = 2 is not an integer in [0, 1]");
+  refused([](J& h, D&) { h["state"]["epoch"] = 1e300; }, "state epoch = 1e+300 is not an integer");
+  refused([](J& h, D&) { h["state"]["step"] = "3"; }, "state step = \"3\" is not an integer");
+  refused([](J& h, D&) { h["state"]["epoch_loss_sum"] = nullptr; }, "epoch_loss_sum = null is not a finite number");
+  refused([](J& h, D&) { h["state"]["prune_steps_done"] = 1; }, "prune_steps_done = 1 is not an integer in [0, 0]");
+  refused([](J& h, D&) { h["state"]["shares"] = {7}; }, "state shares: shares must sum to the 32 samples");
+  refused([](J& h, D&) { h["state"].erase("epoch"); }, "\"state\" lacks \"epoch\"");
+  refused([](J& h, D&) { h.erase("state"); }, "lacks its \"state\"");
+  refused([](J& h, D&) { h["kind"] = 5; }, "is not a training checkpoint");
+  refused([](J& h, D&) { h["config"].erase("lr"); }, "its config lacks \"lr\"");
+  refused([](J& h, D&) { h["config"] = "mlp"; }, "lacks its \"config\"");
+  refused(
+      [](J&, D& d) {
+        for (NamedTensor& t : d.tensors)
+          if (t.name == "residual:r0:0") t.shape = Shape{t.shape.numel()};
+      },
+      "tensor residual:r0:0 is f32[200704], this run keeps f32[256,784]");
+  refused(
+      [](J&, D& d) {
+        for (NamedTensor& t : d.tensors)
+          if (t.name == "velocity:fc2.weight") t.shape = Shape{t.shape.numel()};
+      },
+      "tensor velocity:fc2.weight is f32[32768], the model needs f32[128,256]");
+  // A refused checkpoint left nothing half-taken: the untouched one still resumes and finishes.
+  write_checkpoint(path, good);
+  Trainer resumed(c, train_set(), test_set());
+  resumed.run();
+  EXPECT_TRUE(resumed.finished());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Pruning, MasksHoldThroughTrainingAndCheckpoints) {
   const std::string dir = temp_dir("prune");
   TrainConfig c = small();

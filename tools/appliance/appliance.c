@@ -57,12 +57,13 @@ static int by_value(const void* a, const void* b) {
   return (x > y) - (x < y);
 }
 
+/* A failed call says why and ends the run through `done`, which releases what is held. */
 #define TRY(call)                                                                          \
   do {                                                                                     \
     tandem_status s_ = (call);                                                             \
     if (s_ != TANDEM_OK) {                                                                 \
       fprintf(stderr, "appliance: %s: %s\n", tandem_status_name(s_), tandem_last_error()); \
-      return 1;                                                                            \
+      goto done;                                                                           \
     }                                                                                      \
   } while (0)
 
@@ -98,13 +99,17 @@ int main(int argc, char** argv) {
   }
 
   /* Start-up: the runtime, then the model on the first allowed device that holds it. */
+  int status = 1;
+  tandem_runtime* rt = NULL;
+  tandem_model* model = NULL;
+  unsigned char *pixels = NULL, *labels = NULL;
+  float* x = NULL;
+  double* latency = NULL;
   tandem_runtime_options options;
   tandem_runtime_options_init(&options);
   options.devices = devices;
   options.memory_limit_bytes = (uint64_t)(budget_mib * 1024 * 1024);
-  tandem_runtime* rt = NULL;
   TRY(tandem_runtime_create(&options, &rt));
-  tandem_model* model = NULL;
   TRY(tandem_model_load(rt, model_path, NULL, &model));
   const double ready = now();
   tandem_model_info info;
@@ -121,20 +126,30 @@ int main(int argc, char** argv) {
   long dims[3], ldims[3];
   const char* why = "";
   snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
-  unsigned char* pixels = read_idx(path, 3, dims, &why);
-  if (pixels == NULL) return fprintf(stderr, "appliance: %s: %s\n", path, why), 1;
+  pixels = read_idx(path, 3, dims, &why);
+  if (pixels == NULL) {
+    fprintf(stderr, "appliance: %s: %s\n", path, why);
+    goto done;
+  }
   snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", dir);
-  unsigned char* labels = read_idx(path, 1, ldims, &why);
-  if (labels == NULL) return fprintf(stderr, "appliance: %s: %s\n", path, why), 1;
+  labels = read_idx(path, 1, ldims, &why);
+  if (labels == NULL) {
+    fprintf(stderr, "appliance: %s: %s\n", path, why);
+    goto done;
+  }
   const long size = info.input_channels * info.input_height * info.input_width;
-  if (dims[1] * dims[2] != size || ldims[0] != dims[0])
-    return fprintf(stderr, "appliance: the images are %ldx%ld, the model takes %ld values\n", dims[1], dims[2], size),
-           1;
+  if (dims[1] * dims[2] != size || ldims[0] != dims[0]) {
+    fprintf(stderr, "appliance: the images are %ldx%ld, the model takes %ld values\n", dims[1], dims[2], size);
+    goto done;
+  }
   if (images > dims[0]) images = dims[0];
 
-  float* x = malloc(sizeof(float) * (size_t)size);
-  double* latency = malloc(sizeof(double) * (size_t)images);
-  if (x == NULL || latency == NULL) return fprintf(stderr, "appliance: out of memory\n"), 1;
+  x = malloc(sizeof(float) * (size_t)size);
+  latency = malloc(sizeof(double) * (size_t)images);
+  if (x == NULL || latency == NULL) {
+    fprintf(stderr, "appliance: out of memory\n");
+    goto done;
+  }
   long correct = 0;
   for (long i = 0; i < images; ++i) {
     for (long k = 0; k < size; ++k) x[k] = pixels[i * size + k] * (1.0f / 255.0f);
@@ -160,11 +175,13 @@ int main(int argc, char** argv) {
       info.device, info.device_modeled ? "true" : "false", 1e3 * (ready - start), images,
       (double)correct / (double)images, 1e6 * p50, 1e6 * p99, 1e6 * best, (unsigned long long)info.memory_bytes,
       (unsigned long long)options.memory_limit_bytes, usage.ru_maxrss);
+  status = 0;
+done:
   free(x);
   free(latency);
   free(pixels);
   free(labels);
   tandem_model_destroy(model);
   tandem_runtime_destroy(rt);
-  return 0;
+  return status;
 }

@@ -123,6 +123,52 @@ TEST(Manifest, RejectsMistakesNamingFileAndField) {
   j["kernels"][0]["args"][1]["type"] = "struct s";
   EXPECT_NE(error_of(j).find("'struct s' is not supported"), std::string::npos) << error_of(j);
   EXPECT_NE(error_of(nlohmann::json::array()).find("not a JSON object"), std::string::npos);
+  // Found by fuzz_manifest: a "format" that is not a string threw the JSON library's type_error.
+  j = small_manifest();
+  j["format"] = 5555555555555;
+  EXPECT_NE(error_of(j).find("m.json: \"format\" is not \"tandem-xclbin-manifest\""), std::string::npos) << error_of(j);
+  // Found by fuzz_manifest: a number too large for a double threw the JSON library's out_of_range.
+  try {
+    parse_manifest("{\"format\": 5e5555}", "m.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.json: not valid JSON"), std::string::npos) << e.what();
+  }
+  // Compute units beyond what an xclbin holds were accepted: with 3,000,000 instances, packing and
+  // reading back its xclbin took over 2 GB (an input to fuzz_manifest, after its RSS jumped).
+  j = small_manifest();
+  j["kernels"][0]["instances"] = 2000000000;
+  EXPECT_NE(error_of(j).find("2000000000 compute units in all; an xclbin holds at most 128"), std::string::npos)
+      << error_of(j);
+  // Found by fuzz_manifest: a kernel named "k)" was accepted, and XRT could not parse the
+  // xclbin the packer made for it (it builds regular expressions from kernel names).
+  j = small_manifest();
+  j["kernels"][0]["name"] = "k)";
+  EXPECT_NE(error_of(j).find("kernel name 'k)' is not a C identifier"), std::string::npos) << error_of(j);
+  j = small_manifest();
+  j["kernels"][0]["args"][1]["name"] = "2n";
+  EXPECT_NE(error_of(j).find("kernel k argument 1 name '2n' is not a C identifier"), std::string::npos) << error_of(j);
+  // A float out of int's range was cast to int, undefined (UBSan, on an input to fuzz_manifest).
+  j = small_manifest();
+  j["kernels"][0]["instances"] = 1e100;
+  EXPECT_NE(error_of(j).find("kernel k \"instances\" has the wrong type (1e+100)"), std::string::npos) << error_of(j);
+  j = small_manifest();
+  j["version"] = 4294967297;
+  EXPECT_NE(error_of(j).find("\"version\" is out of range (4294967297)"), std::string::npos) << error_of(j);
+  j = small_manifest();
+  j["memory"]["banks"][0]["size_mib"] = uint64_t{1} << 50;
+  EXPECT_NE(error_of(j).find("bank DDR[0] is larger than 2^64 bytes"), std::string::npos) << error_of(j);
+  // Nested 30000 deep (60 KB), it overflowed the stack: copying and writing JSON recurse.
+  j = small_manifest();
+  j["kernel_clock_mhz"] = nlohmann::json::array();
+  std::string deep = j.dump();
+  deep.replace(deep.find("[]"), 2, std::string(30000, '[') + std::string(30000, ']'));
+  try {
+    parse_manifest(deep, "m.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.json: nests deeper than 64 levels"), std::string::npos) << e.what();
+  }
   try {
     parse_manifest("{ not json", "m.json");
     FAIL();

@@ -2,6 +2,7 @@
 // core; users see only Device, Buffer/Tensor, Stream/Event and ops.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -60,6 +61,10 @@ class DeviceImpl {
   const std::string& id() const { return id_; }
   const DeviceProps& props() const { return props_; }
 
+  /// Bytes of this device's buffers alive now (see Device::memory_in_use); kept by Buffer.
+  uint64_t memory_in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  void count_in_use(int64_t delta) { in_use_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed); }
+
   /// Throws Error(out_of_memory) on failure. deallocate never throws.
   virtual void* allocate(size_t bytes) = 0;
   virtual void deallocate(void* ptr, size_t bytes) noexcept = 0;
@@ -89,6 +94,7 @@ class DeviceImpl {
   int index_;
   std::string id_;
   std::vector<Kernel> kernels_;
+  std::atomic<uint64_t> in_use_{0};
 };
 
 /// A backend: a name, the libraries it runs on, and its devices.

@@ -43,6 +43,9 @@ class Device {
   const DeviceProps& props() const;
   /// Whether this device has a kernel for the op (a capability, asked before placing work).
   bool supports(const OpDesc& op) const;
+  /// Bytes held now by this device's buffers (tensors) in this process: what a leak check
+  /// compares before and after.
+  uint64_t memory_in_use() const;
   /// Modeled devices (props().modeled): the device time its kernels and transfers have taken so
   /// far, by its performance model. 0 on devices whose time is measured.
   double modeled_seconds() const;

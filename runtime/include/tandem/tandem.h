@@ -161,7 +161,9 @@ TANDEM_API tandem_status tandem_model_classify(tandem_model* model, const float*
 
 /* One step of SGD with momentum 0.9 on a batch (labels in [0, classes)): forward, softmax cross-
  * entropy, backward, update. Pruned weights stay zero. *loss (may be NULL) receives the batch's
- * mean loss before the update. */
+ * mean loss before the update. A step that fails on the device (TANDEM_ERROR_DEVICE,
+ * TANDEM_ERROR_OUT_OF_MEMORY) may have updated some weights and not others: load the model again,
+ * or the last copy tandem_model_save wrote, before training on. */
 TANDEM_API tandem_status tandem_model_train_step(tandem_model* model, const float* input, const int32_t* labels,
                                                  size_t batch, size_t input_count, float learning_rate, float* loss);
 /* Writes the model (description and current weights) as `tandem train --export` does: atomically,

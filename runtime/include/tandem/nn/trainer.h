@@ -137,6 +137,11 @@ class Trainer {
   std::string previous_checkpoint_path() const;
 
   void save_checkpoint();
+  /// Continues from a checkpoint's contents (what `resume` reads from checkpoint_dir; origin
+  /// names it in messages): the model and hyper-parameters must be this run's, the progress
+  /// within its epochs, every tensor the shape this run keeps. Everything is checked before
+  /// anything is taken; throws Error(invalid_argument) naming origin and what is wrong.
+  void resume(CheckpointData data, const std::string& origin);
   /// Weights (masks applied) and the model description, without optimizer state.
   void export_model(const std::string& path) const;
 
@@ -178,8 +183,10 @@ class Trainer {
   static Tensor ps_view(const Tensor& flat, int64_t at, int64_t n);
   std::pair<collectives::GradientSync&, size_t> sync_state(size_t k);
   std::vector<NamedTensor> gather_sync_state();
+  void check_sync_state(const CheckpointData& data, const std::string& origin);
   void restore_sync_state(const CheckpointData& data);
   std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
+  std::string pending_origin_;                          // where it came from, for messages
   int rank() const { return config_.comm ? config_.comm->rank() : 0; }
   int ranks() const { return config_.comm ? config_.comm->size() : 1; }
   std::unique_ptr<LoadBalancer> balancer_;

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Sanitizer builds of the CPU test suite (g++; CUDA and NCCL off, every other module on):
+#   tools/sanitize.sh [asan|tsan|all]      (default: all)
+# asan: build-asan/, AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer, every
+#       CTest test of that build.
+# tsan: build-tsan/, ThreadSanitizer, the tests that run threads or ranks: streams and events, the
+#       memory account freed on another thread, the executor over several devices, the XRT
+#       driver's runs, the MPI communicator (collectives, gradient sync, data-parallel training,
+#       a killed rank) and the C API's threads sharing a model. Only their targets are built.
+# Every report fails the run: the test that raised it fails, and so does the run when any report
+# was written at all (each goes to a file under <build>/sanitizer-logs/, so that tests whose exit
+# status CTest does not look at cannot hide one). Suppressions are for third-party code only,
+# each with its reason: tools/sanitizers/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+case $what in
+  asan | tsan | all) ;;
+  *) echo "usage: tools/sanitize.sh [asan|tsan|all]" >&2; exit 2 ;;
+esac
+tools/setup-deps.sh
+root=$PWD
+supp=$root/tools/sanitizers
+jobs=$(nproc)
+
+# Configures <dir> for <sanitizers> (afresh if it was made for others), then builds <targets>
+# (all when none are named).
+build() {
+  local dir=$1 sanitizers=$2
+  shift 2
+  if [ -f "$dir/CMakeCache.txt" ] && ! grep -qx "TANDEM_SANITIZE:STRING=$sanitizers" "$dir/CMakeCache.txt"; then
+    echo "sanitize: $dir was configured otherwise; starting afresh" >&2
+    rm -rf "$dir"
+  fi
+  # -O2 -g1: tests as fast as the sanitizers allow (the FPGA simulation's loops run 4x slower at
+  # -O1), compiles no slower than -O1, file and line in every report (-g1 compiles a third faster
+  # than -g). Debug: assertions on. No -Werror: GCC warns falsely under -fsanitize (its manual
+  # says so of -Wmaybe-uninitialized and others); the normal build checks warnings. Benchmarks
+  # are not tests.
+  CC=gcc CXX=g++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_FLAGS_DEBUG="-O2 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O2 -g1" -DTANDEM_SANITIZE="$sanitizers" \
+    -DTANDEM_WITH_CUDA=OFF -DTANDEM_WITH_NCCL=OFF -DTANDEM_WITH_OPENCL=ON -DTANDEM_WITH_XRT=ON \
+    -DTANDEM_WITH_MPI=ON -DTANDEM_WITH_HWLOC=ON -DTANDEM_BUILD_BENCHMARKS=OFF -DTANDEM_WERROR=OFF >/dev/null
+  nice cmake --build "$dir" --parallel "$jobs" ${1:+--target "$@"}
+}
+
+# Runs CTest in <dir> with [ctest arguments], then fails if any sanitizer wrote a report.
+run_tests() {
+  local dir=$1 rc=0
+  shift
+  rm -rf "$dir/sanitizer-logs"
+  mkdir -p "$dir/sanitizer-logs"
+  (cd "$dir" && ctest --parallel "$jobs" --output-on-failure --timeout 900 "$@") || rc=$?
+  # Every report ends with a SUMMARY line; files without one hold warnings only (such as
+  # allocator_may_return_null's "failed to allocate").
+  local reports
+  reports=$(grep -l "^SUMMARY: " "$dir"/sanitizer-logs/* 2>/dev/null || true)
+  if [ -n "$reports" ]; then
+    for f in $reports; do
+      echo "=== $f" >&2
+      cat "$f" >&2
+    done
+    echo "sanitize: $dir: the sanitizer reports above (kept in $dir/sanitizer-logs/)" >&2
+    rc=1
+  fi
+  return "$rc"
+}
+
+# Options every sanitizer shares, for the build <dir>: each report goes to its own file (one per
+# process, named after the program), and ends the process with a status no test expects (86).
+# allocator_may_return_null: tests ask for absurd allocations on purpose (BadInput.AllocationTooLarge)
+# and expect std::bad_alloc, as the unsanitized program gets, not a report.
+common() { echo "log_path=$root/$1/sanitizer-logs/report:log_exe_name=1:exitcode=86:allocator_may_return_null=1"; }
+
+# The ThreadSanitizer set (see the top). The C API test needs the pruned CNN, which CTest trains
+# first, under ThreadSanitizer too (its fixture, cli.train_pruned_cnn). Training runs on 2 ranks
+# only: 4 ranks run the same code, but on 2 cores under ThreadSanitizer past the test's 300 s.
+tsan_targets=(test_core test_training test_xrt_noop test_collectives test_training_mpi test_capi tandem_cli)
+tsan_tests='^(Stream|MemoryAccount|Log)\.|^Executor\.|^xrt\.(Noop|Backend)\.|^collectives_np|^training_np2$|^killed_rank_ends_the_job$|^capi\.c_end_to_end$'
+
+# A failed build ends the script (set -e); failed tests fail it at the end, after the other stage.
+status=0
+timing=()
+if [ "$what" != tsan ]; then
+  t0=$SECONDS
+  build build-asan "address;undefined"
+  t1=$SECONDS
+  # Programs that load OpenMPI or hwloc (tools/sanitizers/asan-by-program/<program>) record
+  # whole allocation stacks (slow unwinding, about 3x the cost of a short test, so only there):
+  # those libraries unload plugins whose allocations then have no name, and only the frames
+  # below them (MPI_Init, hwloc_topology_load) say whose leak it is (tools/sanitizers/lsan.supp).
+  ASAN_OPTIONS="$(common build-asan):detect_leaks=1:check_initialization_order=1:strict_init_order=1:include_if_exists=$supp/asan-by-program/%b" \
+    UBSAN_OPTIONS="$(common build-asan):print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp" \
+    LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
+    run_tests build-asan || status=1
+  timing+=("asan: build $((t1 - t0)) s, tests $((SECONDS - t1)) s")
+fi
+if [ "$what" != asan ]; then
+  t0=$SECONDS
+  build build-tsan thread "${tsan_targets[@]}"
+  t1=$SECONDS
+  # OMP_NUM_THREADS=1: OpenMP's runtime (libgomp) is not built with ThreadSanitizer, which then
+  # cannot see its barriers and reports every parallel loop (OpenBLAS's included). One thread
+  # runs the same code; our own threads (std::thread, pthreads, the MPI watchdog) are checked.
+  OMP_NUM_THREADS=1 \
+    TSAN_OPTIONS="$(common build-tsan):halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp" \
+    run_tests build-tsan -R "$tsan_tests" || status=1
+  timing+=("tsan: build $((t1 - t0)) s, tests $((SECONDS - t1)) s")
+fi
+for line in "${timing[@]}"; do echo "sanitize: $line" >&2; done
+exit "$status"
