@@ -50,6 +50,9 @@ export UBSAN_OPTIONS=print_stacktrace=1
 limit=(-max_total_time="$seconds")
 [ -n "$runs" ] && limit=(-runs="$runs")
 [ -n "$runs" ] && [ -n "$max_time" ] && limit+=(-max_total_time="$max_time")
+for t in "${targets[@]}"; do
+  grep -q "^$t " "$out/targets.txt" || { echo "fuzz: no target $t (built: $(cut -d' ' -f1 "$out/targets.txt" | xargs))" >&2; exit 2; }
+done
 summary=$out/summary.csv
 echo "target,seconds,executions,execs_per_s,corpus_files,corpus_bytes,peak_rss_mb,result" > "$summary"
 failed=0
