@@ -1,6 +1,7 @@
 #include "tandem/nn/trainer.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -31,8 +32,11 @@ struct Trainer::State {
   int epoch = 0;              // current epoch (0-based)
   int64_t step_in_epoch = 0;  // optimizer steps done in the current epoch
   int64_t step = 0;           // optimizer steps done in total
-  double epoch_loss_sum = 0;  // sum of the current epoch's step losses
-  double epoch_seconds = 0;   // training time of the current epoch so far
+  double epoch_loss_sum = 0;  // sum of the current epoch's step losses (this rank's)
+  // Every rank's epoch_loss_sum, gathered when a checkpoint is saved: an epoch's loss is the mean
+  // over the ranks of their own, so a resume mid-epoch must give each rank back its own sum.
+  std::vector<double> epoch_loss_sums;
+  double epoch_seconds = 0;  // training time of the current epoch so far
   int prune_steps_done = 0;
   std::vector<int64_t> shares;  // the split of a step's samples over the ranks
 
@@ -41,6 +45,7 @@ struct Trainer::State {
             {"step_in_epoch", step_in_epoch},
             {"step", step},
             {"epoch_loss_sum", epoch_loss_sum},
+            {"epoch_loss_sums", epoch_loss_sums},
             {"epoch_seconds", epoch_seconds},
             {"prune_steps_done", prune_steps_done},
             {"shares", shares}};
@@ -48,7 +53,7 @@ struct Trainer::State {
   // A checkpoint's "state", every field checked before any is taken: a crafted or damaged file
   // must not steer the run outside its data (a negative step_in_epoch would index before the
   // epoch's sample order). `steps_per_epoch` and `epochs` bound the progress; `bad` throws.
-  static State from_json(const json& j, int epochs, int64_t steps_per_epoch, int prune_steps,
+  static State from_json(const json& j, int epochs, int64_t steps_per_epoch, int prune_steps, int ranks,
                          const std::function<void(const std::string&)>& bad) {
     if (!j.is_object()) bad("\"state\" is not an object");
     const auto integer = [&](const char* key, int64_t lo, int64_t hi) {
@@ -73,6 +78,17 @@ struct Trainer::State {
     st.step_in_epoch = integer("step_in_epoch", 0, st.epoch == epochs ? 0 : steps_per_epoch);
     st.step = integer("step", 0, INT64_MAX);
     st.epoch_loss_sum = real("epoch_loss_sum");
+    if (j.contains("epoch_loss_sums")) {  // absent in checkpoints of one process, and older ones
+      const json& v = j["epoch_loss_sums"];
+      if (!v.is_array() || (!v.empty() && v.size() != static_cast<size_t>(ranks)))
+        bad("state epoch_loss_sums = " + v.dump() + " is not a list of one sum per rank (" + std::to_string(ranks) +
+            ")");
+      for (const json& x : v) {
+        if (!x.is_number() || !std::isfinite(x.get<double>()))
+          bad("state epoch_loss_sums = " + v.dump() + " is not a list of finite numbers");
+        st.epoch_loss_sums.push_back(x.get<double>());
+      }
+    }
     st.epoch_seconds = real("epoch_seconds");
     if (st.epoch_seconds < 0) bad("state epoch_seconds = " + std::to_string(st.epoch_seconds) + " is negative");
     st.prune_steps_done = static_cast<int>(integer("prune_steps_done", 0, prune_steps));
@@ -426,6 +442,10 @@ void Trainer::save_checkpoint() {
   // rank's synchronization state gathered (all ranks call this at the same step).
   std::vector<NamedTensor> sync_state = gather_sync_state();
   ps_gather_velocity();
+  state_->epoch_loss_sums.clear();
+  if (config_.comm && ranks() > 1)  // bit for bit: the resumed epoch's loss must equal an unbroken one's
+    for (int64_t bits : config_.comm->allgather_value(std::bit_cast<int64_t>(state_->epoch_loss_sum)))
+      state_->epoch_loss_sums.push_back(std::bit_cast<double>(bits));
   if (rank() != 0) return;
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
@@ -492,7 +512,8 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   if (!header.contains("state")) bad("lacks its \"state\"");
   const int64_t per_step = config_.batch * config_.accumulate * ranks();
   const int prune_steps = config_.prune.method == PruneMethod::none ? 0 : config_.prune.steps;
-  State st = State::from_json(header["state"], config_.epochs, train_.count / per_step, prune_steps, bad);
+  State st = State::from_json(header["state"], config_.epochs, train_.count / per_step, prune_steps, ranks(), bad);
+  if (!st.epoch_loss_sums.empty()) st.epoch_loss_sum = st.epoch_loss_sums[static_cast<size_t>(rank())];
   if (!st.shares.empty()) {
     try {
       LoadBalancer(ranks(), per_step).set_shares(st.shares);  // the same checks, on a scratch balancer

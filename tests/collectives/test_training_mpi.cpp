@@ -306,5 +306,37 @@ TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "parameter " << i << " differs after resuming";
 }
 
+// An epoch's loss is the mean over the ranks of each rank's own: a run resumed mid-epoch must
+// report the same loss as an unbroken one, so each rank gets its own partial sum back (rank 0's
+// for all of them made the soak's final loss differ while the model was identical).
+TEST(DataParallel, ResumedMidEpochReportsTheUnbrokenEpoch) {
+  auto comm = collectives::mpi_world();
+  const std::string dir = (std::filesystem::temp_directory_path() / "tandem-mpi-resume-loss").string();
+  if (comm->rank() == 0) std::filesystem::remove_all(dir);
+  comm->barrier();
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.comm = comm;
+  c.batch = 32;
+  c.compress = compression::parse_codec("topk:0.05");
+  c.error_feedback = true;
+  const std::vector<EpochStats> straight = Trainer(c, train_set(), test_set()).run();
+
+  TrainConfig first = c;
+  first.checkpoint_dir = dir;
+  first.max_steps = 2560 / (32 * comm->size()) / 2 + 1;  // past the middle of the epoch
+  Trainer(first, train_set(), test_set()).run();
+  comm->barrier();
+  TrainConfig second = first;
+  second.max_steps = 0;
+  second.resume = true;
+  const std::vector<EpochStats> resumed = Trainer(second, train_set(), test_set()).run();
+  ASSERT_EQ(straight.size(), 1u);
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].loss, straight[0].loss);
+  EXPECT_EQ(resumed[0].test_accuracy, straight[0].test_accuracy);
+}
+
 }  // namespace
 }  // namespace tandem::nn

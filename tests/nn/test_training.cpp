@@ -257,6 +257,8 @@ TEST(Checkpoint, ResumeChecksEveryFieldItReads) {
   refused([](J& h, D&) { h["state"]["epoch"] = 1e300; }, "state epoch = 1e+300 is not an integer");
   refused([](J& h, D&) { h["state"]["step"] = "3"; }, "state step = \"3\" is not an integer");
   refused([](J& h, D&) { h["state"]["epoch_loss_sum"] = nullptr; }, "epoch_loss_sum = null is not a finite number");
+  refused([](J& h, D&) { h["state"]["epoch_loss_sums"] = {1.0, 2.0}; }, "is not a list of one sum per rank (1)");
+  refused([](J& h, D&) { h["state"]["epoch_loss_sums"] = {"x"}; }, "epoch_loss_sums = [\"x\"] is not a list of finite");
   refused([](J& h, D&) { h["state"]["prune_steps_done"] = 1; }, "prune_steps_done = 1 is not an integer in [0, 0]");
   refused([](J& h, D&) { h["state"]["shares"] = {7}; }, "state shares: shares must sum to the 32 samples");
   refused([](J& h, D&) { h["state"].erase("epoch"); }, "\"state\" lacks \"epoch\"");
