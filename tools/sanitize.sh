@@ -52,7 +52,8 @@ run_tests() {
   mkdir -p "$dir/sanitizer-logs" "$dir/pocl-cache"
   # An empty OpenCL kernel cache: PoCL then compiles each kernel here as on a fresh machine, so a
   # run checks the same code paths wherever it runs (tools/sanitizers/lsan.supp, PoCL).
-  (cd "$dir" && POCL_CACHE_DIR="$PWD/pocl-cache" ctest --parallel "$jobs" --output-on-failure --timeout 900 "$@") || rc=$?
+  ctest_in() { (cd "$dir" && POCL_CACHE_DIR="$PWD/pocl-cache" ctest --output-on-failure --timeout 900 "$@"); }
+  ctest_in --parallel "$jobs" "$@" || rc=$?
   # LeakSanitizer's own tracer now and then crashes at a process's exit ("Tracer caught signal
   # 11 ... LeakSanitizer has encountered a fatal error", google/sanitizers#1353): no finding, and
   # no leak check either. When such crashes account for every failed test (at most one test per
@@ -66,7 +67,7 @@ run_tests() {
     mkdir -p "$dir/sanitizer-logs/tracer-crashes"
     echo "$crashed" | xargs mv -t "$dir/sanitizer-logs/tracer-crashes"
     rc=0
-    (cd "$dir" && POCL_CACHE_DIR="$PWD/pocl-cache" ctest --rerun-failed --output-on-failure --timeout 900 "$@") || rc=$?
+    ctest_in --rerun-failed "$@" || rc=$?
   fi
   # Every report ends with a SUMMARY line; files without one hold warnings only (such as
   # allocator_may_return_null's "failed to allocate").
