@@ -26,6 +26,26 @@ std::vector<std::vector<float>> weights(Trainer& t) {
   return w;
 }
 
+// A checkpoint directory under /tmp, emptied by rank 0 before any rank uses it.
+std::string empty_checkpoint_dir(collectives::Communicator& comm, const char* name) {
+  const std::string dir = (std::filesystem::temp_directory_path() / name).string();
+  if (comm.rank() == 0) std::filesystem::remove_all(dir);
+  comm.barrier();
+  return dir;
+}
+
+// One epoch of the MLP, batch 32, with a codec and error feedback.
+TrainConfig with_error_feedback(std::shared_ptr<collectives::Communicator> comm, const char* codec) {
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.comm = std::move(comm);
+  c.batch = 32;
+  c.compress = compression::parse_codec(codec);
+  c.error_feedback = true;
+  return c;
+}
+
 TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
   auto comm = collectives::mpi_world();
   TrainConfig c;
@@ -223,9 +243,7 @@ TEST(DataParallel, CompressAutoChoosesWithinBudgetOnEveryRank) {
 // momentum gathered into checkpoints, and an fp16 push.
 TEST(DataParallel, ParameterServerPrunesResumesAndPushesHalfPrecision) {
   auto comm = collectives::mpi_world();
-  const std::string dir = (std::filesystem::temp_directory_path() / "tandem-mpi-ps-resume").string();
-  if (comm->rank() == 0) std::filesystem::remove_all(dir);
-  comm->barrier();
+  const std::string dir = empty_checkpoint_dir(*comm, "tandem-mpi-ps-resume");
   TrainConfig c;
   c.model = "mlp";
   c.epochs = 2;
@@ -276,16 +294,8 @@ TEST(DataParallel, ParameterServerPrunesResumesAndPushesHalfPrecision) {
 // it and continue exactly as an uninterrupted run.
 TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {
   auto comm = collectives::mpi_world();
-  const std::string dir = (std::filesystem::temp_directory_path() / "tandem-mpi-resume").string();
-  if (comm->rank() == 0) std::filesystem::remove_all(dir);
-  comm->barrier();
-  TrainConfig c;
-  c.model = "mlp";
-  c.epochs = 1;
-  c.comm = comm;
-  c.batch = 32;
-  c.compress = compression::parse_codec("topk:0.01");
-  c.error_feedback = true;
+  const std::string dir = empty_checkpoint_dir(*comm, "tandem-mpi-resume");
+  TrainConfig c = with_error_feedback(comm, "topk:0.01");
   c.bucket_bytes = 256 << 10;
   c.max_steps = 20;
   Trainer straight(c, train_set(), test_set());
@@ -311,16 +321,8 @@ TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {
 // for all of them made the soak's final loss differ while the model was identical).
 TEST(DataParallel, ResumedMidEpochReportsTheUnbrokenEpoch) {
   auto comm = collectives::mpi_world();
-  const std::string dir = (std::filesystem::temp_directory_path() / "tandem-mpi-resume-loss").string();
-  if (comm->rank() == 0) std::filesystem::remove_all(dir);
-  comm->barrier();
-  TrainConfig c;
-  c.model = "mlp";
-  c.epochs = 1;
-  c.comm = comm;
-  c.batch = 32;
-  c.compress = compression::parse_codec("topk:0.05");
-  c.error_feedback = true;
+  const std::string dir = empty_checkpoint_dir(*comm, "tandem-mpi-resume-loss");
+  const TrainConfig c = with_error_feedback(comm, "topk:0.05");
   const std::vector<EpochStats> straight = Trainer(c, train_set(), test_set()).run();
 
   TrainConfig first = c;
