@@ -138,6 +138,23 @@ if(NOT TANDEM_WITH_CUDA STREQUAL "OFF")
   endif()
 endif()
 tandem_resolve(CUDA cuda)
+# CUDA is enabled here, at the top level and before any target exists: every target then gets
+# its CUDA_ARCHITECTURES from CMAKE_CUDA_ARCHITECTURES, including libtandem.a (runtime/capi),
+# which collects the CUDA kernels' objects and would otherwise be left with none (the Makefile
+# generator refuses that: "CUDA_ARCHITECTURES is empty for target tandem_c_static").
+if(TANDEM_HAVE_CUDA)
+  if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 90 CACHE STRING "GPU architectures of the CUDA kernels (90: H100/H200)")
+  endif()
+  enable_language(CUDA)
+  if(NOT DEFINED CMAKE_CUDA20_STANDARD_COMPILE_OPTION)  # CMake 3.25 knows no C++20 flag for nvcc
+    set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+    set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+  endif()
+  set(CMAKE_CUDA_STANDARD 20)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  set(CMAKE_CUDA_EXTENSIONS OFF)
+endif()
 
 tandem_option(NCCL "NCCL communicator")
 if(NOT TANDEM_WITH_NCCL STREQUAL "OFF")
