@@ -1,8 +1,8 @@
 // Calibration: every op call of real model passes timed on its own, per device and size class,
 // then fitted (see calibration.h); and the planner's input predicted from the result.
+#include "tandem/clock.h"
 #include "tandem/nn/calibration.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +19,6 @@
 namespace tandem::nn {
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Shape families numbered by their order within one pass (see shape_family).
 struct Families {
@@ -39,13 +38,13 @@ class OpTimer : public OpObserver {
     if (!(s.device() == device_)) return;
     s.synchronize();
     modeled0_ = device_.modeled_seconds();
-    wall0_ = now();
+    wall0_ = monotonic_seconds();
   }
   void after(Stream& s, const OpCall& call, const OpCost& cost) override {
     const std::string family = families.of(call);
     if (!(s.device() == device_)) return;
     s.synchronize();
-    const double t = device_.props().modeled ? device_.modeled_seconds() - modeled0_ : now() - wall0_;
+    const double t = device_.props().modeled ? device_.modeled_seconds() - modeled0_ : monotonic_seconds() - wall0_;
     samples_[{call.op.name, family, cost.flops, cost.bytes}].push_back(t);
   }
   Families families;  // reset before each pass
@@ -113,9 +112,9 @@ std::vector<TimedPoint> copy_points(const Device& d, int repeats) {
     std::vector<double> samples;
     for (int r = 0; r < repeats; ++r)
       for (int dir = 0; dir < 2; ++dir) {
-        const double m0 = d.modeled_seconds(), w0 = now();
+        const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
         dir == 0 ? t.copy_from_host(host.data()) : t.copy_to_host(host.data());
-        samples.push_back(d.props().modeled ? d.modeled_seconds() - m0 : now() - w0);
+        samples.push_back(d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0);
       }
     const Timing tm = robust_median(samples);
     out.push_back({4.0 * static_cast<double>(floats), tm.seconds, tm.kept, tm.total});

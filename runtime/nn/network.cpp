@@ -1,6 +1,6 @@
+#include "tandem/clock.h"
 #include "tandem/nn/network.h"
 
-#include <chrono>
 
 #include "layers.h"
 #include "tandem/error.h"
@@ -169,7 +169,7 @@ Network::Mark Network::mark(size_t layer) {
   if (layer_tag_ != nullptr) *layer_tag_ = layer;
   if (!timing_) return {0, 0};
   stream(layers_[layer]->device()).synchronize();
-  return {std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
+  return {monotonic_seconds(),
           layers_[layer]->device().modeled_seconds()};
 }
 
@@ -177,7 +177,7 @@ void Network::charge(size_t layer, const Mark& since) {
   if (!timing_) return;
   const Device d = layers_[layer]->device();
   stream(d).synchronize();
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const double wall = monotonic_seconds();
   layer_seconds_[layer] += d.props().modeled ? d.modeled_seconds() - since.modeled : wall - since.wall;
 }
 

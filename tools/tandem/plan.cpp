@@ -5,12 +5,12 @@
 // --check then runs the chosen placement and each device alone, and sets the measured step times
 // beside the predicted ones. Text table and --json.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "table.h"
+#include "tandem/clock.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
 #include "tandem/nn/calibration.h"
@@ -26,7 +26,6 @@ struct PlanOptions {
   bool check = false;
 };
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // One training step's time (forward + backward) on a placement, median of `repeats`: host wall
 // time; where modeled devices take part, their modeled time replaces the wall time of their layers
@@ -53,10 +52,10 @@ Measured measure(const nn::ModelSpec& spec, const std::vector<Device>& placement
   net.time_layers(m.modeled);
   std::vector<double> steps;
   for (int r = 0; r < repeats; ++r) {
-    const double w0 = now();
+    const double w0 = monotonic_seconds();
     net.forward(input);
     net.backward(labels);
-    steps.push_back(now() - w0);
+    steps.push_back(monotonic_seconds() - w0);
   }
   if (m.modeled) {  // per-layer times: modeled on modeled devices, wall time elsewhere
     m.seconds = 0;

@@ -3,9 +3,9 @@
 // then timed passes: the whole step unsynchronized inside, and the same step with every layer
 // synchronized and timed on its own (nn::Network::time_layers).
 #include <algorithm>
-#include <chrono>
 #include <random>
 
+#include "tandem/clock.h"
 #include "tandem/compare/compare.h"
 #include "tandem/error.h"
 #include "tandem/nn/network.h"
@@ -17,7 +17,6 @@
 namespace tandem::cli::compare {
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::string layer_name(const nn::ModelSpec& spec, size_t i) {
   return spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
@@ -107,10 +106,10 @@ struct Bench {
 template <class F>
 double timed(Bench& b, const Device& d, F&& f) {
   b.sync();
-  const double m0 = d.modeled_seconds(), w0 = now();
+  const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
   f();
   b.sync();
-  return d.props().modeled ? d.modeled_seconds() - m0 : now() - w0;
+  return d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0;
 }
 
 // Folds one tensor's differences into e: max |x − ref| (a non-finite x counts as infinite, so a

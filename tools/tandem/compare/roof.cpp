@@ -1,9 +1,9 @@
 // The roofline of a device (its stated peak and bandwidth, or a measured bandwidth where it states
 // none), the figures derived from a row's timing and cost, and order statistics.
 #include <algorithm>
-#include <chrono>
 #include <ctime>
 
+#include "tandem/clock.h"
 #include "tandem/compare/compare.h"
 #include "tandem/ops.h"
 #include "tandem/stream.h"
@@ -11,7 +11,6 @@
 namespace tandem::cli::compare {
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // The cost of the one op it watches.
 class CostOf : public OpObserver {
@@ -33,10 +32,10 @@ double probe_bandwidth(const Device& d) {
     double best = 1e300;
     for (int r = 0; r < 6; ++r) {
       s.synchronize();
-      const double m0 = d.modeled_seconds(), w0 = now();
+      const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
       f();
       s.synchronize();
-      if (r > 0) best = std::min(best, d.props().modeled ? d.modeled_seconds() - m0 : now() - w0);
+      if (r > 0) best = std::min(best, d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0);
     }
     return best;
   };
