@@ -1,4 +1,4 @@
-# tandem_gtest(<target> [PREFIX <p>] [TIMEOUT <s>] [ENVIRONMENT <k=v>...])
+# tandem_gtest(<target> [PREFIX <p>] [TIMEOUT <s>] [ENVIRONMENT <k=v>...] [LABELS <l>...])
 #
 # Registers a GoogleTest program with CTest as one test per GoogleTest suite ("Stream",
 # "AllDevices/BackendOps"), each running that suite's cases in one process. Failures still name
@@ -11,14 +11,14 @@
 # The suites are listed after each build by running the program with --gtest_list_tests (as
 # gtest_discover_tests does), so a new suite needs no CMake change.
 function(tandem_gtest target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;TIMEOUT" "ENVIRONMENT")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX;TIMEOUT" "ENVIRONMENT;LABELS")
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT 600)
   endif()
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_suites.cmake)
   add_custom_command(TARGET ${target} POST_BUILD BYPRODUCTS ${out}
     COMMAND ${CMAKE_COMMAND} -D "exe=$<TARGET_FILE:${target}>" -D "out=${out}" -D "prefix=${arg_PREFIX}"
-            -D "timeout=${arg_TIMEOUT}" -D "environment=${arg_ENVIRONMENT}"
+            -D "timeout=${arg_TIMEOUT}" -D "environment=${arg_ENVIRONMENT}" -D "labels=${arg_LABELS}"
             -P ${PROJECT_SOURCE_DIR}/cmake/TandemGTestList.cmake
     VERBATIM)
   # CTest reads the file when it starts; until the first build it does not exist (CTest then

@@ -1,4 +1,4 @@
-# cmake -D exe=… -D out=… -D prefix=… -D timeout=… -D environment=… -P TandemGTestList.cmake
+# cmake -D exe=… -D out=… -D prefix=… -D timeout=… -D environment=… -D labels=… -P TandemGTestList.cmake
 # Lists a GoogleTest program's suites and writes one CTest test per suite to ${out}
 # (cmake/TandemGTest.cmake says why per suite).
 set(env_args "")
@@ -28,6 +28,9 @@ foreach(suite IN LISTS suites)
   string(APPEND script "set_tests_properties([==[${name}]==] PROPERTIES TIMEOUT ${timeout}")
   if(environment)
     string(APPEND script " ENVIRONMENT [==[${environment}]==]")
+  endif()
+  if(labels)
+    string(APPEND script " LABELS [==[${labels}]==]")
   endif()
   string(APPEND script ")\n")
 endforeach()

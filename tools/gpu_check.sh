@@ -22,8 +22,8 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || log "nvidia-smi failed (no driver?)"
 b=${TANDEM_GPU_BUILD:-build-gpu}
 if [ ! -x "$b/bin/tandem" ]; then
   log "building (CUDA arch ${CUDA_ARCH:-90})"
-  cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_WITH_CUDA=ON -DTANDEM_WITH_NCCL=ON \
-    -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" > "$out/configure.log" 2>&1 || { log "configure failed"; exit 1; }
+  cmake --preset cuda -B "$b" -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" > "$out/configure.log" 2>&1 ||
+    { log "configure failed"; exit 1; }
   cmake --build "$b" --parallel "$(nproc)" > "$out/build.log" 2>&1 || { log "build failed (see build.log)"; exit 1; }
 fi
 # Debian 12's OpenBLAS (0.3.21) may not know a newer CPU and fall back to its Prescott (SSE3)

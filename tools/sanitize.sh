@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Sanitizer builds of the CPU test suite (g++; CUDA and NCCL off, every other module on):
+# Sanitizer builds of the CPU test suite (CUDA and NCCL off, every other module on), configured by
+# the presets of CMakePresets.json:
 #   tools/sanitize.sh [asan|tsan|all]      (default: all)
-# asan: build-asan/, AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer, every
-#       CTest test of that build.
-# tsan: build-tsan/, ThreadSanitizer, the tests that run threads or ranks: streams and events, the
+# asan: build-asan/ (clang), AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer,
+#       every CTest test of that build: the whole CPU suite. The same build carries libFuzzer's
+#       coverage and holds the fuzz targets, which tools/fuzz.sh --build build-asan runs.
+# tsan: build-tsan/ (g++), ThreadSanitizer, the tests that run threads or ranks: streams and events, the
 #       memory account freed on another thread, the executor over several devices, the XRT
 #       driver's runs, the MPI communicator (collectives, gradient sync, data-parallel training,
 #       a killed rank) and the C API's threads sharing a model. Only their targets are built.
@@ -23,24 +25,13 @@ root=$PWD
 supp=$root/tools/sanitizers
 jobs=$(nproc)
 
-# Configures <dir> for <sanitizers> (afresh if it was made for others), then builds <targets>
-# (all when none are named).
+# Configures <dir> from <preset> (CMakePresets.json; a second configure of the same preset takes
+# seconds and puts back whatever was changed), then builds <targets> (all when none are named).
 build() {
-  local dir=$1 sanitizers=$2
+  local preset=$1 dir=$2
   shift 2
-  if [ -f "$dir/CMakeCache.txt" ] && ! grep -qx "TANDEM_SANITIZE:STRING=$sanitizers" "$dir/CMakeCache.txt"; then
-    echo "sanitize: $dir was configured otherwise; starting afresh" >&2
-    rm -rf "$dir"
-  fi
-  # -O2 -g1: tests as fast as the sanitizers allow (the FPGA simulation's loops run 4x slower at
-  # -O1), compiles no slower than -O1, file and line in every report (-g1 compiles a third faster
-  # than -g). Debug: assertions on. No -Werror: GCC warns falsely under -fsanitize (its manual
-  # says so of -Wmaybe-uninitialized and others); the normal build checks warnings. Benchmarks
-  # are not tests.
-  CC=gcc CXX=g++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DCMAKE_C_FLAGS_DEBUG="-O2 -g1" -DCMAKE_CXX_FLAGS_DEBUG="-O2 -g1" -DTANDEM_SANITIZE="$sanitizers" \
-    -DTANDEM_WITH_CUDA=OFF -DTANDEM_WITH_NCCL=OFF -DTANDEM_WITH_OPENCL=ON -DTANDEM_WITH_XRT=ON \
-    -DTANDEM_WITH_MPI=ON -DTANDEM_WITH_HWLOC=ON -DTANDEM_BUILD_BENCHMARKS=OFF -DTANDEM_WERROR=OFF >/dev/null
+  mkdir -p "$dir"
+  cmake --preset "$preset" > "$dir/configure.log" 2>&1 || { tail -n 40 "$dir/configure.log" >&2; exit 1; }
   nice cmake --build "$dir" --parallel "$jobs" ${1:+--target "$@"}
 }
 
@@ -101,7 +92,7 @@ status=0
 timing=()
 if [ "$what" != tsan ]; then
   t0=$SECONDS
-  build build-asan "address;undefined"
+  build asan build-asan
   t1=$SECONDS
   # Programs that load OpenMPI or hwloc (tools/sanitizers/asan-by-program/<program>) record
   # whole allocation stacks (slow unwinding, about 3x the cost of a short test, so only there):
@@ -115,7 +106,7 @@ if [ "$what" != tsan ]; then
 fi
 if [ "$what" != asan ]; then
   t0=$SECONDS
-  build build-tsan thread "${tsan_targets[@]}"
+  build tsan build-tsan "${tsan_targets[@]}"
   t1=$SECONDS
   # OMP_NUM_THREADS=1: OpenMP's runtime (libgomp) is not built with ThreadSanitizer, which then
   # cannot see its barriers and reports every parallel loop (OpenBLAS's included). One thread

@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
       if (!m.bank(value)) usage("no bank " + value + " in the manifest");
       a.bank = value;
     } else if (what == "--drop-kernel") {
-      std::erase_if(m.kernels, [&](const ManifestKernel& k) { return k.name == spec; });
+      std::erase_if(m.kernels, [&name = spec](const ManifestKernel& k) { return k.name == name; });
     } else if (what == "--truncate") {
       truncate = std::stol(spec);
     } else {

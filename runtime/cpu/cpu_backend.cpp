@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "tandem/blas.h"
 #include "tandem/error.h"
 
 namespace tandem::cpu {
@@ -68,6 +69,7 @@ DeviceProps host_props() {
   p.peak_flops_f16 = p.peak_flops_f32;  // f16/bf16 are computed in f32 here
   p.numa_node = numa_node_of_all_cores();
   p.driver = openblas_get_config();
+  p.slowdown = blas_kernels().warning();
   p.host_accessible = true;
   p.modeled = false;
   return p;

@@ -128,6 +128,11 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
                std::to_string(ranks()) + " ranks)");
   if (test.count < 1) bad_config("the test set is empty");
   if (config_.placement.empty()) config_.placement = {cpu_device()};
+  // A device held below its hardware's speed (the CPU: OpenBLAS on older kernels) makes every
+  // time of the run slower than the machine allows: said once, by the first rank.
+  if (rank() == 0)
+    for (const Device& d : config_.placement)
+      if (!d.props().slowdown.empty()) log_once(LogLevel::warn, "slowdown " + d.id(), d.id() + ": " + d.props().slowdown);
   net_ = std::make_unique<Network>(spec, config_.placement);
   net_->init(config_.seed);
 

@@ -131,8 +131,9 @@ void Trainer::ps_gather_velocity() {
 void Trainer::rebalance() {
   Stream s(cpu_device());
   std::vector<float> mine(static_cast<size_t>(ranks()), 0.0f);
-  mine[static_cast<size_t>(rank())] =
-      static_cast<float>(compute_seconds_ / static_cast<double>(std::max<int64_t>(1, compute_samples_)));
+  double per_sample_here = compute_seconds_ / static_cast<double>(std::max<int64_t>(1, compute_samples_));
+  if (config_.balance_timing) per_sample_here = config_.balance_timing(per_sample_here);
+  mine[static_cast<size_t>(rank())] = static_cast<float>(per_sample_here);
   Tensor all = Tensor::from_vector(cpu_device(), {ranks()}, mine);
   config_.comm->allreduce(s, all, all);
   compute_seconds_ = 0;

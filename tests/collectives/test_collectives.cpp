@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <thread>
 
 #include "../ops/harness.h"
 #include "tandem/collectives/communicator.h"
@@ -190,24 +189,27 @@ TEST(Collectives, BadArgumentsAreRejectedOnEveryRank) {
   c->barrier();  // every rank is still in step
 }
 
-// Rank 0 waits for a peer that comes late: its request fails with a timeout naming the
-// operation and rank, never a hang; when the peer arrives the job continues. (Non-blocking
-// form on every rank: a blocking call past its timeout ends the job instead, as
-// killed_rank.sh shows.)
+// Rank 0 waits for peers that come late: its request fails with a timeout naming the operation
+// and rank, never a hang; when the peers arrive the job continues. (Non-blocking form on every
+// rank: a blocking call past its timeout ends the job instead, as killed_rank.sh shows.) The
+// peers are late by construction, not by sleeping: they wait on a second communicator until
+// rank 0 has given up, so no machine is too slow or too fast for the test.
 TEST(Collectives, AMissingPeerIsATimeoutNotAHang) {
   auto c = world();
+  auto side = c->split(0, c->rank());
   Stream s(cpu_device());
   Tensor t = contribution(c->rank(), 10);
   const auto saved = c->timeout();
-  c->set_timeout(std::chrono::milliseconds(300));
   if (c->rank() == 0) {
+    c->set_timeout(std::chrono::milliseconds(20));
     test::expect_error([&] { c->iallreduce(s, t, t).wait(); }, ErrorKind::timeout,
                        {"rank 0", "allreduce", "not complete"});
+    c->set_timeout(saved);
+    side->barrier();  // now the peers may come
   } else {
-    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    side->barrier();  // returns once rank 0 has timed out
     c->iallreduce(s, t, t).wait();  // matches the request rank 0 gave up on
   }
-  c->set_timeout(saved);
   c->barrier();
   Tensor again = contribution(c->rank(), 10);
   c->allreduce(s, again, again);

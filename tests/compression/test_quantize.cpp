@@ -13,8 +13,7 @@ class Quantize : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     device = find_device(GetParam());
-    for (const OpDesc* op : {&opdesc::quantize, &opdesc::dequantize})
-      if (!device.supports(*op)) GTEST_SKIP() << "NOT_SUPPORTED: " << op->name << " on " << device.id();
+    for (const OpDesc* op : {&opdesc::quantize, &opdesc::dequantize}) TANDEM_SKIP_UNLESS_SUPPORTS(device, *op);
   }
   Device device;
 };

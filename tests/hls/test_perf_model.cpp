@@ -28,13 +28,18 @@ std::map<std::string, uint64_t> observe(F core) {
 const CardProfile& u250() { return card("u250"); }
 
 TEST(PerfModel, TripCountsEqualCSimulation) {
-  for (auto [m, n, k] : {std::tuple{1, 1, 1}, std::tuple{64, 32, 64}, std::tuple{70, 45, 130}, std::tuple{5, 100, 3}}) {
+  // Plain structs, not structured bindings: the lambdas below capture them (clang 14 cannot).
+  struct Gemm { int m, n, k; };
+  for (const Gemm g : {Gemm{1, 1, 1}, Gemm{64, 32, 64}, Gemm{70, 45, 130}, Gemm{5, 100, 3}}) {
+    const int m = g.m, n = g.n, k = g.k;
     std::vector<float> a(static_cast<size_t>(m * k), 1.0f), b(static_cast<size_t>(k * n), 1.0f),
         c(static_cast<size_t>(m * n));
     const auto seen = observe([&] { tandem_gemm(a.data(), b.data(), c.data(), m, n, k, 0, 0, 1.0f, 0.0f); });
     EXPECT_EQ(gemm(u250(), m, n, k).trips(), seen) << "gemm " << m << "x" << n << "x" << k;
   }
-  for (auto [n, ch, h, k, r, st, pad] : {std::tuple{2, 1, 28, 16, 5, 1, 2}, std::tuple{1, 3, 9, 5, 3, 2, 0}}) {
+  struct Conv { int n, ch, h, k, r, st, pad; };
+  for (const Conv c : {Conv{2, 1, 28, 16, 5, 1, 2}, Conv{1, 3, 9, 5, 3, 2, 0}}) {
+    const int n = c.n, ch = c.ch, h = c.h, k = c.k, r = c.r, st = c.st, pad = c.pad;
     const int p = (h + 2 * pad - r) / st + 1;
     std::vector<float> x(static_cast<size_t>(n * ch * h * h)), w(static_cast<size_t>(k * ch * r * r)),
         y(static_cast<size_t>(n * k * p * p));

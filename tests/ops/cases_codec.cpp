@@ -142,7 +142,7 @@ void add_sparse_cases(std::vector<OpCase>& cases) {
                      }});
   for (const auto& [m, r] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {50, 4}, {300, 16}, {3, 5}})
     cases.push_back({"orthonormalize/" + std::to_string(m) + "x" + std::to_string(r), &opdesc::orthonormalize,
-                     [=](const Device& d, Stream& st) {
+                     [m = m, r = r](const Device& d, Stream& st) {  // named: clang 14 captures no bindings
                        ref::Host a = ref::random({m, r}, 96);
                        // Column 2 depends on columns 0 and 1: it must come out zero.
                        if (r > 2 && m > 2)

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reference.h"
@@ -51,10 +52,22 @@ void expect_error(F&& f, std::initializer_list<std::string> fragments) {
   expect_error(std::forward<F>(f), std::nullopt, fragments);
 }
 
-/// Skips the current test, naming the op, when the device lacks a kernel for it.
-#define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                                                \
-  do {                                                                                                             \
-    if (!(device).supports(opdesc)) GTEST_SKIP() << "NOT_SUPPORTED: " << (opdesc).name << " on " << (device).id(); \
+/// Why a device of this kind is expected to refuse the op (in the case of that name: some
+/// refusals are for a variant, such as f16 storage), or nullopt when it must run it. The table
+/// is tests/ops/expected_support.cpp.
+std::optional<std::string> expected_refusal(const Device& d, const OpDesc& op, std::string_view case_name = {});
+/// The failure message for a refusal the table does not list.
+std::string unexpected_refusal(const Device& d, const OpDesc& op, const std::string& refusal);
+
+/// When the device lacks a kernel for the op: skips the current test if the expected-support
+/// table says so (NOT_SUPPORTED, with the reason), fails it otherwise.
+#define TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc)                                                     \
+  do {                                                                                                  \
+    if (!(device).supports(opdesc)) {                                                                   \
+      if (const auto why_ = ::tandem::test::expected_refusal(device, opdesc))                           \
+        GTEST_SKIP() << "NOT_SUPPORTED (expected: " << *why_ << "): " << (opdesc).name << " on " << (device).id(); \
+      FAIL() << ::tandem::test::unexpected_refusal(device, opdesc, "no kernel");                        \
+    }                                                                                                   \
   } while (0)
 
 }  // namespace tandem::test

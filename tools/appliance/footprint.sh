@@ -9,11 +9,9 @@ cd "$(dirname "$0")/../.."
 model=${1:?usage: footprint.sh MODEL [build dir] [images]}
 b=${2:-build-min}
 images=${3:-1000}
-off=()
-for m in CUDA NCCL OPENCL XRT MPI HWLOC; do off+=("-DTANDEM_WITH_$m=OFF"); done
-cmake -S . -B "$b" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_BUILD_TESTS=OFF -DTANDEM_BUILD_BENCHMARKS=OFF \
-  "${off[@]}" > "$b.configure.log"
-cmake --build "$b" --target tandem_c tandem_c_static > "$b.build.log"
+mkdir -p "$b"
+cmake --preset minimal -B "$b" > "$b/configure.log"  # CMakePresets.json: every optional module off
+cmake --build "$b" --target tandem_c tandem_c_static > "$b/build.log"
 cmake --install "$b" --prefix "$b/prefix" > /dev/null
 export PKG_CONFIG_PATH=$PWD/$b/prefix/lib/pkgconfig
 app=$b/appliance-static

@@ -13,6 +13,7 @@
 #include "bench/workloads.h"
 #include "commands.h"
 #include "table.h"
+#include "tandem/blas.h"
 #include "tandem/file.h"
 #include "tandem/ops.h"
 
@@ -81,8 +82,16 @@ nlohmann::json run(double budget) {
                                {"timing", "measured"}});
   }
   if (isatty(fileno(stderr))) std::fprintf(stderr, "\r\033[K");
-  std::printf("CPU benchmark on %s (%d threads); measured, our call and its baseline alternating\n\n",
-              cpu.props().name.c_str(), cpu.props().compute_units);
+  const BlasKernels& blas = blas_kernels();
+  results["cpu"] = {{"name", cpu.props().name},  {"threads", cpu.props().compute_units},
+                    {"blas", blas.library},       {"blas_kernels", blas.kernels},
+                    {"blas_isa", blas.isa},       {"cpu_isa", blas.cpu_isa},
+                    {"coretype_env", blas.coretype}};
+  std::printf("CPU benchmark on %s (%d threads, OpenBLAS %s kernels%s); measured, our call and its baseline "
+              "alternating\n\n",
+              cpu.props().name.c_str(), cpu.props().compute_units, blas.kernels.c_str(),
+              blas.coretype.empty() ? "" : (", OPENBLAS_CORETYPE=" + blas.coretype).c_str());
+  if (blas.slower_than_cpu) std::printf("warning: %s\n\n", blas.warning().c_str());
   gemm.print();
   std::printf("\n");
   conv.print();

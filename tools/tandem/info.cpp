@@ -7,6 +7,7 @@
 #include "build_info.h"
 #include "commands.h"
 #include "table.h"
+#include "tandem/blas.h"
 #include "tandem/backend.h"
 #include "tandem/ops.h"
 
@@ -59,8 +60,12 @@ nlohmann::json to_json() {
                             {"driver", p.driver},
                             {"host_accessible", p.host_accessible},
                             {"timing", p.modeled ? "modeled" : "measured"},
+                            {"slowdown", p.slowdown},
                             {"ops", supported_ops(d)}});
   }
+  const BlasKernels& blas = blas_kernels();
+  j["blas"] = {{"library", blas.library}, {"kernels", blas.kernels},         {"isa", blas.isa},
+               {"cpu_isa", blas.cpu_isa}, {"coretype_env", blas.coretype}, {"slower_than_cpu", blas.slower_than_cpu}};
   return j;
 }
 
@@ -78,6 +83,8 @@ void print_text() {
               fmt("%zu/%zu", supported_ops(d).size(), total_ops)});
   }
   devs.print();
+  for (const Device& d : devices())
+    if (!d.props().slowdown.empty()) std::printf("\nwarning: %s: %s\n", d.id().c_str(), d.props().slowdown.c_str());
   std::printf("\nBackends compiled in:\n");
   for (const Backend* b : backends()) std::printf("  %-8s %s\n", b->name().c_str(), b->version().c_str());
   std::printf("\nBuild configuration (dependencies and optional modules):\n");

@@ -125,7 +125,7 @@ std::vector<Device> placement(TrainOptions& o) {
     nn::PlanInput in;  // pins only: every layer may run anywhere, at no cost
     in.pins = nn::parse_pins(o.place);
     for (const auto& [pattern, id] : in.pins)
-      if (std::none_of(devs.begin(), devs.end(), [&](const Device& d) { return d.id() == find_device(id).id(); }))
+      if (std::none_of(devs.begin(), devs.end(), [&id = id](const Device& d) { return d.id() == find_device(id).id(); }))
         devs.push_back(find_device(id));
     for (const Device& d : devs) in.devices.push_back(d.id());
     for (size_t i = 0; i < spec.layers.size(); ++i)

@@ -29,6 +29,9 @@ struct DeviceProps {
   std::string driver;            ///< library or driver that runs its kernels, with version
   bool host_accessible = false;  ///< host code may read and write its buffers directly
   bool modeled = false;          ///< its timings come from a performance model, not hardware
+  /// Why the device runs slower than its hardware allows, in one line (the CPU: OpenBLAS held
+  /// to older kernels, tandem/blas.h); empty when nothing is known to hold it back.
+  std::string slowdown;
 };
 
 class Device {

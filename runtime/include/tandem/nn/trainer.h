@@ -70,6 +70,10 @@ struct TrainConfig {
   /// depends on measured times (runs are not bit-reproducible); checkpoints keep it.
   bool balance = false;
   int balance_every = 10;
+  /// With `balance`: this rank's compute seconds per sample as the balancer sees them, given the
+  /// measured value; empty: the measured value. Lets a test fix the devices' speeds instead of
+  /// depending on how fast they happen to run on the machine.
+  std::function<double(double measured)> balance_timing;
   /// A fixed split of each step's samples over the ranks (summing to batch × accumulate ×
   /// ranks); empty: equal shares. `balance` starts from it.
   std::vector<int64_t> rank_shares;

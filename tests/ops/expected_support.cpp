@@ -1,0 +1,67 @@
+// What each kind of device is expected to refuse in the op suites. A refusal this table does not
+// list fails the test — a backend that starts refusing an op is broken, not skipped — and so does
+// a listed refusal that no longer happens (BackendOps), so the table stays exactly true.
+//
+// cpu, opencl, cuda: nothing (every case ran on an H200, BENCHMARKS.md "CUDA and NCCL").
+// fpga-xrt: not in the op suites (no card here; the driver's own tests are hls/xrt/tests/).
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness.h"
+
+namespace tandem::test {
+namespace {
+
+struct ExpectedRefusal {
+  DeviceKind kind;
+  std::string_view op;       // the op's name
+  std::string_view variant;  // a fragment of the case's name; empty: every case of the op
+  std::string_view why;
+};
+
+constexpr std::string_view no_core = "no FPGA core for this op (hls/README.md lists the cores)";
+constexpr std::string_view f32_core = "the FPGA core computes in f32 only";
+
+const std::vector<ExpectedRefusal>& table() {
+  static const std::vector<ExpectedRefusal> t = {
+      {DeviceKind::fpga_sim, "pack_bits", "", no_core},
+      {DeviceKind::fpga_sim, "unpack_bits", "", no_core},
+      {DeviceKind::fpga_sim, "sign_unpack", "", no_core},
+      {DeviceKind::fpga_sim, "sample", "", no_core},
+      {DeviceKind::fpga_sim, "kth_magnitude", "", no_core},
+      {DeviceKind::fpga_sim, "random_fill", "", no_core},
+      {DeviceKind::fpga_sim, "scatter_add", "", no_core},
+      {DeviceKind::fpga_sim, "dequantize", "", no_core},
+      {DeviceKind::fpga_sim, "chunk_norm2", "", no_core},
+      {DeviceKind::fpga_sim, "chunk_absmean", "", no_core},
+      {DeviceKind::fpga_sim, "orthonormalize", "", no_core},
+      {DeviceKind::fpga_sim, "cast", "", no_core},
+      // "f16" matches bf16 too: both are storage types the f32 cores do not read.
+      {DeviceKind::fpga_sim, "gemm", "f16", f32_core},
+      {DeviceKind::fpga_sim, "axpy", "f16", f32_core},
+      {DeviceKind::fpga_sim, "add", "f16", f32_core},
+      {DeviceKind::fpga_sim, "mul", "f16", f32_core},
+      {DeviceKind::fpga_sim, "scale", "f16", f32_core},
+      {DeviceKind::fpga_sim, "fill", "f16", f32_core},
+  };
+  return t;
+}
+
+}  // namespace
+
+std::optional<std::string> expected_refusal(const Device& d, const OpDesc& op, std::string_view case_name) {
+  for (const ExpectedRefusal& r : table())
+    if (r.kind == d.kind() && r.op == op.name &&
+        (r.variant.empty() || case_name.find(r.variant) != std::string_view::npos))
+      return std::string(r.why);
+  return std::nullopt;
+}
+
+std::string unexpected_refusal(const Device& d, const OpDesc& op, const std::string& refusal) {
+  return d.id() + " refused " + std::string(op.name) + " (" + refusal +
+         "), which tests/ops/expected_support.cpp does not expect of a " + std::string(device_kind_name(d.kind())) +
+         " device: a kernel is missing or broken (list it there only if the device never had it)";
+}
+
+}  // namespace tandem::test
