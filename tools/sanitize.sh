@@ -4,7 +4,7 @@
 #   tools/sanitize.sh [asan|tsan|all]      (default: all)
 # asan: build-asan/ (clang), AddressSanitizer (with LeakSanitizer) + UndefinedBehaviorSanitizer,
 #       every CTest test of that build: the whole CPU suite. The same build carries libFuzzer's
-#       coverage and holds the fuzz targets, which tools/fuzz.sh --build build-asan runs.
+#       coverage and holds the fuzz targets (tools/fuzz.sh --preset asan).
 # tsan: build-tsan/ (g++), ThreadSanitizer, the tests that run threads or ranks: streams and events, the
 #       memory account freed on another thread, the executor over several devices, the XRT
 #       driver's runs, the MPI communicator (collectives, gradient sync, data-parallel training,
@@ -85,7 +85,8 @@ common() { echo "log_path=$root/$1/sanitizer-logs/report:log_exe_name=1:exitcode
 # first, under ThreadSanitizer too (its fixture, cli.train_pruned_cnn). Training runs on 2 ranks
 # only: 4 ranks run the same code, but on 2 cores under ThreadSanitizer past the test's 300 s.
 tsan_targets=(test_core test_training test_xrt_noop test_collectives test_training_mpi test_capi tandem_cli)
-tsan_tests='^(Stream|MemoryAccount|Log)\.|^Executor\.|^xrt\.(Noop|Backend)\.|^collectives_np|^training_np2$|^killed_rank_ends_the_job$|^capi\.c_end_to_end$'
+# CTest names GoogleTest suites as such ("Stream", "xrt.Noop": cmake/TandemGTest.cmake).
+tsan_tests='^(Stream|MemoryAccount|Log|Executor)$|^xrt\.(Noop|Backend)$|^collectives_np|^training_np2$|^killed_rank_ends_the_job$|^capi\.c_end_to_end$'
 
 # A failed build ends the script (set -e); failed tests fail it at the end, after the other stage.
 status=0

@@ -6,7 +6,7 @@
 #        benchmarks and CUDA kernels included; its tests that no other build has run here
 #        (label cuda: skipped without a GPU, saying so; label build: the default generator)
 #     3. build-asan/ (preset asan: clang, ASan + UBSan + libFuzzer coverage): the whole CPU suite
-#     4. the same build's fuzz targets, each briefly from its seed corpus
+#     4. build-fuzz/ (preset fuzz: clang, the parsing modules): every fuzz target briefly
 #     5. build-tsan/ (preset tsan: g++, ThreadSanitizer): the tests that run threads or ranks
 #   tools/test.sh --quick   the inner loop: incremental build/ and its whole suite, no sanitizers
 # Ends with each stage's time.
@@ -38,6 +38,6 @@ if [ $quick = 1 ]; then
 fi
 stage "tests only build/ runs" suite -L '^(cuda|build)$'
 stage "ASan+UBSan build and CPU suite" tools/sanitize.sh asan
-stage "fuzz targets" tools/fuzz.sh --preset asan 10  # tools/fuzz.sh --runs 1000000 TARGET for a long run
+stage "fuzz build and targets" tools/fuzz.sh 10  # build-fuzz/; tools/fuzz.sh --runs 1000000 TARGET for a long run
 stage "TSan build and threaded tests" tools/sanitize.sh tsan
 summary

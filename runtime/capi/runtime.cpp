@@ -83,7 +83,11 @@ const char* tandem_version(void) { return TANDEM_VERSION; }
 uint32_t tandem_abi_version(void) { return TANDEM_ABI_VERSION; }
 
 const char* tandem_status_name(tandem_status status) {
-  switch (status) {
+  // A C caller may pass any int (the tests pass 99); in C++ an enum value outside the
+  // enumerators' range is undefined (clang's UBSan reports the load), so read the bits as int.
+  int code;
+  std::memcpy(&code, &status, sizeof code);
+  switch (code) {
     case TANDEM_OK:
       return "TANDEM_OK";
     case TANDEM_ERROR_INVALID_ARGUMENT:
