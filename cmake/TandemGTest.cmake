@@ -4,9 +4,9 @@
 # "AllDevices/BackendOps"), each running that suite's cases in one process. Failures still name
 # the case (GoogleTest prints it), `ctest -R` still selects by suite, and CTest runs suites in
 # parallel. Why not one CTest test per case (gtest_discover_tests): each case then pays a
-# process start-up — the runtime's libraries, OpenCL, XRT, MPI — which took 80% of the
-# suite's time on two cores (1,140 cases, 0.2-0.4 s each before doing any work), and far more
-# under the sanitizers.
+# process start-up — the runtime's libraries, OpenCL, XRT, MPI. On two cores the 1,140 cases
+# took 287 s one process each; test_backend_ops' 877 run in 2 s in one process. Per suite, the
+# whole CTest run takes 130 s.
 #
 # The suites are listed after each build by running the program with --gtest_list_tests (as
 # gtest_discover_tests does), so a new suite needs no CMake change.

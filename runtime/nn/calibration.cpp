@@ -1,6 +1,5 @@
 // Calibration: every op call of real model passes timed on its own, per device and size class,
 // then fitted (see calibration.h); and the planner's input predicted from the result.
-#include "tandem/clock.h"
 #include "tandem/nn/calibration.h"
 
 #include <cstdlib>
@@ -10,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "tandem/clock.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
 #include "tandem/nn/network.h"
@@ -33,19 +33,17 @@ struct Families {
 // modeled devices report the model's time. Ops on other devices are not recorded.
 class OpTimer : public OpObserver {
  public:
-  explicit OpTimer(const Device& device) : device_(device) {}
+  explicit OpTimer(const Device& device) : device_(device), timer_(device) {}
   void before(Stream& s, const OpCall&) override {
     if (!(s.device() == device_)) return;
     s.synchronize();
-    modeled0_ = device_.modeled_seconds();
-    wall0_ = monotonic_seconds();
+    timer_.restart();
   }
   void after(Stream& s, const OpCall& call, const OpCost& cost) override {
     const std::string family = families.of(call);
     if (!(s.device() == device_)) return;
     s.synchronize();
-    const double t = device_.props().modeled ? device_.modeled_seconds() - modeled0_ : monotonic_seconds() - wall0_;
-    samples_[{call.op.name, family, cost.flops, cost.bytes}].push_back(t);
+    samples_[{call.op.name, family, cost.flops, cost.bytes}].push_back(timer_.seconds());
   }
   Families families;  // reset before each pass
   // (op, shape family, flops, bytes) → seconds of each repeat
@@ -53,7 +51,7 @@ class OpTimer : public OpObserver {
 
  private:
   Device device_;
-  double wall0_ = 0, modeled0_ = 0;
+  DeviceTimer timer_;
 };
 
 // Records the op calls of each layer (costs only; nothing is timed).
@@ -112,9 +110,9 @@ std::vector<TimedPoint> copy_points(const Device& d, int repeats) {
     std::vector<double> samples;
     for (int r = 0; r < repeats; ++r)
       for (int dir = 0; dir < 2; ++dir) {
-        const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
+        const DeviceTimer timer(d);
         dir == 0 ? t.copy_from_host(host.data()) : t.copy_to_host(host.data());
-        samples.push_back(d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0);
+        samples.push_back(timer.seconds());
       }
     const Timing tm = robust_median(samples);
     out.push_back({4.0 * static_cast<double>(floats), tm.seconds, tm.kept, tm.total});

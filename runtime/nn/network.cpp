@@ -1,8 +1,7 @@
-#include "tandem/clock.h"
 #include "tandem/nn/network.h"
 
-
 #include "layers.h"
+#include "tandem/clock.h"
 #include "tandem/error.h"
 #include "tandem/log.h"
 
@@ -169,8 +168,7 @@ Network::Mark Network::mark(size_t layer) {
   if (layer_tag_ != nullptr) *layer_tag_ = layer;
   if (!timing_) return {0, 0};
   stream(layers_[layer]->device()).synchronize();
-  return {monotonic_seconds(),
-          layers_[layer]->device().modeled_seconds()};
+  return {monotonic_seconds(), layers_[layer]->device().modeled_seconds()};
 }
 
 void Network::charge(size_t layer, const Mark& since) {

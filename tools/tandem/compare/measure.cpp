@@ -106,10 +106,10 @@ struct Bench {
 template <class F>
 double timed(Bench& b, const Device& d, F&& f) {
   b.sync();
-  const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
+  const DeviceTimer timer(d);
   f();
   b.sync();
-  return d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0;
+  return timer.seconds();
 }
 
 // Folds one tensor's differences into e: max |x − ref| (a non-finite x counts as infinite, so a

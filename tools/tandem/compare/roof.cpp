@@ -32,10 +32,10 @@ double probe_bandwidth(const Device& d) {
     double best = 1e300;
     for (int r = 0; r < 6; ++r) {
       s.synchronize();
-      const double m0 = d.modeled_seconds(), w0 = monotonic_seconds();
+      const DeviceTimer timer(d);
       f();
       s.synchronize();
-      if (r > 0) best = std::min(best, d.props().modeled ? d.modeled_seconds() - m0 : monotonic_seconds() - w0);
+      if (r > 0) best = std::min(best, timer.seconds());
     }
     return best;
   };
