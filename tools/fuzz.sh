@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (runtime/fuzz/CMakeLists.txt: every fuzz_*.cpp of runtime/fuzz and
 # compression/fuzz, linked with the project's libraries) with clang, AddressSanitizer,
-# UndefinedBehaviorSanitizer and coverage in every library, then runs each from its seed corpus in
+# UndefinedBehaviorSanitizer and libFuzzer's coverage in the libraries that read outside data
+# (runtime/fuzz/CMakeLists.txt), then runs each from its seed corpus in
 # the repo (new inputs go to <build>/fuzz/corpus-<target>/, not the repo), as many at once as
 # there are cores.
 #   tools/fuzz.sh [--preset P] [SECONDS] [TARGET...]              each target SECONDS (default 10)
 #   tools/fuzz.sh [--preset P] --runs N [--max-time S] [TARGET...]  each N executions (libFuzzer's
 #                                                          -runs), or S seconds if that comes first
 # --preset: the CMakePresets.json preset whose build holds the targets, in build-<P>/: fuzz (the
-# default, which tools/test.sh runs: only the modules that parse outside data) or asan (the
-# sanitizer build of the test suite, which carries the same instrumentation; fuzz_manifest runs
-# out of libFuzzer's 2 GB there within seconds, not yet understood).
+# default: only the modules that parse outside data, the quickest to build) or asan (the sanitizer
+# build of the whole suite, which tools/test.sh fuzzes in; there too the libraries that read
+# outside data carry libFuzzer's coverage, runtime/fuzz/CMakeLists.txt).
 # Prints each target's executions; a crash, sanitizer report, leak or hang fails the run: the
 # input is saved as <build>/fuzz/<target>-crash-… (or leak-, timeout-, oom-), the log's tail is
 # shown. Every target runs either way. Summary: <build>/fuzz/summary.csv (target, seconds,
@@ -40,6 +41,8 @@ mkdir -p "$build"
 cmake --preset "$preset" > "$build/configure.log" 2>&1 || { tail -n 40 "$build/configure.log" >&2; exit 1; }
 cmake --build "$build" --target tandem_fuzz_targets --parallel "$(nproc)"
 
+# As many targets at once as there are cores (counted first: nproc reads OMP_NUM_THREADS).
+cores=$(nproc)
 # One thread for OpenBLAS and OpenMP: runs are reproducible and leave the other cores alone.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 export UBSAN_OPTIONS=print_stacktrace=1
@@ -84,8 +87,7 @@ while read -r name seeds; do
   if [ ${#targets[@]} -gt 0 ] && [[ " ${targets[*]} " != *" $name "* ]]; then continue; fi
   names+=("$name")
   rm -f "$out/$name.csv"
-  # As many targets at once as there are cores: each is one thread (above).
-  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  while [ "$(jobs -rp | wc -l)" -ge "$cores" ]; do wait -n || true; done
   fuzz_one "$name" "$seeds" &
 done < "$out/targets.txt"
 wait

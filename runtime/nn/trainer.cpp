@@ -189,6 +189,15 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     TANDEM_LOG(warn, "error feedback with " << compression::codec_string(config_.compress)
                                             << ": an unbiased stochastic codec can send more error than signal, and "
                                                "the residual may then grow until training diverges");
+  // A rank 0 killed while it wrote a checkpoint leaves its temporary file behind: this job is
+  // now the directory's only writer, so any such file is abandoned.
+  if (rank() == 0 && !config_.checkpoint_dir.empty()) {
+    int removed = 0;
+    for (const std::string& p : {checkpoint_path(), previous_checkpoint_path()}) removed += remove_abandoned_temporaries(p);
+    if (removed > 0)
+      TANDEM_LOG(info, "removed " << removed << " temporary file(s) an interrupted checkpoint write left in "
+                                  << config_.checkpoint_dir);
+  }
   if (config_.resume) load_checkpoint();
 }
 

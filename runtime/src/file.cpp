@@ -70,6 +70,21 @@ void write_file_atomic(const std::string& path, std::string_view data) {
   }
 }
 
+int remove_abandoned_temporaries(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  const std::string prefix = "." + target.filename().string() + ".";
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    // mkstemp's six characters after the prefix, and nothing else: ".checkpoint.tdm.AbC123"
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix) || !entry.is_regular_file(ec)) continue;
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 std::string read_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::io, "", what, "cannot open");

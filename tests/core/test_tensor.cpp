@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -106,6 +107,24 @@ TEST(File, AtomicWriteReplacesWholeFiles) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), {}), 1) << "temp file left behind";
   test::expect_error([&] { write_file_atomic((dir / "missing" / "x").string(), "data"); }, ErrorKind::io,
                      {"missing/x"});
+  std::filesystem::remove_all(dir);
+}
+
+// What a writer killed mid-write leaves (".out.json.XXXXXX") is removed; nothing else is.
+TEST(File, AbandonedTemporariesAreRemoved) {
+  const auto dir = std::filesystem::temp_directory_path() / ("tandem-file-temps-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "out.json").string();
+  write_file_atomic(path, "kept");
+  for (const char* name : {".out.json.a1B2c3", ".out.json.Zz9Yy8", ".out.json.long-name", ".other.json.a1B2c3",
+                           "out.json.a1B2c3"})
+    write_file_atomic((dir / name).string(), "x");
+  EXPECT_EQ(remove_abandoned_temporaries(path), 2);
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{".other.json.a1B2c3", ".out.json.long-name", "out.json", "out.json.a1B2c3"}));
+  EXPECT_EQ(remove_abandoned_temporaries((dir / "missing" / "x").string()), 0);  // no directory: nothing to do
   std::filesystem::remove_all(dir);
 }
 

@@ -12,6 +12,7 @@
 
 #include "../ops/harness.h"
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/network.h"
 #include "tandem/nn/trainer.h"
@@ -136,7 +137,11 @@ TEST(Checkpoint, ResumeIsBitIdentical) {
   EXPECT_FALSE(first.finished());
   c.max_steps = 0;
   c.resume = true;
+  // What a first run killed while it wrote its checkpoint would have left: the resumed run removes it.
+  const std::string abandoned = dir + "/.checkpoint.tdm.Ab12Cd";
+  write_file_atomic(abandoned, "half a checkpoint");
   Trainer second(c, train_set(), test_set());
+  EXPECT_FALSE(std::filesystem::exists(abandoned));
   second.run();
   EXPECT_TRUE(second.finished());
 
