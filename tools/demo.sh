@@ -9,6 +9,6 @@ echo
 mkdir -p build/demo
 rm -f build/demo/metrics.jsonl
 build/bin/tandem train --model cnn --epochs 5 --metrics build/demo/metrics.jsonl \
-  --checkpoint build/demo/checkpoint --export build/demo/cnn.tdm
+  --checkpoint build/demo/checkpoint --overwrite --export build/demo/cnn.tdm
 echo
 echo "per-epoch metrics: build/demo/metrics.jsonl; checkpoint: build/demo/checkpoint/; model: build/demo/cnn.tdm"

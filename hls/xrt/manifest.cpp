@@ -1,7 +1,6 @@
 #include "manifest.h"
 
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -10,6 +9,7 @@
 #include <utility>
 
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/json_depth.h"
 
 namespace tandem::fpga {
@@ -196,11 +196,7 @@ Manifest parse_manifest(std::string_view json_text, const std::string& path) {
 }
 
 Manifest load_manifest(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "", "manifest", "cannot open " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_manifest(text.str(), path);
+  return parse_manifest(read_file(path, "manifest " + path, 16u << 20), path);
 }
 
 }  // namespace tandem::fpga

@@ -293,6 +293,8 @@ tandem_status tandem_model_classify(tandem_model* model, const float* input, siz
     return fail(TANDEM_ERROR_INVALID_ARGUMENT, std::string(fn) + ": classes_count is " + std::to_string(classes_count) +
                                                    " for a batch of " + std::to_string(batch));
   return guarded(fn, [&] {
+    // The batch first (its size, and that it fits the memory limit), then the logits it needs.
+    if (tandem_status s = capi::check_batch(fn, *model, input, batch, input_count, false); s != TANDEM_OK) return s;
     const auto k = static_cast<size_t>(model->spec.classes);
     std::vector<float> logits(batch * k);
     if (tandem_status s = tandem_model_infer(model, input, batch, input_count, logits.data(), logits.size());

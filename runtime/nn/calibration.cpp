@@ -4,9 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <tuple>
 
 #include "tandem/clock.h"
@@ -188,13 +186,7 @@ DeviceProfile calibrate_device(const Device& d, const CalibrateOptions& o) {
   return dp;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(ErrorKind::io, "", "profile " + path, "cannot be read");
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string read_text(const std::string& path) { return read_file(path, "profile " + path, 64u << 20); }
 
 // Why the profile cannot serve these devices and models on this machine ("" when it can).
 std::string unusable(const Profile& p, const std::string& path, const std::vector<Device>& devices,
@@ -232,7 +224,17 @@ std::string default_profile_path() {
   if (const char* p = std::getenv("TANDEM_PROFILE"); p && *p) return p;
   const char* xdg = std::getenv("XDG_CACHE_HOME");
   const char* home = std::getenv("HOME");
-  const std::string base = xdg && *xdg ? xdg : std::string(home && *home ? home : ".") + "/.cache";
+  // Only absolute bases (the XDG rule): a relative or missing one would write into whatever
+  // directory the command runs in.
+  std::string base;
+  if (xdg && xdg[0] == '/') base = xdg;
+  else if (home && home[0] == '/') base = std::string(home) + "/.cache";
+  else return "";
+  try {
+    check_output_dir(base + "/tandem", "profile cache");
+  } catch (const Error&) {
+    return "";
+  }
   return base + "/tandem/profile.json";
 }
 
@@ -241,7 +243,10 @@ Profile load_or_calibrate(const std::string& path, const std::vector<Device>& de
   std::string reason;
   Profile old;
   bool same_machine = false;
-  if (!std::filesystem::exists(path)) {
+  if (path.empty()) {
+    reason = "no profile cache ($XDG_CACHE_HOME and $HOME/.cache unset or not writable; --profile or $TANDEM_PROFILE "
+             "names one): calibrated for this run only";
+  } else if (!std::filesystem::exists(path)) {
     reason = "no profile at " + path;
   } else {
     try {
@@ -261,6 +266,7 @@ Profile load_or_calibrate(const std::string& path, const std::vector<Device>& de
   Profile fresh = calibrate(devices, wanted);
   if (same_machine)
     for (auto& [id, d] : old.devices) fresh.devices.try_emplace(id, std::move(d));
+  if (path.empty()) return fresh;
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   write_file_atomic(path, fresh.to_json());
@@ -280,7 +286,7 @@ PlanInput plan_input(const ModelSpec& spec, int64_t batch, const std::vector<Dev
   const std::vector<Shape> shapes = spec.shapes();
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     LayerCost l;
-    l.name = spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
+    l.name = spec.layer_name(i);
     l.out_bytes = 4.0 * static_cast<double>(batch * shapes[i].numel());
     l.seconds.assign(devices.size(), 0.0);
     in.layers.push_back(l);

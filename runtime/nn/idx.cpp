@@ -1,10 +1,14 @@
 // IDX reader: gzip or plain, validated before anything is trusted.
 #include <zlib.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 
+#include "tandem/compression/wire.h"
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/nn/data.h"
 
 namespace tandem::nn {
@@ -14,14 +18,31 @@ namespace {
   throw Error(ErrorKind::io, "", "read " + path, what);
 }
 
-// The whole (decompressed) file. gzread reads plain files too.
+// The bytes a file with this header holds in all, once its header has arrived (0 before).
+uint64_t promised_size(const std::vector<uint8_t>& head) {
+  if (head.size() < 4 || head[3] < 1 || head[3] > 4) return 0;
+  const size_t header = 4 + 4 * size_t{head[3]};
+  if (head.size() < header) return 0;
+  uint64_t total = 1;
+  for (size_t i = 4; i < header; i += 4)
+    total *= std::max<uint32_t>(1, (uint32_t{head[i]} << 24) | (uint32_t{head[i + 1]} << 16) |
+                                       (uint32_t{head[i + 2]} << 8) | head[i + 3]);
+  return header + std::min<uint64_t>(total, uint64_t{1} << 35);
+}
+
+// The (decompressed) file, read no further than its header promises (and one byte past, for
+// parse_idx to name trailing data): a decompression bomb or an endless stream stops there.
+// gzread reads plain files too; only regular files are opened (a FIFO would block).
 std::vector<uint8_t> slurp(const std::string& path) {
+  require_regular_file(path, "read " + path);
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) bad(path, "cannot open");
   std::vector<uint8_t> out;
   uint8_t buf[1 << 16];
   for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
+    const uint64_t promised = promised_size(out);
+    const size_t want = promised == 0 ? 16 : static_cast<size_t>(std::min<uint64_t>(sizeof buf, promised + 1 - out.size()));
+    const int n = want == 0 ? 0 : gzread(f, buf, static_cast<unsigned>(want));
     if (n < 0) {
       int errnum = 0;
       const std::string msg = gzerror(f, &errnum);
@@ -30,6 +51,10 @@ std::vector<uint8_t> slurp(const std::string& path) {
     }
     if (n == 0) break;
     out.insert(out.end(), buf, buf + n);
+  }
+  if (const uint64_t promised = promised_size(out); promised != 0 && out.size() > promised) {
+    gzclose(f);  // trailing data: parse_idx names it
+    return out;
   }
   // A truncated gzip stream reads as a short file; gzclose reports the missing trailer.
   const int rc = gzclose(f);
@@ -105,6 +130,7 @@ Dataset load_mnist(const std::string& dir, const std::string& split, int classes
                         std::to_string(classes) + " classes");
     d.labels[i] = lbl.data[i];
   }
+  d.source = img_path;
   return d;
 }
 
@@ -113,7 +139,21 @@ Dataset head(const Dataset& d, int64_t n) {
   h.count = std::min(n, d.count);
   h.images.resize(static_cast<size_t>(h.count * d.rows * d.cols));
   h.labels.resize(static_cast<size_t>(h.count));
+  if (h.count < d.count) h.source = d.source + " (first " + std::to_string(h.count) + ")";
   return h;
+}
+
+DataFingerprint fingerprint(const Dataset& d) {
+  const uint32_t crc = compression::crc32c(d.labels.data(), d.labels.size() * sizeof(int32_t),
+                                           compression::crc32c(d.images.data(), d.images.size()));
+  return {d.source.empty() ? "data in memory" : d.source, d.count, d.rows, d.cols, crc};
+}
+
+std::string DataFingerprint::str() const {
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "%08x", crc32c);
+  return source + ": " + std::to_string(count) + " samples of " + std::to_string(rows) + "x" + std::to_string(cols) +
+         ", CRC-32C " + hex;
 }
 
 }  // namespace tandem::nn

@@ -1,14 +1,18 @@
 #include "tandem/nn/model.h"
 
-#include <fstream>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/ops.h"
 
 namespace tandem::nn {
 namespace {
+
+// A model description is a few hundred bytes per layer: larger is not one.
+constexpr uint64_t max_model_json_bytes = 16u << 20;
 
 using nlohmann::json;
 
@@ -190,15 +194,22 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
   return m;
 }
 
+std::string ModelSpec::layer_name(size_t i) const {
+  return layers.at(i).name.empty() ? "layer" + std::to_string(i) : layers[i].name;
+}
+
+std::vector<std::string> ModelSpec::layer_names() const {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < layers.size(); ++i) out.push_back(layer_name(i));
+  return out;
+}
+
 ModelSpec load_model(const std::string& name_or_path) {
   if (name_or_path == "mlp") return parse_model(builtin_mlp, "mlp");
   if (name_or_path == "cnn") return parse_model(builtin_cnn, "cnn");
-  std::ifstream in(name_or_path);
-  if (!in)
+  if (access(name_or_path.c_str(), F_OK) != 0)
     throw Error(ErrorKind::io, "", "model " + name_or_path, "not a built-in model (cnn, mlp) and not a readable file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_model(ss.str(), name_or_path);
+  return parse_model(read_file(name_or_path, "model " + name_or_path, max_model_json_bytes), name_or_path);
 }
 
 }  // namespace tandem::nn

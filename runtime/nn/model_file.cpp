@@ -53,6 +53,9 @@ ModelFile parse_model_file(std::string_view bytes, const std::string& origin) {
     if (t->dtype != DType::f32 || !(t->shape == p.shape))
       bad(origin, p.name + " is " + std::string(dtype_name(t->dtype)) + t->shape.str() + ", the model needs f32" +
                       p.shape.str());
+    if (const int64_t at = first_non_finite(t->dtype, t->bytes.data(), static_cast<size_t>(p.shape.numel())); at >= 0)
+      bad(origin, "the weights of " + p.name + " hold a non-finite value at element " + std::to_string(at) +
+                      " (a diverged run's?)");
     NamedTensor w = *t;
     w.name = p.name;
     if (p.prunable) {
@@ -63,6 +66,8 @@ ModelFile parse_model_file(std::string_view bytes, const std::string& origin) {
     if (const NamedTensor* m = data.find("mask:" + p.name)) {
       if (m->dtype != DType::f32 || !(m->shape == p.shape))
         bad(origin, "the mask of " + p.name + " has the wrong shape");
+      if (first_non_finite(m->dtype, m->bytes.data(), static_cast<size_t>(p.shape.numel())) >= 0)
+        bad(origin, "the mask of " + p.name + " holds a non-finite value");
       NamedTensor mask = *m;
       mask.name = p.name;
       file.masks.push_back(std::move(mask));

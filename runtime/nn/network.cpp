@@ -20,7 +20,7 @@ Shape batched(int64_t batch, const Shape& sample) {
 Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
   const OpDesc* op = missing_op(spec, i, d, purpose);
   if (op == nullptr) return d;
-  const std::string name = spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
+  const std::string name = spec.layer_name(i);
   log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
            "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + d.id() +
                " has no kernel for " + op->name);

@@ -31,6 +31,36 @@ std::vector<std::pair<std::string, std::string>> parse_pins(const std::string& t
   return out;
 }
 
+void check_pins(const std::vector<std::pair<std::string, std::string>>& pins, const std::vector<std::string>& layers,
+                const std::vector<std::string>& devices) {
+  const auto device_of = [&](const std::string& id) {
+    const std::string want = id.find(':') == std::string::npos ? id + ":0" : id;
+    if (std::find(devices.begin(), devices.end(), want) != devices.end()) return want;
+    std::string known;
+    for (const std::string& d : devices) known += (known.empty() ? "" : ", ") + d;
+    bad("--place pin to '" + id + "': not among the devices (" + known + ")");
+  };
+  std::string names;
+  for (const std::string& l : layers) names += (names.empty() ? "" : ", ") + l;
+  // Every pin must place some layer, and no layer may be pinned to two devices: a typo or a
+  // conflict is an error, never silently ignored or decided by the order of the pins.
+  for (const auto& [pattern, id] : pins) {
+    device_of(id);
+    if (std::none_of(layers.begin(), layers.end(), [&p = pattern](const std::string& l) { return matches(p, l); }))
+      bad("--place " + pattern + "=" + id + ": no layer is named " + pattern + " (layers: " + names + ")");
+  }
+  for (const std::string& l : layers) {
+    const std::pair<std::string, std::string>* first = nullptr;
+    for (const auto& pin : pins) {
+      if (!matches(pin.first, l)) continue;
+      if (first != nullptr && device_of(first->second) != device_of(pin.second))
+        bad("--place pins layer " + l + " twice: " + first->first + "=" + first->second + " and " + pin.first + "=" +
+            pin.second);
+      if (first == nullptr) first = &pin;
+    }
+  }
+}
+
 Plan plan_placement(const PlanInput& in) {
   const size_t nd = in.devices.size(), nl = in.layers.size();
   if (nd == 0) bad("no devices to place on");
@@ -43,6 +73,10 @@ Plan plan_placement(const PlanInput& in) {
     for (const std::string& d : in.devices) known += (known.empty() ? "" : ", ") + d;
     bad("pin to '" + id + "': not among the devices (" + known + ")");
   };
+
+  std::vector<std::string> names;
+  for (const LayerCost& l : in.layers) names.push_back(l.name);
+  check_pins(in.pins, names, in.devices);
 
   // Which devices each layer may use: its pin if that device can run it, else every device that
   // can (with one warning naming the layer, the pinned device and its reason).

@@ -4,9 +4,11 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "tandem/error.h"
@@ -189,14 +191,19 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     TANDEM_LOG(warn, "error feedback with " << compression::codec_string(config_.compress)
                                             << ": an unbiased stochastic codec can send more error than signal, and "
                                                "the residual may then grow until training diverges");
-  // A rank 0 killed while it wrote a checkpoint leaves its temporary file behind: this job is
-  // now the directory's only writer, so any such file is abandoned.
   if (rank() == 0 && !config_.checkpoint_dir.empty()) {
+    // One run per checkpoint directory: two would interleave their checkpoints.
+    checkpoint_lock_ = DirectoryLock(config_.checkpoint_dir, "train --checkpoint " + config_.checkpoint_dir);
+    // A rank 0 killed while it wrote a checkpoint leaves its temporary file behind: this job now
+    // holds the directory alone, so any such file is abandoned.
     int removed = 0;
     for (const std::string& p : {checkpoint_path(), previous_checkpoint_path()}) removed += remove_abandoned_temporaries(p);
     if (removed > 0)
       TANDEM_LOG(info, "removed " << removed << " temporary file(s) an interrupted checkpoint write left in "
                                   << config_.checkpoint_dir);
+    if (!config_.resume && !config_.overwrite_checkpoint && std::filesystem::exists(checkpoint_path()))
+      bad_config("--checkpoint " + config_.checkpoint_dir + " holds a checkpoint of an earlier run: --resume continues "
+                 "it, --overwrite starts afresh and replaces it");
   }
   if (config_.resume) load_checkpoint();
 }
@@ -376,6 +383,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       if (config_.sync != TrainConfig::Sync::ps) sgd_.step(*net_, params, grads, lr);
       if (config_.balance && (st.step + 1) % config_.balance_every == 0) rebalance();
       const float step_loss = static_cast<float>(loss);
+      if (!std::isfinite(step_loss)) diverged(st.step, step_loss);
       step_losses_.push_back(step_loss);
       st.epoch_loss_sum += step_loss;
       ++st.step_in_epoch;
@@ -429,6 +437,26 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
 
 namespace {
 
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+json fingerprint_json(const DataFingerprint& f) {
+  return {{"source", f.source}, {"count", f.count}, {"rows", f.rows}, {"cols", f.cols}, {"crc32c", f.crc32c}};
+}
+
+std::optional<DataFingerprint> fingerprint_from_json(const json& j) {
+  if (!j.is_object()) return std::nullopt;
+  try {
+    return DataFingerprint{j.at("source").get<std::string>(), j.at("count").get<int64_t>(), j.at("rows").get<int64_t>(),
+                           j.at("cols").get<int64_t>(), j.at("crc32c").get<uint32_t>()};
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
 json config_json(const TrainConfig& c, const ModelSpec& spec) {
   return {
       {"model", json::parse(spec.to_json())},
@@ -461,6 +489,7 @@ void Trainer::save_checkpoint() {
     for (int64_t bits : config_.comm->allgather_value(std::bit_cast<int64_t>(state_->epoch_loss_sum)))
       state_->epoch_loss_sums.push_back(std::bit_cast<double>(bits));
   if (rank() != 0) return;
+  require_finite_state("checkpoint");
   std::filesystem::create_directories(config_.checkpoint_dir);
   CheckpointData data;
   for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
@@ -469,6 +498,7 @@ void Trainer::save_checkpoint() {
       json{{"kind", "checkpoint"},
            {"config", config_json(config_, net_->spec())},
            {"normalize", {{"mean", mean_}, {"scale", inv_std_}}},  // for readers of the model (the C API)
+           {"data", {{"train", fingerprint_json(fingerprint(train_))}, {"test", fingerprint_json(fingerprint(test_))}}},
            {"state", state_->to_json()}}
           .dump();
   std::vector<Param*> params = net_->params();
@@ -523,6 +553,20 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
   }
+  // The same data as the checkpointed run: other data (another --data or --train-subset) would
+  // not continue its trajectory.
+  if (header.contains("data") && header["data"].is_object()) {
+    for (const auto& [split, here] : {std::pair{"train", fingerprint(train_)}, std::pair{"test", fingerprint(test_)}}) {
+      const std::optional<DataFingerprint> then = fingerprint_from_json(header["data"].value(split, json()));
+      if (!then) bad("its data fingerprint is malformed");
+      if (!then->same_data(here))
+        bad_config("checkpoint " + path + " was made on " + split + " data " + then->str() + "; this run has " +
+                   here.str() + " (resuming would not continue the same trajectory)");
+    }
+  } else {
+    TANDEM_LOG(warn, "checkpoint " << path << " records no data fingerprint (written before they were): the data "
+                                            "cannot be checked to be the same");
+  }
   if (!header.contains("state")) bad("lacks its \"state\"");
   const int64_t per_step = config_.batch * config_.accumulate * ranks();
   const int prune_steps = config_.prune.method == PruneMethod::none ? 0 : config_.prune.steps;
@@ -549,6 +593,9 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
       if (check(role + p->name, p->value.shape()) == nullptr)
         bad_config("checkpoint " + path + " lacks tensor " + role + p->name);
   for (Param* p : params) check("mask:" + p->name, p->value.shape());
+  for (const NamedTensor& t : data.tensors)
+    if (const int64_t at = first_non_finite(t.dtype, t.bytes.data(), t.bytes.size() / dtype_size(t.dtype)); at >= 0)
+      bad("tensor " + t.name + " holds a non-finite value at element " + std::to_string(at));
   // Synchronization state: per tensor without buckets (one process), so checked now; buckets
   // exist once run() starts (several ranks), which checks them then.
   const bool bucketed = config_.comm && sync_ && config_.compress.codec != compression::Codec::powersgd &&
@@ -573,6 +620,49 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   }
 }
 
-void Trainer::export_model(const std::string& path) const { write_model_file(path, *net_, {mean_, inv_std_}); }
+void Trainer::export_model(const std::string& path) const {
+  require_finite_state("export " + path);
+  write_model_file(path, *net_, {mean_, inv_std_});
+}
+
+namespace {
+
+// The first parameter (or its gradient, or velocity) holding a NaN or ±Inf: "fc1.weight's
+// gradient (element 12: nan)"; "" when all are finite. (A non-finite velocity makes its weights
+// non-finite in the same step, so the weights tell.)
+std::string first_non_finite_param(const std::vector<Param*>& params, bool gradients) {
+  const auto look = [](const Tensor& t, const std::string& what) -> std::string {
+    if (!t || t.numel() == 0) return "";
+    const std::vector<float> v = t.to_f32();
+    const int64_t at = first_non_finite(DType::f32, v.data(), v.size());
+    return at < 0 ? "" : what + " (element " + std::to_string(at) + ": " + number(v[static_cast<size_t>(at)]) + ")";
+  };
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (gradients)
+      if (std::string r = look(params[i]->grad, params[i]->name + "'s gradient"); !r.empty()) return r;
+    if (std::string r = look(params[i]->value, params[i]->name); !r.empty()) return r;
+  }
+  return "";
+}
+
+}  // namespace
+
+// No NaN or Inf is ever written: a checkpoint or model holding one could only spread it.
+void Trainer::require_finite_state(const std::string& what) const {
+  std::vector<Param*> params = net_->params();
+  const std::string bad = first_non_finite_param(params, false);
+  if (!bad.empty())
+    throw Error(ErrorKind::invalid_argument, "", "train", what + " refused: " + bad + " is not finite; nothing written");
+}
+
+void Trainer::diverged(int64_t step, float loss) const {
+  std::vector<Param*> params = net_->params();
+  const std::string first = first_non_finite_param(params, true);
+  throw Error(ErrorKind::invalid_argument, "", "train",
+              "diverged at step " + std::to_string(step + 1) + " (epoch " + std::to_string(state_->epoch + 1) +
+                  "): the loss is " + number(loss) + (first.empty() ? "" : "; first non-finite parameter: " + first) +
+                  " (lr " + number(config_.sgd.lr) + "; a lower one may converge)" +
+                  (config_.checkpoint_dir.empty() ? "" : "; the last checkpoint in " + config_.checkpoint_dir + " precedes it"));
+}
 
 }  // namespace tandem::nn

@@ -157,6 +157,24 @@ void to_f32(DType src_type, const void* src, float* dst, size_t n) {
   }
 }
 
+int64_t first_non_finite(DType type, const void* data, size_t n) {
+  // By the bits: every exponent bit set is NaN or ±Inf, in each floating format.
+  const auto scan = [&](auto word, auto exponent) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) {
+      std::memcpy(&word, bytes + i * sizeof word, sizeof word);
+      if ((word & exponent) == exponent) return static_cast<int64_t>(i);
+    }
+    return int64_t{-1};
+  };
+  switch (type) {
+    case DType::f32: return scan(uint32_t{}, uint32_t{0x7f800000});
+    case DType::f16: return scan(uint16_t{}, uint16_t{0x7c00});
+    case DType::bf16: return scan(uint16_t{}, uint16_t{0x7f80});
+    default: return -1;
+  }
+}
+
 void from_f32(DType dst_type, const float* src, void* dst, size_t n) {
   auto* h = static_cast<uint16_t*>(dst);
   switch (dst_type) {

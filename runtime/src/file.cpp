@@ -1,14 +1,13 @@
 #include "tandem/file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tandem/error.h"
 #include "tandem/fault.h"
@@ -20,9 +19,90 @@ namespace {
   throw Error(ErrorKind::io, "", "write " + path, std::string(what) + ": " + std::strerror(err));
 }
 
+[[noreturn]] void refuse(const std::string& what, const std::string& why) {
+  throw Error(ErrorKind::invalid_argument, "", what, why);
+}
+
+// "a directory", "a FIFO", …: what a path is when it is not a regular file.
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The path a symlink chain ends at (the last link's target need not exist).
+std::filesystem::path follow_links(const std::string& path, const std::string& what) {
+  std::filesystem::path p(path);
+  for (int hops = 0; hops < 40; ++hops) {
+    struct stat st {};
+    if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+    std::error_code ec;
+    const std::filesystem::path target = std::filesystem::read_symlink(p, ec);
+    if (ec) refuse(what, "cannot read the symlink " + p.string() + ": " + ec.message());
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  refuse(what, path + ": too many levels of symbolic links");
+}
+
+// The writable directory `dir` is or will be created in: itself if it exists, else the nearest
+// existing ancestor. Throws naming `what` when that is not a writable directory.
+void check_writable_dir(const std::filesystem::path& dir, const std::string& what, bool may_create) {
+  std::filesystem::path d = dir.empty() ? "." : dir;
+  struct stat st {};
+  while (stat(d.c_str(), &st) != 0) {
+    if (errno != ENOENT || !may_create) refuse(what, "directory " + d.string() + ": " + std::strerror(errno));
+    const std::filesystem::path up = d.has_parent_path() && d.parent_path() != d ? d.parent_path() : ".";
+    if (up == d) refuse(what, "directory " + d.string() + " does not exist");
+    d = up;
+  }
+  if (!S_ISDIR(st.st_mode)) refuse(what, d.string() + " is " + kind_of(st.st_mode) + ", not a directory");
+  if (access(d.c_str(), W_OK | X_OK) != 0) refuse(what, "directory " + d.string() + " is not writable");
+}
+
+// Opens `path` for reading without blocking on a FIFO, and checks it is a regular file.
+int open_regular(const std::string& path, const std::string& what, struct stat& st) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorKind::io, "", what, std::string("cannot open: ") + std::strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const std::string kind = S_ISREG(st.st_mode) ? "cannot stat" : kind_of(st.st_mode);
+    close(fd);
+    throw Error(ErrorKind::io, "", what, path + " is " + kind + ", not a regular file");
+  }
+  return fd;
+}
+
 }  // namespace
 
-void write_file_atomic(const std::string& path, std::string_view data) {
+std::string check_output_file(const std::string& path, const std::string& what) {
+  if (path.empty()) refuse(what, "no path given");
+  const std::filesystem::path target = follow_links(path, what);
+  struct stat st {};
+  if (stat(target.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      refuse(what, target.string() + " is " + kind_of(st.st_mode) + "; only a regular file is written");
+    if (access(target.c_str(), W_OK) != 0) refuse(what, target.string() + " is read-only");
+  } else if (errno != ENOENT) {
+    refuse(what, target.string() + ": " + std::strerror(errno));
+  }
+  check_writable_dir(target.parent_path(), what, false);
+  return target.string();
+}
+
+void check_output_dir(const std::string& path, const std::string& what) {
+  if (path.empty()) refuse(what, "no directory given");
+  check_writable_dir(path, what, true);
+}
+
+void write_file_atomic(const std::string& given, std::string_view data) {
+  std::string path;
+  try {
+    path = check_output_file(given, "write " + given);
+  } catch (const Error& e) {  // for a writer, a path it cannot write is an I/O error
+    throw Error(ErrorKind::io, "", e.op(), e.detail());
+  }
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
   std::string tmp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
@@ -85,13 +165,61 @@ int remove_abandoned_temporaries(const std::string& path) {
   return removed;
 }
 
-std::string read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::io, "", what, "cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw Error(ErrorKind::io, "", what, "read failed");
-  return std::move(s).str();
+DirectoryLock::DirectoryLock(const std::string& dir, const std::string& what) {
+  check_output_dir(dir, what);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) refuse(what, "cannot create directory " + dir + ": " + ec.message());
+  fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) refuse(what, "cannot open directory " + dir + ": " + std::strerror(errno));
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    close(fd_);
+    fd_ = -1;
+    refuse(what, err == EWOULDBLOCK ? dir + " is in use by another run (it holds the directory's lock)"
+                                    : "cannot lock " + dir + ": " + std::strerror(err));
+  }
+}
+
+DirectoryLock& DirectoryLock::operator=(DirectoryLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) close(fd_);  // closing the last descriptor releases the lock
+}
+
+void require_regular_file(const std::string& path, const std::string& what) {
+  struct stat st {};
+  close(open_regular(path, what, st));
+}
+
+std::string read_file(const std::string& path, const std::string& what, uint64_t limit) {
+  struct stat st {};
+  const int fd = open_regular(path, what, st);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > limit) {
+    close(fd);
+    throw Error(ErrorKind::io, "", what,
+                path + " is " + std::to_string(size) + " bytes, larger than the limit of " + std::to_string(limit));
+  }
+  std::string data(size, '\0');  // what the file held when opened: a file still growing is read to that size
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : 0;
+      close(fd);
+      throw Error(ErrorKind::io, "", what, err ? std::string("read failed: ") + std::strerror(err) : "read failed: the file shrank");
+    }
+    done += static_cast<size_t>(n);
+  }
+  close(fd);
+  return data;
 }
 
 }  // namespace tandem

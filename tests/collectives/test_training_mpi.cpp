@@ -267,8 +267,7 @@ TEST(DataParallel, ParameterServerPrunesResumesAndPushesHalfPrecision) {
   TrainConfig first = ps;
   first.checkpoint_dir = dir;
   first.max_steps = 2560 / (32 * comm->size()) + 3;  // into the pruned epoch
-  Trainer part(first, train_set(), test_set());
-  part.run();
+  Trainer(first, train_set(), test_set()).run();
   comm->barrier();
   TrainConfig second = first;
   second.max_steps = 0;
@@ -307,8 +306,7 @@ TEST(DataParallel, ResumeWithErrorFeedbackIsExact) {
   TrainConfig first = c;
   first.max_steps = 10;
   first.checkpoint_dir = dir;
-  Trainer part(first, train_set(), test_set());
-  part.run();  // checkpoints at step 10
+  Trainer(first, train_set(), test_set()).run();  // checkpoints at step 10 (and lets go of the directory)
   comm->barrier();
   TrainConfig second = first;
   second.max_steps = 20;

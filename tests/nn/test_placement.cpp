@@ -78,5 +78,18 @@ TEST(Placement, BadInputIsNamed) {
   EXPECT_TRUE(parse_pins("").empty());
 }
 
+// A pin that places no layer is a typo, and two pins placing one layer on different devices
+// a conflict: both are errors naming the layers, never silently ignored or decided by order.
+TEST(Placement, UnknownAndConflictingPinsAreErrors) {
+  PlanInput in = two_devices({1, 1, 1}, {1, 1, 1}, 1e6, 1e9);
+  in.pins = parse_pins("layer9=cpu:0");
+  test::expect_error([&] { plan_placement(in); }, ErrorKind::invalid_argument,
+                     {"--place layer9=cpu:0: no layer is named layer9", "layers: layer0, layer1, layer2"});
+  in.pins = parse_pins("layer*=fpga-sim:0,layer1=cpu:0");
+  test::expect_error([&] { plan_placement(in); }, {"pins layer layer1 twice: layer*=fpga-sim:0 and layer1=cpu:0"});
+  in.pins = parse_pins("layer*=fpga-sim:0,layer1=fpga-sim");  // the same device twice is no conflict
+  EXPECT_EQ(plan_placement(in).device, (std::vector<int>{1, 1, 1}));
+}
+
 }  // namespace
 }  // namespace tandem::nn

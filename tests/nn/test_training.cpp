@@ -11,6 +11,7 @@
 #include <set>
 
 #include "../ops/harness.h"
+#include "fixtures.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
 #include "tandem/nn/checkpoint.h"
@@ -19,37 +20,6 @@
 
 namespace tandem::nn {
 namespace {
-
-const Dataset& train_set() {
-  static const Dataset d = head(load_mnist(default_fashion_mnist_dir, "train"), 1280);
-  return d;
-}
-const Dataset& test_set() {
-  static const Dataset d = head(load_mnist(default_fashion_mnist_dir, "t10k"), 1000);
-  return d;
-}
-
-std::string temp_dir(const std::string& name) {
-  const auto d = std::filesystem::temp_directory_path() / ("tandem-" + name + "-" + std::to_string(getpid()));
-  std::filesystem::remove_all(d);
-  return d.string();
-}
-
-TrainConfig small(const std::string& model = "mlp") {
-  TrainConfig c;
-  c.model = model;
-  c.epochs = 2;
-  c.batch = 32;
-  c.sgd.lr = 0.05f;
-  c.seed = 7;
-  return c;
-}
-
-std::vector<std::vector<float>> weights(Trainer& t) {
-  std::vector<std::vector<float>> out;
-  for (Param* p : t.network().params()) out.push_back(p->value.to_f32());
-  return out;
-}
 
 TEST(Training, MlpLearns) {
   Trainer t(small(), train_set(), test_set());
@@ -132,9 +102,13 @@ TEST(Checkpoint, ResumeIsBitIdentical) {
   c.checkpoint_dir = dir;
   c.checkpoint_every = 5;
   c.max_steps = 53;  // stops inside the second epoch (40 steps per epoch)
-  Trainer first(c, train_set(), test_set());
-  first.run();
-  EXPECT_FALSE(first.finished());
+  std::vector<float> joined;
+  {  // the first run ends (and lets go of the checkpoint directory) before the second starts
+    Trainer first(c, train_set(), test_set());
+    first.run();
+    EXPECT_FALSE(first.finished());
+    joined = first.step_losses();
+  }
   c.max_steps = 0;
   c.resume = true;
   // What a first run killed while it wrote its checkpoint would have left: the resumed run removes it.
@@ -145,7 +119,6 @@ TEST(Checkpoint, ResumeIsBitIdentical) {
   second.run();
   EXPECT_TRUE(second.finished());
 
-  std::vector<float> joined = first.step_losses();
   joined.insert(joined.end(), second.step_losses().begin(), second.step_losses().end());
   ASSERT_EQ(joined.size(), whole.step_losses().size());
   for (size_t i = 0; i < joined.size(); ++i) ASSERT_EQ(joined[i], whole.step_losses()[i]) << "step " << i;
@@ -179,13 +152,16 @@ TEST(Compression, ResumeIsBitIdentical) {
   whole.run();
   c.checkpoint_dir = dir;
   c.max_steps = 17;
-  Trainer first(c, train_set(), test_set());
-  first.run();
+  std::vector<float> joined;
+  {
+    Trainer first(c, train_set(), test_set());
+    first.run();
+    joined = first.step_losses();
+  }
   c.max_steps = 0;
   c.resume = true;
   Trainer second(c, train_set(), test_set());
   second.run();
-  std::vector<float> joined = first.step_losses();
   joined.insert(joined.end(), second.step_losses().begin(), second.step_losses().end());
   ASSERT_EQ(joined, whole.step_losses());
   EXPECT_EQ(weights(second), weights(whole));

@@ -10,11 +10,16 @@
  * Exit status 0 when every call succeeded; the last line is a JSON summary.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, getrusage under strict C11 */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "tandem/tandem.h"
@@ -25,24 +30,40 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* An IDX file of unsigned bytes (gzip or plain): its dimensions and data, or NULL with a reason. */
+/* An IDX file of unsigned bytes (gzip or plain): its dimensions and data, or NULL with a reason.
+ * Only a regular file is read (a FIFO would block, a device never end), and no more than its
+ * header promises, which must be at most 1 GiB. */
 static unsigned char* read_idx(const char* path, int rank, long dims[3], const char** why) {
-  gzFile f = gzopen(path, "rb");
-  if (f == NULL) return *why = "cannot open", NULL;
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return *why = "cannot open", NULL;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return *why = "not a regular file", NULL;
+  }
+  gzFile f = gzdopen(fd, "rb");
+  if (f == NULL) {
+    close(fd);
+    return *why = "cannot open", NULL;
+  }
   unsigned char head[16];
   const int want = 4 + 4 * rank;
   unsigned char* data = NULL;
   if (gzread(f, head, want) != want || head[0] != 0 || head[1] != 0 || head[2] != 8 || head[3] != rank) {
     *why = "not an IDX file of unsigned bytes of the expected rank";
   } else {
-    long total = 1;
+    long long total = 1;
     for (int i = 0; i < rank; ++i) {
       dims[i] =
           (long)head[4 + 4 * i] << 24 | (long)head[5 + 4 * i] << 16 | (long)head[6 + 4 * i] << 8 | head[7 + 4 * i];
       total *= dims[i];
+      if (total > (1LL << 30)) break;
     }
-    data = malloc((size_t)total);
-    if (data == NULL || gzread(f, data, (unsigned)total) != (int)total) {
+    if (total > (1LL << 30)) {
+      *why = "its header promises more than 1 GiB";
+    } else if ((data = malloc(total > 0 ? (size_t)total : 1)) == NULL) {
+      *why = "out of memory";
+    } else if (gzread(f, data, (unsigned)total) != (int)total) {
       *why = "truncated";
       free(data);
       data = NULL;
@@ -75,12 +96,28 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
       dir = argv[++i];
-    else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc)
-      images = atol(argv[++i]);
+    else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) {
+      char* end = NULL;
+      const char* text = argv[++i];
+      errno = 0;
+      images = strtol(text, &end, 10);
+      if (*text == '\0' || *end != '\0' || errno != 0 || images < 1 || images > 100000000) {
+        fprintf(stderr, "appliance: --images %s: expected a whole number in [1, 100000000]\n", text);
+        return 2;
+      }
+    }
     else if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc)
       devices = argv[++i];
-    else if (strcmp(argv[i], "--memory-mib") == 0 && i + 1 < argc)
-      budget_mib = atof(argv[++i]);
+    else if (strcmp(argv[i], "--memory-mib") == 0 && i + 1 < argc) {
+      char* end = NULL;
+      const char* text = argv[++i];
+      budget_mib = strtod(text, &end);
+      /* isfinite and the bound first: the conversion to bytes below is undefined past uint64_t's range. */
+      if (*text == '\0' || *end != '\0' || !isfinite(budget_mib) || budget_mib <= 0 || budget_mib > 1048576) {
+        fprintf(stderr, "appliance: --memory-mib %s: expected a finite number in (0, 1048576]\n", text);
+        return 2;
+      }
+    }
     else if (argv[i][0] != '-' && model_path == NULL)
       model_path = argv[i];
     else {
@@ -140,6 +177,10 @@ int main(int argc, char** argv) {
   const long size = info.input_channels * info.input_height * info.input_width;
   if (dims[1] * dims[2] != size || ldims[0] != dims[0]) {
     fprintf(stderr, "appliance: the images are %ldx%ld, the model takes %ld values\n", dims[1], dims[2], size);
+    goto done;
+  }
+  if (dims[0] == 0) {
+    fprintf(stderr, "appliance: %s/t10k-images-idx3-ubyte.gz holds no images\n", dir);
     goto done;
   }
   if (images > dims[0]) images = dims[0];

@@ -12,6 +12,7 @@
 #include "bench/paired.h"
 #include "bench/workloads.h"
 #include "commands.h"
+#include "options.h"
 #include "table.h"
 #include "tandem/blas.h"
 #include "tandem/file.h"
@@ -104,8 +105,8 @@ void add_bench_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Quick CPU benchmark: GEMM vs OpenBLAS, the CNN's convolutions");
   auto json = std::make_shared<std::string>();
   auto budget = std::make_shared<double>(1.0);
-  cmd->add_option("--json", *json, "also write the results as JSON to this file");
-  cmd->add_option("--seconds", *budget, "time budget per measurement (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--json", *json, "also write the results as JSON to this file")->check(output_file());
+  cmd->add_option("--seconds", *budget, "time budget per measurement (default 1)")->check(number({0, 3600, true}));
   cmd->callback([json, budget] {
     const nlohmann::json r = run(*budget);
     if (!json->empty()) write_file_atomic(*json, r.dump(2) + "\n");

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "options.h"
 #include "table.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
@@ -21,6 +22,10 @@ struct CalibrateCli {
 void run(CalibrateCli& o) {
   const std::vector<Device> devs = parse_device_list(o.devices);
   const std::string path = o.profile.empty() ? nn::default_profile_path() : o.profile;
+  if (path.empty())
+    throw Error(ErrorKind::invalid_argument, "", "calibrate",
+                "nowhere to write the profile: $XDG_CACHE_HOME and $HOME/.cache are unset or not writable; name a "
+                "file with --profile or $TANDEM_PROFILE");
   o.options.progress = [](const std::string& what) { std::fprintf(stderr, "calibrating %s ...\n", what.c_str()); };
   const nn::Profile p = nn::calibrate(devs, o.options);
   Table t({"device", "op", "sizes", "shapes", "one law for all shapes", "its error", "timing"});
@@ -52,16 +57,18 @@ void add_calibrate_command(CLI::App& app) {
   cmd->add_option("--devices", o->devices, "devices (comma-separated ids) or all")->capture_default_str();
   cmd->add_option("--models", o->options.models, "models whose ops are timed (cnn, mlp or files)")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(model_source());
   cmd->add_option("--batches", o->options.batches, "batch sizes (the size classes)")
       ->delimiter(',')
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(whole(1, 1 << 20));
   cmd->add_option("--repeats", o->options.repeats, "timed passes per batch size (1 on modeled devices)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+      ->check(whole(1, 1000));
   cmd->add_option("--profile", o->profile,
-                  "where to write it (default $TANDEM_PROFILE or ~/.cache/tandem/profile.json)");
+                  "where to write it (default $TANDEM_PROFILE or ~/.cache/tandem/profile.json)")
+      ->check(output_file());
   cmd->callback([o] { run(*o); });
 }
 

@@ -2,12 +2,16 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tandem/device.h"
 
 namespace tandem::cli {
+
+/// The whole command line: global options and every subcommand below.
+std::unique_ptr<CLI::App> make_app();
 
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);

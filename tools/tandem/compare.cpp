@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "options.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
 
@@ -18,31 +19,12 @@ namespace {
 
 struct CompareCli {
   std::string model = "cnn", devices = "all", batches = "1,16,64,256", mode = "infer", pruned = "none", compress;
-  std::string repeats = "5", warmup = "1", seed = "1", out_dir, json_path, csv_path, html_path;
+  int repeats = 5, warmup = 1;
+  uint64_t seed = 1;
+  std::string out_dir, json_path, csv_path, html_path;
 };
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorKind::invalid_argument, "", "compare", what); }
-
-// A whole decimal number ≥ lo; names the option otherwise (CLI11's own checks exit with other codes).
-int64_t parse_int(const std::string& text, const std::string& option, int64_t lo) {
-  size_t used = 0;
-  long long v = 0;
-  try {
-    v = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (text.empty() || used != text.size()) bad(option + ": '" + text + "' is not a whole number");
-  if (v < lo) bad(option + ": " + text + " is out of range (at least " + std::to_string(lo) + ")");
-  return v;
-}
-
-// Fails before the run (which may be long) when an output cannot be written there.
-void check_parent(const std::string& path, const std::string& option) {
-  if (path.empty()) return;
-  const std::filesystem::path parent = std::filesystem::absolute(path).parent_path();
-  if (!std::filesystem::is_directory(parent)) bad(option + " " + path + ": no directory " + parent.string());
-}
 
 compare::Config configure(const CompareCli& o) {
   compare::Config c;
@@ -52,12 +34,9 @@ compare::Config configure(const CompareCli& o) {
   for (size_t i = 0; i < c.devices.size(); ++i)
     for (size_t k = 0; k < i; ++k)
       if (c.devices[i] == c.devices[k]) bad("--devices names " + c.devices[i].id() + " twice");
-  for (size_t at = 0; at <= o.batches.size();) {
+  for (size_t at = 0; at <= o.batches.size();) {  // checked at parse: whole numbers in range
     const size_t comma = std::min(o.batches.find(',', at), o.batches.size());
-    const std::string item = o.batches.substr(at, comma - at);
-    const int64_t b = parse_int(item, "--batch", 1);
-    if (b > (int64_t{1} << 20)) bad("--batch: " + item + " is too large (at most 1048576)");
-    c.batches.push_back(b);
+    c.batches.push_back(std::stoll(o.batches.substr(at, comma - at)));
     at = comma + 1;
   }
   if (o.mode == "infer")
@@ -72,19 +51,15 @@ compare::Config configure(const CompareCli& o) {
     if (c.mode != compare::Mode::train) bad("--compress " + o.compress + ": gradient codecs need --mode train");
     c.codec = compression::parse_codec(o.compress);
   }
-  c.repeats = static_cast<int>(parse_int(o.repeats, "--repeats", 1));
-  c.warmup = static_cast<int>(parse_int(o.warmup, "--warmup", 0));
-  if (c.repeats > 1000 || c.warmup > 1000) bad("--repeats and --warmup: at most 1000");
-  c.seed = static_cast<uint64_t>(parse_int(o.seed, "--seed", 0));
+  c.repeats = o.repeats;
+  c.warmup = o.warmup;
+  c.seed = o.seed;
   c.progress = [](const std::string& s) { std::fprintf(stderr, "compare: %s\n", s.c_str()); };
   return c;
 }
 
 void run(const CompareCli& o) {
   const compare::Config c = configure(o);
-  check_parent(o.json_path, "--json");
-  check_parent(o.csv_path, "--csv");
-  check_parent(o.html_path, "--html");
   if (!o.out_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(o.out_dir, ec);
@@ -126,21 +101,33 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "compare", "Run a model's layers on several devices side by side: speed, roofline share and correctness");
   auto o = std::make_shared<CompareCli>();
-  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str();
+  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str()->check(model_source());
   cmd->add_option("--devices", o->devices, "devices (comma-separated ids) or all")->capture_default_str();
-  cmd->add_option("--batch", o->batches, "batch sizes, comma-separated")->capture_default_str();
-  cmd->add_option("--mode", o->mode, "infer (forward) or train (forward, backward, SGD update)")->capture_default_str();
+  cmd->add_option("--batch", o->batches, "batch sizes, comma-separated")
+      ->capture_default_str()
+      ->check(whole_list(1, 1 << 20));
+  cmd->add_option("--mode", o->mode, "infer (forward) or train (forward, backward, SGD update)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"infer", "train"}));
   cmd->add_option("--pruned", o->pruned, "prune the weights first: magnitude:S, global:S, 2:4 or none")
-      ->capture_default_str();
-  cmd->add_option("--compress", o->compress, "train mode: a gradient codec run on each step (as in tandem train)");
+      ->capture_default_str()
+      ->check(prune_spec());
+  cmd->add_option("--compress", o->compress, "train mode: a gradient codec run on each step (as in tandem train)")
+      ->check(codec_spec(false));
   cmd->add_option("--repeats", o->repeats, "timed steps per device and batch (modeled devices: 1)")
-      ->capture_default_str();
-  cmd->add_option("--warmup", o->warmup, "untimed steps first (modeled devices: none)")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "weights and inputs (the same on every device)")->capture_default_str();
-  cmd->add_option("--out", o->out_dir, "write compare.json, compare.csv, compare.html and the SVG charts here");
-  cmd->add_option("--json", o->json_path, "write the JSON report (schema tandem-compare/1) here");
-  cmd->add_option("--csv", o->csv_path, "write the CSV (one line per device, batch and row) here");
-  cmd->add_option("--html", o->html_path, "write the self-contained HTML report here");
+      ->capture_default_str()
+      ->check(whole(1, 1000));
+  cmd->add_option("--warmup", o->warmup, "untimed steps first (modeled devices: none)")
+      ->capture_default_str()
+      ->check(whole(0, 1000));
+  cmd->add_option("--seed", o->seed, "weights and inputs (the same on every device)")
+      ->capture_default_str()
+      ->check(whole(0, INT64_MAX));
+  cmd->add_option("--out", o->out_dir, "write compare.json, compare.csv, compare.html and the SVG charts here")
+      ->check(output_dir());
+  cmd->add_option("--json", o->json_path, "write the JSON report (schema tandem-compare/1) here")->check(output_file());
+  cmd->add_option("--csv", o->csv_path, "write the CSV (one line per device, batch and row) here")->check(output_file());
+  cmd->add_option("--html", o->html_path, "write the self-contained HTML report here")->check(output_file());
   cmd->callback([o] { run(*o); });
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
 #include "table.h"
 #include "tandem/clock.h"
 #include "tandem/error.h"
@@ -67,19 +68,25 @@ Measured measure(const nn::ModelSpec& spec, const std::vector<Device>& placement
 }
 
 void run(const PlanOptions& o) {
-  if (o.batch < 1) throw Error(ErrorKind::invalid_argument, "", "plan", "--batch must be ≥ 1");
   const nn::ModelSpec spec = nn::load_model(o.model);
   const std::vector<Device> devs = parse_device_list(o.devices);
+  const auto pins = nn::parse_pins(o.place);
+  std::vector<std::string> ids;
+  for (const Device& d : devs) ids.push_back(d.id());
+  nn::check_pins(pins, spec.layer_names(), ids);  // before calibrating, which may take minutes
   const std::string path = o.profile.empty() ? nn::default_profile_path() : o.profile;
   nn::CalibrateOptions co;
   co.models = {o.model};
   co.progress = [](const std::string& what) { std::fprintf(stderr, "calibrating %s ...\n", what.c_str()); };
   std::string why;
   const nn::Profile profile = nn::load_or_calibrate(path, devs, co, &why);
-  if (!why.empty()) std::fprintf(stderr, "warning: %s: calibrated afresh, saved to %s\n", why.c_str(), path.c_str());
+  if (!why.empty() && !path.empty())
+    std::fprintf(stderr, "warning: %s: calibrated afresh, saved to %s\n", why.c_str(), path.c_str());
+  else if (!why.empty())
+    std::fprintf(stderr, "warning: %s\n", why.c_str());
 
   nn::PlanInput in = nn::plan_input(spec, o.batch, devs, profile);
-  in.pins = nn::parse_pins(o.place);
+  in.pins = pins;
   const nn::Plan p = nn::plan_placement(in);
   for (const std::string& w : p.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
 
@@ -167,17 +174,18 @@ void add_plan_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("plan", "Show where each layer would run (cost-model placement) and the predicted times");
   auto o = std::make_shared<PlanOptions>();
-  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str();
+  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str()->check(model_source());
   cmd->add_option("--devices", o->devices, "devices to place on (comma-separated ids) or all")->capture_default_str();
-  cmd->add_option("--place", o->place, "pins, e.g. conv1=fpga-sim:0,fc*=cpu");
-  cmd->add_option("--batch", o->batch, "samples per step")->capture_default_str();
+  cmd->add_option("--place", o->place, "pins, e.g. conv1=fpga-sim:0,fc*=cpu")->check(pins_spec());
+  cmd->add_option("--batch", o->batch, "samples per step")->capture_default_str()->check(whole(1, 1 << 20));
   cmd->add_option("--profile", o->profile,
-                  "performance profile (default $TANDEM_PROFILE or ~/.cache/tandem/profile.json)");
+                  "performance profile, written when calibrating (default $TANDEM_PROFILE or ~/.cache/tandem/profile.json)")
+      ->check(output_file());
   cmd->add_flag("--check", o->check, "run the plan and each device alone; measured step times beside the predicted");
   cmd->add_option("--repeats", o->repeats, "timed steps per placement in --check")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
-  cmd->add_option("--json", o->json_path, "write the plan as JSON");
+      ->check(whole(1, 100));
+  cmd->add_option("--json", o->json_path, "write the plan as JSON")->check(output_file());
   cmd->callback([o] { run(*o); });
 }
 

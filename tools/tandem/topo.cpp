@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "options.h"
 #include "table.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
@@ -165,12 +166,16 @@ void run(const TopoOptions& o) {
 void add_topo_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("topo", "Show the machine's topology (hwloc) and the rank → device mapping");
   auto o = std::make_shared<TopoOptions>();
-  cmd->add_option("--xml", o->xml, "read an hwloc XML topology (lstopo --of xml) instead of this machine");
+  cmd->add_option("--xml", o->xml, "read an hwloc XML topology (lstopo --of xml) instead of this machine")
+      ->check(input_file());
   cmd->add_option("--ranks", o->ranks, "ranks to place (default: one per device of --kind)")
-      ->check(CLI::Range(0, 65536));
-  cmd->add_option("--kind", o->kind, "devices ranks drive: gpu, fpga or nic")->capture_default_str();
-  cmd->add_option("--json", o->json_path, "write the topology and decisions as JSON (- for stdout)");
-  cmd->add_option("--svg", o->svg_path, "draw the topology and the mapping as SVG");
+      ->check(whole(0, 65536));
+  cmd->add_option("--kind", o->kind, "devices ranks drive: gpu, fpga or nic")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gpu", "fpga", "nic"}));
+  cmd->add_option("--json", o->json_path, "write the topology and decisions as JSON (- for stdout)")
+      ->check(output_file(true));
+  cmd->add_option("--svg", o->svg_path, "draw the topology and the mapping as SVG")->check(output_file());
   cmd->callback([o] { run(*o); });
 }
 

@@ -2,14 +2,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "commands.h"
+#include "options.h"
 #include "table.h"
 #include "tandem/collectives/communicator.h"
 #include "tandem/collectives/nccl.h"
@@ -118,8 +121,9 @@ std::vector<Device> placement(TrainOptions& o) {
     nn::CalibrateOptions co;
     co.models = {o.config.model};
     std::string why;
-    const nn::Profile profile = nn::load_or_calibrate(nn::default_profile_path(), devs, co, &why);
-    if (!why.empty()) std::fprintf(stderr, "warning: %s: calibrated afresh\n", why.c_str());
+    const std::string path = nn::default_profile_path();
+    const nn::Profile profile = nn::load_or_calibrate(path, devs, co, &why);
+    if (!why.empty()) std::fprintf(stderr, "warning: %s%s\n", why.c_str(), path.empty() ? "" : ": calibrated afresh");
     plan = nn::plan_placement(nn::plan_input(spec, o.config.batch, devs, profile));
   } else {
     nn::PlanInput in;  // pins only: every layer may run anywhere, at no cost
@@ -129,7 +133,7 @@ std::vector<Device> placement(TrainOptions& o) {
         devs.push_back(find_device(id));
     for (const Device& d : devs) in.devices.push_back(d.id());
     for (size_t i = 0; i < spec.layers.size(); ++i)
-      in.layers.push_back({spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name,
+      in.layers.push_back({spec.layer_name(i),
                            std::vector<double>(devs.size(), 1.0), std::vector<std::string>(devs.size()), 0});
     for (auto& l : in.layers) l.seconds[0] = 0.5;  // unpinned layers stay on --device
     plan = nn::plan_placement(in);
@@ -138,7 +142,7 @@ std::vector<Device> placement(TrainOptions& o) {
   std::string shown;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     out.push_back(devs[static_cast<size_t>(plan.device[i])]);
-    shown += (i ? ", " : "") + (spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name) + "→" +
+    shown += (i ? ", " : "") + spec.layer_name(i) + "→" +
              out.back().id();
   }
   std::printf("placement (%s): %s\n", o.place == "auto" ? "planned from the profile" : "pinned", shown.c_str());
@@ -174,21 +178,9 @@ void run(TrainOptions& o) {
     }
   }
   const bool lead = !o.config.comm || o.config.comm->rank() == 0;
-  if (o.sync == "ps") {
-    o.config.sync = nn::TrainConfig::Sync::ps;
-  } else if (o.sync != "allreduce") {
-    throw Error(ErrorKind::invalid_argument, "", "train", "--sync " + o.sync + ": expected allreduce or ps");
-  }
-  if (o.bucket == "auto") {
-    o.config.bucket_bytes = 0;
-  } else {
-    char* end = nullptr;
-    const double mb = std::strtod(o.bucket.c_str(), &end);
-    if (o.bucket.empty() || *end != '\0' || !(mb > 0) || mb > 4096)
-      throw Error(ErrorKind::invalid_argument, "", "train",
-                  "--bucket " + o.bucket + ": expected MB in (0, 4096] or auto");
-    o.config.bucket_bytes = static_cast<size_t>(mb * (1 << 20));
-  }
+  // The options' values were checked at parse (options.h); here they are converted.
+  if (o.sync == "ps") o.config.sync = nn::TrainConfig::Sync::ps;
+  o.config.bucket_bytes = o.bucket == "auto" ? 0 : static_cast<size_t>(std::strtod(o.bucket.c_str(), nullptr) * (1 << 20));
   o.config.placement = placement(o);
   if (o.config.comm && use_nccl(o)) {
     o.config.comm = collectives::nccl_communicator(o.config.comm, o.config.placement[0]);
@@ -202,14 +194,7 @@ void run(TrainOptions& o) {
   }();
   o.config.sgd.schedule = nn::parse_schedule(o.schedule);
   if (o.compress == "auto" || o.compress.starts_with("auto:")) {
-    o.config.auto_budget = 0.05;
-    if (o.compress.size() > 5) {
-      char* end = nullptr;
-      o.config.auto_budget = std::strtod(o.compress.c_str() + 5, &end);
-      if (*end != '\0' || !(o.config.auto_budget > 0))
-        throw Error(ErrorKind::invalid_argument, "", "train",
-                    "--compress " + o.compress + ": expected auto[:budget > 0]");
-    }
+    o.config.auto_budget = o.compress.size() > 5 ? std::strtod(o.compress.c_str() + 5, nullptr) : 0.05;
   } else {
     o.config.compress = compression::parse_codec(o.compress);
   }
@@ -289,9 +274,14 @@ void run(TrainOptions& o) {
                          .dump()
                   << "\n";
           metrics.flush();
+          if (!metrics) throw Error(ErrorKind::io, "", "metrics " + o.metrics, std::string("write failed: ") + std::strerror(errno));
         }
       });
   if (tty) std::fprintf(stderr, "\r\033[K");
+  if (metrics.is_open()) {
+    metrics.close();
+    if (!metrics) throw Error(ErrorKind::io, "", "metrics " + o.metrics, std::string("close failed: ") + std::strerror(errno));
+  }
   for (const auto& ev : trainer.prune_events()) {
     std::printf("\npruned at epoch %d to %.1f%%: test accuracy %.2f%% -> %.2f%% (before fine-tuning)\n", ev.epoch + 1,
                 100 * ev.target, 100 * ev.accuracy_before, 100 * ev.accuracy_after);
@@ -342,8 +332,8 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (Fashion-MNIST by default), optionally pruned");
   auto o = std::make_shared<TrainOptions>();
   nn::TrainConfig& c = o->config;
-  cmd->add_option("--model", c.model, "cnn, mlp or a model JSON file")->capture_default_str();
-  cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")->capture_default_str();
+  cmd->add_option("--model", c.model, "cnn, mlp or a model JSON file")->capture_default_str()->check(model_source());
+  cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")->capture_default_str()->check(CLI::ExistingDirectory);
   cmd->add_option("--device", o->device,
                   "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
       ->capture_default_str();
@@ -352,52 +342,71 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
   cmd->add_option("--place", o->place,
-                  "layers on other devices: pins (conv1=fpga-sim:0,fc*=cpu) or auto (the planner, from the profile)");
-  cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 100000));
-  cmd->add_option("--batch", c.batch, "samples per micro-batch")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+                  "layers on other devices: pins (conv1=fpga-sim:0,fc*=cpu) or auto (the planner, from the profile)")
+      ->check(pins_spec());
+  cmd->add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(whole(1, 100000));
+  cmd->add_option("--batch", c.batch, "samples per micro-batch")->capture_default_str()->check(whole(1, 1 << 20));
   cmd->add_option("--accumulate", c.accumulate, "micro-batches per optimizer step")
       ->capture_default_str()
-      ->check(CLI::Range(1, 4096));
+      ->check(whole(1, 4096));
   cmd->add_option("--chunk", c.chunk, "most samples per forward/backward pass (larger batches are split)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--lr", c.sgd.lr, "learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--momentum", c.sgd.momentum, "momentum")->capture_default_str()->check(CLI::Range(0.0, 0.999));
+      ->check(whole(1, 1 << 20));
+  cmd->add_option("--lr", c.sgd.lr, "learning rate")->capture_default_str()->check(number({0, 1000, true}));
+  cmd->add_option("--momentum", c.sgd.momentum, "momentum")->capture_default_str()->check(number({0, 0.999}));
   cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--schedule", o->schedule, "constant, step or cosine")->capture_default_str();
-  cmd->add_option("--seed", c.seed, "seed (initialization and shuffling)")->capture_default_str();
-  cmd->add_option("--prune", o->prune, "none, magnitude:S, global:S (0<S<1) or 2:4")->capture_default_str();
-  cmd->add_option("--prune-at", c.prune.start_epoch, "epoch (0-based) at which pruning starts")->capture_default_str();
+      ->check(number({0, 1}));
+  cmd->add_option("--schedule", o->schedule, "constant, step or cosine")->capture_default_str()->check(schedule_spec());
+  cmd->add_option("--seed", c.seed, "seed (initialization and shuffling)")
+      ->capture_default_str()
+      ->check(whole(0, INT64_MAX));
+  cmd->add_option("--prune", o->prune, "none, magnitude:S, global:S (0<S<1) or 2:4")
+      ->capture_default_str()
+      ->check(prune_spec());
+  cmd->add_option("--prune-at", c.prune.start_epoch, "epoch (0-based) at which pruning starts")
+      ->capture_default_str()
+      ->check(whole(0, 100000));
   cmd->add_option("--prune-steps", c.prune.steps, "prune gradually over this many epochs")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+      ->check(whole(1, 1000));
   cmd->add_option("--compress", o->compress,
                   "gradient codec: none, fp16, bf16, int8[:chunk], qsgd:levels[:chunk], terngrad[:chunk], "
                   "sign[:chunk], randomk:ratio, topk:ratio, topk_sampled:ratio, powersgd:rank; under mpirun also "
                   "auto[:error budget] (per bucket)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(codec_spec(true));
   cmd->add_flag("--error-feedback", c.error_feedback, "keep what the codec drops and add it to the next gradient");
-  cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints");
+  cmd->add_option("--checkpoint", c.checkpoint_dir, "directory for checkpoints (held by this run alone)")
+      ->check(output_dir());
   cmd->add_option("--checkpoint-every", c.checkpoint_every, "steps between checkpoints (0: each epoch)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(whole(0, int64_t{1} << 40));
   cmd->add_flag("--resume", c.resume, "continue from the checkpoint in --checkpoint");
-  cmd->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps (with a checkpoint)");
-  cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file");
-  cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file");
-  cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples");
-  cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples");
+  cmd->add_flag("--overwrite", c.overwrite_checkpoint,
+                "start afresh although --checkpoint holds a checkpoint (it is replaced at the first checkpoint)");
+  cmd->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps (with a checkpoint)")
+      ->check(whole(1, int64_t{1} << 40));
+  cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file")
+      ->check(output_file());
+  cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file")->check(output_file());
+  cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples")
+      ->check(whole(1, int64_t{1} << 31));
+  cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples")
+      ->check(whole(1, int64_t{1} << 31));
   cmd->add_option("--target-accuracy", o->target_accuracy, "accuracy for the time-to-accuracy figure")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(number({0, 1}));
   cmd->add_option("--sync", o->sync,
                   "under mpirun: allreduce, or ps (parameter server with shards on every rank: push gradients, "
                   "pull weights)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({"allreduce", "ps"}));
   cmd->add_option("--bucket", o->bucket,
                   "gradient bucket size in MB under mpirun, or auto (chosen from the link's measured latency and "
                   "bandwidth)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(bucket_spec());
   cmd->add_flag("--balance", o->config.balance,
                 "under mpirun: split each step's samples over the ranks in proportion to their measured speed, "
                 "re-judged every 10 steps");
@@ -408,7 +417,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--comm-timeout", o->comm_timeout,
                   "seconds a collective may wait for the other ranks before the run fails (under mpirun)")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 86400.0));
+      ->check(number({0.1, 86400}));
   cmd->callback([o] {
     try {
       run(*o);

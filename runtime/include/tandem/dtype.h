@@ -50,4 +50,8 @@ float bf16_to_f32(uint16_t h);
 void to_f32(DType src_type, const void* src, float* dst, size_t n);
 void from_f32(DType dst_type, const float* src, void* dst, size_t n);
 
+/// The index of the first of n elements that is NaN or ±Inf, or -1 when all are finite (and for
+/// integer types, which have no such values).
+int64_t first_non_finite(DType type, const void* data, size_t n);
+
 }  // namespace tandem

@@ -18,10 +18,6 @@ namespace tandem::cli::compare {
 namespace {
 
 
-std::string layer_name(const nn::ModelSpec& spec, size_t i) {
-  return spec.layers[i].name.empty() ? "layer" + std::to_string(i) : spec.layers[i].name;
-}
-
 // Adds each op's cost to the slot current when it was dispatched: Network::tag_layers writes the
 // layer's index; the optimizer and the codec are given their own slots after the layers.
 class CostTracer : public OpObserver {
@@ -153,7 +149,7 @@ std::vector<Row> plan_rows(const Config& c, const Device& d, std::vector<Device>
   std::string lacking;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     Row r;
-    r.name = layer_name(spec, i);
+    r.name = spec.layer_name(i);
     const OpDesc* lacks = nn::missing_op(spec, i, d);
     const std::string op = lacks ? lacks->name : "";
     if (!op.empty()) {

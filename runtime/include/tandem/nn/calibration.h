@@ -109,12 +109,13 @@ struct CalibrateOptions {
 Profile calibrate(const std::vector<Device>& devices, const CalibrateOptions& o);
 
 /// The profile at `path` when it parses, comes from this machine, and covers the devices and
-/// models; otherwise calibrates and saves it there (atomically). `why` receives the reason the
-/// file was not used ("" when it was).
+/// models; otherwise calibrates and saves it there (atomically; an empty `path`: not saved).
+/// `why` receives the reason the file was not used ("" when it was).
 Profile load_or_calibrate(const std::string& path, const std::vector<Device>& devices, const CalibrateOptions& o,
                           std::string* why = nullptr);
 
-/// The default profile file: $TANDEM_PROFILE, else $XDG_CACHE_HOME (or ~/.cache)/tandem/profile.json.
+/// The default profile file: $TANDEM_PROFILE, else $XDG_CACHE_HOME (or $HOME/.cache)/tandem/profile.json;
+/// "" when neither names an absolute directory that is (or can be made) writable.
 std::string default_profile_path();
 
 /// The planner's input for `spec` at `batch` on `devices`, predicted from the profile: each

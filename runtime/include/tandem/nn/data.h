@@ -26,7 +26,23 @@ struct Dataset {
   std::vector<uint8_t> images;  ///< count × rows × cols, row-major
   std::vector<int32_t> labels;  ///< count values in [0, classes)
   int classes = 10;
+  std::string source;  ///< where it came from, for messages: "<dir>/train-images-idx3-ubyte.gz (first 4000)"
 };
+
+/// What identifies a dataset's contents in a checkpoint: count, shape and a CRC-32C of its
+/// images and labels (the source only names it: moved files are the same data). A resumed run
+/// must train on the same data.
+struct DataFingerprint {
+  std::string source;
+  int64_t count = 0, rows = 0, cols = 0;
+  uint32_t crc32c = 0;
+  bool same_data(const DataFingerprint& o) const {
+    return count == o.count && rows == o.rows && cols == o.cols && crc32c == o.crc32c;
+  }
+  /// "<source>: 4000 samples of 28x28, CRC-32C 1a2b3c4d"
+  std::string str() const;
+};
+DataFingerprint fingerprint(const Dataset& d);
 
 /// Loads `<dir>/<split>-images-idx3-ubyte[.gz]` and `<dir>/<split>-labels-idx1-ubyte[.gz]`
 /// (split "train" or "t10k"). Checks that counts agree and every label is below `classes`.

@@ -43,6 +43,9 @@ struct ModelSpec {
   std::vector<Shape> shapes() const;
   /// Every parameter, in the order Network::params() lists them.
   std::vector<ParamSpec> params() const;
+  /// Layer i's name, or "layer<i>" for an unnamed one: how messages, pins and reports name it.
+  std::string layer_name(size_t i) const;
+  std::vector<std::string> layer_names() const;
   std::string to_json() const;
 };
 

@@ -43,6 +43,12 @@ struct Plan {
 /// "conv1=fpga-sim:0,fc*=cpu:0" → pins; Error(invalid_argument) naming a malformed entry.
 std::vector<std::pair<std::string, std::string>> parse_pins(const std::string& text);
 
+/// Error(invalid_argument) when a pin names a device not in `devices`, places none of `layers`
+/// (listing them), or two pins place one layer on different devices. plan_placement checks the
+/// same; commands call it before they calibrate or train.
+void check_pins(const std::vector<std::pair<std::string, std::string>>& pins, const std::vector<std::string>& layers,
+                const std::vector<std::string>& devices);
+
 /// The placement with the least predicted step time. Error(invalid_argument) when a pin names an
 /// unknown device, or a layer can run nowhere (naming the layer and every device's reason).
 Plan plan_placement(const PlanInput& in);

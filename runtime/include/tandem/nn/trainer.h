@@ -13,6 +13,7 @@
 #include "tandem/collectives/gradient_sync.h"
 #include "tandem/compression/codec.h"
 #include "tandem/compression/feedback.h"
+#include "tandem/file.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/data.h"
 #include "tandem/nn/optimizer.h"
@@ -39,6 +40,9 @@ struct TrainConfig {
   std::string checkpoint_dir;     ///< empty: no checkpoints
   int64_t checkpoint_every = 0;   ///< optimizer steps between checkpoints (0: at each epoch end)
   bool resume = false;            ///< continue from checkpoint_dir's checkpoint
+  /// Start afresh although checkpoint_dir holds a checkpoint (replaced at the first checkpoint);
+  /// without it (and without resume) such a directory is refused, so that no run is lost by accident.
+  bool overwrite_checkpoint = false;
   int64_t max_steps = 0;          ///< stop (with a checkpoint) after this many steps in total; 0: none
   int64_t eval_batch = 500;
   /// Data-parallel training over these ranks (null: this process alone). Each rank runs
@@ -155,7 +159,11 @@ class Trainer {
   void upload(const Dataset& d, const uint32_t* idx, int64_t n);
   void maybe_prune(int epoch);
 
+  void require_finite_state(const std::string& what) const;
+  [[noreturn]] void diverged(int64_t step, float loss) const;
+
   TrainConfig config_;
+  DirectoryLock checkpoint_lock_;  // rank 0, with a checkpoint directory: held for the run's life
   const Dataset& train_;
   const Dataset& test_;
   std::unique_ptr<Network> net_;
