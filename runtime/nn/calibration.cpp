@@ -89,9 +89,10 @@ struct Pass {
   Pass(const ModelSpec& spec, const std::vector<Device>& placement, int64_t batch) : net(spec, placement) {
     net.init(1);
     const Shape& s = spec.input;
-    std::vector<float> x(static_cast<size_t>(batch * s.numel()), 0.5f);
-    input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]}, x);
-    labels = Tensor::from_vector(net.output_device(), {batch}, std::vector<int32_t>(static_cast<size_t>(batch), 1));
+    const std::string what = spec.name + " input at batch " + std::to_string(batch);
+    input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]},
+                                host_vector(static_cast<size_t>(batch * s.numel()), 0.5f, what));
+    labels = Tensor::from_vector(net.output_device(), {batch}, host_vector(static_cast<size_t>(batch), int32_t{1}, what));
   }
   void run() {
     net.forward(input);

@@ -223,7 +223,8 @@ bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
 // Puts samples idx[0..n) of d, normalized, into input_ and their labels into labels_.
 void Trainer::upload(const Dataset& d, const uint32_t* idx, int64_t n) {
   const int64_t pixels = d.rows * d.cols;
-  staging_.resize(static_cast<size_t>(n * pixels));
+  if (staging_.size() < static_cast<size_t>(n * pixels))
+    staging_ = host_vector(static_cast<size_t>(n * pixels), 0.0f, "the training input staging");
   std::vector<int32_t> labels(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* img = d.images.data() + static_cast<int64_t>(idx[i]) * pixels;

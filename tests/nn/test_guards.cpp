@@ -13,6 +13,7 @@
 #include "tandem/error.h"
 #include "tandem/nn/model_file.h"
 #include "tandem/nn/trainer.h"
+#include "tandem/tandem.h"
 
 namespace tandem::nn {
 namespace {
@@ -50,6 +51,43 @@ TEST(Divergence, NonFiniteWeightsAreNeverExportedOrLoaded) {
   write_model_file(dir + "/bad.tdm", t.network(), {0, 1});
   test::expect_error([&] { read_model_file(dir + "/bad.tdm"); }, ErrorKind::io,
                      {"bad.tdm", "the weights of " + p->name, "non-finite value at element 3"});
+  std::filesystem::remove_all(dir);
+}
+
+// The C API loads through the same checks, and names what it refuses.
+TEST(Divergence, TheCApiRefusesNonFiniteWeightsAndOverflowingBatches) {
+  const std::string dir = temp_dir("capi-nan");
+  std::filesystem::create_directories(dir);
+  TrainConfig c = small();
+  c.epochs = 1;
+  c.max_steps = 2;
+  Trainer t(c, train_set(), test_set());
+  t.run();
+  t.export_model(dir + "/good.tdm");
+  Param* p = t.network().params()[0];
+  std::vector<float> poisoned = p->value.to_f32();
+  poisoned[0] = std::numeric_limits<float>::infinity();
+  p->value.copy_from_host(poisoned.data());
+  write_model_file(dir + "/bad.tdm", t.network(), {0, 1});
+
+  tandem_runtime_options o;
+  tandem_runtime_options_init(&o);
+  o.devices = "cpu:0";
+  tandem_runtime* rt = nullptr;
+  ASSERT_EQ(tandem_runtime_create(&o, &rt), TANDEM_OK) << tandem_last_error();
+  tandem_model* m = nullptr;
+  EXPECT_EQ(tandem_model_load(rt, (dir + "/bad.tdm").c_str(), nullptr, &m), TANDEM_ERROR_IO);
+  EXPECT_NE(std::string(tandem_last_error()).find("the weights of " + p->name + " hold a non-finite value"),
+            std::string::npos)
+      << tandem_last_error();
+  ASSERT_EQ(tandem_model_load(rt, (dir + "/good.tdm").c_str(), nullptr, &m), TANDEM_OK) << tandem_last_error();
+  // A batch whose element count overflows size_t is the caller's error, not an internal one.
+  const float x = 0;
+  int32_t cls = 0;
+  const size_t huge = std::numeric_limits<size_t>::max() / 4;
+  EXPECT_EQ(tandem_model_classify(m, &x, huge, 1, &cls, huge), TANDEM_ERROR_INVALID_ARGUMENT) << tandem_last_error();
+  tandem_model_destroy(m);
+  tandem_runtime_destroy(rt);
   std::filesystem::remove_all(dir);
 }
 

@@ -5,6 +5,16 @@
 
 namespace tandem::cli {
 
+namespace {
+std::string& current_stage() {
+  static std::string s;
+  return s;
+}
+}  // namespace
+
+void set_stage(std::string what) { current_stage() = std::move(what); }
+const std::string& stage() { return current_stage(); }
+
 std::unique_ptr<CLI::App> make_app() {
   auto app = std::make_unique<CLI::App>("Tandem: a runtime for heterogeneous accelerators (CPU, CUDA, OpenCL, FPGA)",
                                         "tandem");

@@ -27,6 +27,7 @@ void run(CalibrateCli& o) {
                 "nowhere to write the profile: $XDG_CACHE_HOME and $HOME/.cache are unset or not writable; name a "
                 "file with --profile or $TANDEM_PROFILE");
   o.options.progress = [](const std::string& what) { std::fprintf(stderr, "calibrating %s ...\n", what.c_str()); };
+  set_stage("calibrating " + o.devices);
   const nn::Profile p = nn::calibrate(devs, o.options);
   Table t({"device", "op", "sizes", "shapes", "one law for all shapes", "its error", "timing"});
   for (const auto& [id, d] : p.devices) {

@@ -13,6 +13,11 @@ namespace tandem::cli {
 /// The whole command line: global options and every subcommand below.
 std::unique_ptr<CLI::App> make_app();
 
+/// What the running command is doing ("loading the training data from DIR"): set at each phase,
+/// so that a failure with nothing more to say (a library's allocation failing) still says where.
+void set_stage(std::string what);
+const std::string& stage();
+
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);

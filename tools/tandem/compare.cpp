@@ -66,6 +66,7 @@ void run(const CompareCli& o) {
     if (ec || !std::filesystem::is_directory(o.out_dir))
       bad("--out " + o.out_dir + ": cannot create it: " + ec.message());
   }
+  set_stage("running " + o.model + " on " + o.devices + " at batch " + o.batches);
   const compare::Result r = compare::run(c);
   compare::print_tables(c, r);
 

@@ -79,12 +79,14 @@ void run(const PlanOptions& o) {
   co.models = {o.model};
   co.progress = [](const std::string& what) { std::fprintf(stderr, "calibrating %s ...\n", what.c_str()); };
   std::string why;
+  set_stage("reading or calibrating the profile");
   const nn::Profile profile = nn::load_or_calibrate(path, devs, co, &why);
   if (!why.empty() && !path.empty())
     std::fprintf(stderr, "warning: %s: calibrated afresh, saved to %s\n", why.c_str(), path.c_str());
   else if (!why.empty())
     std::fprintf(stderr, "warning: %s\n", why.c_str());
 
+  set_stage("tracing " + spec.name + " at batch " + std::to_string(o.batch));
   nn::PlanInput in = nn::plan_input(spec, o.batch, devs, profile);
   in.pins = pins;
   const nn::Plan p = nn::plan_placement(in);

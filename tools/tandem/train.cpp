@@ -198,9 +198,11 @@ void run(TrainOptions& o) {
   } else {
     o.config.compress = compression::parse_codec(o.compress);
   }
+  set_stage("loading the data from " + o.data);
   nn::Dataset train = nn::load_mnist(o.data, "train"), test = nn::load_mnist(o.data, "t10k");
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
+  set_stage("building " + o.config.model + " on " + o.device + " at batch " + std::to_string(o.config.batch));
   nn::Trainer trainer(o.config, train, test);
   const bool tty = lead && isatty(fileno(stderr));
   const int ranks = o.config.comm ? o.config.comm->size() : 1;
@@ -228,6 +230,7 @@ void run(TrainOptions& o) {
   bool modeled = false;
   double modeled_elapsed = 0;
   int n_epochs = 0;
+  set_stage("training");
   const auto stats = trainer.run(
       [&](const nn::StepProgress& p) {
         if (tty) progress_bar(p, o.config.epochs);

@@ -3,11 +3,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <vector>
 
 #include "tandem/device.h"
 #include "tandem/dtype.h"
+#include "tandem/error.h"
 #include "tandem/shape.h"
 
 namespace tandem {
@@ -179,6 +183,20 @@ std::vector<T> Tensor::to_vector() const {
   std::vector<T> v(static_cast<size_t>(numel()));
   copy_to_host(v.data());
   return v;
+}
+
+/// n copies of `value` in host memory for `what` ("the calibration input"). When the host has
+/// no room: Error(out_of_memory) naming it and the bytes, where std::vector would throw a bare
+/// std::bad_alloc that could only say "out of memory".
+template <class T>
+std::vector<T> host_vector(size_t n, T value, const std::string& what) {
+  try {
+    return std::vector<T>(n, value);
+  } catch (const std::bad_alloc&) {
+  } catch (const std::length_error&) {
+  }
+  throw Error(ErrorKind::out_of_memory, "host", what, "cannot allocate " + std::to_string(n) + " × " +
+                                                          std::to_string(sizeof(T)) + " bytes");
 }
 
 }  // namespace tandem
