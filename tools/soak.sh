@@ -123,7 +123,7 @@ while budget_left; do
     continue
   fi
   case $kind in
-    kill) pattern="rank [0-9]+.*(signal 9|Killed)|process rank [0-9]+|peer rank has died" ;;
+    kill) pattern="rank [0-9]+.*(signal 9|Killed)|process rank [0-9]+|peer rank has died|never arrived|arrived but has not completed" ;;
     *) pattern="fault injected by TANDEM_FAULTS" ;;
   esac
   message=$(grep -E -m1 "$pattern" "$log" | tr -d '"' | cut -c1-200 || true)

@@ -1,16 +1,20 @@
 // Communicators over MPI_COMM_WORLD and its splits (OpenMPI): non-blocking collectives (MPI_Iallreduce,
 // …) on host pointers. Tensors on host-accessible devices are used in place; others are staged
 // through host memory and copied back when the request finishes. f16/bf16 reductions use
-// MPI operations that compute each step in f32.
+// MPI operations that compute each step in f32. A timeout names the ranks that never arrived at
+// the collective (presence.h).
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
+#include "presence.h"
 #include "tandem/collectives/communicator.h"
 #include "tandem/error.h"
 #include "tandem/fault.h"
@@ -121,6 +125,7 @@ struct MpiRequest final : Request::Impl {
   std::unique_ptr<HostView> send, recv;  // kept alive while MPI uses them
   std::vector<int> counts, displs;
   std::shared_ptr<void> keep;
+  std::shared_ptr<Arrivals> arrivals;  // null without a presence channel
   bool test() override {
     int done = 0;
     const int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
@@ -130,11 +135,18 @@ struct MpiRequest final : Request::Impl {
   void finish() override {
     if (recv) recv->copy_back();
   }
+  std::string stall_reason() override {
+    if (!arrivals) return Impl::stall_reason();
+    arrivals->poll();
+    return arrivals->describe();
+  }
 };
 
 // Ends the job when a blocking call outlives its deadline: a rank blocked inside MPI cannot
 // throw, and a lost peer must not hang the others. Arming is two atomic stores (no lock, no
 // wake-up), so it costs nothing next to a small collective; the thread looks every 50 ms.
+// The message names the ranks that never arrived from the collective's presence receives,
+// which MPI fills while the caller is blocked: the watchdog reads them without calling MPI.
 class Watchdog {
  public:
   Watchdog() : thread_([this] { watch(); }) {}
@@ -143,10 +155,12 @@ class Watchdog {
     thread_.join();
   }
   // op and tensor outlive the call: the message is composed only if it ever times out.
-  void arm(const char* op, const Tensor* tensor, int rank, std::chrono::milliseconds timeout) {
+  void arm(const char* op, const Tensor* tensor, int rank, std::chrono::milliseconds timeout,
+           const Arrivals* arrivals) {
     op_ = op;
     tensor_ = tensor;
     rank_ = rank;
+    arrivals_ = arrivals;
     timeout_ms_ = timeout.count();
     since_ns_.store(now_ns(), std::memory_order_release);
   }
@@ -157,16 +171,27 @@ class Watchdog {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+  // Time this process did not run (its ticks, 50 ms apart, came more than a second apart: it was
+  // stopped, or its machine starved it) is not time spent waiting for the peers: a rank resumed
+  // after SIGSTOP must not blame a peer for its own pause (mpirun sends SIGCONT before it kills).
   void watch() {
+    int64_t last = now_ns(), armed_at = 0, paused = 0;
     while (!stop_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const int64_t now = now_ns();
       const int64_t since = since_ns_.load(std::memory_order_acquire);
-      if (since != 0 && now_ns() - since > timeout_ms_ * 1000000) {
-        std::fprintf(stderr,
-                     "tandem: rank %d %s: not complete after %.1f s: a peer rank has died or stopped participating "
-                     "(ending the job)\n",
-                     rank_.load(), (std::string(op_.load()) + " " + tensor_.load()->str()).c_str(),
-                     static_cast<double>(timeout_ms_.load()) / 1000.0);
+      if (since != armed_at) {  // armed anew
+        armed_at = since;
+        paused = 0;
+      }
+      if (since != 0 && now - last > 1000000000) paused += now - std::max(last, since);
+      last = now;
+      if (since != 0 && now - since - paused > timeout_ms_ * 1000000) {
+        const Arrivals* arrivals = arrivals_.load();
+        const std::string why = arrivals != nullptr ? arrivals->describe() : std::string(Request::Impl::unknown_stall);
+        std::fprintf(stderr, "tandem: rank %d %s: not complete after %.1f s: %s; ending the job\n", rank_.load(),
+                     (std::string(op_.load()) + " " + tensor_.load()->str()).c_str(),
+                     static_cast<double>(timeout_ms_.load()) / 1000.0, why.c_str());
         std::fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);  // the whole job: a split's peers are stuck too
         std::_Exit(1);
@@ -178,6 +203,7 @@ class Watchdog {
   std::atomic<int> rank_{0};
   std::atomic<const char*> op_{""};
   std::atomic<const Tensor*> tensor_{nullptr};
+  std::atomic<const Arrivals*> arrivals_{nullptr};
   std::thread thread_;
 };
 
@@ -187,16 +213,39 @@ Watchdog& watchdog() {
   return w;
 }
 
+// Each rank's rank in MPI_COMM_WORLD, for naming a split's ranks; empty when they are the same.
+std::shared_ptr<const std::vector<int>> world_ranks(MPI_Comm comm, int size) {
+  MPI_Group group = MPI_GROUP_NULL, world = MPI_GROUP_NULL;
+  MPI_Comm_group(comm, &group);
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  std::vector<int> ranks(static_cast<size_t>(size)), in_world(ranks.size());
+  std::iota(ranks.begin(), ranks.end(), 0);
+  MPI_Group_translate_ranks(group, size, ranks.data(), world, in_world.data());
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  if (in_world == ranks) in_world.clear();
+  return std::make_shared<const std::vector<int>>(std::move(in_world));
+}
+
 class MpiCommunicator final : public Communicator {
  public:
-  // comm is freed with the communicator when owned (splits; not MPI_COMM_WORLD).
-  MpiCommunicator(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned) {
+  // comm is freed with the communicator when owned (splits; not MPI_COMM_WORLD). Collective: the
+  // ranks create the presence channel together.
+  MpiCommunicator(MPI_Comm comm, bool owned, std::chrono::milliseconds timeout) : comm_(comm), owned_(owned) {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
     MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
     name_ = "rank " + std::to_string(rank_);
+    timeout_ = timeout;
+    if (size_ >= 2 && size_ <= Presence::max_ranks) {
+      static const Tensor none;
+      MPI_Comm channel = MPI_COMM_NULL;
+      watched("presence channel", none, nullptr, [&] { return MPI_Comm_dup(comm_, &channel); });
+      presence_ = std::make_unique<Presence>(channel, world_ranks(comm_, size_));
+    }
   }
   ~MpiCommunicator() override {
+    presence_.reset();
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (owned_ && !finalized) MPI_Comm_free(&comm_);
@@ -208,9 +257,7 @@ class MpiCommunicator final : public Communicator {
     if (color < 0) bad("split", "color must be ≥ 0");
     MPI_Comm out = MPI_COMM_NULL;
     blocking_call("split", [&] { return MPI_Comm_split(comm_, color, key, &out); });
-    auto c = std::make_shared<MpiCommunicator>(out, true);
-    c->set_timeout(timeout_);
-    return c;
+    return std::make_shared<MpiCommunicator>(out, true, timeout_);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -225,7 +272,7 @@ class MpiCommunicator final : public Communicator {
     const bool in_place = send.data() == recv.data() && send.device() == recv.device();
     r->recv = std::make_unique<HostView>(recv, in_place);
     if (!in_place) r->send = std::make_unique<HostView>(send, true);
-    call(what, [&] {
+    call(what, *r, [&] {
       return MPI_Iallreduce(in_place ? MPI_IN_PLACE : r->send->ptr, r->recv->ptr, count(what, send.numel()),
                             mpi_type(send.dtype()), mpi_op(send.dtype(), op), comm_, &r->request);
     });
@@ -242,7 +289,7 @@ class MpiCommunicator final : public Communicator {
     auto r = std::make_unique<MpiRequest>();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, [&] {
+    call(what, *r, [&] {
       return MPI_Ireduce_scatter_block(r->send->ptr, r->recv->ptr, count(what, recv.numel()), mpi_type(send.dtype()),
                                        mpi_op(send.dtype(), op), comm_, &r->request);
     });
@@ -259,7 +306,7 @@ class MpiCommunicator final : public Communicator {
     auto r = std::make_unique<MpiRequest>();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, [&] {
+    call(what, *r, [&] {
       return MPI_Iallgather(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
                             count(what, send.numel()), mpi_type(send.dtype()), comm_, &r->request);
     });
@@ -274,7 +321,7 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     r->send = std::make_unique<HostView>(send, true);
     r->recv = std::make_unique<HostView>(recv, false);
-    call(what, [&] {
+    call(what, *r, [&] {
       return MPI_Iallgatherv(r->send->ptr, count(what, send.numel()), mpi_type(send.dtype()), r->recv->ptr,
                              r->counts.data(), r->displs.data(), mpi_type(send.dtype()), comm_, &r->request);
     });
@@ -288,7 +335,7 @@ class MpiCommunicator final : public Communicator {
     s.synchronize();
     auto r = std::make_unique<MpiRequest>();
     r->recv = std::make_unique<HostView>(buf, rank_ == root);
-    call(what, [&] {
+    call(what, *r, [&] {
       return MPI_Ibcast(r->recv->ptr, count(what, buf.numel()), mpi_type(buf.dtype()), root, comm_, &r->request);
     });
     return issue(std::move(r), what);
@@ -299,7 +346,7 @@ class MpiCommunicator final : public Communicator {
     (*values)[static_cast<size_t>(rank_)] = mine;
     auto r = std::make_unique<MpiRequest>();
     r->keep = values;  // alive as long as MPI may write into it, even after a timeout
-    call("allgather sizes", [&] {
+    call("allgather sizes", *r, [&] {
       return MPI_Iallgather(MPI_IN_PLACE, 1, MPI_INT64_T, values->data(), 1, MPI_INT64_T, comm_, &r->request);
     });
     issue(std::move(r), "allgather sizes").wait();
@@ -359,7 +406,7 @@ class MpiCommunicator final : public Communicator {
 
   void barrier() override {
     auto r = std::make_unique<MpiRequest>();
-    call("barrier", [&] { return MPI_Ibarrier(comm_, &r->request); });
+    call("barrier", *r, [&] { return MPI_Ibarrier(comm_, &r->request); });
     issue(std::move(r), "barrier").wait();
   }
 
@@ -388,10 +435,11 @@ class MpiCommunicator final : public Communicator {
   [[noreturn]] void bad(const std::string& what, const std::string& detail) const {
     throw Error(ErrorKind::invalid_argument, name_, what, detail);
   }
-  // Posts an MPI operation (a callable returning its MPI status); a failure is an Error naming it.
+  // Posts a collective (a callable returning its MPI status) as r; a failure is an Error naming it.
   template <class Post>
-  void call(const std::string& what, Post&& post) const {
+  void call(const std::string& what, MpiRequest& r, Post&& post) {
     faults::point(faults::Site::collective, name_, what);
+    if (presence_) r.arrivals = presence_->enter();
     const int rc = post();
     if (rc != MPI_SUCCESS) throw Error(ErrorKind::communication, name_, what, mpi_message(rc));
   }
@@ -413,7 +461,13 @@ class MpiCommunicator final : public Communicator {
   template <class F>
   void blocking(const char* op, const Tensor& t, F&& f) {
     faults::point(faults::Site::collective, name_, op);
-    watchdog().arm(op, &t, rank_, timeout_);
+    const std::shared_ptr<Arrivals> arrivals = presence_ ? presence_->enter() : nullptr;
+    watched(op, t, arrivals.get(), std::forward<F>(f));
+  }
+  // A blocking MPI call under the watchdog.
+  template <class F>
+  void watched(const char* op, const Tensor& t, const Arrivals* arrivals, F&& f) {
+    watchdog().arm(op, &t, rank_, timeout_, arrivals);
     const int rc = f();
     watchdog().disarm();
     if (rc != MPI_SUCCESS)
@@ -426,6 +480,7 @@ class MpiCommunicator final : public Communicator {
   }
   MPI_Comm comm_;
   bool owned_;
+  std::unique_ptr<Presence> presence_;  // null for one rank, or above Presence::max_ranks
 
   Request issue(std::unique_ptr<MpiRequest> r, const std::string& what) {
     return Request(std::move(r), what, rank_, timeout_);
@@ -437,7 +492,7 @@ class MpiCommunicator final : public Communicator {
 std::shared_ptr<Communicator> mpi_world() {
   static std::shared_ptr<Communicator> world = [] {
     init_once();
-    return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false);
+    return std::make_shared<MpiCommunicator>(MPI_COMM_WORLD, false, std::chrono::seconds(60));
   }();
   return world;
 }

@@ -67,15 +67,23 @@ void Request::wait() {
   if (!impl_) return;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
+  auto last = start;
+  Clock::duration paused{0};
   // Keep polling: MPI progresses a non-blocking collective only inside its calls, so sleeping
   // between polls would slow the transfer itself. Yield the core to peers on the same machine.
   for (long polls = 0; !impl_->test(); ++polls) {
     if (polls > 100) std::this_thread::yield();
-    if ((polls & 63) == 0 && Clock::now() - start > timeout_) {
+    if ((polls & 63) != 0) continue;
+    // Over a second between two looks: this process did not run (stopped, or starved), which
+    // is no time spent waiting for the peers; a rank resumed after SIGSTOP must not blame them.
+    const auto now = Clock::now();
+    if (now - last > std::chrono::seconds(1)) paused += now - last;
+    last = now;
+    if (now - start - paused > timeout_) {
+      const std::string why = impl_->stall_reason();
       abandon(std::move(impl_));  // the backend's operation may still be posted
       throw Error(ErrorKind::timeout, "rank " + std::to_string(rank_), what_,
-                  "not complete after " + std::to_string(timeout_.count() / 1000.0).substr(0, 5) +
-                      " s: a peer rank has died or stopped participating");
+                  "not complete after " + std::to_string(timeout_.count() / 1000.0).substr(0, 5) + " s: " + why);
     }
   }
   complete();

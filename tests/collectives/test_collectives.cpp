@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../ops/harness.h"
+#include "presence.h"  // collectives/src: the message a timeout composes from the notices heard
 #include "tandem/collectives/communicator.h"
 
 namespace tandem::collectives {
@@ -189,33 +190,82 @@ TEST(Collectives, BadArgumentsAreRejectedOnEveryRank) {
   c->barrier();  // every rank is still in step
 }
 
-// Rank 0 waits for peers that come late: its request fails with a timeout naming the operation
-// and rank, never a hang; when the peers arrive the job continues. (Non-blocking form on every
-// rank: a blocking call past its timeout ends the job instead, as killed_rank.sh shows.) The
-// peers are late by construction, not by sleeping: they wait on a second communicator until
-// rank 0 has given up, so no machine is too slow or too fast for the test.
-TEST(Collectives, AMissingPeerIsATimeoutNotAHang) {
+// `early` (a world rank) waits at an allreduce on comm for the peers, which come late: its
+// request fails with a timeout naming the operation, its rank and exactly the late ranks
+// (`names`), never a hang; when the peers arrive the job continues. (Non-blocking form on every
+// rank: a blocking call past its timeout ends the job instead, as killed_rank.sh and
+// stopped_rank.sh show.) The peers are late by construction, not by sleeping: they wait on a
+// second communicator until `early` has given up, so no machine is too slow or too fast for the
+// test, and none of them can have sent its notice of arrival before the timeout.
+void expect_late_peers_named(const std::shared_ptr<Communicator>& comm, int early, const std::string& names) {
   auto c = world();
   auto side = c->split(0, c->rank());
   Stream s(cpu_device());
   Tensor t = contribution(c->rank(), 10);
-  const auto saved = c->timeout();
-  if (c->rank() == 0) {
-    c->set_timeout(std::chrono::milliseconds(20));
-    test::expect_error([&] { c->iallreduce(s, t, t).wait(); }, ErrorKind::timeout,
-                       {"rank 0", "allreduce", "not complete"});
-    c->set_timeout(saved);
+  const auto saved = comm->timeout();
+  if (c->rank() == early) {
+    comm->set_timeout(std::chrono::milliseconds(20));
+    test::expect_error([&] { comm->iallreduce(s, t, t).wait(); }, ErrorKind::timeout,
+                       {"rank " + std::to_string(comm->rank()) + " allreduce", "not complete after 0.020 s: " + names});
+    comm->set_timeout(saved);
     side->barrier();  // now the peers may come
   } else {
-    side->barrier();  // returns once rank 0 has timed out
-    c->iallreduce(s, t, t).wait();  // matches the request rank 0 gave up on
+    side->barrier();  // returns once `early` has timed out
+    comm->iallreduce(s, t, t).wait();  // matches the request `early` gave up on
   }
-  c->barrier();
+  comm->barrier();
   Tensor again = contribution(c->rank(), 10);
-  c->allreduce(s, again, again);
+  comm->allreduce(s, again, again);
   double want = 0;
   for (int r = 0; r < c->size(); ++r) want += value(r, 3);
   EXPECT_NEAR(again.to_f32()[3], want, 1e-5);
+}
+
+TEST(Collectives, AMissingPeerIsATimeoutNamingIt) {
+  auto c = world();
+  std::string late;  // every rank but 0: "rank 1" with 2 ranks, "ranks 1, 2, 3" with 4
+  for (int r = 1; r < c->size(); ++r) late += (late.empty() ? "" : ", ") + std::to_string(r);
+  const bool one = c->size() == 2;
+  expect_late_peers_named(c, 0, (one ? "rank " : "ranks ") + late + " never arrived (" +
+                                    (one ? "it has" : "they have") + " died or stopped)");
+}
+
+// A split has its own presence channel, and names its late ranks in its own numbering with their
+// world ranks: reversed, world rank 0 is rank P-1, and the late ranks 0..P-2 are world P-1..1.
+TEST(Collectives, AMissingPeerOfASplitIsNamedWithItsWorldRank) {
+  auto c = world();
+  const int P = c->size();
+  auto reversed = c->split(0, P - 1 - c->rank());
+  std::string late;
+  for (int r = 0; r < P - 1; ++r)
+    late += (late.empty() ? "" : ", ") + std::to_string(r) + " (world rank " + std::to_string(P - 1 - r) + ")";
+  expect_late_peers_named(reversed, 0, (P == 2 ? "rank " : "ranks ") + late + " never arrived");
+}
+
+// The message from the notices heard, on every shape: one late rank, several, none (with two
+// ranks the other is the suspect; with more, no rank can be told), and a split's world ranks.
+TEST(Presence, DescribeNamesExactlyTheRanksNotHeardFrom) {
+  Arrivals a;
+  a.seq = 7;
+  a.rank = 0;
+  a.world_ranks = std::make_shared<const std::vector<int>>();
+  a.heard = {7, -1, 7, -1};
+  EXPECT_EQ(a.describe(), "ranks 1, 3 never arrived (they have died or stopped)");
+  a.heard = {7, 7, 7, -1};
+  EXPECT_EQ(a.describe(), "rank 3 never arrived (it has died or stopped)");
+  a.heard = {7, 7, 7, 7};
+  EXPECT_EQ(a.describe(),
+            "every rank arrived, yet it has not completed (a rank has died or stopped inside the collective, or MPI "
+            "is stuck)");
+  a.rank = 2;
+  a.heard = {7, -1, -1, 7};  // this rank's own slot is never counted
+  a.world_ranks = std::make_shared<const std::vector<int>>(std::vector<int>{2, 0, 3, 1});
+  EXPECT_EQ(a.describe(), "rank 1 (world rank 0) never arrived (it has died or stopped)");
+  a.rank = 1;
+  a.heard = {7, 7};
+  a.world_ranks = std::make_shared<const std::vector<int>>();
+  EXPECT_EQ(a.describe(),
+            "rank 0 arrived but has not completed it (it has died or stopped inside the collective, or MPI is stuck)");
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 //
 // Every rank must issue the same collectives in the same order with matching shapes, as in MPI
 // and NCCL. A request that does not complete within the communicator's timeout fails with
-// Error(timeout) naming the operation and the rank, so a lost peer never hangs the job.
+// Error(timeout) naming the operation, the rank and (over MPI) the ranks that never arrived, so
+// a lost peer never hangs the job.
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,10 @@ class Request {
     virtual ~Impl() = default;
     virtual bool test() = 0;
     virtual void finish() {}
+    /// Why the operation has not completed, for a timeout's message: a backend may know which
+    /// peers never arrived.
+    virtual std::string stall_reason() { return unknown_stall; }
+    static constexpr const char* unknown_stall = "a peer rank has died or stopped participating";
   };
 
   Request() = default;
