@@ -36,6 +36,17 @@ tandem_note("OpenBLAS" "required" "${OPENBLAS_VERSION} (OpenMP) at ${OPENBLAS_LI
 macro(tandem_option name what)
   set(TANDEM_WITH_${name} AUTO CACHE STRING "${what}: AUTO, ON or OFF")
   set_property(CACHE TANDEM_WITH_${name} PROPERTY STRINGS AUTO ON OFF)
+  # Any spelling CMake takes for a boolean (off, No, 0, true…), stored as AUTO, ON or OFF: the
+  # checks below compare strings, and -DTANDEM_WITH_CUDA=off once left CUDA on.
+  string(TOUPPER "${TANDEM_WITH_${name}}" _tandem_with)
+  if(_tandem_with MATCHES "^(ON|YES|Y|TRUE|1)$")
+    set(_tandem_with ON)
+  elseif(_tandem_with MATCHES "^(OFF|NO|N|FALSE|0)$")
+    set(_tandem_with OFF)
+  elseif(NOT _tandem_with STREQUAL "AUTO")
+    message(FATAL_ERROR "TANDEM_WITH_${name}=${TANDEM_WITH_${name}}: expected AUTO, ON or OFF")
+  endif()
+  set_property(CACHE TANDEM_WITH_${name} PROPERTY VALUE ${_tandem_with})
 endmacro()
 # `user` is the folder whose module the dependency serves; until that module exists the
 # dependency is reported as "found" rather than "on".
