@@ -7,16 +7,6 @@
 namespace tandem::cuda {
 namespace {
 
-// An activation as [N][C][inner]: the channel is dimension 1, inner the product of the rest.
-struct Planes {
-  int64_t n, c, inner;
-};
-
-Planes planes(const Tensor& t) {
-  const Shape& s = t.shape();
-  return {s[0], s[1], s.numel() / std::max<int64_t>(1, s[0] * s[1])};
-}
-
 __global__ void bias_add_kernel(float* y, const float* b, int64_t c, int64_t inner, int64_t n) {
   TANDEM_GRID_LOOP(i, n) y[i] = __fadd_rn(y[i], b[(i / inner) % c]);
 }
@@ -51,7 +41,7 @@ __global__ void relu_backward_kernel(const float* x, const float* dy, float* dx,
 void bias_add(const OpCall& c) {
   const Op op(c);
   const Tensor &b = *c.in[0], &y = *c.out[0];
-  const Planes pl = planes(y);
+  const Planes pl = planes(y.shape());
   if (y.numel() == 0) return;
   bias_add_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
       static_cast<float*>(y.data()), static_cast<const float*>(b.data()), pl.c, pl.inner, y.numel());
@@ -61,7 +51,7 @@ void bias_add(const OpCall& c) {
 void bias_backward(const OpCall& c) {
   const Op op(c);
   const Tensor &dy = *c.in[0], &db = *c.out[0];
-  const Planes pl = planes(dy);
+  const Planes pl = planes(dy.shape());
   if (pl.c == 0) return;
   const auto blocks = static_cast<unsigned>(std::min<int64_t>(pl.c, 65535));
   bias_backward_kernel<<<blocks, block_threads, 0, op.s()>>>(static_cast<const float*>(dy.data()),

@@ -44,8 +44,8 @@ class Op {
   /// Grid for a grid-stride loop over n items (n > 0): enough blocks to fill the GPU, capped so
   /// that huge tensors loop instead of exceeding grid limits.
   unsigned grid(int64_t n, int threads = block_threads) const;
-  /// Fails (Error(unsupported)) when v exceeds a library's 32-bit sizes.
-  int count32(int64_t v, const char* what) const;
+  /// Fails (Error(unsupported)) when v exceeds the libraries' 32-bit sizes (OpCall::count32).
+  int count32(int64_t v, const char* what) const { return call.count32(v, what); }
 };
 
 /// TANDEM_OP_CHECK(op, cudaMemsetAsync(...)): a failing call becomes Error naming the device and op.

@@ -41,12 +41,6 @@ unsigned Op::grid(int64_t n, int threads) const {
   return static_cast<unsigned>(std::clamp<int64_t>(blocks, 1, cap));
 }
 
-int Op::count32(int64_t v, const char* what) const {
-  if (v > INT32_MAX)
-    call.unsupported(std::string(what) + " " + std::to_string(v) + " exceeds the libraries' 32-bit sizes");
-  return static_cast<int>(v);
-}
-
 Scratch::Scratch(const Op& op, size_t bytes) : op_(op) {
   if (bytes > 0) TANDEM_OP_CHECK(op, cudaMallocAsync(&ptr_, bytes, op.s()));
 }

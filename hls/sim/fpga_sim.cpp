@@ -100,10 +100,6 @@ template <class T>
 T* ptr(const Tensor* t) {
   return static_cast<T*>(t->data());
 }
-int count32(const OpCall& c, int64_t v, const char* what) {
-  if (v > INT32_MAX) c.unsupported(std::string(what) + " " + std::to_string(v) + " exceeds the cores' 32-bit sizes");
-  return static_cast<int>(v);
-}
 
 const char* only_f32(const OpCall& c) {
   for (const Tensor* t : c.in)
@@ -116,17 +112,17 @@ void gemm(const OpCall& c) {
   const Tensor &a = *c.in[0], &b = *c.in[1], &out = *c.out[0];
   const int64_t m = out.shape()[0], n = out.shape()[1], k = p.trans_a ? a.shape()[0] : a.shape()[1];
   (void)b;
-  tandem_gemm(ptr<const float>(&a), ptr<const float>(c.in[1]), ptr<float>(&out), count32(c, m, "m"), count32(c, n, "n"),
-              count32(c, k, "k"), p.trans_a, p.trans_b, p.alpha, p.beta);
+  tandem_gemm(ptr<const float>(&a), ptr<const float>(c.in[1]), ptr<float>(&out), c.count32(m, "m"), c.count32(n, "n"),
+              c.count32(k, "k"), p.trans_a, p.trans_b, p.alpha, p.beta);
   sim(c).charge(fpga::gemm(sim(c).card(), m, n, k).seconds);
 }
 
 void conv2d_forward(const OpCall& c) {
   const auto& p = c.param<Conv2dParams>();
   const Shape &x = c.in[0]->shape(), &w = c.in[1]->shape();
-  tandem_conv2d(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]), count32(c, x[0], "batch"),
-                count32(c, x[1], "channels"), count32(c, x[2], "height"), count32(c, x[3], "width"),
-                count32(c, w[0], "filters"), count32(c, w[2], "kernel"), count32(c, w[3], "kernel"), p.stride_h,
+  tandem_conv2d(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]), c.count32(x[0], "batch"),
+                c.count32(x[1], "channels"), c.count32(x[2], "height"), c.count32(x[3], "width"),
+                c.count32(w[0], "filters"), c.count32(w[2], "kernel"), c.count32(w[3], "kernel"), p.stride_h,
                 p.stride_w, p.pad_h, p.pad_w);
   sim(c).charge(
       fpga::conv2d(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w)
@@ -135,23 +131,23 @@ void conv2d_forward(const OpCall& c) {
 
 void chunk_absmax(const OpCall& c) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
-  tandem_absmax(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, chunk, "chunk"));
+  tandem_absmax(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.count32(n, "n"), c.count32(chunk, "chunk"));
   sim(c).charge(fpga::absmax(sim(c).card(), n, chunk).seconds);
 }
 
 void quantize(const OpCall& c) {
   const auto& p = c.param<QuantizeParams>();
   const int64_t n = c.in[0]->numel();
-  tandem_quantize(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<int8_t>(c.out[1]), count32(c, n, "n"),
-                  count32(c, p.chunk, "chunk"), p.levels, p.scale == QuantScale::norm2, p.stochastic, p.key.seed,
+  tandem_quantize(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<int8_t>(c.out[1]), c.count32(n, "n"),
+                  c.count32(p.chunk, "chunk"), p.levels, p.scale == QuantScale::norm2, p.stochastic, p.key.seed,
                   p.key.step, p.key.rank, p.key.offset);
   sim(c).charge(fpga::quantize(sim(c).card(), n, p.chunk, p.scale == QuantScale::norm2).seconds);
 }
 
 void sign_pack(const OpCall& c) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
-  tandem_sign_pack(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<uint8_t>(c.out[1]), count32(c, n, "n"),
-                   count32(c, chunk, "chunk"));
+  tandem_sign_pack(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<uint8_t>(c.out[1]), c.count32(n, "n"),
+                   c.count32(chunk, "chunk"));
   sim(c).charge(fpga::sign_pack(sim(c).card(), n, chunk).seconds);
 }
 
@@ -160,7 +156,7 @@ void compact(const OpCall& c) {
   int32_t* idx = ptr<int32_t>(c.out[0]);
   int32_t* count = ptr<int32_t>(c.out[2]);
   tandem_compact(ptr<const float>(c.in[0]), *ptr<const float>(c.in[1]), idx, ptr<float>(c.out[1]), count,
-                 count32(c, n, "n"), count32(c, capacity, "capacity"), c.param<CompactParams>().limit);
+                 c.count32(n, "n"), c.count32(capacity, "capacity"), c.param<CompactParams>().limit);
   // The selection pass stops once the output is full: right after the capacity-th selection.
   const int64_t scanned = *count > capacity && capacity > 0 ? idx[capacity - 1] + 1 : (capacity > 0 ? n : 0);
   sim(c).charge(fpga::compact(sim(c).card(), n, scanned).seconds);
@@ -169,7 +165,7 @@ void compact(const OpCall& c) {
 // axpy: y += alpha·x, the accumulate core without `start`.
 void axpy(const OpCall& c) {
   const int64_t n = c.in[0]->numel();
-  tandem_accumulate(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.param<ScaleParams>().alpha, count32(c, n, "n"),
+  tandem_accumulate(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.param<ScaleParams>().alpha, c.count32(n, "n"),
                     0);
   sim(c).charge(fpga::accumulate(sim(c).card(), n).seconds);
 }
@@ -191,7 +187,7 @@ void vector_op(const OpCall& c) {
   const float* a = c.in.size() > 0 ? ptr<const float>(c.in[0]) : nullptr;
   const float* b = c.in.size() > 1 ? ptr<const float>(c.in[1]) : nullptr;
   const float alpha = Op == 0 ? c.param<FillParams>().value : Op == 1 ? c.param<ScaleParams>().alpha : 0.0f;
-  tandem_vector(Op, a, b, ptr<float>(c.out[0]), alpha, count32(c, n, "n"));
+  tandem_vector(Op, a, b, ptr<float>(c.out[0]), alpha, c.count32(n, "n"));
   sim(c).charge(fpga::vector(sim(c).card(), n, Reads).seconds);
 }
 
@@ -203,15 +199,15 @@ std::array<int64_t, 3> planes_of(const Tensor& t) {
 
 void bias_add(const OpCall& c) {
   const auto [n, ch, inner] = planes_of(*c.out[0]);
-  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, ch, "c"),
-              count32(c, inner, "inner"), 0);
+  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.count32(n, "n"), c.count32(ch, "c"),
+              c.count32(inner, "inner"), 0);
   sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, false).seconds);
 }
 
 void bias_backward(const OpCall& c) {
   const auto [n, ch, inner] = planes_of(*c.in[0]);
-  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), count32(c, n, "n"), count32(c, ch, "c"),
-              count32(c, inner, "inner"), 1);
+  tandem_bias(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.count32(n, "n"), c.count32(ch, "c"),
+              c.count32(inner, "inner"), 1);
   sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, true).seconds);
 }
 
@@ -219,7 +215,7 @@ void maxpool2d_forward(const OpCall& c) {
   const auto& p = c.param<Pool2dParams>();
   const Shape& x = c.in[0]->shape();
   tandem_maxpool(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), ptr<int32_t>(c.out[1]),
-                 count32(c, x[0] * x[1], "planes"), count32(c, x[2], "h"), count32(c, x[3], "w"), p.kernel, p.stride);
+                 c.count32(x[0] * x[1], "planes"), c.count32(x[2], "h"), c.count32(x[3], "w"), p.kernel, p.stride);
   sim(c).charge(fpga::maxpool(sim(c).card(), x[0] * x[1], x[2], x[3], p.kernel, p.stride).seconds);
 }
 
@@ -233,8 +229,8 @@ void maxpool2d_backward(const OpCall& c) {
     if (idx[i] < 0 || idx[i] >= inputs)
       c.fail("indices[" + std::to_string(i) + "] = " + std::to_string(idx[i]) + " is outside the " +
              std::to_string(dx[2]) + "x" + std::to_string(dx[3]) + " input plane");
-  tandem_maxpool_backward(ptr<const float>(c.in[0]), idx, ptr<float>(c.out[0]), count32(c, planes, "planes"),
-                          count32(c, outputs, "outputs"), count32(c, inputs, "inputs"));
+  tandem_maxpool_backward(ptr<const float>(c.in[0]), idx, ptr<float>(c.out[0]), c.count32(planes, "planes"),
+                          c.count32(outputs, "outputs"), c.count32(inputs, "inputs"));
   sim(c).charge(fpga::maxpool_backward(sim(c).card(), planes, outputs, inputs).seconds);
 }
 
@@ -250,7 +246,7 @@ void softmax_xent_forward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
   check_labels(c, *c.in[1], k);
   tandem_softmax_xent(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
-                      ptr<float>(c.out[1]), count32(c, n, "n"), count32(c, k, "classes"));
+                      ptr<float>(c.out[1]), c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent(sim(c).card(), n, k).seconds);
 }
 
@@ -258,7 +254,7 @@ void softmax_xent_backward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
   check_labels(c, *c.in[1], k);
   tandem_softmax_xent_backward(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
-                               c.param<ScaleParams>().alpha, count32(c, n, "n"), count32(c, k, "classes"));
+                               c.param<ScaleParams>().alpha, c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent_backward(sim(c).card(), n, k).seconds);
 }
 
@@ -267,9 +263,9 @@ void conv2d_backward_data(const OpCall& c) {
   const auto& p = c.param<Conv2dParams>();
   const Shape &x = c.out[0]->shape(), &w = c.in[1]->shape();
   tandem_conv2d_backward_data(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]),
-                              count32(c, x[0], "batch"), count32(c, x[1], "channels"), count32(c, x[2], "height"),
-                              count32(c, x[3], "width"), count32(c, w[0], "filters"), count32(c, w[2], "kernel"),
-                              count32(c, w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
+                              c.count32(x[0], "batch"), c.count32(x[1], "channels"), c.count32(x[2], "height"),
+                              c.count32(x[3], "width"), c.count32(w[0], "filters"), c.count32(w[2], "kernel"),
+                              c.count32(w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
   sim(c).charge(fpga::conv2d_backward_data(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h,
                                            p.stride_w, p.pad_h, p.pad_w)
                     .seconds);
@@ -279,9 +275,9 @@ void conv2d_backward_weights(const OpCall& c) {
   const auto& p = c.param<Conv2dParams>();
   const Shape &x = c.in[0]->shape(), &w = c.out[0]->shape();
   tandem_conv2d_backward_weights(ptr<const float>(c.in[0]), ptr<const float>(c.in[1]), ptr<float>(c.out[0]),
-                                 count32(c, x[0], "batch"), count32(c, x[1], "channels"), count32(c, x[2], "height"),
-                                 count32(c, x[3], "width"), count32(c, w[0], "filters"), count32(c, w[2], "kernel"),
-                                 count32(c, w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
+                                 c.count32(x[0], "batch"), c.count32(x[1], "channels"), c.count32(x[2], "height"),
+                                 c.count32(x[3], "width"), c.count32(w[0], "filters"), c.count32(w[2], "kernel"),
+                                 c.count32(w[3], "kernel"), p.stride_h, p.stride_w, p.pad_h, p.pad_w);
   sim(c).charge(fpga::conv2d_backward_weights(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h,
                                               p.stride_w, p.pad_h, p.pad_w)
                     .seconds);

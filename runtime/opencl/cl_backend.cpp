@@ -66,12 +66,6 @@ void ClStream::wait(EventImpl& event) {
 ClStream& cl_stream(const OpCall& call) { return *static_cast<ClStream*>(call.stream); }
 ClDevice& cl_device(const OpCall& call) { return static_cast<ClDevice&>(call.device); }
 
-int count32(const OpCall& call, int64_t v, const char* what) {
-  if (v > INT32_MAX)
-    call.unsupported(std::string(what) + " " + std::to_string(v) + " exceeds the kernels' 32-bit sizes");
-  return static_cast<int>(v);
-}
-
 void read_back(const OpCall& call, const Tensor& t, void* host) {
   if (t.nbytes() == 0) return;
   const ClRef r = cl_device(call).locate(t.data(), t.nbytes(), call.op.name);

@@ -163,8 +163,6 @@ ClDevice& cl_device(const OpCall& call);
 /// Reads a tensor back on the call's stream (after the work queued before it): for checks of
 /// indices and labels that must fail before anything is written, as on the CPU.
 void read_back(const OpCall& call, const Tensor& t, void* host);
-/// Fails (Error(unsupported)) when a size exceeds the kernels' 32-bit int sizes.
-int count32(const OpCall& call, int64_t v, const char* what);
 /// Enqueues dst = src converted to dst's dtype (the cast op; ops_elementwise.cpp).
 void cast_into(const OpCall& call, const Tensor& src, const Tensor& dst);
 

@@ -29,44 +29,34 @@ void relu_backward(const OpCall& c) {
       .run({n_of(dx)});
 }
 
-// An activation as [N][C][inner] (the channel is dimension 1).
-struct Planes {
-  u64 n, c, inner;
-};
-Planes planes(const Tensor& t) {
-  const Shape& s = t.shape();
-  const int64_t nc = s[0] * s[1];
-  return {static_cast<u64>(s[0]), static_cast<u64>(s[1]), static_cast<u64>(nc == 0 ? 0 : s.numel() / nc)};
-}
-
 void bias_add(const OpCall& c) {
   const Tensor& y = *c.out[0];
-  const Planes p = planes(y);
+  const Planes p = planes(y.shape());
   Launch(c, "elementwise", "bias_add_f32")
       .arg(*c.in[0])
       .arg(y)
-      .scalar(p.c)
-      .scalar(p.inner)
+      .scalar<u64>(p.c)
+      .scalar<u64>(p.inner)
       .scalar<u64>(n_of(y))
       .run({n_of(y)});
 }
 
 void bias_backward(const OpCall& c) {
-  const Planes p = planes(*c.in[0]);
+  const Planes p = planes(c.in[0]->shape());
   constexpr size_t wg = 64;  // BIAS_WG in elementwise.cl
   Launch(c, "elementwise", "bias_backward_f32")
       .arg(*c.in[0])
       .arg(*c.out[0])
-      .scalar(p.n)
-      .scalar(p.c)
-      .scalar(p.inner)
+      .scalar<u64>(p.n)
+      .scalar<u64>(p.c)
+      .scalar<u64>(p.inner)
       .run({static_cast<size_t>(p.c) * wg}, {wg});
 }
 
 void gemm_f32(const OpCall& c, const Tensor& a, const Tensor& b, const Tensor& out) {
   const auto& p = c.param<GemmParams>();
-  const int m = count32(c, out.shape()[0], "m"), n = count32(c, out.shape()[1], "n");
-  const int k = count32(c, p.trans_a ? a.shape()[0] : a.shape()[1], "k");
+  const int m = c.count32(out.shape()[0], "m"), n = c.count32(out.shape()[1], "n");
+  const int k = c.count32(p.trans_a ? a.shape()[0] : a.shape()[1], "k");
   const auto t = static_cast<size_t>(cl_device(c).tile());
   Launch(c, "gemm", "gemm_f32")
       .arg(a)
@@ -105,7 +95,7 @@ void conv(const OpCall& c, const char* kernel, const Tensor& in0, const Tensor& 
   const auto& p = c.param<Conv2dParams>();
   Launch l(c, "conv", kernel);
   l.arg(in0).arg(in1).arg(out);
-  for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]}) l.scalar(count32(c, v, "size"));
+  for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]}) l.scalar(c.count32(v, "size"));
   l.scalar(p.stride_h).scalar(p.stride_w).scalar(p.pad_h).scalar(p.pad_w).run({items});
 }
 
@@ -132,10 +122,10 @@ void maxpool2d_forward(const OpCall& c) {
       .arg(*c.out[0])
       .arg(*c.out[1])
       .scalar<u64>(static_cast<u64>(x[0] * x[1]))
-      .scalar(count32(c, x[2], "height"))
-      .scalar(count32(c, x[3], "width"))
-      .scalar(count32(c, y[2], "height"))
-      .scalar(count32(c, y[3], "width"))
+      .scalar(c.count32(x[2], "height"))
+      .scalar(c.count32(x[3], "width"))
+      .scalar(c.count32(y[2], "height"))
+      .scalar(c.count32(y[3], "width"))
       .scalar(p.kernel)
       .scalar(p.stride)
       .run({n_of(*c.out[0])});
@@ -143,8 +133,8 @@ void maxpool2d_forward(const OpCall& c) {
 
 void maxpool2d_backward(const OpCall& c) {
   const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
-  const int per_out = count32(c, dy.shape()[2] * dy.shape()[3], "outputs");
-  const int per_in = count32(c, dx.shape()[2] * dx.shape()[3], "inputs");
+  const int per_out = c.count32(dy.shape()[2] * dy.shape()[3], "outputs");
+  const int per_in = c.count32(dx.shape()[2] * dx.shape()[3], "inputs");
   // Indices come from outside the op: check them all before writing anything (a kernel would
   // scatter out of bounds), with the CPU's message.
   std::vector<int32_t> is(n_of(idx));

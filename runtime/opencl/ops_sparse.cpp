@@ -57,7 +57,7 @@ void scatter_add(const OpCall& c) {
 
 void kth_magnitude(const OpCall& c) {
   const Tensor& x = *c.in[0];
-  const auto n = static_cast<cl_ulong>(count32(c, x.numel(), "element count"));  // the counts are 32-bit
+  const auto n = static_cast<cl_ulong>(c.count32(x.numel(), "element count"));  // the counts are 32-bit
   Scratch state(c, 3 * sizeof(cl_uint)), hist(c, 256 * sizeof(cl_uint));
   Launch(c, "sparse", "kth_init")
       .arg(state.get())

@@ -1,5 +1,7 @@
 #include "tandem/op.h"
 
+#include <cstdint>
+
 #include <mutex>
 
 #include "tandem/backend.h"
@@ -42,6 +44,11 @@ void OpCall::fail(const std::string& detail) const {
 
 void OpCall::unsupported(const std::string& detail) const {
   throw Error(ErrorKind::unsupported, device.id(), op.name, detail);
+}
+
+int OpCall::count32(int64_t v, const char* what) const {
+  if (v > INT32_MAX) unsupported(std::string(what) + " " + std::to_string(v) + " exceeds this device's 32-bit sizes");
+  return static_cast<int>(v);
 }
 
 OpDesc::OpDesc(const char* name_, std::vector<const char*> inputs_, std::vector<const char*> outputs_,

@@ -24,6 +24,11 @@ Shape::Shape(std::span<const int64_t> dims) {
       throw Error(ErrorKind::invalid_argument, "", "shape", str() + " has more than 2^60 elements");
 }
 
+Planes planes(const Shape& s) {
+  const int64_t nc = s[0] * s[1];
+  return {s[0], s[1], nc == 0 ? 0 : s.numel() / nc};
+}
+
 int64_t Shape::numel() const {
   int64_t n = 1;
   for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<size_t>(i)];

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "table.h"
 #include "tandem/compression/codec.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
@@ -16,11 +17,7 @@ namespace tandem::cli {
 namespace {
 
 // A bound as a person writes it: 1e+09, 0.001, 65536 (never 300 digits).
-std::string show(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
+std::string show(double v) { return fmt("%g", v); }
 
 std::string range_text(Range r) { return std::string(r.lo_open ? "(" : "[") + show(r.lo) + ", " + show(r.hi) + "]"; }
 

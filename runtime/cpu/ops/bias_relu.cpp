@@ -4,23 +4,11 @@
 #include "../kernels.h"
 
 namespace tandem::cpu {
-namespace {
 
-// An activation as [N][C][inner]: the channel is dimension 1, inner the product of the rest.
-struct Planes {
-  int64_t n, c, inner;
-};
-
-Planes planes(const Tensor& t) {
-  const Shape& s = t.shape();
-  return {s[0], s[1], s.numel() / std::max<int64_t>(1, s[0] * s[1])};
-}
-
-}  // namespace
 
 void bias_add(const OpCall& call) {
   const Tensor &b = *call.in[0], &y = *call.out[0];
-  const Planes pl = planes(y);
+  const Planes pl = planes(y.shape());
   const float* bs = static_cast<const float*>(b.data());
   float* ys = static_cast<float*>(y.data());
   const int64_t rows = pl.n * pl.c;
@@ -34,7 +22,7 @@ void bias_add(const OpCall& call) {
 
 void bias_backward(const OpCall& call) {
   const Tensor &dy = *call.in[0], &db = *call.out[0];
-  const Planes pl = planes(dy);
+  const Planes pl = planes(dy.shape());
   const float* ds = static_cast<const float*>(dy.data());
   float* out = static_cast<float*>(db.data());
   // Summed in double: a channel can collect hundreds of thousands of terms.

@@ -44,6 +44,9 @@ struct OpCall {
   [[noreturn]] void fail(const std::string& detail) const;
   /// Throws Error(unsupported) naming this call's device and op.
   [[noreturn]] void unsupported(const std::string& detail) const;
+  /// v as the 32-bit size a kernel, library or core takes; unsupported() naming `what` when it
+  /// does not fit.
+  int count32(int64_t v, const char* what) const;
 };
 
 struct OpDesc {

@@ -34,4 +34,11 @@ class Shape {
   int rank_ = 0;
 };
 
+/// An activation as [N][C][inner]: the channel is dimension 1, inner the product of the rest
+/// (what per-channel ops such as a bias see, on every backend).
+struct Planes {
+  int64_t n, c, inner;
+};
+Planes planes(const Shape& s);
+
 }  // namespace tandem
