@@ -60,10 +60,9 @@ void maxpool2d_backward(const OpCall& c) {
   const int64_t planes = dy.shape()[0] * dy.shape()[1];
   const int64_t per_out = dy.shape()[2] * dy.shape()[3], per_in = dx.shape()[2] * dx.shape()[3];
   // Indices come from outside the op: check them all before writing anything.
-  const IndexCheck bad = check_indices(op, static_cast<const int32_t*>(idx.data()), idx.numel(), 0, per_in);
-  if (bad.first_bad >= 0)
-    c.fail("indices[" + std::to_string(bad.first_bad) + "] = " + std::to_string(bad.bad_value) + " is outside the " +
-           std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
+  const IndexRange r = pool_index_range(c);
+  const IndexCheck bad = check_indices(op, static_cast<const int32_t*>(idx.data()), idx.numel(), r.lo, r.hi);
+  if (bad.first_bad >= 0) index_error(c, r, bad.first_bad, bad.bad_value);
   if (planes == 0 || per_in == 0) return;
   maxpool_backward_kernel<<<op.grid(planes, 64), 64, 0, op.s()>>>(
       static_cast<const float*>(dy.data()), static_cast<const int32_t*>(idx.data()), static_cast<float*>(dx.data()),

@@ -63,12 +63,12 @@ __global__ void softmax_backward_kernel(const float* probs, const int32_t* label
   }
 }
 
-// Labels come from data files: check them before any output is written, with the CPU's message.
-void check_labels(const Op& op, const Tensor& labels, int64_t classes) {
-  const IndexCheck bad = check_indices(op, static_cast<const int32_t*>(labels.data()), labels.numel(), 0, classes);
-  if (bad.first_bad >= 0)
-    op.call.fail("labels[" + std::to_string(bad.first_bad) + "] = " + std::to_string(bad.bad_value) +
-                 " is outside [0, " + std::to_string(classes) + ")");
+// Labels come from data files: checked on the device before any output is written, failing
+// with the CPU's message.
+void check_labels(const Op& op, const Tensor& labels) {
+  const IndexRange r = label_range(op.call);
+  const IndexCheck bad = check_indices(op, static_cast<const int32_t*>(labels.data()), labels.numel(), r.lo, r.hi);
+  if (bad.first_bad >= 0) index_error(op.call, r, bad.first_bad, bad.bad_value);
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ void softmax_xent_forward(const OpCall& c) {
   const Op op(c);
   const Tensor &logits = *c.in[0], &labels = *c.in[1], &probs = *c.out[0], &loss = *c.out[1];
   const int64_t n = logits.shape()[0], k = logits.shape()[1];
-  check_labels(op, labels, k);
+  check_labels(op, labels);
   const Scratch row_loss(op, static_cast<size_t>(n) * sizeof(double));
   if (n > 0 && k > 0) {
     const auto blocks = static_cast<unsigned>(std::min<int64_t>((n + rows_per_block - 1) / rows_per_block, 65535));
@@ -94,7 +94,7 @@ void softmax_xent_backward(const OpCall& c) {
   const Op op(c);
   const Tensor &probs = *c.in[0], &labels = *c.in[1], &d = *c.out[0];
   const int64_t n = probs.shape()[0], k = probs.shape()[1];
-  check_labels(op, labels, k);
+  check_labels(op, labels);
   if (probs.numel() == 0) return;
   const float g = c.param<ScaleParams>().alpha / static_cast<float>(n);
   softmax_backward_kernel<<<op.grid(probs.numel()), block_threads, 0, op.s()>>>(

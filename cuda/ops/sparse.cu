@@ -68,11 +68,10 @@ void scatter_add(const OpCall& c) {
   const auto* is = static_cast<const int32_t*>(idx.data());
   const auto* vs = static_cast<const float*>(val.data());
   float* ys = static_cast<float*>(y.data());
-  // Every index is checked before anything is added (the CPU stops at the first bad one).
-  const IndexCheck chk = check_indices(op, is, m, 0, n);
-  if (chk.first_bad >= 0)
-    c.fail("idx[" + std::to_string(chk.first_bad) + "] = " + std::to_string(chk.bad_value) + " outside [0, " +
-           std::to_string(n) + ")");
+  // Every index is checked before anything is added, as on every backend.
+  const IndexRange r = scatter_index_range(c);
+  const IndexCheck chk = check_indices(op, is, m, r.lo, r.hi);
+  if (chk.first_bad >= 0) index_error(c, r, chk.first_bad, chk.bad_value);
   if (m == 0) return;
   if (chk.increasing) {
     scatter_distinct_kernel<<<op.grid(m), block_threads, 0, op.s()>>>(is, vs, ys, m);

@@ -185,7 +185,7 @@ TEST(Cuda, ErrorsNameTheDevice) {
   const Error idx = error_of([&] {
     ops::scatter_add(s, Tensor::from_vector(d, {2}, std::vector<int32_t>{0, 9}), Tensor::zeros(d, {2}), y);
   });
-  EXPECT_NE(std::string(idx.what()).find("idx[1] = 9 outside [0, 4)"), std::string::npos) << idx.what();
+  EXPECT_NE(std::string(idx.what()).find("idx[1] = 9 is outside [0, 4)"), std::string::npos) << idx.what();
   // A view not aligned to its element cannot be loaded: unsupported, not a fault.
   const Error misaligned = error_of([&] { ops::scale(s, 2.0f, Tensor(Buffer::allocate(d, 64), {4}, DType::f32, 2)); });
   EXPECT_EQ(misaligned.kind(), ErrorKind::unsupported) << misaligned.what();

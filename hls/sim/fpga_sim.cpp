@@ -225,26 +225,15 @@ void maxpool2d_backward(const OpCall& c) {
   // Indices come from outside the op (as on the CPU, checked before anything is written; the
   // driver reads them, since a core would scatter out of bounds).
   const int32_t* idx = ptr<const int32_t>(c.in[1]);
-  for (int64_t i = 0, n = c.in[1]->numel(); i < n; ++i)
-    if (idx[i] < 0 || idx[i] >= inputs)
-      c.fail("indices[" + std::to_string(i) + "] = " + std::to_string(idx[i]) + " is outside the " +
-             std::to_string(dx[2]) + "x" + std::to_string(dx[3]) + " input plane");
+  check_indices(c, pool_index_range(c), idx, c.in[1]->numel());
   tandem_maxpool_backward(ptr<const float>(c.in[0]), idx, ptr<float>(c.out[0]), c.count32(planes, "planes"),
                           c.count32(outputs, "outputs"), c.count32(inputs, "inputs"));
   sim(c).charge(fpga::maxpool_backward(sim(c).card(), planes, outputs, inputs).seconds);
 }
 
-void check_labels(const OpCall& c, const Tensor& labels, int64_t classes) {
-  const int32_t* ls = ptr<const int32_t>(&labels);
-  for (int64_t i = 0, n = labels.numel(); i < n; ++i)
-    if (ls[i] < 0 || ls[i] >= classes)
-      c.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
-             std::to_string(classes) + ")");
-}
-
 void softmax_xent_forward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
-  check_labels(c, *c.in[1], k);
+  check_indices(c, label_range(c), ptr<const int32_t>(c.in[1]), c.in[1]->numel());
   tandem_softmax_xent(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
                       ptr<float>(c.out[1]), c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent(sim(c).card(), n, k).seconds);
@@ -252,7 +241,7 @@ void softmax_xent_forward(const OpCall& c) {
 
 void softmax_xent_backward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
-  check_labels(c, *c.in[1], k);
+  check_indices(c, label_range(c), ptr<const int32_t>(c.in[1]), c.in[1]->numel());
   tandem_softmax_xent_backward(ptr<const float>(c.in[0]), ptr<const int32_t>(c.in[1]), ptr<float>(c.out[0]),
                                c.param<ScaleParams>().alpha, c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent_backward(sim(c).card(), n, k).seconds);

@@ -139,10 +139,7 @@ void maxpool2d_backward(const OpCall& c) {
   // scatter out of bounds), with the CPU's message.
   std::vector<int32_t> is(n_of(idx));
   read_back(c, idx, is.data());
-  for (size_t i = 0; i < is.size(); ++i)
-    if (is[i] < 0 || is[i] >= per_in)
-      c.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
-             std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
+  check_indices(c, pool_index_range(c), is.data(), idx.numel());
   const size_t planes = static_cast<size_t>(dy.shape()[0] * dy.shape()[1]);
   Launch(c, "pool_loss", "maxpool2d_backward_f32")
       .arg(dy)
@@ -154,19 +151,17 @@ void maxpool2d_backward(const OpCall& c) {
       .run({planes});
 }
 
-void check_labels(const OpCall& c, const Tensor& labels, int64_t classes) {
+// Labels come from data files: read back and checked before any output is written.
+void check_labels(const OpCall& c, const Tensor& labels) {
   std::vector<int32_t> ls(n_of(labels));
   read_back(c, labels, ls.data());
-  for (size_t i = 0; i < ls.size(); ++i)
-    if (ls[i] < 0 || ls[i] >= classes)
-      c.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
-             std::to_string(classes) + ")");
+  check_indices(c, label_range(c), ls.data(), labels.numel());
 }
 
 void softmax_xent_forward(const OpCall& c) {
   const Tensor &logits = *c.in[0], &labels = *c.in[1];
   const u64 rows = static_cast<u64>(logits.shape()[0]), k = static_cast<u64>(logits.shape()[1]);
-  check_labels(c, labels, static_cast<int64_t>(k));
+  check_labels(c, labels);
   Scratch row_loss(c, rows * (cl_device(c).fp64() ? sizeof(double) : sizeof(float)));  // acc_t per row
   Launch(c, "pool_loss", "softmax_xent_rows_f32")
       .arg(logits)
@@ -182,7 +177,7 @@ void softmax_xent_forward(const OpCall& c) {
 void softmax_xent_backward(const OpCall& c) {
   const Tensor &probs = *c.in[0], &labels = *c.in[1];
   const u64 rows = static_cast<u64>(probs.shape()[0]), k = static_cast<u64>(probs.shape()[1]);
-  check_labels(c, labels, static_cast<int64_t>(k));
+  check_labels(c, labels);
   const float g = c.param<ScaleParams>().alpha / static_cast<float>(rows);
   Launch(c, "pool_loss", "softmax_xent_backward_f32")
       .arg(probs)

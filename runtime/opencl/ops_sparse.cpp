@@ -37,18 +37,14 @@ void random_fill(const OpCall& c) {
 void scatter_add(const OpCall& c) {
   const Tensor &idx = *c.in[0], &y = *c.out[0];
   const auto m = static_cast<cl_ulong>(idx.numel());
-  const int64_t n = y.numel();
   if (m == 0) return;
   // Indices come from outside the op: check them all before writing anything (a kernel would
   // write out of bounds), with the CPU's message.
   std::vector<int32_t> is(m);
   read_back(c, idx, is.data());
   bool increasing = true;
-  for (size_t j = 0; j < is.size(); ++j) {
-    if (is[j] < 0 || is[j] >= n)
-      c.fail("idx[" + std::to_string(j) + "] = " + std::to_string(is[j]) + " outside [0, " + std::to_string(n) + ")");
-    increasing = increasing && (j == 0 || is[j] > is[j - 1]);
-  }
+  check_indices(c, scatter_index_range(c), is.data(), static_cast<int64_t>(m));
+  for (size_t j = 1; j < is.size(); ++j) increasing = increasing && is[j] > is[j - 1];
   // Distinct indices (compact and sample give increasing ones) add in parallel; otherwise one
   // work-item adds them all in order, so repeated indices sum as on the CPU.
   const cl_ulong per = increasing ? 1 : m;

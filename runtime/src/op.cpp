@@ -46,6 +46,30 @@ void OpCall::unsupported(const std::string& detail) const {
   throw Error(ErrorKind::unsupported, device.id(), op.name, detail);
 }
 
+IndexRange label_range(const OpCall& c) {
+  const int64_t classes = c.in[0]->shape()[1];
+  return {"labels", 0, classes, "[0, " + std::to_string(classes) + ")"};
+}
+
+IndexRange pool_index_range(const OpCall& c) {
+  const Shape& dx = c.out[0]->shape();
+  return {"indices", 0, dx[2] * dx[3], "the " + std::to_string(dx[2]) + "x" + std::to_string(dx[3]) + " input plane"};
+}
+
+IndexRange scatter_index_range(const OpCall& c) {
+  const int64_t n = c.out[0]->numel();
+  return {"idx", 0, n, "[0, " + std::to_string(n) + ")"};
+}
+
+void check_indices(const OpCall& c, const IndexRange& r, const int32_t* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    if (v[i] < r.lo || v[i] >= r.hi) index_error(c, r, i, v[i]);
+}
+
+void index_error(const OpCall& c, const IndexRange& r, int64_t at, int64_t value) {
+  c.fail(r.what + "[" + std::to_string(at) + "] = " + std::to_string(value) + " is outside " + r.shown);
+}
+
 int OpCall::count32(int64_t v, const char* what) const {
   if (v > INT32_MAX) unsupported(std::string(what) + " " + std::to_string(v) + " exceeds this device's 32-bit sizes");
   return static_cast<int>(v);

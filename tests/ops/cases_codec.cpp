@@ -129,7 +129,7 @@ void add_sparse_cases(std::vector<OpCase>& cases) {
                      expect_close(down(Y).v, want.v, 1e-6, 1e-6, "scatter_add");
                      const Tensor bad = up_i32(d, {1}, {static_cast<int32_t>(n)});
                      expect_error([&] { ops::scatter_add(st, bad, Tensor::zeros(d, {1}), Y); },
-                                  {"idx[0] = 5000 outside [0, 5000)"});
+                                  {"idx[0] = 5000 is outside [0, 5000)"});
                    }});
   for (int64_t n : {int64_t{3}, int64_t{70001}})
     cases.push_back({"random_fill/" + std::to_string(n), &opdesc::random_fill, [=](const Device& d, Stream& st) {

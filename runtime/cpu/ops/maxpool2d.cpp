@@ -56,10 +56,7 @@ void maxpool2d_backward(const OpCall& call) {
   const int32_t* is = static_cast<const int32_t*>(idx.data());
   float* dxs = static_cast<float*>(dx.data());
   // Indices come from outside the op: check them all before writing anything.
-  for (int64_t i = 0, n = idx.numel(); i < n; ++i)
-    if (is[i] < 0 || is[i] >= per_in)
-      call.fail("indices[" + std::to_string(i) + "] = " + std::to_string(is[i]) + " is outside the " +
-                std::to_string(dx.shape()[2]) + "x" + std::to_string(dx.shape()[3]) + " input plane");
+  check_indices(call, pool_index_range(call), is, idx.numel());
   parallel_for(planes, dx.numel(), [&](int64_t plane) {
     float* out = dxs + plane * per_in;
     std::fill(out, out + per_in, 0.0f);

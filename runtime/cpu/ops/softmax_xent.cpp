@@ -7,23 +7,11 @@
 #include "../kernels.h"
 
 namespace tandem::cpu {
-namespace {
-
-// Labels come from data files: check them before any output is written.
-void check_labels(const OpCall& call, const Tensor& labels, int64_t classes) {
-  const int32_t* ls = static_cast<const int32_t*>(labels.data());
-  for (int64_t i = 0, n = labels.numel(); i < n; ++i)
-    if (ls[i] < 0 || ls[i] >= classes)
-      call.fail("labels[" + std::to_string(i) + "] = " + std::to_string(ls[i]) + " is outside [0, " +
-                std::to_string(classes) + ")");
-}
-
-}  // namespace
 
 void softmax_xent_forward(const OpCall& call) {
   const Tensor &logits = *call.in[0], &labels = *call.in[1], &probs = *call.out[0], &loss = *call.out[1];
   const int64_t n = logits.shape()[0], k = logits.shape()[1];
-  check_labels(call, labels, k);
+  check_indices(call, label_range(call), static_cast<const int32_t*>(labels.data()), labels.numel());
   const float* x = static_cast<const float*>(logits.data());
   const int32_t* ls = static_cast<const int32_t*>(labels.data());
   float* pr = static_cast<float*>(probs.data());
@@ -50,7 +38,7 @@ void softmax_xent_forward(const OpCall& call) {
 void softmax_xent_backward(const OpCall& call) {
   const Tensor &probs = *call.in[0], &labels = *call.in[1], &dlogits = *call.out[0];
   const int64_t n = probs.shape()[0], k = probs.shape()[1];
-  check_labels(call, labels, k);
+  check_indices(call, label_range(call), static_cast<const int32_t*>(labels.data()), labels.numel());
   const float g = call.param<ScaleParams>().alpha / static_cast<float>(n);
   const float* pr = static_cast<const float*>(probs.data());
   const int32_t* ls = static_cast<const int32_t*>(labels.data());

@@ -132,14 +132,10 @@ void scatter_add(const OpCall& call) {
   const int32_t* idx = static_cast<const int32_t*>(call.in[0]->data());
   const float* val = static_cast<const float*>(call.in[1]->data());
   float* y = static_cast<float*>(call.out[0]->data());
-  const int64_t m = call.in[0]->numel(), n = call.out[0]->numel();
+  const int64_t m = call.in[0]->numel();
+  check_indices(call, scatter_index_range(call), idx, m);  // all of them before anything is added
   // Sequential: indices may repeat, and the payloads this decodes are small next to y.
-  for (int64_t j = 0; j < m; ++j) {
-    if (idx[j] < 0 || idx[j] >= n)
-      call.fail("idx[" + std::to_string(j) + "] = " + std::to_string(idx[j]) + " outside [0, " + std::to_string(n) +
-                ")");
-    y[idx[j]] += val[j];
-  }
+  for (int64_t j = 0; j < m; ++j) y[idx[j]] += val[j];
 }
 
 void random_fill(const OpCall& call) {

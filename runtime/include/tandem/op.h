@@ -49,6 +49,22 @@ struct OpCall {
   int count32(int64_t v, const char* what) const;
 };
 
+/// Indices that come from outside an op (labels, pool indices, scatter indices) are data: they
+/// are checked by the kernels, before anything is written, in the one wording every backend
+/// gives ("labels[3] = 12 is outside [0, 10)"). Each op's range is defined once, here.
+struct IndexRange {
+  std::string what;   ///< "labels"
+  int64_t lo = 0, hi = 0;
+  std::string shown;  ///< "[0, 10)", "the 4x4 input plane"
+};
+IndexRange label_range(const OpCall& c);          ///< softmax_xent_*: input 1 in [0, classes)
+IndexRange pool_index_range(const OpCall& c);     ///< maxpool2d_backward: input 1 within dx's plane
+IndexRange scatter_index_range(const OpCall& c);  ///< scatter_add: input 0 within y
+/// Fails on the first of v[0..n) (host-readable) outside the range.
+void check_indices(const OpCall& c, const IndexRange& r, const int32_t* v, int64_t n);
+/// The failure for index `at` holding `value`, for backends that scan on the device.
+[[noreturn]] void index_error(const OpCall& c, const IndexRange& r, int64_t at, int64_t value);
+
 struct OpDesc {
   using ValidateFn = void (*)(const OpCall&);
   using CostFn = OpCost (*)(const OpCall&);
