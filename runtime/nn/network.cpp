@@ -119,7 +119,7 @@ const Tensor& Network::forward(const Tensor& input) {
       copy(*x, inputs_[i]);
       x = &inputs_[i];
     }
-    const Mark m = mark(i);
+    const auto m = mark(i);
     l.forward(stream(l.device()), *x, acts_[i]);
     charge(i, m);
     x = &acts_[i];
@@ -133,7 +133,7 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
   std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
   for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
   Stream& s = stream(output_device());
-  const Mark loss_mark = mark(layers_.size() - 1);
+  const auto loss_mark = mark(layers_.size() - 1);
   ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
   ops::softmax_xent_backward(s, probs_, labels, grads_.back());
   if (loss_scale != 1.0f) ops::scale(s, loss_scale, grads_.back());
@@ -142,7 +142,7 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
     Layer& l = *layers_[i];
     const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);
     const Tensor& input = i == 0 ? input_ : (inputs_[i] ? inputs_[i] : acts_[i - 1]);
-    const Mark m = mark(i);
+    const auto m = mark(i);
     l.backward(stream(l.device()), input, grads_[i], dx);
     charge(i, m);
     if (on_ready && first[i + 1] > first[i]) {
@@ -164,19 +164,17 @@ void Network::time_layers(bool on) {
   layer_seconds_.assign(layers_.size(), 0.0);
 }
 
-Network::Mark Network::mark(size_t layer) {
+std::optional<DeviceTimer> Network::mark(size_t layer) {
   if (layer_tag_ != nullptr) *layer_tag_ = layer;
-  if (!timing_) return {0, 0};
+  if (!timing_) return std::nullopt;
   stream(layers_[layer]->device()).synchronize();
-  return {monotonic_seconds(), layers_[layer]->device().modeled_seconds()};
+  return DeviceTimer(layers_[layer]->device());
 }
 
-void Network::charge(size_t layer, const Mark& since) {
-  if (!timing_) return;
-  const Device d = layers_[layer]->device();
-  stream(d).synchronize();
-  const double wall = monotonic_seconds();
-  layer_seconds_[layer] += d.props().modeled ? d.modeled_seconds() - since.modeled : wall - since.wall;
+void Network::charge(size_t layer, const std::optional<DeviceTimer>& since) {
+  if (!since) return;
+  stream(layers_[layer]->device()).synchronize();
+  layer_seconds_[layer] += since->seconds();
 }
 
 const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {

@@ -6,9 +6,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tandem/clock.h"
 #include "tandem/nn/model.h"
 #include "tandem/ops.h"
 
@@ -95,11 +97,9 @@ class Network {
   bool timing_ = false;
   size_t* layer_tag_ = nullptr;
   std::vector<double> layer_seconds_;
-  struct Mark {
-    double wall, modeled;
-  };
-  Mark mark(size_t layer);
-  void charge(size_t layer, const Mark& since);
+  // A layer's timer when timing (its stream drained first), for charge() to add once it is done.
+  std::optional<DeviceTimer> mark(size_t layer);
+  void charge(size_t layer, const std::optional<DeviceTimer>& since);
 };
 
 /// The ops a layer of this type runs on its device, forward and backward (and, for the last
