@@ -218,6 +218,12 @@ std::string Trainer::previous_checkpoint_path() const {
   return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
 }
 
+const DataFingerprint& Trainer::data_print(bool train) {
+  std::optional<DataFingerprint>& p = train ? train_print_ : test_print_;
+  if (!p) p = fingerprint(train ? train_ : test_);
+  return *p;
+}
+
 bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
 
 // Puts samples idx[0..n) of d, normalized, into input_ and their labels into labels_.
@@ -499,7 +505,7 @@ void Trainer::save_checkpoint() {
       json{{"kind", "checkpoint"},
            {"config", config_json(config_, net_->spec())},
            {"normalize", {{"mean", mean_}, {"scale", inv_std_}}},  // for readers of the model (the C API)
-           {"data", {{"train", fingerprint_json(fingerprint(train_))}, {"test", fingerprint_json(fingerprint(test_))}}},
+           {"data", {{"train", fingerprint_json(data_print(true))}, {"test", fingerprint_json(data_print(false))}}},
            {"state", state_->to_json()}}
           .dump();
   std::vector<Param*> params = net_->params();
@@ -557,12 +563,12 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   // The same data as the checkpointed run: other data (another --data or --train-subset) would
   // not continue its trajectory.
   if (header.contains("data") && header["data"].is_object()) {
-    for (const auto& [split, here] : {std::pair{"train", fingerprint(train_)}, std::pair{"test", fingerprint(test_)}}) {
+    for (const auto& [split, here] : {std::pair{"train", &data_print(true)}, std::pair{"test", &data_print(false)}}) {
       const std::optional<DataFingerprint> then = fingerprint_from_json(header["data"].value(split, json()));
       if (!then) bad("its data fingerprint is malformed");
-      if (!then->same_data(here))
+      if (!then->same_data(*here))
         bad_config("checkpoint " + path + " was made on " + split + " data " + then->str() + "; this run has " +
-                   here.str() + " (resuming would not continue the same trajectory)");
+                   here->str() + " (resuming would not continue the same trajectory)");
     }
   } else {
     TANDEM_LOG(warn, "checkpoint " << path << " records no data fingerprint (written before they were): the data "

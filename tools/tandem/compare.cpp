@@ -39,12 +39,7 @@ compare::Config configure(const CompareCli& o) {
     c.batches.push_back(std::stoll(o.batches.substr(at, comma - at)));
     at = comma + 1;
   }
-  if (o.mode == "infer")
-    c.mode = compare::Mode::infer;
-  else if (o.mode == "train")
-    c.mode = compare::Mode::train;
-  else
-    bad("--mode: '" + o.mode + "' is not a mode (infer, train)");
+  c.mode = o.mode == "train" ? compare::Mode::train : compare::Mode::infer;  // checked at parse
   c.prune_text = o.pruned;
   c.prune = nn::parse_prune(o.pruned);
   if (!o.compress.empty() && o.compress != "none") {

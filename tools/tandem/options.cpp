@@ -72,33 +72,6 @@ CLI::Validator whole_list(int64_t lo, int64_t hi) {
       "INT[,INT...]");
 }
 
-CLI::Validator output_file(bool dash) {
-  return CLI::Validator(
-      [dash](std::string& path) -> std::string {
-        if (dash && path == "-") return "";
-        try {
-          check_output_file(path, path);
-        } catch (const Error& e) {
-          return e.detail();
-        }
-        return "";
-      },
-      "FILE");
-}
-
-CLI::Validator output_dir() {
-  return CLI::Validator(
-      [](std::string& path) -> std::string {
-        try {
-          check_output_dir(path, path);
-        } catch (const Error& e) {
-          return e.detail();
-        }
-        return "";
-      },
-      "DIR");
-}
-
 namespace {
 
 // A validator that runs `parse` on the value and reports its Error's detail.
@@ -118,15 +91,27 @@ CLI::Validator parsed_by(Parse parse, std::string what) {
 
 }  // namespace
 
+CLI::Validator output_file(bool dash) {
+  return parsed_by(
+      [dash](const std::string& path) {
+        if (!(dash && path == "-")) check_output_file(path, path);
+      },
+      "FILE");
+}
+
+CLI::Validator output_dir() {
+  return parsed_by([](const std::string& path) { check_output_dir(path, path); }, "DIR");
+}
+
 CLI::Validator input_file() {
-  return CLI::Validator(
-      [](std::string& path) -> std::string {
+  return parsed_by(
+      [](const std::string& path) {
         try {
           require_regular_file(path, path);
         } catch (const Error& e) {
-          return e.detail() == "cannot open: No such file or directory" ? "no file " + path : e.detail();
+          if (e.detail() != "cannot open: No such file or directory") throw;
+          throw Error(ErrorKind::io, "", path, "no file " + path);
         }
-        return "";
       },
       "FILE");
 }

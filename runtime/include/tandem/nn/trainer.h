@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,9 @@ class Trainer {
   DirectoryLock checkpoint_lock_;  // rank 0, with a checkpoint directory: held for the run's life
   const Dataset& train_;
   const Dataset& test_;
+  // Of train_ and test_ (a CRC over each), taken on first use by a checkpoint's save or resume.
+  std::optional<DataFingerprint> train_print_, test_print_;
+  const DataFingerprint& data_print(bool train);
   std::unique_ptr<Network> net_;
   Sgd sgd_;
   float mean_ = 0, inv_std_ = 1;  // input normalization from the training set
