@@ -74,7 +74,7 @@ CudaDevice::CudaDevice(int index, int ordinal, DeviceProps props)
     uint64_t keep = UINT64_MAX;
     TANDEM_CUDA_CHECK(id(), "init", cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep));
   }
-  register_kernels(*this);
+  register_kernels(cuda_kernels());
 }
 
 CudaDevice::~CudaDevice() = default;  // never destroyed in practice: the registry outlives main

@@ -123,7 +123,7 @@ class CudaEvent final : public EventImpl {
   int ordinal_;
 };
 
-/// Registers the kernels of ops/*.cu on the device (ops/register.cpp).
-void register_kernels(CudaDevice& device);
+/// The kernels of ops/*.cu, each registered by a TANDEM_KERNEL line beside it (list: ops/register.cpp).
+KernelList& cuda_kernels();
 
 }  // namespace tandem::cuda

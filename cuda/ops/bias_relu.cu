@@ -47,6 +47,7 @@ void bias_add(const OpCall& c) {
       static_cast<float*>(y.data()), static_cast<const float*>(b.data()), pl.c, pl.inner, y.numel());
   op.launched("bias_add");
 }
+TANDEM_KERNEL(cuda_kernels, bias_add, bias_add);
 
 void bias_backward(const OpCall& c) {
   const Op op(c);
@@ -58,6 +59,7 @@ void bias_backward(const OpCall& c) {
                                                              static_cast<float*>(db.data()), pl);
   op.launched("bias_backward");
 }
+TANDEM_KERNEL(cuda_kernels, bias_backward, bias_backward);
 
 void relu_forward(const OpCall& c) {
   const Op op(c);
@@ -67,6 +69,7 @@ void relu_forward(const OpCall& c) {
                                                                 static_cast<float*>(c.out[0]->data()), n);
   op.launched("relu_forward");
 }
+TANDEM_KERNEL(cuda_kernels, relu_forward, relu_forward);
 
 void relu_backward(const OpCall& c) {
   const Op op(c);
@@ -77,5 +80,6 @@ void relu_backward(const OpCall& c) {
                                                                  static_cast<float*>(c.out[0]->data()), n);
   op.launched("relu_backward");
 }
+TANDEM_KERNEL(cuda_kernels, relu_backward, relu_backward);
 
 }  // namespace tandem::cuda

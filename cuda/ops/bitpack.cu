@@ -160,6 +160,7 @@ void sign_pack(const OpCall& c) {
   sign_bits_kernel<<<op.grid((n + 7) / 8), block_threads, 0, op.s()>>>(x, bits, n);
   op.launched("sign_pack");
 }
+TANDEM_KERNEL(cuda_kernels, sign_pack, sign_pack);
 
 void sign_unpack(const OpCall& c) {
   const Op op(c);
@@ -175,6 +176,7 @@ void sign_unpack(const OpCall& c) {
     sign_unpack_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(bits, unit, y, n, chunk);
   op.launched("sign_unpack");
 }
+TANDEM_KERNEL(cuda_kernels, sign_unpack, sign_unpack);
 
 void pack_bits(const OpCall& c) {
   const Op op(c);
@@ -212,6 +214,7 @@ void pack_bits(const OpCall& c) {
   }
   op.launched("pack_bits");
 }
+TANDEM_KERNEL(cuda_kernels, pack_bits, pack_bits);
 
 void unpack_bits(const OpCall& c) {
   const Op op(c);
@@ -222,5 +225,6 @@ void unpack_bits(const OpCall& c) {
       static_cast<const uint8_t*>(c.in[0]->data()), static_cast<int8_t*>(c.out[0]->data()), n, p.width, p.offset);
   op.launched("unpack_bits");
 }
+TANDEM_KERNEL(cuda_kernels, unpack_bits, unpack_bits);
 
 }  // namespace tandem::cuda

@@ -155,7 +155,10 @@ void convolve(const OpCall& c, Direction d, const Tensor& x, const Tensor& w, co
 }  // namespace
 
 void conv2d_forward(const OpCall& c) { convolve(c, kForward, *c.in[0], *c.in[1], *c.out[0]); }
+TANDEM_KERNEL(cuda_kernels, conv2d_forward, conv2d_forward);
 void conv2d_backward_data(const OpCall& c) { convolve(c, kBackwardData, *c.out[0], *c.in[1], *c.in[0]); }
+TANDEM_KERNEL(cuda_kernels, conv2d_backward_data, conv2d_backward_data);
 void conv2d_backward_weights(const OpCall& c) { convolve(c, kBackwardWeights, *c.in[0], *c.out[0], *c.in[1]); }
+TANDEM_KERNEL(cuda_kernels, conv2d_backward_weights, conv2d_backward_weights);
 
 }  // namespace tandem::cuda

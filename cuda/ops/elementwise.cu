@@ -175,10 +175,15 @@ bool cast_x4(const Op& op, const Tensor& src, const Tensor& dst) {
 void scale_tensor(const Op& op, const Tensor& x, float alpha) { run<kScale>(op, x, nullptr, nullptr, alpha); }
 
 void axpy(const OpCall& c) { run<kAxpy>(Op(c), *c.out[0], c.in[0], nullptr, c.param<ScaleParams>().alpha); }
+TANDEM_KERNEL(cuda_kernels, axpy, axpy);
 void scale(const OpCall& c) { run<kScale>(Op(c), *c.out[0], nullptr, nullptr, c.param<ScaleParams>().alpha); }
+TANDEM_KERNEL(cuda_kernels, scale, scale);
 void fill(const OpCall& c) { run<kFill>(Op(c), *c.out[0], nullptr, nullptr, c.param<FillParams>().value); }
+TANDEM_KERNEL(cuda_kernels, fill, fill);
 void add(const OpCall& c) { run<kAdd>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
+TANDEM_KERNEL(cuda_kernels, add, add);
 void mul(const OpCall& c) { run<kMul>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
+TANDEM_KERNEL(cuda_kernels, mul, mul);
 
 void cast(const OpCall& c) {
   const Op op(c);
@@ -202,5 +207,6 @@ void cast(const OpCall& c) {
                                                                   src.numel());
   op.launched("cast");
 }
+TANDEM_KERNEL(cuda_kernels, cast, cast);
 
 }  // namespace tandem::cuda

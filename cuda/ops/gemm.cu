@@ -39,5 +39,6 @@ void gemm(const OpCall& c) {
   TANDEM_OP_CHECK(op, cublasGemmEx(h, tb, ta, n, m, k, &p.alpha, b.data(), t, ldb, a.data(), t, lda, &p.beta,
                                    out.data(), t, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
+TANDEM_KERNEL(cuda_kernels, gemm, gemm);
 
 }  // namespace tandem::cuda

@@ -42,5 +42,6 @@ void orthonormalize(const OpCall& c) {
   orthonormalize_kernel<<<1, lowrank_threads, 0, op.s()>>>(static_cast<float*>(a.data()), a.shape()[0], a.shape()[1]);
   op.launched("orthonormalize");
 }
+TANDEM_KERNEL(cuda_kernels, orthonormalize, orthonormalize);
 
 }  // namespace tandem::cuda

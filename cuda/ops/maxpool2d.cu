@@ -53,6 +53,7 @@ void maxpool2d_forward(const OpCall& c) {
       y.numel());
   op.launched("maxpool2d_forward");
 }
+TANDEM_KERNEL(cuda_kernels, maxpool2d_forward, maxpool2d_forward);
 
 void maxpool2d_backward(const OpCall& c) {
   const Op op(c);
@@ -69,5 +70,6 @@ void maxpool2d_backward(const OpCall& c) {
       planes, per_out, per_in);
   op.launched("maxpool2d_backward");
 }
+TANDEM_KERNEL(cuda_kernels, maxpool2d_backward, maxpool2d_backward);
 
 }  // namespace tandem::cuda

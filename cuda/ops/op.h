@@ -87,39 +87,7 @@ void reduce_chunks(const Op& op, ChunkReduce r, const float* x, int64_t n, int64
 /// x *= alpha for an f32, f16 or bf16 tensor (elementwise.cu; gemm uses it when k = 0).
 void scale_tensor(const Op& op, const Tensor& x, float alpha);
 
-// The kernels, one file per op family like runtime/cpu/ops/ (registered in register.cpp).
-void gemm(const OpCall& c);            // gemm.cu
-void conv2d_forward(const OpCall& c);  // conv2d.cu
-void conv2d_backward_data(const OpCall& c);
-void conv2d_backward_weights(const OpCall& c);
-void bias_add(const OpCall& c);  // bias_relu.cu
-void bias_backward(const OpCall& c);
-void relu_forward(const OpCall& c);
-void relu_backward(const OpCall& c);
-void maxpool2d_forward(const OpCall& c);  // maxpool2d.cu
-void maxpool2d_backward(const OpCall& c);
-void softmax_xent_forward(const OpCall& c);  // softmax_xent.cu
-void softmax_xent_backward(const OpCall& c);
-void axpy(const OpCall& c);  // elementwise.cu
-void scale(const OpCall& c);
-void fill(const OpCall& c);
-void add(const OpCall& c);
-void mul(const OpCall& c);
-void cast(const OpCall& c);
-void chunk_absmax(const OpCall& c);  // quantize.cu
-void chunk_norm2(const OpCall& c);
-void chunk_absmean(const OpCall& c);
-void quantize(const OpCall& c);
-void dequantize(const OpCall& c);
-void sign_pack(const OpCall& c);  // bitpack.cu
-void sign_unpack(const OpCall& c);
-void pack_bits(const OpCall& c);
-void unpack_bits(const OpCall& c);
-void sample(const OpCall& c);  // sparse.cu
-void scatter_add(const OpCall& c);
-void random_fill(const OpCall& c);
-void kth_magnitude(const OpCall& c);  // select.cu
-void compact(const OpCall& c);
-void orthonormalize(const OpCall& c);  // lowrank.cu
+// The kernels are in ops/<op family>.cu (named like the descriptors in runtime/src/ops/), each
+// registered by a TANDEM_KERNEL(cuda_kernels, …) line beside it.
 
 }  // namespace tandem::cuda

@@ -179,8 +179,11 @@ void reduce_chunks(const Op& op, ChunkReduce r, const float* x, int64_t n, int64
 }
 
 void chunk_absmax(const OpCall& c) { reduce_op(c, ChunkReduce::absmax); }
+TANDEM_KERNEL(cuda_kernels, chunk_absmax, chunk_absmax);
 void chunk_norm2(const OpCall& c) { reduce_op(c, ChunkReduce::norm2); }
+TANDEM_KERNEL(cuda_kernels, chunk_norm2, chunk_norm2);
 void chunk_absmean(const OpCall& c) { reduce_op(c, ChunkReduce::absmean); }
+TANDEM_KERNEL(cuda_kernels, chunk_absmean, chunk_absmean);
 
 void quantize(const OpCall& c) {
   const Op op(c);
@@ -215,6 +218,7 @@ void quantize(const OpCall& c) {
                                                                                                 top, p.key, blocks);
   op.launched("quantize_stochastic");
 }
+TANDEM_KERNEL(cuda_kernels, quantize, quantize);
 
 void dequantize(const OpCall& c) {
   const Op op(c);
@@ -230,5 +234,6 @@ void dequantize(const OpCall& c) {
     dequantize_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(q, unit, y, n, chunk);
   op.launched("dequantize");
 }
+TANDEM_KERNEL(cuda_kernels, dequantize, dequantize);
 
 }  // namespace tandem::cuda

@@ -182,6 +182,7 @@ void kth_magnitude(const OpCall& c) {
     op.launched("kth_magnitude pick");
   }
 }
+TANDEM_KERNEL(cuda_kernels, kth_magnitude, kth_magnitude);
 
 void compact(const OpCall& c) {
   const Op op(c);
@@ -206,5 +207,6 @@ void compact(const OpCall& c) {
       static_cast<float*>(val.data()), idx.numel());
   op.launched("compact write");
 }
+TANDEM_KERNEL(cuda_kernels, compact, compact);
 
 }  // namespace tandem::cuda

@@ -89,6 +89,7 @@ void softmax_xent_forward(const OpCall& c) {
   mean_kernel<<<1, mean_threads, 0, op.s()>>>(row_loss.as<double>(), n, static_cast<float*>(loss.data()));
   op.launched("softmax_xent_mean");
 }
+TANDEM_KERNEL(cuda_kernels, softmax_xent_forward, softmax_xent_forward);
 
 void softmax_xent_backward(const OpCall& c) {
   const Op op(c);
@@ -102,5 +103,6 @@ void softmax_xent_backward(const OpCall& c) {
       static_cast<float*>(d.data()), g, k, probs.numel());
   op.launched("softmax_xent_backward");
 }
+TANDEM_KERNEL(cuda_kernels, softmax_xent_backward, softmax_xent_backward);
 
 }  // namespace tandem::cuda

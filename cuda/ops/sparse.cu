@@ -60,6 +60,7 @@ void sample(const OpCall& c) {
                                                           static_cast<float*>(c.out[1]->data()), n, k, p.key, p.scaled);
   op.launched("sample");
 }
+TANDEM_KERNEL(cuda_kernels, sample, sample);
 
 void scatter_add(const OpCall& c) {
   const Op op(c);
@@ -95,6 +96,7 @@ void scatter_add(const OpCall& c) {
   scatter_runs_kernel<<<op.grid(m), block_threads, 0, op.s()>>>(keys.as<uint32_t>(), pos.as<uint32_t>(), vs, ys, m);
   op.launched("scatter_add runs");
 }
+TANDEM_KERNEL(cuda_kernels, scatter_add, scatter_add);
 
 void random_fill(const OpCall& c) {
   const Op op(c);
@@ -107,5 +109,6 @@ void random_fill(const OpCall& c) {
       static_cast<float*>(c.out[0]->data()), n, p.key, blocks, p.lo, p.hi - p.lo);
   op.launched("random_fill");
 }
+TANDEM_KERNEL(cuda_kernels, random_fill, random_fill);
 
 }  // namespace tandem::cuda

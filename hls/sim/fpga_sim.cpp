@@ -31,6 +31,12 @@ DeviceProps sim_props(const CardProfile& c) {
 
 class SimDevice;
 
+// The simulated cores' kernels, one TANDEM_KERNEL line beside each.
+KernelList& sim_kernels() {
+  static KernelList list;
+  return list;
+}
+
 // Adds the host time of a scope to the device's simulation time.
 class HostTimer {
  public:
@@ -46,7 +52,7 @@ class SimDevice final : public DeviceImpl {
  public:
   SimDevice(int index, const CardProfile& card)
       : DeviceImpl(DeviceKind::fpga_sim, index, sim_props(card)), card_(card) {
-    register_kernels();
+    register_kernels(sim_kernels());
   }
   const CardProfile& card() const { return card_; }
   void charge(double seconds) { modeled_ += seconds; }
@@ -81,7 +87,6 @@ class SimDevice final : public DeviceImpl {
  private:
   const CardProfile& card_;
   std::atomic<double> modeled_{0.0}, simulation_{0.0};
-  void register_kernels();
 };
 
 HostTimer::~HostTimer() {
@@ -116,6 +121,7 @@ void gemm(const OpCall& c) {
               c.count32(k, "k"), p.trans_a, p.trans_b, p.alpha, p.beta);
   sim(c).charge(fpga::gemm(sim(c).card(), m, n, k).seconds);
 }
+TANDEM_KERNEL(sim_kernels, gemm, timed<gemm>, only_f32);
 
 void conv2d_forward(const OpCall& c) {
   const auto& p = c.param<Conv2dParams>();
@@ -128,12 +134,14 @@ void conv2d_forward(const OpCall& c) {
       fpga::conv2d(sim(c).card(), x[0], x[1], x[2], x[3], w[0], w[2], w[3], p.stride_h, p.stride_w, p.pad_h, p.pad_w)
           .seconds);
 }
+TANDEM_KERNEL(sim_kernels, conv2d_forward, timed<conv2d_forward>);
 
 void chunk_absmax(const OpCall& c) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
   tandem_absmax(ptr<const float>(c.in[0]), ptr<float>(c.out[0]), c.count32(n, "n"), c.count32(chunk, "chunk"));
   sim(c).charge(fpga::absmax(sim(c).card(), n, chunk).seconds);
 }
+TANDEM_KERNEL(sim_kernels, chunk_absmax, timed<chunk_absmax>);
 
 void quantize(const OpCall& c) {
   const auto& p = c.param<QuantizeParams>();
@@ -143,6 +151,7 @@ void quantize(const OpCall& c) {
                   p.key.step, p.key.rank, p.key.offset);
   sim(c).charge(fpga::quantize(sim(c).card(), n, p.chunk, p.scale == QuantScale::norm2).seconds);
 }
+TANDEM_KERNEL(sim_kernels, quantize, timed<quantize>);
 
 void sign_pack(const OpCall& c) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
@@ -150,6 +159,7 @@ void sign_pack(const OpCall& c) {
                    c.count32(chunk, "chunk"));
   sim(c).charge(fpga::sign_pack(sim(c).card(), n, chunk).seconds);
 }
+TANDEM_KERNEL(sim_kernels, sign_pack, timed<sign_pack>);
 
 void compact(const OpCall& c) {
   const int64_t n = c.in[0]->numel(), capacity = c.out[0]->numel();
@@ -161,6 +171,7 @@ void compact(const OpCall& c) {
   const int64_t scanned = *count > capacity && capacity > 0 ? idx[capacity - 1] + 1 : (capacity > 0 ? n : 0);
   sim(c).charge(fpga::compact(sim(c).card(), n, scanned).seconds);
 }
+TANDEM_KERNEL(sim_kernels, compact, timed<compact>);
 
 // axpy: y += alpha·x, the accumulate core without `start`.
 void axpy(const OpCall& c) {
@@ -173,6 +184,7 @@ void axpy(const OpCall& c) {
 const char* axpy_unsupported(const OpCall& c) {
   return c.out[0]->dtype() != DType::f32 ? "the accumulate core computes in f32 only" : only_f32(c);
 }
+TANDEM_KERNEL(sim_kernels, axpy, timed<axpy>, axpy_unsupported);
 
 // All operands f32 (inputs and outputs).
 const char* all_f32(const OpCall& c) {
@@ -191,6 +203,13 @@ void vector_op(const OpCall& c) {
   sim(c).charge(fpga::vector(sim(c).card(), n, Reads).seconds);
 }
 
+TANDEM_KERNEL(sim_kernels, fill, timed<vector_op<0, 0>>, all_f32);
+TANDEM_KERNEL(sim_kernels, scale, timed<vector_op<1, 1>>, all_f32);
+TANDEM_KERNEL(sim_kernels, add, timed<vector_op<2, 2>>, all_f32);
+TANDEM_KERNEL(sim_kernels, mul, timed<vector_op<3, 2>>, all_f32);
+TANDEM_KERNEL(sim_kernels, relu_forward, timed<vector_op<4, 1>>);
+TANDEM_KERNEL(sim_kernels, relu_backward, timed<vector_op<5, 2>>);
+
 // An activation as [n][channels][inner] (the channel is dimension 1).
 std::array<int64_t, 3> planes_of(const Tensor& t) {
   const Shape& s = t.shape();
@@ -203,6 +222,7 @@ void bias_add(const OpCall& c) {
               c.count32(inner, "inner"), 0);
   sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, false).seconds);
 }
+TANDEM_KERNEL(sim_kernels, bias_add, timed<bias_add>);
 
 void bias_backward(const OpCall& c) {
   const auto [n, ch, inner] = planes_of(*c.in[0]);
@@ -210,6 +230,7 @@ void bias_backward(const OpCall& c) {
               c.count32(inner, "inner"), 1);
   sim(c).charge(fpga::bias(sim(c).card(), n, ch, inner, true).seconds);
 }
+TANDEM_KERNEL(sim_kernels, bias_backward, timed<bias_backward>);
 
 void maxpool2d_forward(const OpCall& c) {
   const auto& p = c.param<Pool2dParams>();
@@ -218,6 +239,7 @@ void maxpool2d_forward(const OpCall& c) {
                  c.count32(x[0] * x[1], "planes"), c.count32(x[2], "h"), c.count32(x[3], "w"), p.kernel, p.stride);
   sim(c).charge(fpga::maxpool(sim(c).card(), x[0] * x[1], x[2], x[3], p.kernel, p.stride).seconds);
 }
+TANDEM_KERNEL(sim_kernels, maxpool2d_forward, timed<maxpool2d_forward>);
 
 void maxpool2d_backward(const OpCall& c) {
   const Shape &dy = c.in[0]->shape(), &dx = c.out[0]->shape();
@@ -230,6 +252,7 @@ void maxpool2d_backward(const OpCall& c) {
                           c.count32(outputs, "outputs"), c.count32(inputs, "inputs"));
   sim(c).charge(fpga::maxpool_backward(sim(c).card(), planes, outputs, inputs).seconds);
 }
+TANDEM_KERNEL(sim_kernels, maxpool2d_backward, timed<maxpool2d_backward>);
 
 void softmax_xent_forward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
@@ -238,6 +261,7 @@ void softmax_xent_forward(const OpCall& c) {
                       ptr<float>(c.out[1]), c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent(sim(c).card(), n, k).seconds);
 }
+TANDEM_KERNEL(sim_kernels, softmax_xent_forward, timed<softmax_xent_forward>);
 
 void softmax_xent_backward(const OpCall& c) {
   const int64_t n = c.in[0]->shape()[0], k = c.in[0]->shape()[1];
@@ -246,6 +270,7 @@ void softmax_xent_backward(const OpCall& c) {
                                c.param<ScaleParams>().alpha, c.count32(n, "n"), c.count32(k, "classes"));
   sim(c).charge(fpga::softmax_xent_backward(sim(c).card(), n, k).seconds);
 }
+TANDEM_KERNEL(sim_kernels, softmax_xent_backward, timed<softmax_xent_backward>);
 
 // conv2d_backward_data: dy, w → dx; conv2d_backward_weights: x, dy → dw.
 void conv2d_backward_data(const OpCall& c) {
@@ -259,6 +284,7 @@ void conv2d_backward_data(const OpCall& c) {
                                            p.stride_w, p.pad_h, p.pad_w)
                     .seconds);
 }
+TANDEM_KERNEL(sim_kernels, conv2d_backward_data, timed<conv2d_backward_data>);
 
 void conv2d_backward_weights(const OpCall& c) {
   const auto& p = c.param<Conv2dParams>();
@@ -271,30 +297,8 @@ void conv2d_backward_weights(const OpCall& c) {
                                               p.stride_w, p.pad_h, p.pad_w)
                     .seconds);
 }
+TANDEM_KERNEL(sim_kernels, conv2d_backward_weights, timed<conv2d_backward_weights>);
 
-void SimDevice::register_kernels() {
-  register_kernel(opdesc::fill, {timed<vector_op<0, 0>>, all_f32});
-  register_kernel(opdesc::scale, {timed<vector_op<1, 1>>, all_f32});
-  register_kernel(opdesc::add, {timed<vector_op<2, 2>>, all_f32});
-  register_kernel(opdesc::mul, {timed<vector_op<3, 2>>, all_f32});
-  register_kernel(opdesc::relu_forward, {timed<vector_op<4, 1>>});
-  register_kernel(opdesc::relu_backward, {timed<vector_op<5, 2>>});
-  register_kernel(opdesc::bias_add, {timed<bias_add>});
-  register_kernel(opdesc::bias_backward, {timed<bias_backward>});
-  register_kernel(opdesc::maxpool2d_forward, {timed<maxpool2d_forward>});
-  register_kernel(opdesc::maxpool2d_backward, {timed<maxpool2d_backward>});
-  register_kernel(opdesc::softmax_xent_forward, {timed<softmax_xent_forward>});
-  register_kernel(opdesc::softmax_xent_backward, {timed<softmax_xent_backward>});
-  register_kernel(opdesc::conv2d_backward_data, {timed<conv2d_backward_data>});
-  register_kernel(opdesc::conv2d_backward_weights, {timed<conv2d_backward_weights>});
-  register_kernel(opdesc::gemm, {timed<gemm>, only_f32});
-  register_kernel(opdesc::conv2d_forward, {timed<conv2d_forward>});
-  register_kernel(opdesc::chunk_absmax, {timed<chunk_absmax>});
-  register_kernel(opdesc::quantize, {timed<quantize>});
-  register_kernel(opdesc::sign_pack, {timed<sign_pack>});
-  register_kernel(opdesc::compact, {timed<compact>});
-  register_kernel(opdesc::axpy, {timed<axpy>, axpy_unsupported});
-}
 
 class SimBackend final : public Backend {
  public:

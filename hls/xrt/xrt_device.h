@@ -1,7 +1,10 @@
 // The fpga-xrt device: a DeviceImpl over one XrtCard. Internal to tandem_xrt.
 #pragma once
 
+#include <vector>
+
 #include "tandem/backend.h"
+#include "tandem/ops.h"
 #include "xrt_card.h"
 
 namespace tandem::fpga {
@@ -25,7 +28,19 @@ class XrtDevice final : public DeviceImpl {
   XrtCard card_;
 };
 
-/// Registers a kernel for each op whose core the card's xclbin holds (xrt_ops.cpp).
+/// A kernel that launches one HLS core: registered only where the card's xclbin holds the core.
+struct XrtKernel {
+  const OpDesc* op;
+  const char* core;
+  Kernel kernel;
+};
+/// The kernels of xrt_ops.cpp, each registered by a TANDEM_XRT_KERNEL line beside it.
+std::vector<XrtKernel>& xrt_kernels();
+#define TANDEM_XRT_KERNEL(op, core, ...)                     \
+  [[maybe_unused]] static const bool tandem_xrt_kernel_##op = \
+      (xrt_kernels().push_back({&::tandem::opdesc::op, core, ::tandem::Kernel{__VA_ARGS__}}), true)
+
+/// Registers a kernel for each op whose core the card's xclbin holds.
 void register_xrt_kernels(XrtDevice& device);
 
 }  // namespace tandem::fpga

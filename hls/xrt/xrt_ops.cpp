@@ -13,6 +13,15 @@
 namespace tandem::fpga {
 namespace {
 
+}  // namespace
+
+std::vector<XrtKernel>& xrt_kernels() {
+  static std::vector<XrtKernel> list;
+  return list;
+}
+
+namespace {
+
 XrtCard& card(const OpCall& c) { return static_cast<XrtDevice&>(c.device).card(); }
 
 KernelArg in(const Tensor& t) { return KernelArg::buffer(t.data(), t.nbytes(), false); }
@@ -53,6 +62,7 @@ void gemm(const OpCall& c) {
          {in(a), in(b), out(y), scalar(m), scalar(n), scalar(k), scalar(int{p.trans_a}), scalar(int{p.trans_b}),
           scalar(p.alpha), scalar(p.beta)});
 }
+TANDEM_XRT_KERNEL(gemm, "tandem_gemm", gemm, f32_only);
 
 static_assert(std::is_same_v<decltype(&tandem_conv2d), void (*)(const float*, const float*, float*, int, int, int, int,
                                                                 int, int, int, int, int, int, int)>);
@@ -64,6 +74,7 @@ void conv2d_forward(const OpCall& c) {
          {in(x), in(w), out(y), d(x, 0, "n"), d(x, 1, "c"), d(x, 2, "h"), d(x, 3, "w"), d(w, 0, "k"), d(w, 2, "r"),
           d(w, 3, "s"), scalar(p.stride_h), scalar(p.stride_w), scalar(p.pad_h), scalar(p.pad_w)});
 }
+TANDEM_XRT_KERNEL(conv2d_forward, "tandem_conv2d", conv2d_forward);
 
 static_assert(std::is_same_v<decltype(&tandem_absmax), void (*)(const float*, float*, int, int)>);
 void chunk_absmax(const OpCall& c) {
@@ -72,6 +83,7 @@ void chunk_absmax(const OpCall& c) {
          {in(x), out(scales), scalar(as_int(c, x.numel(), "n")),
           scalar(as_int(c, c.param<ChunkParams>().chunk, "chunk"))});
 }
+TANDEM_XRT_KERNEL(chunk_absmax, "tandem_absmax", chunk_absmax);
 
 static_assert(std::is_same_v<decltype(&tandem_quantize), void (*)(const float*, float*, int8_t*, int, int, int, int,
                                                                   int, uint64_t, uint32_t, uint32_t, uint64_t)>);
@@ -83,6 +95,7 @@ void quantize(const OpCall& c) {
           scalar(p.levels), scalar(int{p.scale == QuantScale::norm2}), scalar(int{p.stochastic}), scalar(p.key.seed),
           scalar(p.key.step), scalar(p.key.rank), scalar(p.key.offset)});
 }
+TANDEM_XRT_KERNEL(quantize, "tandem_quantize", quantize);
 
 static_assert(std::is_same_v<decltype(&tandem_sign_pack), void (*)(const float*, float*, uint8_t*, int, int)>);
 void sign_pack(const OpCall& c) {
@@ -91,6 +104,7 @@ void sign_pack(const OpCall& c) {
          {in(x), out(unit), out(bits), scalar(as_int(c, x.numel(), "n")),
           scalar(as_int(c, c.param<ChunkParams>().chunk, "chunk"))});
 }
+TANDEM_XRT_KERNEL(sign_pack, "tandem_sign_pack", sign_pack);
 
 static_assert(std::is_same_v<decltype(&tandem_compact),
                              void (*)(const float*, float, int32_t*, float*, int32_t*, int, int, int64_t)>);
@@ -104,6 +118,7 @@ void compact(const OpCall& c) {
          {in(x), scalar(threshold), out(idx), out(val), out(count), scalar(as_int(c, x.numel(), "n")),
           scalar(as_int(c, idx.numel(), "capacity")), scalar(c.param<CompactParams>().limit)});
 }
+TANDEM_XRT_KERNEL(compact, "tandem_compact", compact);
 
 static_assert(std::is_same_v<decltype(&tandem_accumulate), void (*)(const float*, float*, float, int, int)>);
 void axpy(const OpCall& c) {
@@ -111,26 +126,13 @@ void axpy(const OpCall& c) {
   launch(c, "tandem_accumulate",
          {in(x), out(y), scalar(c.param<ScaleParams>().alpha), scalar(as_int(c, x.numel(), "n")), scalar(0)});
 }
+TANDEM_XRT_KERNEL(axpy, "tandem_accumulate", axpy, f32_only);
 
 }  // namespace
 
 void register_xrt_kernels(XrtDevice& d) {
-  struct Entry {
-    const OpDesc& op;
-    const char* core;
-    Kernel kernel;
-  };
-  const Entry table[] = {
-      {opdesc::gemm, "tandem_gemm", {gemm, f32_only}},
-      {opdesc::conv2d_forward, "tandem_conv2d", {conv2d_forward, nullptr}},
-      {opdesc::chunk_absmax, "tandem_absmax", {chunk_absmax, nullptr}},
-      {opdesc::quantize, "tandem_quantize", {quantize, nullptr}},
-      {opdesc::sign_pack, "tandem_sign_pack", {sign_pack, nullptr}},
-      {opdesc::compact, "tandem_compact", {compact, nullptr}},
-      {opdesc::axpy, "tandem_accumulate", {axpy, f32_only}},
-  };
-  for (const Entry& e : table)
-    if (d.card().has_kernel(e.core)) d.register_kernel(e.op, e.kernel);
+  for (const XrtKernel& k : xrt_kernels())
+    if (d.card().has_kernel(k.core)) d.register_kernel(*k.op, k.kernel);
 }
 
 }  // namespace tandem::fpga

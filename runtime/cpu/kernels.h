@@ -1,4 +1,5 @@
-// CPU kernels, one file per op family under ops/ (named like the descriptors in runtime/src/ops).
+// What the CPU's kernel files share: their registration list and the OpenMP loop helpers. One
+// file per op family under ops/, named like the descriptors in runtime/src/ops/.
 #pragma once
 
 #include <algorithm>
@@ -8,42 +9,8 @@
 
 namespace tandem::cpu {
 
-void gemm(const OpCall& c);
-void conv2d_forward(const OpCall& c);
-void conv2d_backward_data(const OpCall& c);
-void conv2d_backward_weights(const OpCall& c);
-void bias_add(const OpCall& c);
-void bias_backward(const OpCall& c);
-void relu_forward(const OpCall& c);
-void relu_backward(const OpCall& c);
-void maxpool2d_forward(const OpCall& c);
-void maxpool2d_backward(const OpCall& c);
-void softmax_xent_forward(const OpCall& c);
-void softmax_xent_backward(const OpCall& c);
-void axpy(const OpCall& c);
-void scale(const OpCall& c);
-void fill(const OpCall& c);
-void add(const OpCall& c);
-void mul(const OpCall& c);
-void cast(const OpCall& c);
-void chunk_absmax(const OpCall& c);
-void chunk_norm2(const OpCall& c);
-void chunk_absmean(const OpCall& c);
-void sign_pack(const OpCall& c);
-void sign_unpack(const OpCall& c);
-void quantize(const OpCall& c);
-void dequantize(const OpCall& c);
-void pack_bits(const OpCall& c);
-void unpack_bits(const OpCall& c);
-void sample(const OpCall& c);
-void kth_magnitude(const OpCall& c);
-void compact(const OpCall& c);
-void scatter_add(const OpCall& c);
-void random_fill(const OpCall& c);
-void orthonormalize(const OpCall& c);
-
-/// Registers every kernel above on the device.
-void register_kernels(DeviceImpl& device);
+/// The CPU's kernels, one TANDEM_KERNEL line beside each in ops/<op family>.cpp.
+KernelList& cpu_kernels();
 
 /// Loops touching fewer elements than this run on the calling thread: waking the team costs
 /// more than it saves.

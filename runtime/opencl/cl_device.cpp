@@ -103,10 +103,7 @@ ClDevice::ClDevice(int index, cl_platform_id platform, cl_device_id dev)
   // Device addresses are opaque: each buffer gets its own range of a made-up address space
   // (never dereferenced), so a tensor's data() + offset finds its buffer again in locate().
   next_address_ = uintptr_t{1} << 44;
-  register_elementwise_kernels(*this);
-  register_layer_kernels(*this);
-  register_codec_kernels(*this);
-  register_sparse_kernels(*this);
+  register_kernels(opencl_kernels());
 }
 
 ClDevice::~ClDevice() {
@@ -242,6 +239,11 @@ cl_program ClDevice::program(const std::string& name) {
   ++builds_;
   programs_.emplace(name, p);
   return p;
+}
+
+KernelList& opencl_kernels() {
+  static KernelList list;
+  return list;
 }
 
 }  // namespace tandem::opencl

@@ -166,11 +166,8 @@ void read_back(const OpCall& call, const Tensor& t, void* host);
 /// Enqueues dst = src converted to dst's dtype (the cast op; ops_elementwise.cpp).
 void cast_into(const OpCall& call, const Tensor& src, const Tensor& dst);
 
-/// Registers the kernels of ops_*.cpp.
-void register_elementwise_kernels(ClDevice& device);
-void register_layer_kernels(ClDevice& device);
-void register_codec_kernels(ClDevice& device);
-void register_sparse_kernels(ClDevice& device);
+/// The kernels of ops_*.cpp, each registered by a TANDEM_KERNEL line beside it.
+KernelList& opencl_kernels();
 
 /// The embedded kernels/*.cl sources (generated at build time): name → text, or nullptr.
 const char* embedded_source(const std::string& name);

@@ -71,18 +71,14 @@ void quantize(const OpCall& c) {
 
 }  // namespace
 
-void register_codec_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::chunk_absmax, {[](const OpCall& c) { per_chunk(c, "chunk_absmax_f32", *c.out[0]); }});
-  d.register_kernel(opdesc::chunk_norm2,
-                    {[](const OpCall& c) { per_chunk(c, "chunk_norm2_f32", *c.out[0]); }, needs_fp64});
-  d.register_kernel(opdesc::chunk_absmean,
-                    {[](const OpCall& c) { per_chunk(c, "chunk_absmean_f32", *c.out[0]); }, needs_fp64});
-  d.register_kernel(opdesc::quantize, {quantize, quantize_unsupported});
-  d.register_kernel(opdesc::dequantize, {[](const OpCall& c) { per_element(c, "dequantize_f32"); }});
-  d.register_kernel(opdesc::sign_pack, {sign_pack, needs_fp64});
-  d.register_kernel(opdesc::sign_unpack, {[](const OpCall& c) { per_element(c, "sign_unpack_f32"); }});
-  d.register_kernel(opdesc::pack_bits, {[](const OpCall& c) { bit_fields(c, "pack_bits", c.in[0]->numel()); }});
-  d.register_kernel(opdesc::unpack_bits, {[](const OpCall& c) { bit_fields(c, "unpack_bits", c.out[0]->numel()); }});
-}
+TANDEM_KERNEL(opencl_kernels, chunk_absmax, [](const OpCall& c) { per_chunk(c, "chunk_absmax_f32", *c.out[0]); });
+TANDEM_KERNEL(opencl_kernels, chunk_norm2, [](const OpCall& c) { per_chunk(c, "chunk_norm2_f32", *c.out[0]); }, needs_fp64);
+TANDEM_KERNEL(opencl_kernels, chunk_absmean, [](const OpCall& c) { per_chunk(c, "chunk_absmean_f32", *c.out[0]); }, needs_fp64);
+TANDEM_KERNEL(opencl_kernels, quantize, quantize, quantize_unsupported);
+TANDEM_KERNEL(opencl_kernels, dequantize, [](const OpCall& c) { per_element(c, "dequantize_f32"); });
+TANDEM_KERNEL(opencl_kernels, sign_pack, sign_pack, needs_fp64);
+TANDEM_KERNEL(opencl_kernels, sign_unpack, [](const OpCall& c) { per_element(c, "sign_unpack_f32"); });
+TANDEM_KERNEL(opencl_kernels, pack_bits, [](const OpCall& c) { bit_fields(c, "pack_bits", c.in[0]->numel()); });
+TANDEM_KERNEL(opencl_kernels, unpack_bits, [](const OpCall& c) { bit_fields(c, "unpack_bits", c.out[0]->numel()); });
 
 }  // namespace tandem::opencl

@@ -26,18 +26,23 @@ void elementwise(const OpCall& c, const std::string& op, std::initializer_list<c
 }
 
 void fill(const OpCall& c) { elementwise(c, "fill", {c.out[0]}, c.param<FillParams>().value); }
+TANDEM_KERNEL(opencl_kernels, fill, fill);
 void scale(const OpCall& c) { elementwise(c, "scale", {c.out[0]}, c.param<ScaleParams>().alpha); }
+TANDEM_KERNEL(opencl_kernels, scale, scale);
 void axpy(const OpCall& c) { elementwise(c, "axpy", {c.in[0], c.out[0]}, c.param<ScaleParams>().alpha); }
+TANDEM_KERNEL(opencl_kernels, axpy, axpy);
 void add(const OpCall& c) { elementwise(c, "add", {c.in[0], c.in[1], c.out[0]}); }
+TANDEM_KERNEL(opencl_kernels, add, add);
 void mul(const OpCall& c) { elementwise(c, "mul", {c.in[0], c.in[1], c.out[0]}); }
+TANDEM_KERNEL(opencl_kernels, mul, mul);
 
 void check(const OpCall& c, cl_int err, const char* what) {
   if (err != CL_SUCCESS)
     throw Error(ErrorKind::device, c.device.id(), c.op.name, std::string(what) + " failed: " + cl_error_name(err));
 }
 
-// The same dtype is a copy of the bytes, on the stream; overlapping views (which OpenCL may
-// not copy between) go through a scratch buffer, as memmove would.
+// The same dtype is a copy of the bytes, on the stream. dispatch has refused views that overlap
+// without being the same one (which OpenCL may not copy between); the same one is a no-op.
 void copy(const OpCall& c, const Tensor& src, const Tensor& dst) {
   const size_t bytes = src.nbytes();
   if (bytes == 0) return;
@@ -45,18 +50,11 @@ void copy(const OpCall& c, const Tensor& src, const Tensor& dst) {
   const ClRef s = d.locate(src.data(), bytes, c.op.name), t = d.locate(dst.data(), bytes, c.op.name);
   if (s.mem == t.mem && s.offset == t.offset) return;
   const cl_command_queue q = cl_stream(c).queue();
-  if (s.mem == t.mem && s.offset < t.offset + bytes && t.offset < s.offset + bytes) {
-    const Scratch staging(c, bytes);
-    check(c, clEnqueueCopyBuffer(q, s.mem, staging.get(), s.offset, 0, bytes, 0, nullptr, nullptr),
-          "clEnqueueCopyBuffer");
-    check(c, clEnqueueCopyBuffer(q, staging.get(), t.mem, 0, t.offset, bytes, 0, nullptr, nullptr),
-          "clEnqueueCopyBuffer");
-    return;
-  }
   check(c, clEnqueueCopyBuffer(q, s.mem, t.mem, s.offset, t.offset, bytes, 0, nullptr, nullptr), "clEnqueueCopyBuffer");
 }
 
 void cast(const OpCall& c) { cast_into(c, *c.in[0], *c.out[0]); }
+TANDEM_KERNEL(opencl_kernels, cast, cast);
 
 }  // namespace
 
@@ -75,13 +73,5 @@ void cast_into(const OpCall& c, const Tensor& src, const Tensor& dst) {
       .run({static_cast<size_t>(src.numel())});
 }
 
-void register_elementwise_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::fill, {fill});
-  d.register_kernel(opdesc::scale, {scale});
-  d.register_kernel(opdesc::axpy, {axpy});
-  d.register_kernel(opdesc::add, {add});
-  d.register_kernel(opdesc::mul, {mul});
-  d.register_kernel(opdesc::cast, {cast});
-}
 
 }  // namespace tandem::opencl

@@ -18,6 +18,7 @@ void relu_forward(const OpCall& c) {
   const Tensor& y = *c.out[0];
   Launch(c, "elementwise", "relu_forward_f32").arg(*c.in[0]).arg(y).scalar<u64>(n_of(y)).run({n_of(y)});
 }
+TANDEM_KERNEL(opencl_kernels, relu_forward, relu_forward);
 
 void relu_backward(const OpCall& c) {
   const Tensor& dx = *c.out[0];
@@ -28,6 +29,7 @@ void relu_backward(const OpCall& c) {
       .scalar<u64>(n_of(dx))
       .run({n_of(dx)});
 }
+TANDEM_KERNEL(opencl_kernels, relu_backward, relu_backward);
 
 void bias_add(const OpCall& c) {
   const Tensor& y = *c.out[0];
@@ -40,6 +42,7 @@ void bias_add(const OpCall& c) {
       .scalar<u64>(n_of(y))
       .run({n_of(y)});
 }
+TANDEM_KERNEL(opencl_kernels, bias_add, bias_add);
 
 void bias_backward(const OpCall& c) {
   const Planes p = planes(c.in[0]->shape());
@@ -52,6 +55,7 @@ void bias_backward(const OpCall& c) {
       .scalar<u64>(p.inner)
       .run({static_cast<size_t>(p.c) * wg}, {wg});
 }
+TANDEM_KERNEL(opencl_kernels, bias_backward, bias_backward);
 
 void gemm_f32(const OpCall& c, const Tensor& a, const Tensor& b, const Tensor& out) {
   const auto& p = c.param<GemmParams>();
@@ -88,6 +92,7 @@ void gemm(const OpCall& c) {
   gemm_f32(c, wa, wb, wc);
   cast_into(c, wc, out);
 }
+TANDEM_KERNEL(opencl_kernels, gemm, gemm);
 
 // Launches a conv kernel over `items` work-items with the geometry of x, w, y.
 void conv(const OpCall& c, const char* kernel, const Tensor& in0, const Tensor& in1, const Tensor& out, const Shape& x,
@@ -103,16 +108,19 @@ void conv2d_forward(const OpCall& c) {
   const Tensor &x = *c.in[0], &w = *c.in[1], &y = *c.out[0];
   conv(c, "conv2d_forward_f32", x, w, y, x.shape(), w.shape(), y.shape(), n_of(y));
 }
+TANDEM_KERNEL(opencl_kernels, conv2d_forward, conv2d_forward);
 
 void conv2d_backward_data(const OpCall& c) {
   const Tensor &dy = *c.in[0], &w = *c.in[1], &dx = *c.out[0];
   conv(c, "conv2d_backward_data_f32", dy, w, dx, dx.shape(), w.shape(), dy.shape(), n_of(dx));
 }
+TANDEM_KERNEL(opencl_kernels, conv2d_backward_data, conv2d_backward_data);
 
 void conv2d_backward_weights(const OpCall& c) {
   const Tensor &x = *c.in[0], &dy = *c.in[1], &dw = *c.out[0];
   conv(c, "conv2d_backward_weights_f32", x, dy, dw, x.shape(), dw.shape(), dy.shape(), n_of(dw));
 }
+TANDEM_KERNEL(opencl_kernels, conv2d_backward_weights, conv2d_backward_weights);
 
 void maxpool2d_forward(const OpCall& c) {
   const auto& p = c.param<Pool2dParams>();
@@ -130,6 +138,7 @@ void maxpool2d_forward(const OpCall& c) {
       .scalar(p.stride)
       .run({n_of(*c.out[0])});
 }
+TANDEM_KERNEL(opencl_kernels, maxpool2d_forward, maxpool2d_forward);
 
 void maxpool2d_backward(const OpCall& c) {
   const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
@@ -150,6 +159,7 @@ void maxpool2d_backward(const OpCall& c) {
       .scalar(per_in)
       .run({planes});
 }
+TANDEM_KERNEL(opencl_kernels, maxpool2d_backward, maxpool2d_backward);
 
 // Labels come from data files: read back and checked before any output is written.
 void check_labels(const OpCall& c, const Tensor& labels) {
@@ -173,6 +183,7 @@ void softmax_xent_forward(const OpCall& c) {
       .run({rows});
   Launch(c, "pool_loss", "softmax_xent_mean_f32").arg(row_loss.get()).arg(*c.out[1]).scalar(rows).run({1});
 }
+TANDEM_KERNEL(opencl_kernels, softmax_xent_forward, softmax_xent_forward);
 
 void softmax_xent_backward(const OpCall& c) {
   const Tensor &probs = *c.in[0], &labels = *c.in[1];
@@ -188,22 +199,9 @@ void softmax_xent_backward(const OpCall& c) {
       .scalar(g)
       .run({n_of(probs)});
 }
+TANDEM_KERNEL(opencl_kernels, softmax_xent_backward, softmax_xent_backward);
 
 }  // namespace
 
-void register_layer_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::relu_forward, {relu_forward});
-  d.register_kernel(opdesc::relu_backward, {relu_backward});
-  d.register_kernel(opdesc::bias_add, {bias_add});
-  d.register_kernel(opdesc::bias_backward, {bias_backward});
-  d.register_kernel(opdesc::gemm, {gemm});
-  d.register_kernel(opdesc::conv2d_forward, {conv2d_forward});
-  d.register_kernel(opdesc::conv2d_backward_data, {conv2d_backward_data});
-  d.register_kernel(opdesc::conv2d_backward_weights, {conv2d_backward_weights});
-  d.register_kernel(opdesc::maxpool2d_forward, {maxpool2d_forward});
-  d.register_kernel(opdesc::maxpool2d_backward, {maxpool2d_backward});
-  d.register_kernel(opdesc::softmax_xent_forward, {softmax_xent_forward});
-  d.register_kernel(opdesc::softmax_xent_backward, {softmax_xent_backward});
-}
 
 }  // namespace tandem::opencl

@@ -26,6 +26,7 @@ void sample(const OpCall& c) {
       .key(p.key)
       .run({static_cast<size_t>(k)});
 }
+TANDEM_KERNEL(opencl_kernels, sample, sample);
 
 void random_fill(const OpCall& c) {
   const auto& p = c.param<RandomFillParams>();
@@ -33,6 +34,7 @@ void random_fill(const OpCall& c) {
   const cl_ulong blocks = (p.key.offset + n + 3) / 4 - p.key.offset / 4;  // the Philox blocks y draws from
   Launch(c, "sparse", "random_fill_f32").arg(*c.out[0]).scalar(n).scalar(p.lo).scalar(p.hi).key(p.key).run({blocks});
 }
+TANDEM_KERNEL(opencl_kernels, random_fill, random_fill);
 
 void scatter_add(const OpCall& c) {
   const Tensor &idx = *c.in[0], &y = *c.out[0];
@@ -50,6 +52,7 @@ void scatter_add(const OpCall& c) {
   const cl_ulong per = increasing ? 1 : m;
   Launch(c, "sparse", "scatter_add_f32").arg(idx).arg(*c.in[1]).arg(y).scalar(m).scalar(per).run({blocks_of(m, per)});
 }
+TANDEM_KERNEL(opencl_kernels, scatter_add, scatter_add);
 
 void kth_magnitude(const OpCall& c) {
   const Tensor& x = *c.in[0];
@@ -76,6 +79,7 @@ void kth_magnitude(const OpCall& c) {
     Launch(c, "sparse", "kth_pick").arg(state.get()).arg(hist.get()).arg(*c.out[0]).scalar<cl_int>(shift).run({1});
   }
 }
+TANDEM_KERNEL(opencl_kernels, kth_magnitude, kth_magnitude);
 
 void compact(const OpCall& c) {
   const Tensor &x = *c.in[0], &t = *c.in[1];
@@ -101,6 +105,7 @@ void compact(const OpCall& c) {
       .scalar<cl_ulong>(static_cast<cl_ulong>(c.out[0]->numel()))
       .run({blocks});
 }
+TANDEM_KERNEL(opencl_kernels, compact, compact);
 
 void orthonormalize(const OpCall& c) {
   const Tensor& a = *c.out[0];
@@ -120,13 +125,6 @@ const char* orthonormalize_unsupported(const OpCall& c) {
 
 }  // namespace
 
-void register_sparse_kernels(ClDevice& d) {
-  d.register_kernel(opdesc::sample, {sample});
-  d.register_kernel(opdesc::kth_magnitude, {kth_magnitude});
-  d.register_kernel(opdesc::compact, {compact});
-  d.register_kernel(opdesc::scatter_add, {scatter_add});
-  d.register_kernel(opdesc::random_fill, {random_fill});
-  d.register_kernel(opdesc::orthonormalize, {orthonormalize, orthonormalize_unsupported});
-}
+TANDEM_KERNEL(opencl_kernels, orthonormalize, orthonormalize, orthonormalize_unsupported);
 
 }  // namespace tandem::opencl

@@ -21,6 +21,39 @@ std::mutex& op_table_mutex() {
   return m;
 }
 
+// Byte ranges of two views of one device's memory intersect (device addresses are unique per
+// device on every backend, so the ranges tell; an empty view overlaps nothing).
+bool overlap(const Tensor& a, const Tensor& b) {
+  const auto* pa = static_cast<const char*>(a.data());
+  const auto* pb = static_cast<const char*>(b.data());
+  return a.nbytes() > 0 && b.nbytes() > 0 && pa < pb + b.nbytes() && pb < pa + a.nbytes();
+}
+
+bool same_view(const Tensor& a, const Tensor& b) { return a.data() == b.data() && a.nbytes() == b.nbytes(); }
+
+std::string role(const char* name, const Tensor& t) {
+  return std::string(name) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+}
+
+// A written tensor may share memory with another tensor of the call only where the op declares
+// it in place, and then only as the very same view: kernels read and write element by element.
+void check_aliasing(const OpCall& c) {
+  const OpDesc& op = c.op;
+  for (size_t o = 0; o < c.out.size(); ++o) {
+    const Tensor& out = *c.out[o];
+    for (size_t i = 0; i < c.in.size(); ++i) {
+      if (!overlap(out, *c.in[i])) continue;
+      if (op.may_alias(o, i) && same_view(out, *c.in[i])) continue;
+      c.fail(role(op.outputs[o], out) + " overlaps " + role(op.inputs[i], *c.in[i]) +
+             (op.may_alias(o, i) ? ": in place it must be the same view" : ": this op cannot run in place on them"));
+    }
+    for (size_t p = 0; p < o; ++p)
+      if (overlap(out, *c.out[p]))
+        c.fail(role(op.outputs[o], out) + " overlaps " + role(op.outputs[p], *c.out[p]) +
+               ": outputs must not share memory");
+  }
+}
+
 // Checks what every op shares (tensor count, presence, device) before the op's own checks.
 void check_call(const OpCall& call) {
   const OpDesc& op = call.op;
@@ -34,6 +67,7 @@ void check_call(const OpCall& call) {
   };
   for (size_t i = 0; i < call.in.size(); ++i) check(call.in[i], op.inputs[i]);
   for (size_t i = 0; i < call.out.size(); ++i) check(call.out[i], op.outputs[i]);
+  check_aliasing(call);
 }
 
 }  // namespace
@@ -75,12 +109,40 @@ int OpCall::count32(int64_t v, const char* what) const {
   return static_cast<int>(v);
 }
 
-OpDesc::OpDesc(const char* name_, std::vector<const char*> inputs_, std::vector<const char*> outputs_,
-               ValidateFn validate_, CostFn cost_)
-    : name(name_), inputs(std::move(inputs_)), outputs(std::move(outputs_)), validate(validate_), cost(cost_) {
+const char* access_name(Access a) {
+  switch (a) {
+    case Access::read: return "read";
+    case Access::write: return "write";
+    case Access::read_write: return "read-write";
+  }
+  return "?";
+}
+
+namespace {
+int index_of(const std::vector<const char*>& roles, const char* name) {
+  for (size_t i = 0; i < roles.size(); ++i)
+    if (std::string_view(roles[i]) == name) return static_cast<int>(i);
+  return -1;
+}
+}  // namespace
+
+OpDesc::OpDesc(const char* name_, std::vector<const char*> inputs_, std::vector<OutputRole> outputs_,
+               ValidateFn validate_, CostFn cost_, std::vector<InPlace> in_place_)
+    : name(name_), inputs(std::move(inputs_)), validate(validate_), cost(cost_) {
+  for (const OutputRole& r : outputs_) {
+    outputs.push_back(r.name);
+    output_access.push_back(r.access);
+  }
+  for (const InPlace& p : in_place_) in_place.emplace_back(index_of(outputs, p.output), index_of(inputs, p.input));
   std::lock_guard lock(op_table_mutex());
   id = static_cast<uint32_t>(op_table().size());
   op_table().push_back(this);
+}
+
+bool OpDesc::may_alias(size_t output, size_t input) const {
+  for (const auto& [o, i] : in_place)
+    if (o == static_cast<int>(output) && i == static_cast<int>(input)) return true;
+  return false;
 }
 
 const std::vector<const OpDesc*>& all_ops() { return op_table(); }

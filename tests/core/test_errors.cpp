@@ -136,15 +136,44 @@ TEST_F(BadInput, TensorOnAnotherDevice) {
 
 TEST_F(BadInput, OpNotImplementedOnDevice) {
   Stream s2(second_device());
-  Tensor a = Tensor::zeros(second_device(), {2, 2});
+  Tensor a = Tensor::zeros(second_device(), {2, 2}), c = Tensor::zeros(second_device(), {2, 2});
   EXPECT_FALSE(second_device().supports(opdesc::gemm));
-  expect_error([&] { ops::gemm(s2, a, a, a); }, ErrorKind::unsupported, {"cpu:1 gemm: not implemented on this device"});
+  expect_error([&] { ops::gemm(s2, a, a, c); }, ErrorKind::unsupported, {"cpu:1 gemm: not implemented on this device"});
   Tensor big = Tensor::zeros(second_device(), {9});
   expect_error([&] { ops::relu_forward(s2, big, big); }, ErrorKind::unsupported,
                {"relu_forward: more than 8 elements"});
   Tensor small = Tensor::from_vector(second_device(), {2}, std::vector<float>{-1, 2});
   ops::relu_forward(s2, small, small);
   EXPECT_EQ(small.to_vector<float>(), (std::vector<float>{0, 2}));
+}
+
+// A written tensor may share memory with a read one only where the op declares it in place, and
+// then only as the same view; nothing is written when the call is refused.
+TEST_F(BadInput, WrittenTensorsMayNotAliasReadOnesUnlessDeclared) {
+  Tensor x = Tensor::from_vector(cpu, {8}, std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8});
+  const std::vector<float> before = x.to_vector<float>();
+  // axpy reads x and updates y: y = x is refused.
+  expect_error([&] { ops::axpy(s, 1.0f, x, x); }, ErrorKind::invalid_argument,
+               {"cpu:0 axpy: y f32[8] overlaps x f32[8]: this op cannot run in place on them"});
+  // add declares c in place of a or b, but only as the same view: a shifted view is refused.
+  const Tensor head(x.buffer(), {4}, DType::f32, 0), shifted(x.buffer(), {4}, DType::f32, 4);
+  const Tensor mid(x.buffer(), {4}, DType::f32, 8);
+  expect_error([&] { ops::add(s, head, mid, shifted); }, ErrorKind::invalid_argument,
+               {"add: c f32[4] overlaps a f32[4]: in place it must be the same view"});
+  // Two outputs sharing memory are refused whatever the op.
+  Tensor in = Tensor::zeros(cpu, {1, 1, 4, 4}), both = Tensor::zeros(cpu, {4}, DType::i32);
+  const Tensor y(both.buffer(), {1, 1, 2, 2}, DType::f32), idx(both.buffer(), {1, 1, 2, 2}, DType::i32);
+  expect_error([&] { ops::maxpool2d_forward(s, in, y, idx); }, ErrorKind::invalid_argument,
+               {"indices i32[1,1,2,2] overlaps y f32[1,1,2,2]: outputs must not share memory"});
+  EXPECT_EQ(x.to_vector<float>(), before);
+  // Declared and the same view: runs in place.
+  ops::add(s, head, head, head);
+  ops::relu_forward(s, x, x);
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{2, 4, 6, 8, 5, 6, 7, 8}));
+  // Disjoint views of one buffer are independent tensors.
+  const Tensor tail(x.buffer(), {4}, DType::f32, 16);
+  ops::axpy(s, 1.0f, head, tail);
+  EXPECT_EQ(x.to_vector<float>(), (std::vector<float>{2, 4, 6, 8, 7, 10, 13, 16}));
 }
 
 TEST_F(BadInput, CopiesAcrossDevices) {
@@ -164,10 +193,10 @@ TEST_F(BadInput, EmptyHandlesAndMissingParameters) {
   Stream none;
   Tensor x = Tensor::zeros(cpu, {2});
   expect_error([&] { ops::relu_forward(none, x, x); }, ErrorKind::invalid_argument, {"relu_forward", "no stream"});
-  Tensor a = Tensor::zeros(cpu, {2, 2});
+  Tensor a = Tensor::zeros(cpu, {2, 2}), c = Tensor::zeros(cpu, {2, 2});
   expect_error(
       [&] {
-        dispatch(s, find_op("gemm"), {&a, &a}, {&a});
+        dispatch(s, find_op("gemm"), {&a, &a}, {&c});
       },
       ErrorKind::invalid_argument, {"cpu:0 gemm: called without its parameters"});
   expect_error([&] { dispatch(s, find_op("gemm"), {&a}, {&a}); }, ErrorKind::invalid_argument,

@@ -336,5 +336,25 @@ TEST(BackendOpsCoverage, EveryOpHasACase) {
   }
 }
 
+// Every descriptor says how it uses each tensor (what byte costs, XRT staging and memory
+// planning go by), and its in-place declarations name roles it has.
+TEST(BackendOpsCoverage, EveryOpDeclaresAccessModes) {
+  for (const OpDesc* op : all_ops()) {
+    ASSERT_EQ(op->output_access.size(), op->outputs.size()) << op->name;
+    for (size_t i = 0; i < op->outputs.size(); ++i)
+      EXPECT_NE(op->output_access[i], Access::read) << op->name << ": output " << op->outputs[i] << " is read only";
+    for (const auto& [o, in] : op->in_place) {
+      EXPECT_TRUE(o >= 0 && o < static_cast<int>(op->outputs.size())) << op->name << ": in-place output unknown";
+      EXPECT_TRUE(in >= 0 && in < static_cast<int>(op->inputs.size())) << op->name << ": in-place input unknown";
+    }
+  }
+  // The ops that update a tensor say so (their costs count it twice).
+  for (const OpDesc* op : {&opdesc::axpy, &opdesc::scale, &opdesc::bias_add, &opdesc::scatter_add,
+                           &opdesc::orthonormalize, &opdesc::gemm})
+    EXPECT_EQ(op->output_access[0], Access::read_write) << op->name;
+  EXPECT_TRUE(opdesc::add.may_alias(0, 0) && opdesc::add.may_alias(0, 1));
+  EXPECT_FALSE(opdesc::axpy.may_alias(0, 0));
+}
+
 }  // namespace
 }  // namespace tandem::test

@@ -77,9 +77,9 @@ TEST(Backend, WhatTheCoresCannotDoIsUnsupported) {
   const auto backend = make_xrt_backend(config("u250.xclbin"));
   const Device d(backend->devices()[0]);
   Stream s(d);
-  const Tensor a = Tensor::zeros(d, {4, 4}, DType::f16);
+  const Tensor a = Tensor::zeros(d, {4, 4}, DType::f16), c = Tensor::zeros(d, {4, 4}, DType::f16);
   try {
-    ops::gemm(s, a, a, a);
+    ops::gemm(s, a, a, c);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::unsupported) << e.what();

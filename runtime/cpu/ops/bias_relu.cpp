@@ -19,6 +19,7 @@ void bias_add(const OpCall& call) {
     for (int64_t i = 0; i < pl.inner; ++i) out[i] += v;
   });
 }
+TANDEM_KERNEL(cpu_kernels, bias_add, bias_add);
 
 void bias_backward(const OpCall& call) {
   const Tensor &dy = *call.in[0], &db = *call.out[0];
@@ -38,6 +39,7 @@ void bias_backward(const OpCall& call) {
     out[c] = static_cast<float>(sum);
   });
 }
+TANDEM_KERNEL(cpu_kernels, bias_backward, bias_backward);
 
 void relu_forward(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
@@ -48,6 +50,7 @@ void relu_forward(const OpCall& call) {
     for (int64_t i = first; i < first + count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
   });
 }
+TANDEM_KERNEL(cpu_kernels, relu_forward, relu_forward);
 
 void relu_backward(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
@@ -59,5 +62,6 @@ void relu_backward(const OpCall& call) {
     for (int64_t i = first; i < first + count; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
   });
 }
+TANDEM_KERNEL(cpu_kernels, relu_backward, relu_backward);
 
 }  // namespace tandem::cpu

@@ -166,6 +166,7 @@ void conv2d_forward(const OpCall& call) {
     }
   }
 }
+TANDEM_KERNEL(cpu_kernels, conv2d_forward, conv2d_forward);
 
 void conv2d_backward_data(const OpCall& call) {
   const Tensor &dy = *call.in[0], &w = *call.in[1], &dx = *call.out[0];
@@ -186,6 +187,7 @@ void conv2d_backward_data(const OpCall& call) {
     }
   }
 }
+TANDEM_KERNEL(cpu_kernels, conv2d_backward_data, conv2d_backward_data);
 
 void conv2d_backward_weights(const OpCall& call) {
   const Tensor &x = *call.in[0], &dy = *call.in[1], &dw = *call.out[0];
@@ -214,5 +216,6 @@ void conv2d_backward_weights(const OpCall& call) {
   for (int t = 1; t < nt; ++t)
     for (int64_t i = 0; i < wsize; ++i) dws[i] += partial[static_cast<size_t>(t * wsize + i)];
 }
+TANDEM_KERNEL(cpu_kernels, conv2d_backward_weights, conv2d_backward_weights);
 
 }  // namespace tandem::cpu

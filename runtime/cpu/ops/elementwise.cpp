@@ -95,6 +95,7 @@ void axpy(const OpCall& call) {
     for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
   });
 }
+TANDEM_KERNEL(cpu_kernels, axpy, axpy);
 
 void scale(const OpCall& call) {
   const float alpha = call.param<ScaleParams>().alpha;
@@ -103,6 +104,7 @@ void scale(const OpCall& call) {
     for (int64_t i = 0; i < n; ++i) x[i] *= alpha;
   });
 }
+TANDEM_KERNEL(cpu_kernels, scale, scale);
 
 void fill(const OpCall& call) {
   const float value = call.param<FillParams>().value;
@@ -111,18 +113,21 @@ void fill(const OpCall& call) {
     for (int64_t i = 0; i < n; ++i) y[i] = value;
   });
 }
+TANDEM_KERNEL(cpu_kernels, fill, fill);
 
 void add(const OpCall& call) {
   elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
     for (int64_t i = 0; i < n; ++i) c[i] = a[i] + b[i];  // c may alias a or b: no simd pragma
   });
 }
+TANDEM_KERNEL(cpu_kernels, add, add);
 
 void mul(const OpCall& call) {
   elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
     for (int64_t i = 0; i < n; ++i) c[i] = a[i] * b[i];  // c may alias a or b: no simd pragma
   });
 }
+TANDEM_KERNEL(cpu_kernels, mul, mul);
 
 void cast(const OpCall& call) {
   const Tensor &src = *call.in[0], &dst = *call.out[0];
@@ -158,5 +163,6 @@ void cast(const OpCall& call) {
     for (int64_t i = first; i < first + count; ++i) store(dst.dtype(), dst.data(), i, load(src.dtype(), src.data(), i));
   });
 }
+TANDEM_KERNEL(cpu_kernels, cast, cast);
 
 }  // namespace tandem::cpu

@@ -55,5 +55,6 @@ void gemm(const OpCall& call) {
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, p.alpha, w.a.data(), lda, w.b.data(), ldb, p.beta, w.c.data(), n);
   narrow_into(w.c, c);
 }
+TANDEM_KERNEL(cpu_kernels, gemm, gemm);
 
 }  // namespace tandem::cpu

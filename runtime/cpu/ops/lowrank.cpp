@@ -30,5 +30,6 @@ void orthonormalize(const OpCall& call) {
     for (int64_t row = 0; row < m; ++row) p[row * r + j] = static_cast<float>(p[row * r + j] * inv);
   }
 }
+TANDEM_KERNEL(cpu_kernels, orthonormalize, orthonormalize);
 
 }  // namespace tandem::cpu

@@ -47,6 +47,7 @@ void maxpool2d_forward(const OpCall& call) {
       }
   });
 }
+TANDEM_KERNEL(cpu_kernels, maxpool2d_forward, maxpool2d_forward);
 
 void maxpool2d_backward(const OpCall& call) {
   const Tensor &dy = *call.in[0], &idx = *call.in[1], &dx = *call.out[0];
@@ -63,5 +64,6 @@ void maxpool2d_backward(const OpCall& call) {
     for (int64_t o = 0; o < per_out; ++o) out[is[plane * per_out + o]] += dys[plane * per_out + o];
   });
 }
+TANDEM_KERNEL(cpu_kernels, maxpool2d_backward, maxpool2d_backward);
 
 }  // namespace tandem::cpu

@@ -64,8 +64,11 @@ void chunk_reduce(const OpCall& call) {
 }  // namespace
 
 void chunk_absmax(const OpCall& call) { chunk_reduce<absmax>(call); }
+TANDEM_KERNEL(cpu_kernels, chunk_absmax, chunk_absmax);
 void chunk_norm2(const OpCall& call) { chunk_reduce<norm2>(call); }
+TANDEM_KERNEL(cpu_kernels, chunk_norm2, chunk_norm2);
 void chunk_absmean(const OpCall& call) { chunk_reduce<absmean>(call); }
+TANDEM_KERNEL(cpu_kernels, chunk_absmean, chunk_absmean);
 
 // Bit j is 1 where x[j] ≥ 0, for count ≤ 8 elements.
 inline uint8_t sign_byte(const float* x, int64_t count) {
@@ -97,6 +100,7 @@ void sign_pack(const OpCall& call) {
     for (int64_t b = first / 8; b * 8 < last; ++b) bits[b] = sign_byte(x + 8 * b, std::min<int64_t>(8, n - 8 * b));
   });
 }
+TANDEM_KERNEL(cpu_kernels, sign_pack, sign_pack);
 
 void sign_unpack(const OpCall& call) {
   const uint8_t* bits = static_cast<const uint8_t*>(call.in[0]->data());
@@ -118,6 +122,7 @@ void sign_unpack(const OpCall& call) {
     for (; i < end; ++i) one(i);
   });
 }
+TANDEM_KERNEL(cpu_kernels, sign_unpack, sign_unpack);
 
 using compression::level_nearest;
 using compression::level_stochastic;
@@ -213,6 +218,7 @@ void quantize(const OpCall& call) {
     }
   });
 }
+TANDEM_KERNEL(cpu_kernels, quantize, quantize);
 
 void dequantize(const OpCall& call) {
   const int8_t* q = static_cast<const int8_t*>(call.in[0]->data());
@@ -222,6 +228,7 @@ void dequantize(const OpCall& call) {
     for (int64_t i = first; i < first + count; ++i) y[i] = static_cast<float>(q[i]) * unit[c];
   });
 }
+TANDEM_KERNEL(cpu_kernels, dequantize, dequantize);
 
 namespace {
 
@@ -275,6 +282,7 @@ void pack_bits(const OpCall& call) {
   auto* bits = static_cast<uint8_t*>(call.out[0]->data());
   compression::with_width(p.width, [&](auto w) { pack_width<w>(q, bits, call.in[0]->numel(), p.offset); });
 }
+TANDEM_KERNEL(cpu_kernels, pack_bits, pack_bits);
 
 void unpack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
@@ -282,5 +290,6 @@ void unpack_bits(const OpCall& call) {
   auto* q = static_cast<int8_t*>(call.out[0]->data());
   compression::with_width(p.width, [&](auto w) { unpack_width<w>(bits, q, call.out[0]->numel(), p.offset); });
 }
+TANDEM_KERNEL(cpu_kernels, unpack_bits, unpack_bits);
 
 }  // namespace tandem::cpu

@@ -34,6 +34,7 @@ void softmax_xent_forward(const OpCall& call) {
   for (double l : row_loss) total += l;
   *static_cast<float*>(loss.data()) = static_cast<float>(total / static_cast<double>(n));
 }
+TANDEM_KERNEL(cpu_kernels, softmax_xent_forward, softmax_xent_forward);
 
 void softmax_xent_backward(const OpCall& call) {
   const Tensor &probs = *call.in[0], &labels = *call.in[1], &dlogits = *call.out[0];
@@ -48,5 +49,6 @@ void softmax_xent_backward(const OpCall& call) {
     d[i * k + ls[i]] -= g;
   });
 }
+TANDEM_KERNEL(cpu_kernels, softmax_xent_backward, softmax_xent_backward);
 
 }  // namespace tandem::cpu

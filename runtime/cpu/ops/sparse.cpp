@@ -23,6 +23,7 @@ void sample(const OpCall& call) {
     val[j] = p.scaled ? x[i] * static_cast<float>(size) : x[i];
   });
 }
+TANDEM_KERNEL(cpu_kernels, sample, sample);
 
 namespace {
 
@@ -73,6 +74,7 @@ void kth_magnitude(const OpCall& call) {
     return everything();
   out = kth_of(candidates, k);
 }
+TANDEM_KERNEL(cpu_kernels, kth_magnitude, kth_magnitude);
 
 void compact(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());
@@ -127,6 +129,7 @@ void compact(const OpCall& call) {
   });
   *static_cast<int32_t*>(call.out[2]->data()) = static_cast<int32_t>(selected);
 }
+TANDEM_KERNEL(cpu_kernels, compact, compact);
 
 void scatter_add(const OpCall& call) {
   const int32_t* idx = static_cast<const int32_t*>(call.in[0]->data());
@@ -137,6 +140,7 @@ void scatter_add(const OpCall& call) {
   // Sequential: indices may repeat, and the payloads this decodes are small next to y.
   for (int64_t j = 0; j < m; ++j) y[idx[j]] += val[j];
 }
+TANDEM_KERNEL(cpu_kernels, scatter_add, scatter_add);
 
 void random_fill(const OpCall& call) {
   const auto& p = call.param<RandomFillParams>();
@@ -147,5 +151,6 @@ void random_fill(const OpCall& call) {
       y[i] = p.lo + (p.hi - p.lo) * compression::uniform_from(words(static_cast<uint64_t>(i)));
   });
 }
+TANDEM_KERNEL(cpu_kernels, random_fill, random_fill);
 
 }  // namespace tandem::cpu

@@ -23,6 +23,33 @@ struct Kernel {
   KernelSupportsFn unsupported = nullptr;  ///< optional: nullptr means every valid call
 };
 
+/// The kernels of one backend, as its kernel files list them at static initialization: each
+/// kernel file registers its kernels with one TANDEM_KERNEL line beside each, and the backend's
+/// devices take the whole list when they start. (The backend libraries are linked whole, so
+/// no kernel file is dropped for want of a reference.)
+class KernelList {
+ public:
+  struct Entry {
+    const OpDesc* op;
+    Kernel kernel;
+  };
+  int add(const OpDesc& op, Kernel kernel) {
+    entries_.push_back({&op, kernel});
+    return static_cast<int>(entries_.size());
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+/// TANDEM_KERNEL(cpu_kernels, gemm, gemm_kernel[, unsupported_fn]): registers a kernel for
+/// opdesc::<op> in the list that `list()` returns (a function, so that the list exists before
+/// the first registration whatever the order of static initialization).
+#define TANDEM_KERNEL(list, op, ...)                      \
+  [[maybe_unused]] static const int tandem_kernel_##op = \
+      (list)().add(::tandem::opdesc::op, ::tandem::Kernel{__VA_ARGS__})
+
 class EventImpl {
  public:
   virtual ~EventImpl() = default;
@@ -81,6 +108,10 @@ class DeviceImpl {
   virtual double simulation_seconds() const { return 0; }
 
   void register_kernel(const OpDesc& op, Kernel kernel);
+  /// Registers every kernel of the list.
+  void register_kernels(const KernelList& list) {
+    for (const KernelList::Entry& e : list.entries()) register_kernel(*e.op, e.kernel);
+  }
   /// The kernel for an op, or nullptr: a lookup by the op's dense id.
   const Kernel* kernel(const OpDesc& op) const {
     return op.id < kernels_.size() && kernels_[op.id].run ? &kernels_[op.id] : nullptr;

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tandem/error.h"
@@ -65,22 +66,50 @@ void check_indices(const OpCall& c, const IndexRange& r, const int32_t* v, int64
 /// The failure for index `at` holding `value`, for backends that scan on the device.
 [[noreturn]] void index_error(const OpCall& c, const IndexRange& r, int64_t at, int64_t value);
 
+/// How an op uses a tensor. Inputs are read; an output is written over, or read and written
+/// (accumulated into, updated in place). Byte costs, XRT staging and memory planning follow it.
+enum class Access : uint8_t { read, write, read_write };
+const char* access_name(Access a);  ///< "read", "write", "read-write"
+
+/// An output tensor: its role and whether the op reads it first.
+struct OutputRole {
+  const char* name;
+  Access access;
+};
+/// Written over: its old contents are never read.
+constexpr OutputRole writes(const char* name) { return {name, Access::write}; }
+/// Read, then written: y += …, x *= …, in-place updates.
+constexpr OutputRole updates(const char* name) { return {name, Access::read_write}; }
+
+/// An output that may be given the very same view as an input: the kernels read each element
+/// before writing it. Any other overlap of an output with a tensor of the call is refused.
+struct InPlace {
+  const char* output;
+  const char* input;
+};
+
 struct OpDesc {
   using ValidateFn = void (*)(const OpCall&);
   using CostFn = OpCost (*)(const OpCall&);
 
   /// Registers the op in all_ops() and gives it a dense id (for O(1) kernel lookup).
-  OpDesc(const char* name, std::vector<const char*> inputs, std::vector<const char*> outputs, ValidateFn validate,
-         CostFn cost);
+  OpDesc(const char* name, std::vector<const char*> inputs, std::vector<OutputRole> outputs, ValidateFn validate,
+         CostFn cost, std::vector<InPlace> in_place = {});
   OpDesc(const OpDesc&) = delete;
   OpDesc& operator=(const OpDesc&) = delete;
 
   const char* name;
-  std::vector<const char*> inputs;  ///< tensor roles, for messages ("a", "b")
+  std::vector<const char*> inputs;  ///< tensor roles, for messages ("a", "b"); all read
   std::vector<const char*> outputs;
+  std::vector<Access> output_access;  ///< per output: write or read_write
+  /// (output, input) index pairs that may be the same view; a role the op does not have is
+  /// kept as -1 (the op-table test fails on it).
+  std::vector<std::pair<int, int>> in_place;
   ValidateFn validate;  ///< throws Error(invalid_argument) naming the offending shapes
   CostFn cost;
   uint32_t id;
+
+  bool may_alias(size_t output, size_t input) const;
 };
 
 /// Every op descriptor linked into the program, in registration order.
@@ -88,8 +117,8 @@ const std::vector<const OpDesc*>& all_ops();
 /// The op with this name; throws Error(invalid_argument) naming the known ops when unknown.
 const OpDesc& find_op(std::string_view name);
 
-/// Checks the call (devices, tensor count, shapes, a kernel for the device) and runs the
-/// kernel on the stream. Throws Error; nothing has been written when validation fails.
+/// Checks the call (devices, tensor count, aliasing against the access modes, shapes, a kernel
+/// for the device) and runs the kernel on the stream. Throws Error; nothing has been written when validation fails.
 void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
               std::initializer_list<const Tensor*> out, const void* params = nullptr);
 

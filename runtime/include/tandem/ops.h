@@ -142,7 +142,8 @@ void fill(Stream& s, const Tensor& y, float value);
 void add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// c = a ⊙ b elementwise (applies pruning masks); c may alias a or b.
 void mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
-/// dst = src converted to dst's dtype (same element count; floating types and integers).
+/// dst = src converted to dst's dtype (same element count; floating types and integers); dst
+/// may be src when the dtypes have one size.
 void cast(Stream& s, const Tensor& src, const Tensor& dst);
 
 /// scales[c] = max |x| over chunk c of x (f32 [n] → f32 [⌈n/chunk⌉]).

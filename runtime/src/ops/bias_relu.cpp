@@ -37,10 +37,12 @@ OpCost bias_add_cost(const OpCall& c) {
 
 }  // namespace
 
-const OpDesc opdesc::bias_add("bias_add", {"bias"}, {"y"}, validate_bias_add, bias_add_cost);
-const OpDesc opdesc::bias_backward("bias_backward", {"dy"}, {"dbias"}, validate_bias_backward, elementwise_cost);
-const OpDesc opdesc::relu_forward("relu_forward", {"x"}, {"y"}, validate_relu, elementwise_cost);
-const OpDesc opdesc::relu_backward("relu_backward", {"x", "dy"}, {"dx"}, validate_relu, elementwise_cost);
+const OpDesc opdesc::bias_add("bias_add", {"bias"}, {updates("y")}, validate_bias_add, bias_add_cost);
+const OpDesc opdesc::bias_backward("bias_backward", {"dy"}, {writes("dbias")}, validate_bias_backward, elementwise_cost);
+const OpDesc opdesc::relu_forward("relu_forward", {"x"}, {writes("y")}, validate_relu, elementwise_cost,
+                                         {{"y", "x"}});
+const OpDesc opdesc::relu_backward("relu_backward", {"x", "dy"}, {writes("dx")}, validate_relu,
+                                          elementwise_cost, {{"dx", "dy"}});
 
 void ops::bias_add(Stream& s, const Tensor& y, const Tensor& bias) { dispatch(s, opdesc::bias_add, {&bias}, {&y}); }
 void ops::bias_backward(Stream& s, const Tensor& dy, const Tensor& dbias) {

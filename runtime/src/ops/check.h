@@ -44,10 +44,13 @@ inline void dim(const OpCall& c, const Tensor& t, int i, int64_t n, const char* 
     c.fail(describe(c, t) + ": " + what + " is " + std::to_string(t.shape()[i]) + ", expected " + std::to_string(n));
 }
 
+/// Bytes moved by the call, from the access modes: inputs read once, outputs written once,
+/// read-write outputs read and written.
 inline double bytes_of(const OpCall& c) {
   double b = 0;
   for (const Tensor* t : c.in) b += static_cast<double>(t->nbytes());
-  for (const Tensor* t : c.out) b += static_cast<double>(t->nbytes());
+  for (size_t i = 0; i < c.out.size(); ++i)
+    b += static_cast<double>(c.out[i]->nbytes()) * (c.op.output_access[i] == Access::read_write ? 2 : 1);
   return b;
 }
 

@@ -39,10 +39,10 @@ OpCost cost_bwd_weights(const OpCall& c) { return conv_cost(c, *c.out[0], *c.in[
 
 }  // namespace
 
-const OpDesc opdesc::conv2d_forward("conv2d_forward", {"x", "w"}, {"y"}, validate_fwd, cost_fwd);
-const OpDesc opdesc::conv2d_backward_data("conv2d_backward_data", {"dy", "w"}, {"dx"}, validate_bwd_data,
+const OpDesc opdesc::conv2d_forward("conv2d_forward", {"x", "w"}, {writes("y")}, validate_fwd, cost_fwd);
+const OpDesc opdesc::conv2d_backward_data("conv2d_backward_data", {"dy", "w"}, {writes("dx")}, validate_bwd_data,
                                           cost_bwd_data);
-const OpDesc opdesc::conv2d_backward_weights("conv2d_backward_weights", {"x", "dy"}, {"dw"}, validate_bwd_weights,
+const OpDesc opdesc::conv2d_backward_weights("conv2d_backward_weights", {"x", "dy"}, {writes("dw")}, validate_bwd_weights,
                                              cost_bwd_weights);
 
 void ops::conv2d_forward(Stream& s, const Tensor& x, const Tensor& w, const Tensor& y, const Conv2dParams& p) {

@@ -20,19 +20,14 @@ void validate_cast(const OpCall& c) {
 
 OpCost cost(const OpCall& c) { return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c)}; }
 
-// axpy and scale read and write their output.
-OpCost cost_rw(const OpCall& c) {
-  return {static_cast<double>(c.out[0]->numel()), opcheck::bytes_of(c) + static_cast<double>(c.out[0]->nbytes())};
-}
-
 }  // namespace
 
-const OpDesc opdesc::axpy("axpy", {"x"}, {"y"}, validate_same, cost_rw);
-const OpDesc opdesc::scale("scale", {}, {"x"}, validate_same, cost_rw);
-const OpDesc opdesc::fill("fill", {}, {"y"}, validate_same, cost);
-const OpDesc opdesc::add("add", {"a", "b"}, {"c"}, validate_same, cost);
-const OpDesc opdesc::mul("mul", {"a", "b"}, {"c"}, validate_same, cost);
-const OpDesc opdesc::cast("cast", {"src"}, {"dst"}, validate_cast, cost);
+const OpDesc opdesc::axpy("axpy", {"x"}, {updates("y")}, validate_same, cost);
+const OpDesc opdesc::scale("scale", {}, {updates("x")}, validate_same, cost);
+const OpDesc opdesc::fill("fill", {}, {writes("y")}, validate_same, cost);
+const OpDesc opdesc::add("add", {"a", "b"}, {writes("c")}, validate_same, cost, {{"c", "a"}, {"c", "b"}});
+const OpDesc opdesc::mul("mul", {"a", "b"}, {writes("c")}, validate_same, cost, {{"c", "a"}, {"c", "b"}});
+const OpDesc opdesc::cast("cast", {"src"}, {writes("dst")}, validate_cast, cost, {{"dst", "src"}});
 
 void ops::axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y) {
   const ScaleParams p{alpha};

@@ -30,12 +30,13 @@ OpCost cost(const OpCall& c) {
   const Tensor& a = *c.in[0];
   const double k = static_cast<double>(p.trans_a ? a.shape()[0] : a.shape()[1]);
   const double mn = static_cast<double>(c.out[0]->numel());
-  return {2.0 * mn * k, opcheck::bytes_of(c) + (p.beta != 0.0f ? static_cast<double>(c.out[0]->nbytes()) : 0.0)};
+  // c is read-write, but read only when beta ≠ 0.
+  return {2.0 * mn * k, opcheck::bytes_of(c) - (p.beta == 0.0f ? static_cast<double>(c.out[0]->nbytes()) : 0.0)};
 }
 
 }  // namespace
 
-const OpDesc opdesc::gemm("gemm", {"a", "b"}, {"c"}, validate, cost);
+const OpDesc opdesc::gemm("gemm", {"a", "b"}, {updates("c")}, validate, cost);
 
 void ops::gemm(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c, const GemmParams& p) {
   dispatch(s, opdesc::gemm, {&a, &b}, {&c}, &p);

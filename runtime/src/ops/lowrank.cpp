@@ -21,7 +21,7 @@ OpCost cost(const OpCall& c) {
 
 }  // namespace
 
-const OpDesc opdesc::orthonormalize("orthonormalize", {}, {"a"}, validate, cost);
+const OpDesc opdesc::orthonormalize("orthonormalize", {}, {updates("a")}, validate, cost);
 
 void ops::orthonormalize(Stream& s, const Tensor& a) { dispatch(s, opdesc::orthonormalize, {}, {&a}); }
 

@@ -44,8 +44,8 @@ OpCost cost_bwd(const OpCall& c) { return {static_cast<double>(c.in[0]->numel())
 
 }  // namespace
 
-const OpDesc opdesc::maxpool2d_forward("maxpool2d_forward", {"x"}, {"y", "indices"}, validate_fwd, cost_fwd);
-const OpDesc opdesc::maxpool2d_backward("maxpool2d_backward", {"dy", "indices"}, {"dx"}, validate_bwd, cost_bwd);
+const OpDesc opdesc::maxpool2d_forward("maxpool2d_forward", {"x"}, {writes("y"), writes("indices")}, validate_fwd, cost_fwd);
+const OpDesc opdesc::maxpool2d_backward("maxpool2d_backward", {"dy", "indices"}, {writes("dx")}, validate_bwd, cost_bwd);
 
 void ops::maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dParams& p) {
   dispatch(s, opdesc::maxpool2d_forward, {&x}, {&y, &indices}, &p);

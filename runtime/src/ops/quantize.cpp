@@ -81,15 +81,15 @@ OpCost cost(const OpCall& c) {
 
 }  // namespace
 
-const OpDesc opdesc::chunk_absmax("chunk_absmax", {"x"}, {"scales"}, validate_reduce, cost);
-const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {"scales"}, validate_reduce, cost);
-const OpDesc opdesc::chunk_absmean("chunk_absmean", {"x"}, {"scales"}, validate_reduce, cost);
-const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {"unit", "bits"}, validate_sign_pack, cost);
-const OpDesc opdesc::sign_unpack("sign_unpack", {"bits", "unit"}, {"y"}, validate_sign_unpack, cost);
-const OpDesc opdesc::quantize("quantize", {"x"}, {"unit", "q"}, validate_quantize, cost);
-const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {"y"}, validate_dequantize, cost);
-const OpDesc opdesc::pack_bits("pack_bits", {"q"}, {"bits"}, validate_pack, cost);
-const OpDesc opdesc::unpack_bits("unpack_bits", {"bits"}, {"q"}, validate_unpack, cost);
+const OpDesc opdesc::chunk_absmax("chunk_absmax", {"x"}, {writes("scales")}, validate_reduce, cost);
+const OpDesc opdesc::chunk_norm2("chunk_norm2", {"x"}, {writes("scales")}, validate_reduce, cost);
+const OpDesc opdesc::chunk_absmean("chunk_absmean", {"x"}, {writes("scales")}, validate_reduce, cost);
+const OpDesc opdesc::sign_pack("sign_pack", {"x"}, {writes("unit"), writes("bits")}, validate_sign_pack, cost);
+const OpDesc opdesc::sign_unpack("sign_unpack", {"bits", "unit"}, {writes("y")}, validate_sign_unpack, cost);
+const OpDesc opdesc::quantize("quantize", {"x"}, {writes("unit"), writes("q")}, validate_quantize, cost);
+const OpDesc opdesc::dequantize("dequantize", {"q", "unit"}, {writes("y")}, validate_dequantize, cost);
+const OpDesc opdesc::pack_bits("pack_bits", {"q"}, {writes("bits")}, validate_pack, cost);
+const OpDesc opdesc::unpack_bits("unpack_bits", {"bits"}, {writes("q")}, validate_unpack, cost);
 
 void ops::chunk_absmax(Stream& s, const Tensor& x, const Tensor& scales, const ChunkParams& p) {
   dispatch(s, opdesc::chunk_absmax, {&x}, {&scales}, &p);

@@ -35,9 +35,9 @@ OpCost cost(const OpCall& c) { return {4.0 * static_cast<double>(c.in[0]->numel(
 
 }  // namespace
 
-const OpDesc opdesc::softmax_xent_forward("softmax_xent_forward", {"logits", "labels"}, {"probs", "loss"}, validate_fwd,
+const OpDesc opdesc::softmax_xent_forward("softmax_xent_forward", {"logits", "labels"}, {writes("probs"), writes("loss")}, validate_fwd,
                                           cost);
-const OpDesc opdesc::softmax_xent_backward("softmax_xent_backward", {"probs", "labels"}, {"dlogits"}, validate_bwd,
+const OpDesc opdesc::softmax_xent_backward("softmax_xent_backward", {"probs", "labels"}, {writes("dlogits")}, validate_bwd,
                                            cost);
 
 void ops::softmax_xent_forward(Stream& s, const Tensor& logits, const Tensor& labels, const Tensor& probs,

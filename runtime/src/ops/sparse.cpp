@@ -72,11 +72,11 @@ OpCost cost(const OpCall& c) {
 
 }  // namespace
 
-const OpDesc opdesc::sample("sample", {"x"}, {"idx", "val"}, validate_sample, cost);
-const OpDesc opdesc::kth_magnitude("kth_magnitude", {"x"}, {"t"}, validate_kth, cost);
-const OpDesc opdesc::compact("compact", {"x", "t"}, {"idx", "val", "count"}, validate_compact, cost);
-const OpDesc opdesc::scatter_add("scatter_add", {"idx", "val"}, {"y"}, validate_scatter_add, cost);
-const OpDesc opdesc::random_fill("random_fill", {}, {"y"}, validate_fill, cost);
+const OpDesc opdesc::sample("sample", {"x"}, {writes("idx"), writes("val")}, validate_sample, cost);
+const OpDesc opdesc::kth_magnitude("kth_magnitude", {"x"}, {writes("t")}, validate_kth, cost);
+const OpDesc opdesc::compact("compact", {"x", "t"}, {writes("idx"), writes("val"), writes("count")}, validate_compact, cost);
+const OpDesc opdesc::scatter_add("scatter_add", {"idx", "val"}, {updates("y")}, validate_scatter_add, cost);
+const OpDesc opdesc::random_fill("random_fill", {}, {writes("y")}, validate_fill, cost);
 
 void ops::sample(Stream& s, const Tensor& x, const Tensor& idx, const Tensor& val, const SampleParams& p) {
   dispatch(s, opdesc::sample, {&x}, {&idx, &val}, &p);
