@@ -50,7 +50,7 @@ GradientBuckets::GradientBuckets(GradientSync& sync, std::vector<const Tensor*> 
 
 void GradientBuckets::start(Stream& s, size_t bucket, uint32_t step) {
   Bucket& b = buckets_[bucket];
-  const compression::RandomKey key{seed_, step, 0, b.key_offset};
+  const numeric::RandomKey key{seed_, step, 0, b.key_offset};
   const uint64_t before = b.sync->bytes_sent();  // counted as the messages are posted
   if (overlap_)
     b.request = b.sync->start(s, b.flat, 0, key);

@@ -63,7 +63,7 @@ Request GradientSync::allgather(Stream& s, const Tensor& send, const Tensor& rec
   return {};
 }
 
-SyncRequest GradientSync::begin(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key,
+SyncRequest GradientSync::begin(Stream& s, const Tensor& grad, size_t tensor, numeric::RandomKey key,
                                 bool blocking) {
   if (!grad || grad.dtype() != DType::f32)
     throw Error(ErrorKind::invalid_argument, "", "gradient sync", "gradient must be an f32 tensor");
@@ -159,7 +159,7 @@ void GradientSync::gather_after_sizes(PerTensor& t, int64_t mine, std::function<
 }
 
 // Messages in host memory (with their wire headers and checksums, checked before decoding).
-void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key,
+void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, numeric::RandomKey key,
                                         bool blocking, SyncRequest& r) {
   const float mean = 1.0f / static_cast<float>(comm_->size());
   const auto then = [&r](std::function<Request()> f) { r.rounds_.push_back(std::move(f)); };
@@ -195,7 +195,7 @@ void GradientSync::gather_host_messages(Stream& s, const Tensor& grad, PerTensor
 
 // Payloads left in device memory (GradientCodec::encode), gathered there — by NCCL without the
 // host; MPI stages them — and decoded where they landed. Each is padded to 8 bytes in the gather.
-void GradientSync::gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key,
+void GradientSync::gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, numeric::RandomKey key,
                                           bool blocking, SyncRequest& r) {
   const float mean = 1.0f / static_cast<float>(comm_->size());
   const auto then = [&r](std::function<Request()> f) { r.rounds_.push_back(std::move(f)); };

@@ -9,7 +9,7 @@
 
 #include "layout.h"
 #include "payload_check.h"
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 #include "tandem/error.h"
 #include "tandem/ops.h"
 
@@ -137,7 +137,7 @@ Tensor GradientCodec::encode(Stream& st, const Tensor& grad, const RandomKey& ke
       const QuantScale scale = spec_.codec == Codec::qsgd ? QuantScale::norm2 : QuantScale::absmax;
       ops::quantize(st, x, unit, q, {L.chunk, L.levels, scale, spec_.codec != Codec::int8, key});
       if (!raw)
-        ops::pack_bits(st, q, at(msg, L.levels_at(), {packed_bytes(n, L.width)}, DType::u8), {L.width, L.levels});
+        ops::pack_bits(st, q, at(msg, L.levels_at(), {numeric::packed_bytes(n, L.width)}, DType::u8), {L.width, L.levels});
       break;
     }
     case Codec::sign:
@@ -245,7 +245,7 @@ void GradientCodec::decode_payload(Stream& st, Codec codec, const Layout& L, con
         q = at(msg, L.levels_at(), {n}, DType::i8);
       } else {
         q = w.slot(0, d, {n}, DType::i8);
-        ops::unpack_bits(st, at(msg, L.levels_at(), {packed_bytes(n, L.width)}, DType::u8), q, {L.width, L.levels});
+        ops::unpack_bits(st, at(msg, L.levels_at(), {numeric::packed_bytes(n, L.width)}, DType::u8), q, {L.width, L.levels});
       }
       ops::dequantize(st, q, unit, dst, {L.chunk});
       break;

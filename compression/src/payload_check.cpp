@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 
 namespace tandem::compression {
 namespace {
@@ -44,7 +44,7 @@ void check_fields(const Layout& L, const uint8_t* p, const std::string& op) {
   if (full * 8 < n) {
     uint8_t fields[8];
     const int count = static_cast<int>(n - full * 8);
-    const uint64_t rest = unpack_group(p + full * W, count, W, fields);
+    const uint64_t rest = numeric::unpack_group(p + full * W, count, W, fields);
     for (int j = 0; j < count; ++j)
       if (fields[j] > top) bad_level(L, static_cast<uint64_t>(8 * full + j), fields[j] - L.levels, op);
     if (rest != 0) bad(op, "padding bits of the last byte are not zero");
@@ -65,7 +65,7 @@ void check_levels(const Layout& L, const uint8_t* p, const std::string& op) {
     }
     return;
   }
-  with_width(L.width, [&](auto w) { check_fields<w>(L, p, op); });
+  numeric::with_width(L.width, [&](auto w) { check_fields<w>(L, p, op); });
 }
 
 void check_sign_padding(const Layout& L, const uint8_t* bits, const std::string& op) {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "layout.h"
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 #include "tandem/error.h"
 
 namespace tandem::compression {
@@ -168,9 +168,9 @@ Layout layout_of(const WireHeader& h, const std::string& op) {
       }
       L.levels = h.codec == Codec::int8 ? 127 : qsgd ? static_cast<int>(p[0]) : 1;
       if (L.levels < 1 || L.levels > 127) bad(op, "levels " + std::to_string(p[0]) + " outside [1, 127]");
-      L.width = field_width(2 * static_cast<uint32_t>(L.levels));
+      L.width = numeric::field_width(2 * static_cast<uint32_t>(L.levels));
       if (L.width >= 8) L.width = 8;
-      L.bytes = 4 * L.chunks + static_cast<uint64_t>(packed_bytes(static_cast<int64_t>(L.n), L.width));
+      L.bytes = 4 * L.chunks + static_cast<uint64_t>(numeric::packed_bytes(static_cast<int64_t>(L.n), L.width));
       break;
     }
     case Codec::randomk:

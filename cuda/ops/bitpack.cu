@@ -8,7 +8,7 @@
 #include "chunk_tiles.cuh"
 #include "common.cuh"
 #include "op.h"
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 
 namespace tandem::cuda {
 namespace {
@@ -106,7 +106,7 @@ __device__ inline void pack_any_group(const int8_t* q, uint8_t* bits, int64_t n,
   uint64_t acc = 0;
   for (int64_t j = 0; j < count; ++j)
     acc |= (static_cast<uint64_t>(static_cast<int>(q[8 * g + j]) + offset) & mask) << (j * width);
-  const int64_t bytes = compression::packed_bytes(count, width);  // width bytes for a whole group
+  const int64_t bytes = numeric::packed_bytes(count, width);  // width bytes for a whole group
   for (int64_t b = 0; b < bytes; ++b) bits[g * width + b] = static_cast<uint8_t>(acc >> (8 * b));
 }
 
@@ -135,7 +135,7 @@ __global__ void unpack_kernel(const uint8_t* bits, int8_t* q, int64_t n, int wid
   const uint64_t mask = (uint64_t{1} << width) - 1;
   TANDEM_GRID_LOOP(g, (n + 7) / 8) {
     const int64_t count = n - 8 * g < 8 ? n - 8 * g : 8;
-    const int64_t bytes = compression::packed_bytes(count, width);
+    const int64_t bytes = numeric::packed_bytes(count, width);
     uint64_t acc = 0;
     for (int64_t b = 0; b < bytes; ++b) acc |= static_cast<uint64_t>(bits[g * width + b]) << (8 * b);
     for (int64_t j = 0; j < count; ++j)

@@ -73,9 +73,9 @@ __device__ double load_any(DType t, const void* p, int64_t i) {
     case DType::f32:
       return static_cast<const float*>(p)[i];
     case DType::f16:
-      return from_f16_bits(static_cast<const uint16_t*>(p)[i]);
+      return f16_bits_to_f32(static_cast<const uint16_t*>(p)[i]);
     case DType::bf16:
-      return from_bf16_bits(static_cast<const uint16_t*>(p)[i]);
+      return bf16_bits_to_f32(static_cast<const uint16_t*>(p)[i]);
     case DType::i8:
       return static_cast<const int8_t*>(p)[i];
     case DType::i32:
@@ -98,10 +98,10 @@ __device__ void store_any(DType t, void* p, int64_t i, double v) {
       static_cast<float*>(p)[i] = static_cast<float>(v);
       return;
     case DType::f16:
-      static_cast<uint16_t*>(p)[i] = to_f16_bits(static_cast<float>(v));
+      static_cast<uint16_t*>(p)[i] = f32_to_f16_bits(static_cast<float>(v));
       return;
     case DType::bf16:
-      static_cast<uint16_t*>(p)[i] = to_bf16_bits(static_cast<float>(v));
+      static_cast<uint16_t*>(p)[i] = f32_to_bf16_bits(static_cast<float>(v));
       return;
     case DType::i8:
       static_cast<int8_t*>(p)[i] = to_int<int8_t>(v, -128.0, 127.0);
@@ -123,10 +123,10 @@ __global__ void cast_kernel(DType from, const void* src, DType to, void* dst, in
 // stores of the f32 side, 8-byte ones of the 16-bit side. Same conversions, same bits.
 template <bool ToHalf, DType Half>
 __global__ void cast_x4_kernel(const void* src, void* dst, int64_t n) {
-  constexpr auto narrow = [](float v) { return Half == DType::f16 ? to_f16_bits(v) : to_bf16_bits(v); };
+  constexpr auto narrow = [](float v) { return Half == DType::f16 ? f32_to_f16_bits(v) : f32_to_bf16_bits(v); };
   // The CPU widens through double, which quiets a signaling NaN: so does this.
   constexpr auto widen = [](uint16_t h) {
-    const uint32_t f = __float_as_uint(Half == DType::f16 ? from_f16_bits(h) : from_bf16_bits(h));
+    const uint32_t f = __float_as_uint(Half == DType::f16 ? f16_bits_to_f32(h) : bf16_bits_to_f32(h));
     return __uint_as_float((f & 0x7fffffffu) > 0x7f800000u ? f | 0x400000u : f);
   };
   TANDEM_GRID_LOOP(k, n / 4) {

@@ -9,7 +9,7 @@
 #include "chunk_tiles.cuh"
 #include "common.cuh"
 #include "op.h"
-#include "tandem/compression/levels.h"
+#include "tandem/numeric/levels.h"
 
 namespace tandem::cuda {
 namespace {
@@ -47,17 +47,17 @@ __global__ void levels_nearest_kernel(const float* x, const float* unit, int8_t*
                                       float top) {
   TANDEM_GRID_LOOP(i, n) {
     const float u = unit[chunk_of(i, chunk)];
-    q[i] = usable_unit(u) ? compression::level_nearest(__fdiv_rn(x[i], u), top) : int8_t{0};
+    q[i] = usable_unit(u) ? numeric::level_nearest(__fdiv_rn(x[i], u), top) : int8_t{0};
   }
 }
 
 // One thread per Philox block: the four words feed four consecutive elements, as on the CPU.
 __global__ void levels_stochastic_kernel(const float* x, const float* unit, int8_t* q, int64_t n, int64_t chunk,
-                                         float top, compression::RandomKey key, uint64_t blocks) {
+                                         float top, numeric::RandomKey key, uint64_t blocks) {
   TANDEM_GRID_LOOP(t, static_cast<int64_t>(blocks)) {
     for_philox_block(key, n, static_cast<uint64_t>(t), [&](int64_t i, uint32_t word) {
       const float u = unit[chunk_of(i, chunk)];
-      q[i] = usable_unit(u) ? compression::level_stochastic(__fdiv_rn(x[i], u), compression::uniform_from(word), top)
+      q[i] = usable_unit(u) ? numeric::level_stochastic(__fdiv_rn(x[i], u), numeric::uniform_from(word), top)
                             : int8_t{0};
     });
   }
@@ -74,7 +74,7 @@ struct NearestLevels {
   int8_t* q;
   float top;
   __device__ int8_t level(float v, float u) const {
-    return usable_unit(u) ? compression::level_nearest(__fdiv_rn(v, u), top) : int8_t{0};
+    return usable_unit(u) ? numeric::level_nearest(__fdiv_rn(v, u), top) : int8_t{0};
   }
   __device__ void operator()(const ChunkTile& t) const {
     t.for_my_quads([&](int i, float4 v, float u) {
@@ -93,13 +93,13 @@ struct NearestLevels {
 struct StochasticLevels {
   int8_t* q;
   float top;
-  compression::RandomKey key;
+  numeric::RandomKey key;
   // Levels of elements i … i + m − 1 of the tile (m ≤ 4, values v, one unit u).
   __device__ void levels(const ChunkTile& t, int i, const float (&v)[4], float u, int m, int8_t (&out)[4]) const {
     const uint64_t p = key.offset + static_cast<uint64_t>(t.begin + i);
     const unsigned skip = p & 3u;
-    const compression::PhiloxCounter a = compression::random_block(key, p >> 2);
-    const compression::PhiloxCounter b = skip != 0 ? compression::random_block(key, (p >> 2) + 1) : a;
+    const numeric::PhiloxCounter a = numeric::random_block(key, p >> 2);
+    const numeric::PhiloxCounter b = skip != 0 ? numeric::random_block(key, (p >> 2) + 1) : a;
     // Word j of the four; selects rather than an indexed array, which would live in local memory.
     const auto word = [&](unsigned j) {
       const unsigned k = j % 4;
@@ -110,7 +110,7 @@ struct StochasticLevels {
 #pragma unroll
     for (int j = 0; j < 4; ++j)
       out[j] = j < m && usable_unit(u)
-                   ? compression::level_stochastic(__fdiv_rn(v[j], u), compression::uniform_from(word(skip + j)), top)
+                   ? numeric::level_stochastic(__fdiv_rn(v[j], u), numeric::uniform_from(word(skip + j)), top)
                    : int8_t{0};
   }
   __device__ void operator()(const ChunkTile& t) const {

@@ -13,10 +13,10 @@ namespace {
 
 // Stratum j is [⌊jn/k⌋, ⌊(j+1)n/k⌋); its element is start + ⌊random_u32(key, j)·size / 2³²⌋.
 __global__ void sample_kernel(const float* x, int32_t* idx, float* val, int64_t n, int64_t k,
-                              compression::RandomKey key, bool scaled) {
+                              numeric::RandomKey key, bool scaled) {
   TANDEM_GRID_LOOP(j, k) {
     const int64_t start = j * n / k, size = (j + 1) * n / k - start;
-    const uint64_t pick = (uint64_t{compression::random_u32(key, static_cast<uint64_t>(j))} * uint64_t(size)) >> 32;
+    const uint64_t pick = (uint64_t{numeric::random_u32(key, static_cast<uint64_t>(j))} * uint64_t(size)) >> 32;
     const int64_t i = start + static_cast<int64_t>(pick);
     idx[j] = static_cast<int32_t>(i);
     val[j] = scaled ? __fmul_rn(x[i], static_cast<float>(size)) : x[i];
@@ -40,11 +40,11 @@ __global__ void scatter_runs_kernel(const uint32_t* keys, const uint32_t* pos, c
   }
 }
 
-__global__ void random_fill_kernel(float* y, int64_t n, compression::RandomKey key, uint64_t blocks, float lo,
+__global__ void random_fill_kernel(float* y, int64_t n, numeric::RandomKey key, uint64_t blocks, float lo,
                                    float span) {
   TANDEM_GRID_LOOP(t, static_cast<int64_t>(blocks)) {
     for_philox_block(key, n, static_cast<uint64_t>(t), [&](int64_t i, uint32_t word) {
-      y[i] = __fadd_rn(lo, __fmul_rn(span, compression::uniform_from(word)));
+      y[i] = __fadd_rn(lo, __fmul_rn(span, numeric::uniform_from(word)));
     });
   }
 }

@@ -142,7 +142,7 @@ TEST(CudaBits, CodecPrimitivesAtOddSizesAndOffsets) {
   NEED_CUDA(d);
   const int64_t n = 10007;
   const std::vector<float> x = wave(size_t(n), 0.02f);
-  const compression::RandomKey key{0x1234567890abcdefull, 7, 3, 5};
+  const numeric::RandomKey key{0x1234567890abcdefull, 7, 3, 5};
   for (const int64_t chunk : {int64_t{1}, int64_t{100}, int64_t{256}, int64_t{4096}})
     for (const QuantScale scale : {QuantScale::absmax, QuantScale::norm2})
       for (const bool stochastic : {false, true})
@@ -194,7 +194,7 @@ TEST(CudaBits, CodecPrimitivesOverManyTiles) {
   NEED_CUDA(d);
   const int64_t n = (int64_t{1} << 24) + 1001;
   const std::vector<float> x = wave(size_t(n), 0.01f);
-  const compression::RandomKey key{42, 3, 1, 6};
+  const numeric::RandomKey key{42, 3, 1, 6};
   for (const int64_t chunk : {int64_t{64}, int64_t{256}})
     for (const bool stochastic : {false, true})
       expect_same_bits(

@@ -5,8 +5,8 @@
 // One Philox block gives the uniforms of four consecutive elements.
 #include "chunk_math.h"
 #include "cores.h"
-#include "tandem/compression/levels.h"
-#include "tandem/compression/philox.h"
+#include "tandem/numeric/levels.h"
+#include "tandem/numeric/philox.h"
 
 extern "C" void tandem_quantize(const float* x, float* unit, int8_t* q, int n, int chunk, int levels, int norm2,
                                 int stochastic, uint64_t seed, uint32_t step, uint32_t rank, uint64_t offset) {
@@ -23,7 +23,7 @@ extern "C" void tandem_quantize(const float* x, float* unit, int8_t* q, int n, i
 #pragma HLS INTERFACE s_axilite port = rank
 #pragma HLS INTERFACE s_axilite port = offset
 #pragma HLS INTERFACE s_axilite port = return
-  const tandem::compression::RandomKey key{seed, step, rank, offset};
+  const tandem::numeric::RandomKey key{seed, step, rank, offset};
   const float top = static_cast<float>(levels);
 chunks:
   for (int first = 0, ci = 0; first < n; first += chunk, ++ci) {
@@ -33,21 +33,21 @@ chunks:
         (norm2 ? tandem_hls::chunk_norm2(xc, count) : tandem_hls::chunk_absmax(xc, count)) / top;  // IEEE division
     unit[ci] = u;
     const bool zero = !(u > 0.0f) || !std::isfinite(u);
-    tandem::compression::PhiloxCounter words{};
+    tandem::numeric::PhiloxCounter words{};
   levels:
     for (int i = 0; i < count; ++i) {
 #pragma HLS PIPELINE II = 1
       TANDEM_TRIP("quantize.levels");
       const uint64_t p = offset + static_cast<uint64_t>(first + i);
-      if (stochastic && (i == 0 || (p & 3) == 0)) words = tandem::compression::random_block(key, p >> 2);
+      if (stochastic && (i == 0 || (p & 3) == 0)) words = tandem::numeric::random_block(key, p >> 2);
       const float v = xc[i] / u;
       int8_t level;
       if (zero) {
         level = 0;
       } else if (!stochastic) {
-        level = tandem::compression::level_nearest(v, top);
+        level = tandem::numeric::level_nearest(v, top);
       } else {
-        level = tandem::compression::level_stochastic(v, tandem::compression::uniform_from(words[p & 3]), top);
+        level = tandem::numeric::level_stochastic(v, tandem::numeric::uniform_from(words[p & 3]), top);
       }
       q[first + i] = level;
     }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tandem/backend.h"
-#include "tandem/compression/philox.h"
+#include "tandem/numeric/philox.h"
 #include "tandem/error.h"
 
 namespace tandem::opencl {
@@ -125,7 +125,7 @@ class Launch {
   Launch& arg(const Tensor& t);
   Launch& arg(cl_mem mem);  ///< a scratch buffer, from offset 0
   /// A random key, as the KEY parameters of common.cl take it.
-  Launch& key(const compression::RandomKey& k) {
+  Launch& key(const numeric::RandomKey& k) {
     return scalar<cl_ulong>(k.seed).scalar<cl_uint>(k.step).scalar<cl_uint>(k.rank).scalar<cl_ulong>(k.offset);
   }
   template <class T>

@@ -1,5 +1,7 @@
 #include "tandem/dtype.h"
 
+#include "tandem/numeric/half.h"
+
 #include <bit>
 #include <cstring>
 #if defined(__x86_64__)
@@ -35,62 +37,11 @@ std::optional<DType> parse_dtype(std::string_view name) {
   return std::nullopt;
 }
 
-uint16_t f32_to_f16(float x) {
-  const uint32_t f = std::bit_cast<uint32_t>(x);
-  const uint32_t sign = (f >> 16) & 0x8000u;
-  const uint32_t abs = f & 0x7fffffffu;
-  if (abs >= 0x7f800000u)  // inf or NaN (keep a quiet NaN payload bit)
-    return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
-  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504
-  if (abs < 0x38800000u) {                                               // result is subnormal (or zero) in f16
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);           // below half the smallest
-    const uint32_t exp = abs >> 23;
-    const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126u - exp;  // 14 - (exp - 127) + 13 - 1 ... so value = mant >> shift
-    uint32_t h = mant >> shift;
-    const uint32_t rem = mant & ((1u << shift) - 1u);
-    const uint32_t half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (h & 1u))) ++h;
-    return static_cast<uint16_t>(sign | h);
-  }
-  // Normal: rebias the exponent (127 → 15) and round the 13 dropped mantissa bits to even.
-  uint32_t h = ((abs - 0x38000000u) >> 13);
-  const uint32_t rem = abs & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into the exponent: fine
-  return static_cast<uint16_t>(sign | h);
-}
-
-float f16_to_f32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t f;
-  if (exp == 0x1fu) {
-    f = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) {
-    f = sign | ((exp + 112u) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    f = sign;
-  } else {  // subnormal: normalize
-    int e = -1;
-    do {
-      ++e;
-      mant <<= 1;
-    } while (!(mant & 0x400u));
-    f = sign | ((112u - static_cast<uint32_t>(e)) << 23) | ((mant & 0x3ffu) << 13);
-  }
-  return std::bit_cast<float>(f);
-}
-
-uint16_t f32_to_bf16(float x) {
-  // Branch-free, so the bulk loop in from_f32 vectorizes.
-  const uint32_t f = std::bit_cast<uint32_t>(x);
-  const uint32_t rounded = (f + 0x7fffu + ((f >> 16) & 1u)) >> 16;
-  const uint32_t quiet_nan = (f >> 16) | 0x40u;
-  return static_cast<uint16_t>((f & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
-}
-
-float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+// One definition with the CUDA kernels (tandem/numeric/half.h).
+uint16_t f32_to_f16(float x) { return numeric::f32_to_f16_bits(x); }
+float f16_to_f32(uint16_t h) { return numeric::f16_bits_to_f32(h); }
+uint16_t f32_to_bf16(float x) { return numeric::f32_to_bf16_bits(x); }
+float bf16_to_f32(uint16_t h) { return numeric::bf16_bits_to_f32(h); }
 
 namespace {
 

@@ -20,7 +20,7 @@ Tensor gradient_of(int rank, const Shape& shape, unsigned salt) {
 
 // Serial: mean over ranks of decode(encode(grad_r)) with the key's rank set to r.
 std::vector<float> expected_mean(const compression::CodecSpec& spec, int ranks, const Shape& shape, unsigned salt,
-                                 compression::RandomKey key) {
+                                 numeric::RandomKey key) {
   Stream s(cpu_device());
   const int64_t n = shape.numel();
   std::vector<double> sum(static_cast<size_t>(n), 0.0);
@@ -70,7 +70,7 @@ TEST(GradientSync, EveryCodecGivesTheMeanOfWhatRanksSend) {
                            "topk_sampled:0.05", "powersgd:3"}) {
     const compression::CodecSpec spec = compression::parse_codec(name);
     GradientSync sync(comm, spec, false);
-    const compression::RandomKey key{11, 4, 0, 0};
+    const numeric::RandomKey key{11, 4, 0, 0};
     for (unsigned salt = 0; salt < 2; ++salt) {  // twice: PowerSGD's warm start must stay in step
       Tensor g = gradient_of(comm->rank(), shape, salt);
       sync.sync(s, g, 0, key);
@@ -101,7 +101,7 @@ TEST(GradientSync, NonBlockingEqualsBlocking) {
       std::vector<Tensor> want, got;
       std::vector<SyncRequest> pending;
       for (size_t k = 0; k < shapes.size(); ++k) {
-        const compression::RandomKey key{5, step, 0, 1000 * k};
+        const numeric::RandomKey key{5, step, 0, 1000 * k};
         want.push_back(gradient_of(comm->rank(), shapes[k], step + 3 * static_cast<unsigned>(k)));
         got.push_back(gradient_of(comm->rank(), shapes[k], step + 3 * static_cast<unsigned>(k)));
         blocking.sync(s, want.back(), k, key);
@@ -137,7 +137,7 @@ TEST(GradientSync, DevicePayloadsEqualHostMessages) {
     const compression::CodecSpec spec = compression::parse_codec(name);
     GradientSync on_host(comm, spec, true), on_dev(comm, spec, true);
     for (unsigned step = 0; step < 2; ++step) {
-      const compression::RandomKey key{7, step, 0, 0};
+      const numeric::RandomKey key{7, step, 0, 0};
       Tensor a = gradient_of(comm->rank(), shape, step);
       Tensor b = Tensor::empty(cl, shape);
       copy(a, b);

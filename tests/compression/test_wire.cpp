@@ -8,12 +8,14 @@
 #include <string>
 
 #include "../ops/harness.h"
-#include "tandem/compression/philox.h"
+#include "tandem/numeric/philox.h"
 #include "tandem/compression/wire.h"
 #include "tandem/error.h"
 
 namespace tandem::compression {
 namespace {
+
+using namespace numeric;  // the primitives the wire format is built on
 
 // Random123 tests/kat_vectors, the three "philox4x32 10" lines (counter, key, result).
 TEST(Philox, KnownAnswers) {

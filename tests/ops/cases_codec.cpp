@@ -5,14 +5,14 @@
 #include <numeric>
 
 #include "cases.h"
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 
 namespace tandem::test {
 namespace {
 
 // The bits of fields q[i] + offset, each `width` bits, least significant first.
 std::vector<uint8_t> packed(const std::vector<int8_t>& q, int width, int offset) {
-  std::vector<uint8_t> out(static_cast<size_t>(compression::packed_bytes(int64_t(q.size()), width)), 0);
+  std::vector<uint8_t> out(static_cast<size_t>(numeric::packed_bytes(int64_t(q.size()), width)), 0);
   for (size_t i = 0; i < q.size(); ++i)
     for (int b = 0; b < width; ++b)
       if (((q[i] + offset) >> b) & 1) out[(i * width + b) / 8] |= static_cast<uint8_t>(1u << ((i * width + b) % 8));
@@ -56,7 +56,7 @@ void add_sparse_cases(std::vector<OpCase>& cases) {
                for (int64_t j = 0; j < k; ++j) {
                  const int64_t start = j * n / k, size = (j + 1) * n / k - start;
                  idx[j] = static_cast<int32_t>(
-                     start + int64_t((uint64_t{compression::random_u32(p.key, uint64_t(j))} * uint64_t(size)) >> 32));
+                     start + int64_t((uint64_t{numeric::random_u32(p.key, uint64_t(j))} * uint64_t(size)) >> 32));
                  val[j] = x.v[idx[j]] * (scaled ? float(size) : 1.0f);
                }
                EXPECT_EQ(I.to_vector<int32_t>(), idx) << "sample indices";
@@ -137,7 +137,7 @@ void add_sparse_cases(std::vector<OpCase>& cases) {
                        Tensor Y = Tensor::empty(d, {n});
                        ops::random_fill(st, Y, p);
                        std::vector<float> want(static_cast<size_t>(n));
-                       for (int64_t i = 0; i < n; ++i) want[i] = -3.0f + 4.0f * compression::random_uniform(p.key, i);
+                       for (int64_t i = 0; i < n; ++i) want[i] = -3.0f + 4.0f * numeric::random_uniform(p.key, i);
                        expect_close(down(Y).v, want, 0, 0, "random_fill");
                      }});
   for (const auto& [m, r] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {50, 4}, {300, 16}, {3, 5}})
@@ -189,7 +189,7 @@ void add_codec_primitive_cases(std::vector<OpCase>& cases) {
       cases.push_back({"pack_bits" + suffix, &opdesc::pack_bits, [=](const Device& d, Stream& st) {
                          const std::vector<int8_t> q = levels();
                          Tensor Q = Tensor::from_vector(d, {n}, q),
-                                B = Tensor::empty(d, {compression::packed_bytes(n, width)}, DType::u8);
+                                B = Tensor::empty(d, {numeric::packed_bytes(n, width)}, DType::u8);
                          ops::pack_bits(st, Q, B, {width, offset});
                          EXPECT_EQ(B.to_vector<uint8_t>(), packed(q, width, offset)) << "pack_bits";
                        }});
@@ -297,7 +297,7 @@ void add_codec_primitive_cases(std::vector<OpCase>& cases) {
                              if (!(u > 0)) continue;
                              const float v = x.v[i] / u, lo = std::floor(v);
                              const float r = stochastic
-                                                 ? lo + (compression::random_uniform(p.key, i) < v - lo ? 1.f : 0.f)
+                                                 ? lo + (numeric::random_uniform(p.key, i) < v - lo ? 1.f : 0.f)
                                                  : std::nearbyint(v);
                              want[i] = static_cast<int8_t>(std::clamp(r, float(-levels), float(levels)));
                            }

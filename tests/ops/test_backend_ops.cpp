@@ -268,7 +268,7 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
 }
 
 // Codec primitives: the reference applies the definitions directly (the random stream is the
-// shared Philox of tandem/compression/philox.h, itself checked against known answers), and
+// shared Philox of tandem/numeric/philox.h, itself checked against known answers), and
 // devices must match it exactly — that is what makes compressed gradients device-independent.
 const std::vector<OpCase>& all_cases() {
   static const std::vector<OpCase> cases = [] {

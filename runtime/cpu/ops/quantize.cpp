@@ -10,8 +10,8 @@
 #endif
 
 #include "../kernels.h"
-#include "tandem/compression/bitpack.h"
-#include "tandem/compression/levels.h"
+#include "tandem/numeric/bitpack.h"
+#include "tandem/numeric/levels.h"
 
 namespace tandem::cpu {
 namespace {
@@ -124,14 +124,14 @@ void sign_unpack(const OpCall& call) {
 }
 TANDEM_KERNEL(cpu_kernels, sign_unpack, sign_unpack);
 
-using compression::level_nearest;
-using compression::level_stochastic;
+using numeric::level_nearest;
+using numeric::level_stochastic;
 
 #if defined(__x86_64__)
 // Philox4x32-10 on four blocks at once: each 64-bit lane holds one block's counter word in its
 // low half, so _mm256_mul_epu32 forms the rounds' 32×32→64 products. Same arithmetic as
 // philox.h, lane by lane; rnd receives the 16 uniforms of blocks block0 … block0 + 3.
-__attribute__((target("avx2"))) void four_blocks_avx2(const compression::RandomKey& key, uint64_t block0, float* rnd) {
+__attribute__((target("avx2"))) void four_blocks_avx2(const numeric::RandomKey& key, uint64_t block0, float* rnd) {
   const __m256i low = _mm256_set1_epi64x(0xffffffff);
   const __m256i m0 = _mm256_set1_epi64x(0xD2511F53), m1 = _mm256_set1_epi64x(0xCD9E8D57);
   const auto lo = [](uint64_t v) { return static_cast<long long>(v & 0xffffffffu); };
@@ -156,26 +156,26 @@ __attribute__((target("avx2"))) void four_blocks_avx2(const compression::RandomK
   _mm256_store_si256(reinterpret_cast<__m256i*>(w[2]), c2);
   _mm256_store_si256(reinterpret_cast<__m256i*>(w[3]), c3);
   for (int b = 0; b < 4; ++b)
-    for (int k = 0; k < 4; ++k) rnd[4 * b + k] = compression::uniform_from(static_cast<uint32_t>(w[k][b]));
+    for (int k = 0; k < 4; ++k) rnd[4 * b + k] = numeric::uniform_from(static_cast<uint32_t>(w[k][b]));
 }
 const bool have_avx2 = __builtin_cpu_supports("avx2");
 #endif
 
 // rnd[j] = random_uniform(key, first + j) for j < m: one Philox block per four elements, four
 // blocks per call of the AVX2 path where the CPU has it.
-void uniforms(const compression::RandomKey& key, uint64_t first, int64_t m, float* rnd) {
+void uniforms(const numeric::RandomKey& key, uint64_t first, int64_t m, float* rnd) {
   int64_t j = 0;
 #if defined(__x86_64__)
   if (have_avx2) {
     for (; j < m && (key.offset + first + static_cast<uint64_t>(j)) % 4 != 0; ++j)
-      rnd[j] = compression::random_uniform(key, first + static_cast<uint64_t>(j));
+      rnd[j] = numeric::random_uniform(key, first + static_cast<uint64_t>(j));
     for (; j + 16 <= m; j += 16) four_blocks_avx2(key, (key.offset + first + static_cast<uint64_t>(j)) / 4, rnd + j);
   }
 #endif
   while (j < m) {
     const uint64_t p = key.offset + first + static_cast<uint64_t>(j);
-    const compression::PhiloxCounter w = compression::random_block(key, p >> 2);
-    for (uint64_t k = p & 3; k < 4 && j < m; ++k, ++j) rnd[j] = compression::uniform_from(w[k]);
+    const numeric::PhiloxCounter w = numeric::random_block(key, p >> 2);
+    for (uint64_t k = p & 3; k < 4 && j < m; ++k, ++j) rnd[j] = numeric::uniform_from(w[k]);
   }
 }
 
@@ -250,7 +250,7 @@ void pack_width(const int8_t* q, uint8_t* bits, int64_t n, int offset) {
     uint8_t fields[8];
     const int count = static_cast<int>(n - full * 8);
     for (int j = 0; j < count; ++j) fields[j] = static_cast<uint8_t>((q[8 * full + j] + offset) & mask);
-    compression::pack_group(fields, count, W, bits + full * W);
+    numeric::pack_group(fields, count, W, bits + full * W);
   }
 }
 
@@ -269,7 +269,7 @@ void unpack_width(const uint8_t* bits, int8_t* q, int64_t n, int offset) {
   if (full * 8 < n) {
     uint8_t fields[8];
     const int count = static_cast<int>(n - full * 8);
-    compression::unpack_group(bits + full * W, count, W, fields);
+    numeric::unpack_group(bits + full * W, count, W, fields);
     for (int j = 0; j < count; ++j) q[8 * full + j] = static_cast<int8_t>(fields[j] - offset);
   }
 }
@@ -280,7 +280,7 @@ void pack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
   const auto* q = static_cast<const int8_t*>(call.in[0]->data());
   auto* bits = static_cast<uint8_t*>(call.out[0]->data());
-  compression::with_width(p.width, [&](auto w) { pack_width<w>(q, bits, call.in[0]->numel(), p.offset); });
+  numeric::with_width(p.width, [&](auto w) { pack_width<w>(q, bits, call.in[0]->numel(), p.offset); });
 }
 TANDEM_KERNEL(cpu_kernels, pack_bits, pack_bits);
 
@@ -288,7 +288,7 @@ void unpack_bits(const OpCall& call) {
   const auto& p = call.param<BitPackParams>();
   const auto* bits = static_cast<const uint8_t*>(call.in[0]->data());
   auto* q = static_cast<int8_t*>(call.out[0]->data());
-  compression::with_width(p.width, [&](auto w) { unpack_width<w>(bits, q, call.out[0]->numel(), p.offset); });
+  numeric::with_width(p.width, [&](auto w) { unpack_width<w>(bits, q, call.out[0]->numel(), p.offset); });
 }
 TANDEM_KERNEL(cpu_kernels, unpack_bits, unpack_bits);
 

@@ -17,7 +17,7 @@ void sample(const OpCall& call) {
   const int64_t n = call.in[0]->numel(), k = call.out[0]->numel();
   parallel_for(k, k, [&](int64_t j) {
     const int64_t start = j * n / k, size = (j + 1) * n / k - start;
-    const uint64_t pick = (uint64_t{compression::random_u32(p.key, static_cast<uint64_t>(j))} * uint64_t(size)) >> 32;
+    const uint64_t pick = (uint64_t{numeric::random_u32(p.key, static_cast<uint64_t>(j))} * uint64_t(size)) >> 32;
     const int64_t i = start + static_cast<int64_t>(pick);
     idx[j] = static_cast<int32_t>(i);
     val[j] = p.scaled ? x[i] * static_cast<float>(size) : x[i];
@@ -146,9 +146,9 @@ void random_fill(const OpCall& call) {
   const auto& p = call.param<RandomFillParams>();
   float* y = static_cast<float*>(call.out[0]->data());
   for_blocks(call.out[0]->numel(), [&](int64_t first, int64_t count) {
-    compression::RandomWords words(p.key);
+    numeric::RandomWords words(p.key);
     for (int64_t i = first; i < first + count; ++i)
-      y[i] = p.lo + (p.hi - p.lo) * compression::uniform_from(words(static_cast<uint64_t>(i)));
+      y[i] = p.lo + (p.hi - p.lo) * numeric::uniform_from(words(static_cast<uint64_t>(i)));
   });
 }
 TANDEM_KERNEL(cpu_kernels, random_fill, random_fill);

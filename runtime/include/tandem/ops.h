@@ -4,7 +4,7 @@
 // are preallocated by the caller and overwritten unless the op says it accumulates.
 #pragma once
 
-#include "tandem/compression/philox.h"
+#include "tandem/numeric/philox.h"
 #include "tandem/op.h"
 #include "tandem/stream.h"
 
@@ -44,7 +44,7 @@ struct QuantizeParams {
   int levels = 127;  ///< q ∈ [−levels, levels], at most 127 (stored as i8)
   QuantScale scale = QuantScale::absmax;
   bool stochastic = true;      ///< unbiased stochastic rounding; false: round to nearest even
-  compression::RandomKey key;  ///< element i draws random_uniform(key, i)
+  numeric::RandomKey key;  ///< element i draws random_uniform(key, i)
 };
 
 /// Fixed-width fields: element i is stored as q[i] + offset in `width` bits (see bitpack.h).
@@ -57,7 +57,7 @@ struct BitPackParams {
 /// element is start + ⌊random_u32(key, j) · size / 2³²⌋ — exact integer arithmetic, the same on
 /// every device.
 struct SampleParams {
-  compression::RandomKey key;
+  numeric::RandomKey key;
   bool scaled = true;  ///< val = x[idx] · stratum size: an unbiased estimate of x (random-k)
 };
 
@@ -70,7 +70,7 @@ struct CompactParams {
 };
 
 struct RandomFillParams {
-  compression::RandomKey key;
+  numeric::RandomKey key;
   float lo = -1.0f, hi = 1.0f;
 };
 

@@ -15,7 +15,7 @@ typedef float acc_t;  // devices without doubles sum in float
 // A compression::RandomKey, as four kernel arguments (Launch::key on the host).
 #define KEY const ulong seed, const uint step, const uint rank, const ulong offset
 
-// tandem/compression/philox.h: ten rounds of Philox4x32 on one counter block.
+// tandem/numeric/philox.h: ten rounds of Philox4x32 on one counter block.
 uint4 philox4x32_10(uint4 c, uint2 k) {
   for (int round = 0; round < 10; ++round) {
     if (round > 0) k += (uint2)(0x9E3779B9u, 0xBB67AE85u);

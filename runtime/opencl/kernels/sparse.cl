@@ -1,6 +1,6 @@
 // Sparse codec primitives: stratified sampling, k-th magnitude (radix select), compaction by
 // threshold, scatter-add, random fill. Exact: the same selections, and where values are
-// computed, the same float operations as the CPU (tandem/compression/philox.h in common.cl).
+// computed, the same float operations as the CPU (tandem/numeric/philox.h in common.cl).
 
 // Stratum j = [⌊jn/k⌋, ⌊(j+1)n/k⌋) gives the element start + ⌊random_u32(key, j) · size / 2³²⌋.
 kernel void sample_f32(IN(float, x), OUT(int, idx), OUT(float, val), const long n, const long k, const int scaled,

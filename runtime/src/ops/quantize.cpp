@@ -2,7 +2,7 @@
 // Philox-keyed) and dequantize, sign and fixed-width bit packing. The codecs in compression/ are
 // compositions of these and of the sparse and low-rank primitives.
 #include "check.h"
-#include "tandem/compression/bitpack.h"
+#include "tandem/numeric/bitpack.h"
 #include "tandem/ops.h"
 
 namespace tandem {
@@ -42,7 +42,7 @@ void validate_bits(const OpCall& c, const Tensor& q, const Tensor& bits) {
   opcheck::dtype(c, q, DType::i8);
   opcheck::dtype(c, bits, DType::u8);
   opcheck::rank(c, bits, 1);
-  opcheck::dim(c, bits, 0, compression::packed_bytes(q.numel(), p.width), "byte count");
+  opcheck::dim(c, bits, 0, numeric::packed_bytes(q.numel(), p.width), "byte count");
 }
 void validate_pack(const OpCall& c) { validate_bits(c, *c.in[0], *c.out[0]); }
 void validate_unpack(const OpCall& c) { validate_bits(c, *c.out[0], *c.in[0]); }

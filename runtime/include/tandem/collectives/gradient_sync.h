@@ -47,12 +47,12 @@ class GradientSync {
   /// grad ← (1/size) Σ over ranks of decode(what rank r sends for its grad). Every rank calls
   /// it for the same tensors in the same order; `tensor` indexes per-tensor state (codec,
   /// residual). The key's rank field is set to this rank.
-  void sync(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key) {
+  void sync(Stream& s, const Tensor& grad, size_t tensor, numeric::RandomKey key) {
     begin(s, grad, tensor, key, true).wait();
   }
   /// The same as non-blocking collectives: encodes and posts the first round; the request runs
   /// the rest. grad must not be touched until it completes; one request per tensor at a time.
-  SyncRequest start(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key) {
+  SyncRequest start(Stream& s, const Tensor& grad, size_t tensor, numeric::RandomKey key) {
     return begin(s, grad, tensor, key, false);
   }
 
@@ -77,13 +77,13 @@ class GradientSync {
   uint64_t bytes_sent_ = 0;
   PerTensor& at(size_t tensor);
   // Blocking: MPI's blocking collectives (its tuned algorithms; nothing to overlap with).
-  SyncRequest begin(Stream& s, const Tensor& grad, size_t tensor, compression::RandomKey key, bool blocking);
+  SyncRequest begin(Stream& s, const Tensor& grad, size_t tensor, numeric::RandomKey key, bool blocking);
   Request allreduce(Stream& s, const Tensor& t, bool blocking);
   Request allgather(Stream& s, const Tensor& send, const Tensor& recv, std::span<const int64_t> counts, bool blocking);
   void gather_after_sizes(PerTensor& t, int64_t mine, std::function<Request()> gather, bool blocking, SyncRequest& r);
-  void gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key, bool blocking,
+  void gather_host_messages(Stream& s, const Tensor& grad, PerTensor& t, numeric::RandomKey key, bool blocking,
                             SyncRequest& r);
-  void gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, compression::RandomKey key, bool blocking,
+  void gather_device_payloads(Stream& s, const Tensor& grad, PerTensor& t, numeric::RandomKey key, bool blocking,
                               SyncRequest& r);
 };
 

@@ -26,12 +26,15 @@
 #include <span>
 #include <string>
 
-#include "tandem/compression/philox.h"
+#include "tandem/numeric/philox.h"
 #include "tandem/compression/wire.h"
 #include "tandem/stream.h"
 #include "tandem/tensor.h"
 
 namespace tandem::compression {
+
+/// Codecs draw their random choices from the core's counter-based generator.
+using numeric::RandomKey;
 
 struct CodecSpec {
   Codec codec = Codec::none;

@@ -6,17 +6,9 @@
 
 #include <cstdint>
 
-// __host__ __device__ under nvcc, so CUDA kernels run these very functions; nothing elsewhere
-// (the CPU build and HLS see plain C++).
-#ifndef TANDEM_HD
-#if defined(__CUDACC__)
-#define TANDEM_HD __host__ __device__
-#else
-#define TANDEM_HD
-#endif
-#endif
+#include "tandem/numeric/host_device.h"
 
-namespace tandem::compression {
+namespace tandem::numeric {
 
 /// Round to nearest even: adding and subtracting 1.5·2²³ leaves the integer part, rounded in the
 /// default rounding mode, exactly as nearbyint does for |v| < 2²². Quantized values are within
@@ -44,4 +36,4 @@ TANDEM_HD inline int8_t level_stochastic(float v, float rnd, float top) {
   return clamp_level(lo + up, v, top);
 }
 
-}  // namespace tandem::compression
+}  // namespace tandem::numeric

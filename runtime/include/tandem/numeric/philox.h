@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-namespace tandem::compression {
+namespace tandem::numeric {
 
 using PhiloxCounter = std::array<uint32_t, 4>;
 using PhiloxKeyWords = std::array<uint32_t, 2>;
@@ -71,4 +71,4 @@ class RandomWords {
   PhiloxCounter words_{};
 };
 
-}  // namespace tandem::compression
+}  // namespace tandem::numeric

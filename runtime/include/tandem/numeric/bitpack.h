@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-namespace tandem::compression {
+namespace tandem::numeric {
 
 /// Bytes holding n fields of `width` bits (1..8).
 constexpr int64_t packed_bytes(int64_t n, int width) { return (n * width + 7) / 8; }
@@ -61,4 +61,4 @@ constexpr uint64_t unpack_group(const uint8_t* in, int count, int width, uint8_t
   return count * width >= 64 ? 0 : acc >> (count * width);
 }
 
-}  // namespace tandem::compression
+}  // namespace tandem::numeric
