@@ -204,7 +204,7 @@ void copy_peer(const Tensor& src, const Tensor& dst) {
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel())
     throw Error(ErrorKind::invalid_argument, d.id(), "copy peer",
                 "src " + src.str() + " and dst " + dst.str() + " differ in dtype or element count");
-  if (&s == &d) return d.copy_on_device(dst.data(), src.data(), src.nbytes());
+  if (&s == &d) return d.copy_on_device_at(dst.data(), src.data(), src.nbytes());
   if (src.nbytes() == 0) return;
   enable_peer(s, d);
   enable_peer(d, s);

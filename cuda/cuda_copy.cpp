@@ -42,9 +42,8 @@ CudaDevice::Staging& CudaDevice::staging() {
   return *staging_;
 }
 
-void CudaDevice::copy_from_host(void* dst, const void* src, size_t bytes) {
+void CudaDevice::copy_from_host_at(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  locate(dst, bytes, "copy from host");
   DeviceGuard guard(ordinal_, id());
   if (dma_ready(src)) {
     TANDEM_CUDA_CHECK(id(), "copy from host",
@@ -70,9 +69,8 @@ void CudaDevice::stage_in(char* dst, const char* src, size_t bytes) {
   }
 }
 
-void CudaDevice::copy_to_host(void* dst, const void* src, size_t bytes) {
+void CudaDevice::copy_to_host_at(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  locate(src, bytes, "copy to host");
   DeviceGuard guard(ordinal_, id());
   if (dma_ready(dst)) {
     TANDEM_CUDA_CHECK(id(), "copy to host", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cudaStreamLegacy));

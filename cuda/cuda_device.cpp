@@ -79,7 +79,18 @@ CudaDevice::CudaDevice(int index, int ordinal, DeviceProps props)
 
 CudaDevice::~CudaDevice() = default;  // never destroyed in practice: the registry outlives main
 
-void* CudaDevice::allocate(size_t bytes) {
+namespace {
+class CudaBuffer final : public DeviceBuffer {
+ public:
+  CudaBuffer(CudaDevice& device, void* ptr, size_t size) : DeviceBuffer(ptr, size), device_(device) {}
+  ~CudaBuffer() override { device_.free_async(address()); }
+
+ private:
+  CudaDevice& device_;
+};
+}  // namespace
+
+std::unique_ptr<DeviceBuffer> CudaDevice::allocate(size_t bytes) {
   DeviceGuard guard(ordinal_, id());
   const size_t size = std::max<size_t>(bytes, 1);  // a distinct address even for empty tensors
   void* p = nullptr;
@@ -99,16 +110,10 @@ void* CudaDevice::allocate(size_t bytes) {
                 "cannot allocate " + std::to_string(bytes) + " bytes: " + cudaGetErrorString(err));
   }
   TANDEM_CUDA_CHECK(id(), "allocate", err);
-  std::lock_guard lock(mutex_);
-  allocations_[reinterpret_cast<uintptr_t>(p)] = size;
-  return p;
+  return std::make_unique<CudaBuffer>(*this, p, bytes);
 }
 
-void CudaDevice::deallocate(void* ptr, size_t) noexcept {
-  {
-    std::lock_guard lock(mutex_);
-    if (allocations_.erase(reinterpret_cast<uintptr_t>(ptr)) == 0) return;
-  }
+void CudaDevice::free_async(void* ptr) noexcept {
   try {
     DeviceGuard guard(ordinal_, id());
     // On the legacy stream: the memory returns to the pool once every kernel queued before this
@@ -120,31 +125,15 @@ void CudaDevice::deallocate(void* ptr, size_t) noexcept {
   }
 }
 
-void CudaDevice::locate(const void* ptr, size_t bytes, const char* what) const {
-  std::lock_guard lock(mutex_);
-  const auto addr = reinterpret_cast<uintptr_t>(ptr);
-  auto it = allocations_.upper_bound(addr);
-  if (it != allocations_.begin()) {
-    --it;
-    const size_t offset = addr - it->first;
-    if (offset <= it->second && bytes <= it->second - offset) return;
-  }
-  throw Error(ErrorKind::invalid_argument, id(), what,
-              std::to_string(bytes) + " bytes at " + std::to_string(addr) + " are not inside a buffer of this device");
-}
-
-void CudaDevice::memset(void* dst, int value, size_t bytes) {
+void CudaDevice::memset_at(void* dst, int value, size_t bytes) {
   if (bytes == 0) return;
-  locate(dst, bytes, "memset");
   DeviceGuard guard(ordinal_, id());
   // Ordered like every op (legacy stream), so no host wait: Tensor::zeros stays asynchronous.
   TANDEM_CUDA_CHECK(id(), "memset", cudaMemsetAsync(dst, value, bytes, cudaStreamLegacy));
 }
 
-void CudaDevice::copy_on_device(void* dst, const void* src, size_t bytes) {
+void CudaDevice::copy_on_device_at(void* dst, const void* src, size_t bytes) {
   if (bytes == 0 || dst == src) return;
-  locate(dst, bytes, "copy on device");
-  locate(src, bytes, "copy on device");
   DeviceGuard guard(ordinal_, id());
   const auto d = reinterpret_cast<uintptr_t>(dst), s = reinterpret_cast<uintptr_t>(src);
   if (d < s + bytes && s < d + bytes) {  // cudaMemcpy does not promise memmove: go through scratch

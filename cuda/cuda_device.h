@@ -47,20 +47,33 @@ class CudaDevice final : public DeviceImpl {
   CudaDevice(int index, int ordinal, DeviceProps props);
   ~CudaDevice() override;
 
-  void* allocate(size_t bytes) override;
-  void deallocate(void* ptr, size_t bytes) noexcept override;
-  void memset(void* dst, int value, size_t bytes) override;
-  void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
-  void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
-  void copy_on_device(void* dst, const void* src, size_t bytes) override;
+  /// A CudaBuffer: the device pointer, returned to the pool (stream-ordered) when destroyed.
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override;
+  void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override {
+    memset_at(dst.at(offset), value, bytes);
+  }
+  void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override {
+    copy_from_host_at(dst.at(offset), src, bytes);
+  }
+  void copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override {
+    copy_to_host_at(dst, src.at(offset), bytes);
+  }
+  void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                      size_t bytes) override {
+    copy_on_device_at(dst.at(dst_offset), src.at(src_offset), bytes);
+  }
+  /// Frees a pointer of allocate() after the work queued before it (CudaBuffer's destructor).
+  void free_async(void* ptr) noexcept;
   std::shared_ptr<StreamImpl> create_stream() override;
 
   int ordinal() const { return ordinal_; }
   /// The pool allocations come from (nullptr where the device has no memory pools).
   cudaMemPool_t pool() const { return pool_; }
-  /// Throws Error(invalid_argument) naming `what` unless [ptr, ptr + bytes) lies inside one
-  /// allocation of this device.
-  void locate(const void* ptr, size_t bytes, const char* what) const;
+  // Device addresses (CudaBuffer::address() + offset, ranges checked by Tensor).
+  void memset_at(void* dst, int value, size_t bytes);
+  void copy_from_host_at(void* dst, const void* host_src, size_t bytes);
+  void copy_to_host_at(void* host_dst, const void* src, size_t bytes);
+  void copy_on_device_at(void* dst, const void* src, size_t bytes);
 
  private:
   // Two pinned host buffers: pageable host memory is copied through them in chunks, the memcpy
@@ -77,8 +90,6 @@ class CudaDevice final : public DeviceImpl {
 
   int ordinal_;
   cudaMemPool_t pool_ = nullptr;
-  mutable std::mutex mutex_;
-  std::map<uintptr_t, size_t> allocations_;
   std::mutex staging_mutex_;
   std::unique_ptr<Staging> staging_;
 };

@@ -130,7 +130,7 @@ TEST(Cuda, CopiesRoundTripThroughViewsAndStaging) {
   copy(Tensor(a.buffer(), {100}, DType::f32, 40), view);
   EXPECT_EQ(view.to_vector<float>(), std::vector<float>(v.begin() + 10, v.begin() + 110));
   // Overlapping device copy behaves as memmove.
-  d.impl()->copy_on_device(static_cast<char*>(a.data()) + 8, a.data(), 400);
+  d.impl()->copy_on_device(a.buffer().memory(), 8, a.buffer().memory(), 0, 400);
   EXPECT_EQ(a.to_vector<float>()[2], v[0]);
   // Pageable host memory larger than the staging buffers (several chunks, an odd tail), and pinned.
   const size_t n = (size_t{9} << 20) / 4 + 3;
@@ -163,10 +163,6 @@ TEST(Cuda, PeerCopiesBetweenGpus) {
 
 TEST(Cuda, ErrorsNameTheDevice) {
   NEED_CUDA(d);
-  float host = 0;
-  const Error foreign = error_of([&] { d.impl()->copy_from_host(&host, &host, 4); });
-  EXPECT_NE(std::string(foreign.what()).find("not inside a buffer of this device"), std::string::npos)
-      << foreign.what();
   Stream s(d);
   const Error shapes = error_of([&] {
     ops::gemm(s, Tensor::empty(d, {3, 4}), Tensor::empty(d, {5, 6}), Tensor::empty(d, {3, 6}));

@@ -60,26 +60,27 @@ class SimDevice final : public DeviceImpl {
   void simulated(double host_seconds) { simulation_ += host_seconds; }
   double simulation_seconds() const override { return simulation_; }
 
-  void* allocate(size_t bytes) override { return aligned_host_allocate(bytes, id()); }
-  void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
-  void memset(void* dst, int value, size_t bytes) override {
+  // The card's memory, simulated in host memory.
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override { return host_buffer(bytes, id()); }
+  void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override {
     const HostTimer timer(*this);
-    std::memset(dst, value, bytes);
+    std::memset(dst.at(offset), value, bytes);
     charge(static_cast<double>(bytes) / props().mem_bandwidth);
   }
-  void copy_from_host(void* dst, const void* src, size_t bytes) override {
+  void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override {
     const HostTimer timer(*this);
-    std::memmove(dst, src, bytes);
+    std::memmove(dst.at(offset), src, bytes);
     charge(transfer_seconds(card_, static_cast<double>(bytes)));
   }
-  void copy_to_host(void* dst, const void* src, size_t bytes) override {
+  void copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override {
     const HostTimer timer(*this);
-    std::memmove(dst, src, bytes);
+    std::memmove(dst, src.at(offset), bytes);
     charge(transfer_seconds(card_, static_cast<double>(bytes)));
   }
-  void copy_on_device(void* dst, const void* src, size_t bytes) override {
+  void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                      size_t bytes) override {
     const HostTimer timer(*this);
-    std::memmove(dst, src, bytes);
+    std::memmove(dst.at(dst_offset), src.at(src_offset), bytes);
     charge(2.0 * static_cast<double>(bytes) / props().mem_bandwidth);
   }
   std::shared_ptr<StreamImpl> create_stream() override { return make_inline_stream(); }

@@ -49,9 +49,9 @@ int main(int argc, char** argv) {
     using tandem::fpga::KernelArg;
     tandem::fpga::XrtCard card(0, argv[1], tandem::fpga::load_manifest(argv[2]), std::chrono::milliseconds(10000));
     const int n = 1024;
-    void* x = card.allocate(n * 4);
-    void* y = card.allocate(n * 4);
-    const KernelArg args[] = {KernelArg::buffer(x, n * 4, false), KernelArg::buffer(y, n * 4, true),
+    const auto x = card.allocate(n * 4);
+    const auto y = card.allocate(n * 4);
+    const KernelArg args[] = {KernelArg::buffer(*x, 0, n * 4, false), KernelArg::buffer(*y, 0, n * 4, true),
                               KernelArg::scalar(0.5f), KernelArg::scalar(n), KernelArg::scalar(0)};
     const double ours = median_us(runs, [&] { card.launch("tandem_accumulate", args); });
 

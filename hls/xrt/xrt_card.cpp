@@ -108,17 +108,14 @@ int XrtCard::bank_of(const std::string& kernel, int arg) const {
   return it->second.group_id(arg);
 }
 
-void* XrtCard::allocate(size_t bytes) { return allocate_in(bytes, default_bank_); }
+std::unique_ptr<XrtBuffer> XrtCard::allocate(size_t bytes) { return allocate_in(bytes, default_bank_); }
 
-void* XrtCard::allocate_in(size_t bytes, int bank) {
-  // XRT rejects empty buffers; a zero-byte tensor still needs a distinct address.
+std::unique_ptr<XrtBuffer> XrtCard::allocate_in(size_t bytes, int bank) {
+  // XRT rejects empty buffers.
   const size_t size = bytes == 0 ? 64 : bytes;
   try {
     ::xrt::bo bo(device_, whole_pages(size), static_cast<::xrt::memory_group>(bank));
-    void* host = bo.map();
-    std::lock_guard lock(mutex_);
-    bos_.emplace(reinterpret_cast<uintptr_t>(host), Bo{std::move(bo), bank, size});
-    return host;
+    return std::make_unique<XrtBuffer>(std::move(bo), bank, bytes);
   } catch (const std::exception& e) {
     throw Error(
         ErrorKind::out_of_memory, id_, "allocate",
@@ -126,59 +123,46 @@ void* XrtCard::allocate_in(size_t bytes, int bank) {
   }
 }
 
-void XrtCard::deallocate(void* ptr) noexcept {
-  std::lock_guard lock(mutex_);
-  bos_.erase(reinterpret_cast<uintptr_t>(ptr));
+void XrtCard::check_range(const XrtBuffer& b, size_t offset, size_t bytes, const char* what) const {
+  if (offset > b.size() || bytes > b.size() - offset)
+    throw Error(ErrorKind::invalid_argument, id_, what,
+                std::to_string(bytes) + " bytes at offset " + std::to_string(offset) + " run past a buffer of " +
+                    std::to_string(b.size()) + " bytes");
 }
 
-std::pair<XrtCard::Bo*, size_t> XrtCard::locate(const void* ptr, size_t bytes, const char* what) {
-  std::lock_guard lock(mutex_);
-  const auto addr = reinterpret_cast<uintptr_t>(ptr);
-  auto it = bos_.upper_bound(addr);
-  if (it != bos_.begin()) {
-    --it;
-    const size_t offset = addr - it->first;
-    if (offset <= it->second.size && bytes <= it->second.size - offset) return {&it->second, offset};
-  }
-  throw Error(ErrorKind::invalid_argument, id_, what,
-              std::to_string(bytes) + " bytes at " + std::to_string(addr) + " are not inside a buffer of this device");
-}
-
-int XrtCard::bank_of_buffer(const void* ptr) { return locate(ptr, 0, "bank").first->bank; }
-
-void XrtCard::write(void* dst, const void* src, size_t bytes) {
+void XrtCard::write(const XrtBuffer& dst, size_t offset, const void* src, size_t bytes) {
+  check_range(dst, offset, bytes, "copy from host");
   if (bytes == 0) return;
-  auto [b, offset] = locate(dst, bytes, "copy from host");
   try {
-    b->bo.write(src, bytes, offset);
-    b->bo.sync(XCL_BO_SYNC_BO_TO_DEVICE, bytes, offset);
+    dst.bo().write(src, bytes, offset);
+    dst.bo().sync(XCL_BO_SYNC_BO_TO_DEVICE, bytes, offset);
   } catch (const std::exception& e) {
     throw Error(ErrorKind::device, id_, "copy from host", e.what());
   }
 }
 
-void XrtCard::read(void* dst, const void* src, size_t bytes) {
+void XrtCard::read(void* dst, const XrtBuffer& src, size_t offset, size_t bytes) {
+  check_range(src, offset, bytes, "copy to host");
   if (bytes == 0) return;
-  auto [b, offset] = locate(src, bytes, "copy to host");
   try {
-    b->bo.sync(XCL_BO_SYNC_BO_FROM_DEVICE, bytes, offset);
-    b->bo.read(dst, bytes, offset);
+    src.bo().sync(XCL_BO_SYNC_BO_FROM_DEVICE, bytes, offset);
+    src.bo().read(dst, bytes, offset);
   } catch (const std::exception& e) {
     throw Error(ErrorKind::device, id_, "copy to host", e.what());
   }
 }
 
-void XrtCard::fill(void* dst, int value, size_t bytes) {
+void XrtCard::fill(const XrtBuffer& dst, size_t offset, int value, size_t bytes) {
   const std::vector<unsigned char> pattern(bytes, static_cast<unsigned char>(value));
-  write(dst, pattern.data(), bytes);
+  write(dst, offset, pattern.data(), bytes);
 }
 
-void XrtCard::copy(void* dst, const void* src, size_t bytes) {
+void XrtCard::copy(const XrtBuffer& dst, size_t dst_offset, const XrtBuffer& src, size_t src_offset, size_t bytes) {
+  check_range(dst, dst_offset, bytes, "copy on device");
+  check_range(src, src_offset, bytes, "copy on device");
   if (bytes == 0) return;
-  auto [d, dst_offset] = locate(dst, bytes, "copy on device");
-  auto [s, src_offset] = locate(src, bytes, "copy on device");
   try {
-    d->bo.copy(s->bo, bytes, src_offset, dst_offset);
+    dst.bo().copy(src.bo(), bytes, src_offset, dst_offset);
   } catch (const std::exception& e) {
     throw Error(ErrorKind::device, id_, "copy on device", e.what());
   }
@@ -220,21 +204,26 @@ void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
         run.set_arg(index, static_cast<const void*>(a.value.data()), a.value_size);
         continue;
       }
-      auto [b, offset] = locate(a.ptr, a.bytes, name.c_str());
+      if (a.buffer_ == nullptr)
+        throw Error(ErrorKind::invalid_argument, id_, name,
+                    "kernel " + name + " argument " + std::to_string(index) + " takes a buffer");
+      const XrtBuffer& b = *a.buffer_;
+      const size_t offset = a.offset;
+      check_range(b, offset, a.bytes, name.c_str());
       const int bank = kernel.group_id(index);
-      const bool whole = offset == 0 && (a.bytes == 0 || a.bytes == b->size);
-      if (b->bank == bank) {
+      const bool whole = offset == 0 && (a.bytes == 0 || a.bytes == b.size());
+      if (b.bank() == bank) {
         // A tensor that is a view into a larger buffer is passed as a sub-buffer at its offset.
-        run.set_arg(index, whole ? b->bo : ::xrt::bo(b->bo, a.bytes, offset));
+        run.set_arg(index, whole ? b.bo() : ::xrt::bo(b.bo(), a.bytes, offset));
         continue;
       }
       // The buffer sits in another bank than the argument is wired to: stage it through a
       // buffer in the right bank (a device-side copy each way), and count it.
       const size_t bytes = a.bytes == 0 ? 64 : a.bytes;
       ::xrt::bo tmp(device_, whole_pages(bytes), static_cast<::xrt::memory_group>(bank));
-      if (a.bytes != 0) tmp.copy(b->bo, a.bytes, offset, 0);
+      if (a.bytes != 0) tmp.copy(b.bo(), a.bytes, offset, 0);
       run.set_arg(index, tmp);
-      if (a.written && a.bytes != 0) copy_back.push_back({tmp, b->bo, a.bytes, offset});
+      if (a.written && a.bytes != 0) copy_back.push_back({tmp, b.bo(), a.bytes, offset});
       ++staged_args_;
     }
     run.start();

@@ -11,26 +11,44 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <atomic>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <span>
 #include <string>
 #include <type_traits>
 
 #include "manifest.h"
+#include "tandem/backend.h"
 
 namespace tandem::fpga {
 
-/// One kernel argument: a buffer region (device address from XrtCard::allocate, possibly an
-/// offset into it) or a scalar of the exact C type of the core's parameter.
+/// A buffer object of the card: one xrt::bo in one memory bank (whole pages: at least size()
+/// bytes). Freed when destroyed.
+class XrtBuffer final : public DeviceBuffer {
+ public:
+  XrtBuffer(::xrt::bo bo, int bank, size_t size) : DeviceBuffer(nullptr, size), bo_(std::move(bo)), bank_(bank) {}
+  ::xrt::bo& bo() const { return bo_; }  // XRT's calls are not const; the handle is
+  int bank() const { return bank_; }
+
+ private:
+  mutable ::xrt::bo bo_;
+  int bank_;
+};
+
+/// One kernel argument: a region of a buffer object, or a scalar of the exact C type of the
+/// core's parameter.
 struct KernelArg {
-  const void* ptr = nullptr;
+  const XrtBuffer* buffer_ = nullptr;
+  size_t offset = 0;
   size_t bytes = 0;
   bool written = false;  ///< the kernel writes it (copied back when staged)
   std::array<unsigned char, 8> value{};
   size_t value_size = 0;
 
-  static KernelArg buffer(const void* ptr, size_t bytes, bool written) { return {ptr, bytes, written, {}, 0}; }
+  static KernelArg buffer(const XrtBuffer& b, size_t offset, size_t bytes, bool written) {
+    return {&b, offset, bytes, written, {}, 0};
+  }
   template <class T>
   static KernelArg scalar(T v) {
     static_assert(std::is_arithmetic_v<T> && sizeof(T) <= 8);
@@ -67,18 +85,16 @@ class XrtCard {
   /// argument is wired to.
   uint64_t staged_args() const { return staged_args_; }
 
-  /// A buffer of `bytes` in the default bank; the returned address identifies it (and offsets
-  /// into it) in the calls below. Throws Error(out_of_memory).
-  void* allocate(size_t bytes);
+  /// A buffer of `bytes` in the default bank. Throws Error(out_of_memory).
+  std::unique_ptr<XrtBuffer> allocate(size_t bytes);
   /// A buffer in a given bank (tests; kernels whose arguments sit in other banks).
-  void* allocate_in(size_t bytes, int bank);
-  void deallocate(void* ptr) noexcept;
-  void write(void* dst, const void* src, size_t bytes);
-  void read(void* dst, const void* src, size_t bytes);
-  void fill(void* dst, int value, size_t bytes);
-  void copy(void* dst, const void* src, size_t bytes);
-  /// The bank a buffer address lies in.
-  int bank_of_buffer(const void* ptr);
+  std::unique_ptr<XrtBuffer> allocate_in(size_t bytes, int bank);
+  /// Byte ranges [offset, offset + bytes) of buffers; a range past the buffer's end is
+  /// Error(invalid_argument).
+  void write(const XrtBuffer& dst, size_t offset, const void* src, size_t bytes);
+  void read(void* dst, const XrtBuffer& src, size_t offset, size_t bytes);
+  void fill(const XrtBuffer& dst, size_t offset, int value, size_t bytes);
+  void copy(const XrtBuffer& dst, size_t dst_offset, const XrtBuffer& src, size_t src_offset, size_t bytes);
 
   /// Runs a kernel to completion: arguments by index, staged to the argument's bank when needed,
   /// then waits at most the card's timeout. Throws Error(timeout) naming the kernel when it does
@@ -86,13 +102,7 @@ class XrtCard {
   void launch(const std::string& kernel, std::span<const KernelArg> args);
 
  private:
-  struct Bo {
-    ::xrt::bo bo;  // whole pages: at least size bytes (see whole_pages in xrt_card.cpp)
-    int bank;
-    size_t size;  // the bytes asked for, which bound the addresses inside it
-  };
-  // The buffer holding an address, and the offset of the address in it.
-  std::pair<Bo*, size_t> locate(const void* ptr, size_t bytes, const char* what);
+  void check_range(const XrtBuffer& b, size_t offset, size_t bytes, const char* what) const;
 
   std::string id_;
   Manifest manifest_;
@@ -101,9 +111,7 @@ class XrtCard {
   ::xrt::device device_;
   std::map<std::string, ::xrt::kernel> kernels_;
   int default_bank_ = 0;
-  std::mutex mutex_;
-  std::map<uintptr_t, Bo> bos_;  // by host-mapped address: unique per live buffer
-  uint64_t staged_args_ = 0;
+  std::atomic<uint64_t> staged_args_{0};
 };
 
 }  // namespace tandem::fpga

@@ -16,12 +16,22 @@ class XrtDevice final : public DeviceImpl {
 
   XrtCard& card() { return card_; }
 
-  void* allocate(size_t bytes) override { return card_.allocate(bytes); }
-  void deallocate(void* ptr, size_t) noexcept override { card_.deallocate(ptr); }
-  void memset(void* dst, int value, size_t bytes) override { card_.fill(dst, value, bytes); }
-  void copy_from_host(void* dst, const void* src, size_t bytes) override { card_.write(dst, src, bytes); }
-  void copy_to_host(void* dst, const void* src, size_t bytes) override { card_.read(dst, src, bytes); }
-  void copy_on_device(void* dst, const void* src, size_t bytes) override { card_.copy(dst, src, bytes); }
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override { return card_.allocate(bytes); }
+  void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override {
+    card_.fill(bo(dst), offset, value, bytes);
+  }
+  void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override {
+    card_.write(bo(dst), offset, src, bytes);
+  }
+  void copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override {
+    card_.read(dst, bo(src), offset, bytes);
+  }
+  void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                      size_t bytes) override {
+    card_.copy(bo(dst), dst_offset, bo(src), src_offset, bytes);
+  }
+  /// This device's buffers are the card's.
+  static const XrtBuffer& bo(const DeviceBuffer& b) { return static_cast<const XrtBuffer&>(b); }
   std::shared_ptr<StreamImpl> create_stream() override;
 
  private:

@@ -24,8 +24,12 @@ namespace {
 
 XrtCard& card(const OpCall& c) { return static_cast<XrtDevice&>(c.device).card(); }
 
-KernelArg in(const Tensor& t) { return KernelArg::buffer(t.data(), t.nbytes(), false); }
-KernelArg out(const Tensor& t) { return KernelArg::buffer(t.data(), t.nbytes(), true); }
+KernelArg in(const Tensor& t) {
+  return KernelArg::buffer(XrtDevice::bo(t.buffer().memory()), t.offset(), t.nbytes(), false);
+}
+KernelArg out(const Tensor& t) {
+  return KernelArg::buffer(XrtDevice::bo(t.buffer().memory()), t.offset(), t.nbytes(), true);
+}
 template <class T>
 KernelArg scalar(T v) {
   return KernelArg::scalar(v);
@@ -113,7 +117,7 @@ void compact(const OpCall& c) {
   // The core takes the threshold as a register value; the op has it in device memory (it is
   // usually kth_magnitude's output), so it is read back first: one 4-byte transfer.
   float threshold = 0;
-  card(c).read(&threshold, t.data(), sizeof(float));
+  card(c).read(&threshold, XrtDevice::bo(t.buffer().memory()), t.offset(), sizeof(float));
   launch(c, "tandem_compact",
          {in(x), scalar(threshold), out(idx), out(val), out(count), scalar(as_int(c, x.numel(), "n")),
           scalar(as_int(c, idx.numel(), "capacity")), scalar(c.param<CompactParams>().limit)});

@@ -79,12 +79,20 @@ class CpuDevice final : public DeviceImpl {
  public:
   CpuDevice() : DeviceImpl(DeviceKind::cpu, 0, host_props()) { register_kernels(cpu_kernels()); }
 
-  void* allocate(size_t bytes) override { return aligned_host_allocate(bytes, id()); }
-  void deallocate(void* ptr, size_t) noexcept override { std::free(ptr); }
-  void memset(void* dst, int value, size_t bytes) override { std::memset(dst, value, bytes); }
-  void copy_from_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
-  void copy_to_host(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
-  void copy_on_device(void* dst, const void* src, size_t bytes) override { std::memmove(dst, src, bytes); }
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override { return host_buffer(bytes, id()); }
+  void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override {
+    std::memset(dst.at(offset), value, bytes);
+  }
+  void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override {
+    std::memmove(dst.at(offset), src, bytes);
+  }
+  void copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override {
+    std::memmove(dst, src.at(offset), bytes);
+  }
+  void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                      size_t bytes) override {
+    std::memmove(dst.at(dst_offset), src.at(src_offset), bytes);
+  }
   std::shared_ptr<StreamImpl> create_stream() override { return make_inline_stream(); }
 };
 

@@ -68,7 +68,7 @@ ClDevice& cl_device(const OpCall& call) { return static_cast<ClDevice&>(call.dev
 
 void read_back(const OpCall& call, const Tensor& t, void* host) {
   if (t.nbytes() == 0) return;
-  const ClRef r = cl_device(call).locate(t.data(), t.nbytes(), call.op.name);
+  const ClRef r = cl_ref(t);
   const cl_int err =
       clEnqueueReadBuffer(cl_stream(call).queue(), r.mem, CL_TRUE, r.offset, t.nbytes(), host, 0, nullptr, nullptr);
   if (err != CL_SUCCESS)
@@ -98,7 +98,7 @@ void Launch::set(size_t size, const void* value) {
 }
 
 Launch& Launch::arg(const Tensor& t) {
-  const ClRef r = cl_device(call_).locate(t.data(), t.nbytes(), call_.op.name);
+  const ClRef r = cl_ref(t);
   const size_t es = dtype_size(t.dtype());
   // Kernels index from the view's first element; a view not aligned to its element cannot be one.
   if (r.offset % es != 0)

@@ -100,52 +100,23 @@ ClDevice::ClDevice(int index, cl_platform_id platform, cl_device_id dev)
   copy_queue_ = std::make_unique<ClQueue>(context_, device_, id());
   tile_ = info<size_t>(dev, CL_DEVICE_MAX_WORK_GROUP_SIZE) >= 256 ? 16 : 8;
   fp64_ = info<cl_device_fp_config>(dev, CL_DEVICE_DOUBLE_FP_CONFIG) != 0;
-  // Device addresses are opaque: each buffer gets its own range of a made-up address space
-  // (never dereferenced), so a tensor's data() + offset finds its buffer again in locate().
-  next_address_ = uintptr_t{1} << 44;
   register_kernels(opencl_kernels());
 }
 
 ClDevice::~ClDevice() {
   copy_queue_.reset();
   for (auto& [name, p] : programs_) clReleaseProgram(p);
-  for (auto& [addr, a] : buffers_) clReleaseMemObject(a.mem);
   if (context_ != nullptr) clReleaseContext(context_);
 }
 
-void* ClDevice::allocate(size_t bytes) {
+std::unique_ptr<DeviceBuffer> ClDevice::allocate(size_t bytes) {
   const size_t size = bytes == 0 ? 64 : bytes;  // OpenCL rejects empty buffers
   cl_int err = CL_SUCCESS;
   cl_mem mem = clCreateBuffer(context_, CL_MEM_READ_WRITE, size, nullptr, &err);
   if (err != CL_SUCCESS)
     throw Error(ErrorKind::out_of_memory, id(), "allocate",
                 "cannot allocate " + std::to_string(bytes) + " bytes: " + cl_error_name(err));
-  std::lock_guard lock(mutex_);
-  const uintptr_t addr = next_address_;
-  next_address_ += (size + 4095) / 4096 * 4096 + 4096;  // a gap: one past the end is no other buffer
-  buffers_.emplace(addr, Alloc{mem, size});
-  return reinterpret_cast<void*>(addr);
-}
-
-void ClDevice::deallocate(void* ptr, size_t) noexcept {
-  std::lock_guard lock(mutex_);
-  const auto it = buffers_.find(reinterpret_cast<uintptr_t>(ptr));
-  if (it == buffers_.end()) return;
-  clReleaseMemObject(it->second.mem);  // freed by OpenCL once queued commands using it are done
-  buffers_.erase(it);
-}
-
-ClRef ClDevice::locate(const void* ptr, size_t bytes, const char* what) const {
-  std::lock_guard lock(mutex_);
-  const auto addr = reinterpret_cast<uintptr_t>(ptr);
-  auto it = buffers_.upper_bound(addr);
-  if (it != buffers_.begin()) {
-    --it;
-    const size_t offset = addr - it->first;
-    if (offset <= it->second.size && bytes <= it->second.size - offset) return {it->second.mem, offset};
-  }
-  throw Error(ErrorKind::invalid_argument, id(), what,
-              std::to_string(bytes) + " bytes at " + std::to_string(addr) + " are not inside a buffer of this device");
+  return std::make_unique<ClBuffer>(mem, bytes);
 }
 
 void ClDevice::finish_streams(const char* what) {
@@ -159,9 +130,9 @@ void ClDevice::finish_streams(const char* what) {
   for (auto& q : live) q->finish(what);
 }
 
-void ClDevice::memset(void* dst, int value, size_t bytes) {
+void ClDevice::memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) {
   if (bytes == 0) return;
-  const ClRef d = locate(dst, bytes, "memset");
+  const ClRef d = cl_ref(dst, offset);
   finish_streams("memset");
   const auto pattern = static_cast<unsigned char>(value);
   check(clEnqueueFillBuffer(copy_queue_->get(), d.mem, &pattern, 1, d.offset, bytes, 0, nullptr, nullptr), id(),
@@ -169,31 +140,32 @@ void ClDevice::memset(void* dst, int value, size_t bytes) {
   copy_queue_->finish("memset");
 }
 
-void ClDevice::copy_from_host(void* dst, const void* src, size_t bytes) {
+void ClDevice::copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) {
   if (bytes == 0) return;
-  const ClRef d = locate(dst, bytes, "copy from host");
+  const ClRef d = cl_ref(dst, offset);
   finish_streams("copy from host");
   check(clEnqueueWriteBuffer(copy_queue_->get(), d.mem, CL_TRUE, d.offset, bytes, src, 0, nullptr, nullptr), id(),
         "copy from host", "clEnqueueWriteBuffer");
 }
 
-void ClDevice::copy_to_host(void* dst, const void* src, size_t bytes) {
+void ClDevice::copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) {
   if (bytes == 0) return;
-  const ClRef s = locate(src, bytes, "copy to host");
+  const ClRef s = cl_ref(src, offset);
   finish_streams("copy to host");
   check(clEnqueueReadBuffer(copy_queue_->get(), s.mem, CL_TRUE, s.offset, bytes, dst, 0, nullptr, nullptr), id(),
         "copy to host", "clEnqueueReadBuffer");
 }
 
-void ClDevice::copy_on_device(void* dst, const void* src, size_t bytes) {
-  if (bytes == 0 || dst == src) return;
-  const ClRef d = locate(dst, bytes, "copy on device"), s = locate(src, bytes, "copy on device");
+void ClDevice::copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                              size_t bytes) {
+  const ClRef d = cl_ref(dst, dst_offset), s = cl_ref(src, src_offset);
+  if (bytes == 0 || (d.mem == s.mem && d.offset == s.offset)) return;
   finish_streams("copy on device");
   const bool overlap = d.mem == s.mem && d.offset < s.offset + bytes && s.offset < d.offset + bytes;
   if (overlap) {  // OpenCL forbids overlapping copies: go through the host, as memmove would
     std::vector<unsigned char> staging(bytes);
-    copy_to_host(staging.data(), src, bytes);
-    copy_from_host(dst, staging.data(), bytes);
+    copy_to_host(staging.data(), src, src_offset, bytes);
+    copy_from_host(dst, dst_offset, staging.data(), bytes);
     return;
   }
   check(clEnqueueCopyBuffer(copy_queue_->get(), s.mem, d.mem, s.offset, d.offset, bytes, 0, nullptr, nullptr), id(),

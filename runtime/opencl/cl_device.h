@@ -1,5 +1,5 @@
-// The opencl device (internal to tandem_opencl): buffers as cl_mem behind opaque device
-// addresses, one in-order command queue per stream, programs built once per device.
+// The opencl device (internal to tandem_opencl): buffers are cl_mem objects (ClBuffer), one
+// in-order command queue per stream, programs built once per device.
 #pragma once
 
 #ifndef CL_TARGET_OPENCL_VERSION
@@ -45,24 +45,37 @@ struct ClRef {
   size_t offset;
 };
 
+/// An opencl device's allocation: the cl_mem, released when the buffer goes (OpenCL frees it
+/// once the commands queued on it are done).
+class ClBuffer final : public DeviceBuffer {
+ public:
+  ClBuffer(cl_mem mem, size_t size) : DeviceBuffer(nullptr, size), mem_(mem) {}
+  ~ClBuffer() override { clReleaseMemObject(mem_); }
+  cl_mem mem() const { return mem_; }
+
+ private:
+  cl_mem mem_;
+};
+
+/// The cl_mem and byte offset of a tensor of an opencl device.
+inline ClRef cl_ref(const Tensor& t) { return {static_cast<const ClBuffer&>(t.buffer().memory()).mem(), t.offset()}; }
+inline ClRef cl_ref(const DeviceBuffer& b, size_t offset) { return {static_cast<const ClBuffer&>(b).mem(), offset}; }
+
 class ClDevice final : public DeviceImpl {
  public:
   ClDevice(int index, cl_platform_id platform, cl_device_id dev);
   ~ClDevice() override;
 
-  void* allocate(size_t bytes) override;
-  void deallocate(void* ptr, size_t bytes) noexcept override;
-  void memset(void* dst, int value, size_t bytes) override;
-  void copy_from_host(void* dst, const void* host_src, size_t bytes) override;
-  void copy_to_host(void* host_dst, const void* src, size_t bytes) override;
-  void copy_on_device(void* dst, const void* src, size_t bytes) override;
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override;
+  void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override;
+  void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* host_src, size_t bytes) override;
+  void copy_to_host(void* host_dst, const DeviceBuffer& src, size_t offset, size_t bytes) override;
+  void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                      size_t bytes) override;
   std::shared_ptr<StreamImpl> create_stream() override;
 
   cl_context context() const { return context_; }
   cl_device_id cl_device() const { return device_; }
-  /// The buffer holding [ptr, ptr + bytes); throws Error(invalid_argument) naming `what` when
-  /// the range is not inside one buffer of this device.
-  ClRef locate(const void* ptr, size_t bytes, const char* what) const;
   /// The built program of an embedded kernels/<name>.cl (built on first use, then cached).
   cl_program program(const std::string& name);
   int program_builds() const { return builds_; }
@@ -85,12 +98,6 @@ class ClDevice final : public DeviceImpl {
   bool fp64_ = false;
 
   mutable std::mutex mutex_;
-  uintptr_t next_address_;
-  struct Alloc {
-    cl_mem mem;
-    size_t size;
-  };
-  std::map<uintptr_t, Alloc> buffers_;
   std::vector<std::weak_ptr<ClQueue>> queues_;
 
   std::mutex program_mutex_;

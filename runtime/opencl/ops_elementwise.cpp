@@ -46,8 +46,7 @@ void check(const OpCall& c, cl_int err, const char* what) {
 void copy(const OpCall& c, const Tensor& src, const Tensor& dst) {
   const size_t bytes = src.nbytes();
   if (bytes == 0) return;
-  const ClDevice& d = cl_device(c);
-  const ClRef s = d.locate(src.data(), bytes, c.op.name), t = d.locate(dst.data(), bytes, c.op.name);
+  const ClRef s = cl_ref(src), t = cl_ref(dst);
   if (s.mem == t.mem && s.offset == t.offset) return;
   const cl_command_queue q = cl_stream(c).queue();
   check(c, clEnqueueCopyBuffer(q, s.mem, t.mem, s.offset, t.offset, bytes, 0, nullptr, nullptr), "clEnqueueCopyBuffer");

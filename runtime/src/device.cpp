@@ -52,12 +52,20 @@ uint64_t Device::memory_in_use() const { return checked(impl_).memory_in_use(); 
 double Device::modeled_seconds() const { return checked(impl_).modeled_seconds(); }
 double Device::simulation_seconds() const { return checked(impl_).simulation_seconds(); }
 
-void* aligned_host_allocate(size_t bytes, const std::string& device) {
+namespace {
+class HostBuffer final : public DeviceBuffer {
+ public:
+  using DeviceBuffer::DeviceBuffer;
+  ~HostBuffer() override { std::free(address()); }
+};
+}  // namespace
+
+std::unique_ptr<DeviceBuffer> host_buffer(size_t bytes, const std::string& device) {
   const size_t rounded = (bytes + 63) / 64 * 64;  // aligned_alloc needs a multiple of the alignment
   void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   if (p == nullptr)
     throw Error(ErrorKind::out_of_memory, device, "allocate", "cannot allocate " + std::to_string(bytes) + " bytes");
-  return p;
+  return std::make_unique<HostBuffer>(p, bytes);
 }
 
 }  // namespace tandem

@@ -21,15 +21,13 @@ std::mutex& op_table_mutex() {
   return m;
 }
 
-// Byte ranges of two views of one device's memory intersect (device addresses are unique per
-// device on every backend, so the ranges tell; an empty view overlaps nothing).
-bool overlap(const Tensor& a, const Tensor& b) {
-  const auto* pa = static_cast<const char*>(a.data());
-  const auto* pb = static_cast<const char*>(b.data());
-  return a.nbytes() > 0 && b.nbytes() > 0 && pa < pb + b.nbytes() && pb < pa + a.nbytes();
-}
+bool overlap(const Tensor& a, const Tensor& b) { return a.overlaps(b); }
 
-bool same_view(const Tensor& a, const Tensor& b) { return a.data() == b.data() && a.nbytes() == b.nbytes(); }
+bool same_view(const Tensor& a, const Tensor& b) {
+  if (a.nbytes() != b.nbytes()) return false;
+  if (a.data() != nullptr) return a.data() == b.data();
+  return &a.buffer().memory() == &b.buffer().memory() && a.offset() == b.offset();
+}
 
 std::string role(const char* name, const Tensor& t) {
   return std::string(name) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();

@@ -44,22 +44,21 @@ MemoryAccount::Scope::~Scope() { charged_owner = static_cast<std::shared_ptr<Sta
 // Owns one allocation (or borrows host memory); not copyable, so the memory is freed exactly once
 // (and released from the account it was charged to, if any).
 struct BufferImpl {
-  BufferImpl(DeviceImpl* d, void* p, size_t n, bool own = true, std::shared_ptr<MemoryAccount::State> a = {})
-      : device(d), ptr(p), bytes(n), owned(own), account(std::move(a)) {
+  BufferImpl(DeviceImpl* d, std::unique_ptr<DeviceBuffer> m, bool own = true,
+             std::shared_ptr<MemoryAccount::State> a = {})
+      : device(d), memory(std::move(m)), bytes(memory->size()), owned(own), account(std::move(a)) {
     if (owned) device->count_in_use(static_cast<int64_t>(bytes));
   }
   BufferImpl(const BufferImpl&) = delete;
   BufferImpl& operator=(const BufferImpl&) = delete;
   ~BufferImpl() {
-    if (owned) {
-      device->deallocate(ptr, bytes);
-      device->count_in_use(-static_cast<int64_t>(bytes));
-    }
+    memory.reset();  // the backend frees it
+    if (owned) device->count_in_use(-static_cast<int64_t>(bytes));
     if (account) account->release(bytes);
   }
 
   DeviceImpl* device;
-  void* ptr;
+  std::unique_ptr<DeviceBuffer> memory;
   size_t bytes;
   bool owned;
   std::shared_ptr<MemoryAccount::State> account;
@@ -70,13 +69,10 @@ Buffer Buffer::allocate(const Device& device, size_t bytes) {
   std::shared_ptr<MemoryAccount::State> account = charged_owner ? *charged_owner : nullptr;
   if (account) account->reserve(bytes, device.id());
   Buffer b;
-  void* p = nullptr;
   try {
     faults::point(faults::Site::alloc, device.impl()->id(), "allocate");
-    p = device.impl()->allocate(bytes);
-    b.impl_ = std::make_shared<BufferImpl>(device.impl(), p, bytes, true, account);
+    b.impl_ = std::make_shared<BufferImpl>(device.impl(), device.impl()->allocate(bytes), true, account);
   } catch (...) {
-    if (p != nullptr) device.impl()->deallocate(p, bytes);
     if (account) account->release(bytes);
     throw;
   }
@@ -88,13 +84,27 @@ Buffer Buffer::wrap_host(const Device& device, void* data, size_t bytes) {
   if (!device.props().host_accessible)
     throw Error(ErrorKind::invalid_argument, device.id(), "wrap host memory", "the device cannot read host memory");
   Buffer b;
-  b.impl_ = std::make_shared<BufferImpl>(device.impl(), data, bytes, false);
+  b.impl_ = std::make_shared<BufferImpl>(device.impl(), std::make_unique<DeviceBuffer>(data, bytes), false);
   return b;
 }
 
 size_t Buffer::size() const { return impl_ ? impl_->bytes : 0; }
 Device Buffer::device() const { return Device(impl_ ? impl_->device : nullptr); }
-void* Buffer::data() const { return impl_ ? impl_->ptr : nullptr; }
+void* Buffer::data() const { return impl_ ? impl_->memory->address() : nullptr; }
+const DeviceBuffer& Buffer::memory() const {
+  if (!impl_) throw Error(ErrorKind::invalid_argument, "", "buffer", "empty buffer");
+  return *impl_->memory;
+}
+
+bool Tensor::overlaps(const Tensor& o) const {
+  if (!buf_ || !o.buf_ || nbytes() == 0 || o.nbytes() == 0) return false;
+  if (data() != nullptr && o.data() != nullptr) {  // addresses: wrapped host memory may coincide
+    const auto* a = static_cast<const char*>(data());
+    const auto* b = static_cast<const char*>(o.data());
+    return a < b + o.nbytes() && b < a + nbytes();
+  }
+  return &buf_.memory() == &o.buf_.memory() && offset_ < o.offset_ + o.nbytes() && o.offset_ < offset_ + nbytes();
+}
 
 Tensor::Tensor(Buffer buf, Shape shape, DType dtype, size_t offset_bytes)
     : buf_(std::move(buf)), shape_(shape), dtype_(dtype), offset_(offset_bytes) {
@@ -112,7 +122,7 @@ Tensor Tensor::empty(const Device& device, const Shape& shape, DType dtype) {
 
 Tensor Tensor::zeros(const Device& device, const Shape& shape, DType dtype) {
   Tensor t = empty(device, shape, dtype);
-  device.impl()->memset(t.data(), 0, t.nbytes());
+  device.impl()->memset(t.buffer().memory(), t.offset(), 0, t.nbytes());
   return t;
 }
 
@@ -133,13 +143,13 @@ Tensor Tensor::reshape(const Shape& shape) const {
 void Tensor::copy_from_host(const void* src) const {
   DeviceImpl* d = device().impl();
   faults::point(faults::Site::copy, d->id(), "copy from host");
-  d->copy_from_host(data(), src, nbytes());
+  d->copy_from_host(buf_.memory(), offset_, src, nbytes());
 }
 
 void Tensor::copy_to_host(void* dst) const {
   DeviceImpl* d = device().impl();
   faults::point(faults::Site::copy, d->id(), "copy to host");
-  d->copy_to_host(dst, data(), nbytes());
+  d->copy_to_host(dst, buf_.memory(), offset_, nbytes());
 }
 
 std::vector<float> Tensor::to_f32() const {
@@ -168,16 +178,17 @@ void copy(const Tensor& src, const Tensor& dst) {
   DeviceImpl* s = src.device().impl();
   DeviceImpl* d = dst.device().impl();
   faults::point(faults::Site::copy, d->id(), "copy");  // the message names the destination
+  const DeviceBuffer &from = src.buffer().memory(), &to = dst.buffer().memory();
   if (s == d) {
-    d->copy_on_device(dst.data(), src.data(), src.nbytes());
+    d->copy_on_device(to, dst.offset(), from, src.offset(), src.nbytes());
   } else if (s->props().host_accessible) {
-    d->copy_from_host(dst.data(), src.data(), src.nbytes());
+    d->copy_from_host(to, dst.offset(), src.data(), src.nbytes());
   } else if (d->props().host_accessible) {
-    s->copy_to_host(dst.data(), src.data(), src.nbytes());
+    s->copy_to_host(dst.data(), from, src.offset(), src.nbytes());
   } else {  // two devices that only the host can bridge: stage through host memory
     std::vector<char> staging(src.nbytes());
-    s->copy_to_host(staging.data(), src.data(), src.nbytes());
-    d->copy_from_host(dst.data(), staging.data(), src.nbytes());
+    s->copy_to_host(staging.data(), from, src.offset(), src.nbytes());
+    d->copy_from_host(to, dst.offset(), staging.data(), src.nbytes());
   }
 }
 

@@ -31,12 +31,15 @@ class SecondHostDevice final : public DeviceImpl {
     p.host_accessible = true;
     return p;
   }
-  void* allocate(size_t bytes) override { return std::malloc(bytes ? bytes : 1); }
-  void deallocate(void* p, size_t) noexcept override { std::free(p); }
-  void memset(void* d, int v, size_t n) override { std::memset(d, v, n); }
-  void copy_from_host(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
-  void copy_to_host(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
-  void copy_on_device(void* d, const void* s, size_t n) override { std::memcpy(d, s, n); }
+  std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override { return host_buffer(bytes, id()); }
+  void memset(const DeviceBuffer& d, size_t o, int v, size_t n) override { std::memset(d.at(o), v, n); }
+  void copy_from_host(const DeviceBuffer& d, size_t o, const void* s, size_t n) override {
+    std::memcpy(d.at(o), s, n);
+  }
+  void copy_to_host(void* d, const DeviceBuffer& s, size_t o, size_t n) override { std::memcpy(d, s.at(o), n); }
+  void copy_on_device(const DeviceBuffer& d, size_t dof, const DeviceBuffer& s, size_t sof, size_t n) override {
+    std::memcpy(d.at(dof), s.at(sof), n);
+  }
   std::shared_ptr<StreamImpl> create_stream() override { return cpu_device().impl()->create_stream(); }
 };
 

@@ -71,9 +71,30 @@ class StreamImpl {
 /// stream's event is the caller's host wait.
 std::shared_ptr<StreamImpl> make_inline_stream();
 
+/// Memory one backend allocated, owned by that backend: a subclass holds the backend's handle (a
+/// cl_mem, an xrt::bo) and frees it when destroyed (never throwing). address() is what the
+/// device's kernels dereference (host memory; a CUDA device pointer), or nullptr where memory is
+/// reached only through the handle (OpenCL, XRT). The base class itself borrows memory
+/// (Buffer::wrap_host) and frees nothing.
+class DeviceBuffer {
+ public:
+  DeviceBuffer(void* address, size_t size) : address_(address), size_(size) {}
+  virtual ~DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* address() const { return address_; }
+  /// address() + offset, for backends whose memory has addresses.
+  char* at(size_t offset) const { return static_cast<char*>(address_) + offset; }
+  size_t size() const { return size_; }
+
+ private:
+  void* address_;
+  size_t size_;
+};
+
 /// Host memory aligned to 64 bytes (for vector loads), for backends whose buffers live in host
-/// memory; Error(out_of_memory) naming the device on failure. Freed with std::free.
-void* aligned_host_allocate(size_t bytes, const std::string& device);
+/// memory; Error(out_of_memory) naming the device on failure.
+std::unique_ptr<DeviceBuffer> host_buffer(size_t bytes, const std::string& device);
 
 /// One device, owned by its backend for the life of the process.
 class DeviceImpl {
@@ -92,14 +113,15 @@ class DeviceImpl {
   uint64_t memory_in_use() const { return in_use_.load(std::memory_order_relaxed); }
   void count_in_use(int64_t delta) { in_use_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed); }
 
-  /// Throws Error(out_of_memory) on failure. deallocate never throws.
-  virtual void* allocate(size_t bytes) = 0;
-  virtual void deallocate(void* ptr, size_t bytes) noexcept = 0;
-  virtual void memset(void* dst, int value, size_t bytes) = 0;
-  /// Synchronous copies; dst/src on this device are device addresses.
-  virtual void copy_from_host(void* dst, const void* host_src, size_t bytes) = 0;
-  virtual void copy_to_host(void* host_dst, const void* src, size_t bytes) = 0;
-  virtual void copy_on_device(void* dst, const void* src, size_t bytes) = 0;
+  /// Throws Error(out_of_memory) on failure; the buffer frees its memory when destroyed.
+  virtual std::unique_ptr<DeviceBuffer> allocate(size_t bytes) = 0;
+  /// Byte ranges of this device's buffers (offset + bytes within the buffer, checked by Tensor).
+  virtual void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) = 0;
+  /// Synchronous copies: complete, and ordered after the device's queued work, on return.
+  virtual void copy_from_host(const DeviceBuffer& dst, size_t offset, const void* host_src, size_t bytes) = 0;
+  virtual void copy_to_host(void* host_dst, const DeviceBuffer& src, size_t offset, size_t bytes) = 0;
+  virtual void copy_on_device(const DeviceBuffer& dst, size_t dst_offset, const DeviceBuffer& src, size_t src_offset,
+                              size_t bytes) = 0;
   virtual std::shared_ptr<StreamImpl> create_stream() = 0;
   /// Modeled devices: device seconds spent so far, by the performance model.
   virtual double modeled_seconds() const { return 0; }

@@ -17,6 +17,7 @@
 namespace tandem {
 
 struct BufferImpl;
+class DeviceBuffer;
 
 /// Device memory charged to one owner (a model of the C API, say). Buffers allocated on a thread
 /// while a Scope of the account is active there are charged to it until they are freed, on any
@@ -62,7 +63,10 @@ class Buffer {
   size_t size() const;
   Device device() const;
   /// Device address; dereferenceable by host code only when device().props().host_accessible.
+  /// nullptr on devices whose memory is reached only through its handle (OpenCL, XRT).
   void* data() const;
+  /// The backend's buffer object (its cl_mem, xrt::bo, CUDA pointer), for its kernels.
+  const DeviceBuffer& memory() const;
   explicit operator bool() const { return impl_ != nullptr; }
 
  private:
@@ -129,8 +133,15 @@ class Tensor {
   size_t offset() const { return offset_; }
   explicit operator bool() const { return static_cast<bool>(buf_); }
 
-  /// Device address of the first element.
-  void* data() const { return static_cast<char*>(buf_.data()) + offset_; }
+  /// Device address of the first element, or nullptr where the device's memory has no addresses
+  /// (OpenCL, XRT: their kernels take buffer().memory() and offset()).
+  void* data() const {
+    void* base = buf_.data();
+    return base == nullptr ? nullptr : static_cast<char*>(base) + offset_;
+  }
+  /// Whether the bytes of the two views intersect (views of one buffer, or of memory at
+  /// overlapping addresses).
+  bool overlaps(const Tensor& other) const;
   /// Host pointer to the elements; throws unless the device is host-accessible and T matches.
   template <class T>
   T* host_data() const;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cl_device.h"
 #include "opencl_backend.h"
 #include "tandem/error.h"
 #include "tandem/ops.h"
@@ -199,11 +200,18 @@ TEST(OpenCL, EdgeCasesMatchTheCpuBitForBit) {
   EXPECT_EQ(ya.to_vector<float>(), yb.to_vector<float>());
 }
 
-TEST(OpenCL, ForeignAddressesAreRejected) {
+// Buffers are cl_mem objects: a view reaches kernels as its buffer's cl_mem at its byte offset,
+// and has no address (nothing to look up per argument, nothing a host could dereference).
+TEST(OpenCL, TensorsAreViewsOfClMemObjects) {
   NEED_OPENCL(d);
-  float host = 0;
-  const std::string msg = error_of([&] { d.impl()->copy_from_host(&host, &host, 4); });
-  EXPECT_NE(msg.find("not inside a buffer of this device"), std::string::npos) << msg;
+  const Tensor whole = Tensor::zeros(d, {64});
+  const Tensor view(whole.buffer(), {16}, DType::f32, 128);
+  EXPECT_EQ(whole.data(), nullptr);
+  EXPECT_EQ(opencl::cl_ref(view).mem, opencl::cl_ref(whole).mem);
+  EXPECT_EQ(opencl::cl_ref(view).offset, 128u);
+  EXPECT_TRUE(view.overlaps(whole));
+  EXPECT_FALSE(view.overlaps(Tensor(whole.buffer(), {16}, DType::f32, 0)));
+  EXPECT_FALSE(view.overlaps(Tensor::zeros(d, {64})));
 }
 
 }  // namespace
