@@ -1,7 +1,10 @@
 // Streams and events over command queues, kernel launches, and the backend's device discovery.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
+#include <string>
 #include <thread>
+#include <tuple>
 
 #include "cl_device.h"
 #include "opencl_backend.h"
@@ -75,18 +78,53 @@ void read_back(const OpCall& call, const Tensor& t, void* host) {
     throw Error(ErrorKind::device, call.device.id(), call.op.name, "reading back inputs: " + cl_error_name(err));
 }
 
-Launch::Launch(const OpCall& call, const char* program, const char* kernel)
-    : call_(call), stream_(cl_stream(call)), name_(kernel) {
+namespace {
+
+// Kernel objects, created once per thread, device and kernel: clCreateKernel costs more than
+// the rest of a small launch (BENCHMARKS.md, "Dispatch overhead"), and OpenCL captures a
+// kernel's arguments when it is enqueued, so one object serves launch after launch. Per thread,
+// because clSetKernelArg on one object from two threads races; an object still being set up by
+// an enclosing Launch on this thread is not handed out twice (a fresh one is made instead).
+struct KernelCache {
+  struct Entry {
+    cl_kernel kernel = nullptr;
+    bool busy = false;
+  };
+  std::map<std::tuple<const ClDevice*, std::string, std::string>, Entry> entries;
+  ~KernelCache() {
+    for (auto& [key, e] : entries) clReleaseKernel(e.kernel);
+  }
+};
+thread_local KernelCache kernel_cache;
+
+cl_kernel create_kernel(const OpCall& call, const char* program, const char* kernel) {
   cl_int err = CL_SUCCESS;
-  // A kernel object per launch: cheap, and arguments of concurrent launches cannot mix.
-  kernel_ = clCreateKernel(cl_device(call).program(program), kernel, &err);
+  cl_kernel k = clCreateKernel(cl_device(call).program(program), kernel, &err);
   if (err != CL_SUCCESS)
     throw Error(ErrorKind::device, call.device.id(), call.op.name,
-                "kernel " + name_ + " of " + program + ".cl: " + cl_error_name(err));
+                std::string("kernel ") + kernel + " of " + program + ".cl: " + cl_error_name(err));
+  return k;
+}
+
+}  // namespace
+
+Launch::Launch(const OpCall& call, const char* program, const char* kernel)
+    : call_(call), stream_(cl_stream(call)), name_(kernel) {
+  auto& e = kernel_cache.entries[{&cl_device(call), program, kernel}];
+  if (e.kernel == nullptr) e.kernel = create_kernel(call, program, kernel);
+  if (e.busy) {
+    kernel_ = create_kernel(call, program, kernel);
+    owned_ = true;
+  } else {
+    kernel_ = e.kernel;
+    e.busy = true;
+    busy_ = &e.busy;
+  }
 }
 
 Launch::~Launch() {
-  if (kernel_ != nullptr) clReleaseKernel(kernel_);
+  if (owned_) clReleaseKernel(kernel_);
+  if (busy_ != nullptr) *busy_ = false;
 }
 
 void Launch::set(size_t size, const void* value) {

@@ -148,6 +148,8 @@ class Launch {
   const OpCall& call_;
   ClStream& stream_;
   cl_kernel kernel_ = nullptr;
+  bool owned_ = false;     // a kernel of its own, released with the launch
+  bool* busy_ = nullptr;   // else the per-thread cache's entry, marked in use while set up
   std::string name_;
   cl_uint next_ = 0;
 };
