@@ -12,19 +12,37 @@
 namespace tandem::fpga {
 namespace {
 
-class DoneEvent final : public EventImpl {
+// The runs pending on the card when it was recorded. Each run waits at most the card's timeout,
+// so a wait ends (in an Error naming the kernel) even when a kernel never completes.
+class XrtEvent final : public EventImpl {
  public:
-  bool ready() override { return true; }
-  bool wait_for(std::chrono::nanoseconds) override { return true; }
+  explicit XrtEvent(std::vector<std::shared_ptr<XrtRun>> runs) : runs_(std::move(runs)) {}
+  bool ready() override {
+    for (const auto& r : runs_)
+      if (!r->done()) return false;
+    return true;
+  }
+  bool wait_for(std::chrono::nanoseconds) override {
+    for (const auto& r : runs_) r->wait();
+    return true;
+  }
+
+ private:
+  std::vector<std::shared_ptr<XrtRun>> runs_;
 };
 
-// Each launch waits for its run (with the card's timeout) inside dispatch, so a stream holds no
-// pending work: synchronize has nothing to wait for and events are complete when recorded.
+// Kernels start asynchronously (XrtCard::start); the card orders each run after the pending
+// runs it shares a buffer with, so the stream's order holds wherever it matters. Synchronize
+// waits for the card's pending runs.
 class XrtStream final : public StreamImpl {
  public:
-  void synchronize() override {}
-  std::shared_ptr<EventImpl> record() override { return std::make_shared<DoneEvent>(); }
+  explicit XrtStream(XrtCard& card) : card_(card) {}
+  void synchronize() override { card_.finish(); }
+  std::shared_ptr<EventImpl> record() override { return std::make_shared<XrtEvent>(card_.pending()); }
   void wait(EventImpl& event) override { event.wait_for(std::chrono::hours(24)); }
+
+ private:
+  XrtCard& card_;
 };
 
 // What the manifest says about the card. Spec figures from UG1393/UG1120 (PLATFORM.md): one DDR4
@@ -75,7 +93,7 @@ XrtDevice::XrtDevice(unsigned index, const std::string& xclbin, const Manifest& 
   register_xrt_kernels(*this);
 }
 
-std::shared_ptr<StreamImpl> XrtDevice::create_stream() { return std::make_shared<XrtStream>(); }
+std::shared_ptr<StreamImpl> XrtDevice::create_stream() { return std::make_shared<XrtStream>(card_); }
 
 XrtConfig XrtConfig::from_env() {
   XrtConfig c;

@@ -133,6 +133,7 @@ void XrtCard::check_range(const XrtBuffer& b, size_t offset, size_t bytes, const
 void XrtCard::write(const XrtBuffer& dst, size_t offset, const void* src, size_t bytes) {
   check_range(dst, offset, bytes, "copy from host");
   if (bytes == 0) return;
+  wait_for_users(dst, offset, bytes, true);
   try {
     dst.bo().write(src, bytes, offset);
     dst.bo().sync(XCL_BO_SYNC_BO_TO_DEVICE, bytes, offset);
@@ -144,6 +145,7 @@ void XrtCard::write(const XrtBuffer& dst, size_t offset, const void* src, size_t
 void XrtCard::read(void* dst, const XrtBuffer& src, size_t offset, size_t bytes) {
   check_range(src, offset, bytes, "copy to host");
   if (bytes == 0) return;
+  wait_for_users(src, offset, bytes, false);
   try {
     src.bo().sync(XCL_BO_SYNC_BO_FROM_DEVICE, bytes, offset);
     src.bo().read(dst, bytes, offset);
@@ -161,6 +163,8 @@ void XrtCard::copy(const XrtBuffer& dst, size_t dst_offset, const XrtBuffer& src
   check_range(dst, dst_offset, bytes, "copy on device");
   check_range(src, src_offset, bytes, "copy on device");
   if (bytes == 0) return;
+  wait_for_users(src, src_offset, bytes, false);
+  wait_for_users(dst, dst_offset, bytes, true);
   try {
     dst.bo().copy(src.bo(), bytes, src_offset, dst_offset);
   } catch (const std::exception& e) {
@@ -168,7 +172,75 @@ void XrtCard::copy(const XrtBuffer& dst, size_t dst_offset, const XrtBuffer& src
   }
 }
 
-void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
+bool XrtRun::done() const {
+  const ert_cmd_state st = run_.state();
+  return st != ERT_CMD_STATE_NEW && st != ERT_CMD_STATE_QUEUED && st != ERT_CMD_STATE_RUNNING &&
+         st != ERT_CMD_STATE_SUBMITTED;
+}
+
+void XrtRun::wait() {
+  std::lock_guard lock(mutex_);
+  if (!waited_) {
+    waited_ = true;
+    try {
+      check_run_state(run_.wait(timeout_), device_, kernel_, timeout_);
+      for (Staged& s : copy_back_) s.home.copy(s.tmp, s.bytes, 0, s.offset);
+    } catch (const Error& e) {
+      failure_ = e.detail();
+      failure_kind_ = e.kind();
+    } catch (const std::exception& e) {
+      failure_ = "kernel " + kernel_ + ": " + e.what();
+    }
+    copy_back_.clear();
+  }
+  if (!failure_.empty()) throw Error(failure_kind_, device_, kernel_, failure_);
+}
+
+bool XrtRun::conflicts(const XrtBuffer& b, size_t offset, size_t bytes, bool writes) const {
+  for (const Use& u : uses_)
+    if (u.buffer == &b && (u.written || writes) && offset < u.offset + std::max<size_t>(u.bytes, 1) &&
+        u.offset < offset + std::max<size_t>(bytes, 1))
+      return true;
+  return false;
+}
+
+void XrtCard::wait_for_users(const XrtBuffer& b, size_t offset, size_t bytes, bool writes) {
+  for (const auto& r : pending())
+    if (r->conflicts(b, offset, bytes, writes)) r->wait();
+}
+
+std::vector<std::shared_ptr<XrtRun>> XrtCard::pending() {
+  std::lock_guard lock(pending_mutex_);
+  return pending_;
+}
+
+namespace {
+// Waits for every run (so each one's staged outputs reach home), then throws the first failure.
+void wait_all(const std::vector<std::shared_ptr<XrtRun>>& runs) {
+  std::exception_ptr first;
+  for (const auto& r : runs) {
+    try {
+      r->wait();
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+}  // namespace
+
+void XrtCard::finish() {
+  std::vector<std::shared_ptr<XrtRun>> runs;
+  {
+    std::lock_guard lock(pending_mutex_);
+    runs.swap(pending_);
+  }
+  wait_all(runs);
+}
+
+void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) { start(name, args)->wait(); }
+
+std::shared_ptr<XrtRun> XrtCard::start(const std::string& name, std::span<const KernelArg> args) {
   const auto it = kernels_.find(name);
   if (it == kernels_.end()) throw Error(ErrorKind::unsupported, id_, name, "the xclbin has no kernel " + name);
   const ::xrt::kernel& kernel = it->second;
@@ -190,11 +262,29 @@ void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
                   "kernel " + name + " argument " + std::to_string(ma.index) + " ('" + ma.name + "', " + ma.type +
                       ") takes " + what(want) + "; got " + what(a.value_size));
   }
-  struct Staged {
-    ::xrt::bo tmp, home;
-    size_t bytes, offset;
-  };
-  std::vector<Staged> copy_back;
+  std::vector<XrtRun::Staged> copy_back;
+  std::vector<XrtRun::Use> uses;
+  for (const KernelArg& a : args)
+    if (a.value_size == 0 && a.buffer_ != nullptr) uses.push_back({a.buffer_, a.offset, a.bytes, a.written});
+  // In order with the pending runs it shares a buffer with (read after write, write after read
+  // or write); the rest of the card's work goes on meanwhile. Completed runs leave the list once
+  // waited for (their staged outputs copied home); a failure among them is reported now, naming
+  // its kernel, before more work builds on it. One pass under the lock; waits outside it.
+  std::vector<std::shared_ptr<XrtRun>> before;
+  {
+    std::lock_guard lock(pending_mutex_);
+    for (auto r = pending_.begin(); r != pending_.end();) {
+      bool conflict = false;
+      for (const XrtRun::Use& u : uses) conflict = conflict || (*r)->conflicts(*u.buffer, u.offset, u.bytes, u.written);
+      if (conflict || (*r)->done()) {
+        before.push_back(std::move(*r));
+        r = pending_.erase(r);
+      } else {
+        ++r;
+      }
+    }
+  }
+  wait_all(before);
   try {
     ::xrt::run run(kernel);
     for (size_t i = 0; i < args.size(); ++i) {
@@ -227,8 +317,10 @@ void XrtCard::launch(const std::string& name, std::span<const KernelArg> args) {
       ++staged_args_;
     }
     run.start();
-    check_run_state(run.wait(timeout_), id_, name, timeout_);
-    for (Staged& s : copy_back) s.home.copy(s.tmp, s.bytes, 0, s.offset);
+    auto started = std::make_shared<XrtRun>(std::move(run), name, std::move(uses), std::move(copy_back), id_, timeout_);
+    std::lock_guard lock(pending_mutex_);
+    pending_.push_back(started);
+    return started;
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

@@ -14,12 +14,15 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <span>
 #include <string>
 #include <type_traits>
 
 #include "manifest.h"
 #include "tandem/backend.h"
+#include "tandem/error.h"
 
 namespace tandem::fpga {
 
@@ -64,6 +67,50 @@ struct KernelArg {
 void check_run_state(ert_cmd_state state, const std::string& device, const std::string& kernel,
                      std::chrono::milliseconds timeout);
 
+/// A started run of a kernel. Completes through wait (at most the card's timeout), which also
+/// copies staged outputs home; the buffers it reads and writes order later work against it.
+class XrtRun {
+ public:
+  struct Use {
+    const XrtBuffer* buffer;
+    size_t offset, bytes;
+    bool written;
+  };
+  struct Staged {
+    ::xrt::bo tmp, home;
+    size_t bytes, offset;
+  };
+  XrtRun(::xrt::run run, std::string kernel, std::vector<Use> uses, std::vector<Staged> copy_back, std::string device,
+         std::chrono::milliseconds timeout)
+      : run_(std::move(run)),
+        kernel_(std::move(kernel)),
+        uses_(std::move(uses)),
+        copy_back_(std::move(copy_back)),
+        device_(std::move(device)),
+        timeout_(timeout) {}
+  /// Whether the card has finished it (no wait).
+  bool done() const;
+  /// Waits for it; Error(timeout) or Error(device) naming the kernel when it did not complete.
+  /// Once waited, later calls return at once (or throw the same failure again).
+  void wait();
+  /// Whether work touching [offset, offset + bytes) of b (writing it when `writes`) must wait for
+  /// this run: it writes what is read or written, or reads what is written.
+  bool conflicts(const XrtBuffer& b, size_t offset, size_t bytes, bool writes) const;
+  const std::string& kernel() const { return kernel_; }
+
+ private:
+  ::xrt::run run_;
+  std::string kernel_;
+  std::vector<Use> uses_;
+  std::vector<Staged> copy_back_;
+  std::string device_;
+  std::chrono::milliseconds timeout_;
+  std::mutex mutex_;  // wait() from several threads
+  bool waited_ = false;
+  std::string failure_;
+  ErrorKind failure_kind_ = ErrorKind::device;
+};
+
 class XrtCard {
  public:
   /// Devices XRT can open, or 0 with `why` set (XRT not set up, no card). XRT's emulation shims
@@ -96,13 +143,22 @@ class XrtCard {
   void fill(const XrtBuffer& dst, size_t offset, int value, size_t bytes);
   void copy(const XrtBuffer& dst, size_t dst_offset, const XrtBuffer& src, size_t src_offset, size_t bytes);
 
-  /// Runs a kernel to completion: arguments by index, staged to the argument's bank when needed,
-  /// then waits at most the card's timeout. Throws Error(timeout) naming the kernel when it does
-  /// not finish in time, Error(device) when it fails.
+  /// Starts a kernel without waiting for it: arguments by index, staged to the argument's bank
+  /// when needed. It starts once the pending runs it depends on (by the buffers it reads and
+  /// writes) are done; independent runs proceed concurrently, as the card's compute units allow.
+  std::shared_ptr<XrtRun> start(const std::string& kernel, std::span<const KernelArg> args);
+  /// start, then wait: Error(timeout) naming the kernel when it does not finish in time,
+  /// Error(device) when it fails.
   void launch(const std::string& kernel, std::span<const KernelArg> args);
+  /// Waits for every pending run (the first failure is thrown, after all are waited for).
+  void finish();
+  /// The runs started and not yet waited for.
+  std::vector<std::shared_ptr<XrtRun>> pending();
 
  private:
   void check_range(const XrtBuffer& b, size_t offset, size_t bytes, const char* what) const;
+  // Waits for the pending runs that touch the range (host copies: writes when the copy writes).
+  void wait_for_users(const XrtBuffer& b, size_t offset, size_t bytes, bool writes);
 
   std::string id_;
   Manifest manifest_;
@@ -112,6 +168,8 @@ class XrtCard {
   std::map<std::string, ::xrt::kernel> kernels_;
   int default_bank_ = 0;
   std::atomic<uint64_t> staged_args_{0};
+  std::mutex pending_mutex_;
+  std::vector<std::shared_ptr<XrtRun>> pending_;
 };
 
 }  // namespace tandem::fpga

@@ -43,7 +43,7 @@ int as_int(const OpCall& c, int64_t v, const char* what) {
 }
 
 void launch(const OpCall& c, const char* kernel, std::initializer_list<KernelArg> args) {
-  card(c).launch(kernel, std::span<const KernelArg>(args.begin(), args.size()));
+  card(c).start(kernel, std::span<const KernelArg>(args.begin(), args.size()));
 }
 
 const char* f32_only(const OpCall& c) {

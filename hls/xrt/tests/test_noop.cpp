@@ -88,6 +88,44 @@ TEST(Noop, LaunchesARunAndWaitsForIt) {
   EXPECT_THROW(card.launch("tandem_accumulate", view), Error);
 }
 
+// Runs start without a host wait and stay pending until waited for; a later run or host copy
+// is ordered after a pending one exactly when their buffer ranges conflict (read after write,
+// write after read or write). (Through the shim runs complete at once, so which runs are still
+// pending when the next starts is timing; the conflict rule each start applies is not.)
+TEST(Noop, RunsStartAsynchronouslyAndAreOrderedByTheBuffersTheyShare) {
+  XrtCard card = open_u250();
+  const int n = 64;
+  const size_t bytes = n * sizeof(float);
+  const auto x = card.allocate(bytes), y = card.allocate(bytes), z = card.allocate(2 * bytes);
+  const auto axpy = [&](const XrtBuffer& from, const XrtBuffer& to, size_t to_offset) {
+    const std::vector<KernelArg> args = {KernelArg::buffer(from, 0, bytes, false),
+                                         KernelArg::buffer(to, to_offset, bytes, true), KernelArg::scalar(1.0f),
+                                         KernelArg::scalar(n), KernelArg::scalar(0)};
+    return card.start("tandem_accumulate", args);
+  };
+  const auto first = axpy(*x, *y, 0);       // reads x, writes y
+  const auto second = axpy(*x, *z, bytes);  // reads x, writes the second half of z
+  EXPECT_FALSE(first->conflicts(*x, 0, bytes, false)) << "two reads of x need no order";
+  EXPECT_TRUE(first->conflicts(*x, 0, bytes, true)) << "a write of x must follow its read";
+  EXPECT_TRUE(first->conflicts(*y, 0, bytes, false)) << "a read of y must follow its write";
+  EXPECT_TRUE(first->conflicts(*y, 0, bytes, true));
+  EXPECT_FALSE(first->conflicts(*z, 0, 2 * bytes, true)) << "another buffer";
+  EXPECT_FALSE(second->conflicts(*z, 0, bytes, true)) << "the other half of z";
+  EXPECT_TRUE(second->conflicts(*z, bytes - 4, 8, false));
+  axpy(*y, *x, 0);  // ordered after both: reads y, writes x
+  EXPECT_NO_THROW(first->wait());
+  EXPECT_NO_THROW(first->wait()) << "waiting twice";
+  card.finish();
+  EXPECT_TRUE(card.pending().empty());
+  EXPECT_TRUE(second->done());
+  // A host copy of y waits for the run writing it.
+  const auto third = axpy(*x, *y, 0);
+  std::vector<float> out(n);
+  card.read(out.data(), *y, 0, bytes);
+  EXPECT_TRUE(third->done());
+  card.finish();
+}
+
 TEST(Noop, AScalarOfTheWrongWidthIsAnErrorNamingTheKernel) {
   XrtCard card = open_u250();
   const auto x = card.allocate(64);
