@@ -206,7 +206,7 @@ cl_program ClDevice::program(const std::string& name) {
   std::lock_guard lock(program_mutex_);
   if (auto it = programs_.find(name); it != programs_.end()) return it->second;
   const char* source = embedded_source(name);
-  if (source == nullptr) throw Error(ErrorKind::internal, id(), "build", "no embedded kernels/" + name + ".cl");
+  if (source == nullptr) throw Error(ErrorKind::internal, id(), "build", "no embedded ops/" + name + ".cl");
   cl_program p = build(name, std::string(embedded_source("common")) + source);
   ++builds_;
   programs_.emplace(name, p);

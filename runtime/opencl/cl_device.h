@@ -76,7 +76,7 @@ class ClDevice final : public DeviceImpl {
 
   cl_context context() const { return context_; }
   cl_device_id cl_device() const { return device_; }
-  /// The built program of an embedded kernels/<name>.cl (built on first use, then cached).
+  /// The built program of an embedded ops/<name>.cl (built on first use, then cached).
   cl_program program(const std::string& name);
   int program_builds() const { return builds_; }
   /// Builds source with the device's options; throws Error(device) with the build log.
@@ -123,7 +123,7 @@ class ClStream final : public StreamImpl {
 /// Kernel arguments for one launch: a tensor becomes (buffer, element offset).
 class Launch {
  public:
-  /// Looks up `kernel` in the program of kernels/<program>.cl on the call's device.
+  /// Looks up `kernel` in the program of ops/<program>.cl on the call's device.
   Launch(const OpCall& call, const char* program, const char* kernel);
   ~Launch();
   Launch(const Launch&) = delete;
@@ -169,16 +169,19 @@ class Scratch {
 
 ClStream& cl_stream(const OpCall& call);
 ClDevice& cl_device(const OpCall& call);
+/// A tensor's element count, as a count of work-items.
+inline size_t n_of(const Tensor& t) { return static_cast<size_t>(t.numel()); }
+
 /// Reads a tensor back on the call's stream (after the work queued before it): for checks of
 /// indices and labels that must fail before anything is written, as on the CPU.
 void read_back(const OpCall& call, const Tensor& t, void* host);
 /// Enqueues dst = src converted to dst's dtype (the cast op; ops_elementwise.cpp).
 void cast_into(const OpCall& call, const Tensor& src, const Tensor& dst);
 
-/// The kernels of ops_*.cpp, each registered by a TANDEM_KERNEL line beside it.
+/// The kernels of ops/*.cpp, each registered by a TANDEM_KERNEL line beside it.
 KernelList& opencl_kernels();
 
-/// The embedded kernels/*.cl sources (generated at build time): name → text, or nullptr.
+/// The embedded ops/*.cl and common.cl sources (generated at build time): name → text, or nullptr.
 const char* embedded_source(const std::string& name);
 
 }  // namespace tandem::opencl

@@ -1,4 +1,4 @@
-# Turns kernels/*.cl into one C++ file of string literals (cmake -P, at build time), so the
+# Turns ops/*.cl and common.cl into one C++ file of string literals (cmake -P, at build time), so the
 # library carries its OpenCL C and needs no files at run time.
 #   -DOUT=<file.cpp> -DSOURCES=<a.cl;b.cl;...>
 set(body "")
@@ -9,7 +9,7 @@ foreach(src ${SOURCES})
   string(APPEND body "const char k_${name}[] = R\"tandem_cl(${text})tandem_cl\";\n")
   string(APPEND table "      {\"${name}\", k_${name}},\n")
 endforeach()
-file(WRITE ${OUT}.tmp "// Generated from runtime/opencl/kernels/*.cl by embed_kernels.cmake; do not edit.
+file(WRITE ${OUT}.tmp "// Generated from runtime/opencl/{ops/*.cl,common.cl} by embed_kernels.cmake; do not edit.
 #include <map>
 #include <string>
 

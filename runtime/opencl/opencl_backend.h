@@ -1,5 +1,5 @@
 // The opencl backend: one device per OpenCL device any installed ICD reports (PoCL's CPU device
-// in CI; GPUs, Intel, XRT's OpenCL elsewhere). Kernels are OpenCL C (kernels/*.cl), embedded in
+// in CI; GPUs, Intel, XRT's OpenCL elsewhere). Kernels are OpenCL C (ops/*.cl), embedded in
 // the library and built per device at first use. With no platform or no device the backend has
 // zero devices, which is not an error; TANDEM_OPENCL=none switches it off.
 #pragma once

@@ -99,10 +99,17 @@ TEST(OpenCL, ProgramsAreBuiltOncePerDevice) {
   const int builds = opencl::program_builds(*d.impl());
   EXPECT_GE(builds, 1);
   ops::fill(s, x, 2.0f);
-  ops::relu_forward(s, x, x);
+  ops::add(s, x, x, x);  // elementwise.cl again
   s.synchronize();
   EXPECT_EQ(opencl::program_builds(*d.impl()), builds);
-  EXPECT_EQ(x.to_vector<float>(), std::vector<float>(64, 2.0f));
+  ops::relu_forward(s, x, x);  // bias_relu.cl: built at most once (if no test has yet), then no more
+  s.synchronize();
+  const int with_relu = opencl::program_builds(*d.impl());
+  EXPECT_LE(with_relu, builds + 1);
+  ops::relu_forward(s, x, x);
+  s.synchronize();
+  EXPECT_EQ(opencl::program_builds(*d.impl()), with_relu);
+  EXPECT_EQ(x.to_vector<float>(), std::vector<float>(64, 4.0f));
 }
 
 TEST(OpenCL, CompileErrorsCarryTheBuildLog) {

@@ -1,11 +1,11 @@
-// Host side of the element-wise ops and cast (kernels/elementwise.cl): one work-item per
+// Host side of the element-wise ops and cast (elementwise.cl): one work-item per
 // element. f32 runs the _f32 kernels; f16/bf16 the _h kernels, which widen to f32, compute and
 // narrow with round-to-nearest-even as the CPU does.
 #include <initializer_list>
 #include <optional>
 #include <string>
 
-#include "cl_device.h"
+#include "../cl_device.h"
 #include "tandem/ops.h"
 
 namespace tandem::opencl {

@@ -1,4 +1,4 @@
-// Element-wise ops, bias, relu and cast: one work-item per element (bias_backward: per channel).
+// Element-wise ops and cast: one work-item per element.
 // f32 kernels work on floats; the _h kernels on f16/bf16 storage, computed in f32.
 
 kernel void fill_f32(OUT(float, y), const float v, const ulong n) {
@@ -25,47 +25,6 @@ kernel void mul_f32(IN(float, a), IN(float, b), OUT(float, c), const ulong n) {
 kernel void axpy_f32(IN(float, x), OUT(float, y), const float alpha, const ulong n) {
   const size_t i = get_global_id(0);
   if (i < n) VIEW(y)[i] += alpha * VIEW(x)[i];
-}
-
-kernel void relu_forward_f32(IN(float, x), OUT(float, y), const ulong n) {
-  const size_t i = get_global_id(0);
-  if (i < n) {
-    const float v = VIEW(x)[i];
-    VIEW(y)[i] = v > 0.0f ? v : 0.0f;  // NaN → 0, as on the CPU
-  }
-}
-
-kernel void relu_backward_f32(IN(float, x), IN(float, dy), OUT(float, dx), const ulong n) {
-  const size_t i = get_global_id(0);
-  if (i < n) VIEW(dx)[i] = VIEW(x)[i] > 0.0f ? VIEW(dy)[i] : 0.0f;
-}
-
-// y[n][c][inner] += bias[c].
-kernel void bias_add_f32(IN(float, bias), OUT(float, y), const ulong channels, const ulong inner, const ulong total) {
-  const size_t i = get_global_id(0);
-  if (i < total) VIEW(y)[i] += VIEW(bias)[(i / inner) % channels];
-}
-
-// dbias[c] = Σ dy[n][c][·]: a work-group of 64 per channel, each item a strided partial sum in
-// acc_t, then a tree in local memory.
-#define BIAS_WG 64
-kernel void bias_backward_f32(IN(float, dy), OUT(float, db), const ulong batch, const ulong channels,
-                              const ulong inner) {
-  local acc_t part[BIAS_WG];
-  const size_t c = get_group_id(0), l = get_local_id(0);
-  global const float *d = VIEW(dy);
-  acc_t sum = 0;
-  for (ulong n = 0; n < batch; ++n) {
-    global const float *row = d + (n * channels + c) * inner;
-    for (ulong i = l; i < inner; i += BIAS_WG) sum += row[i];
-  }
-  part[l] = sum;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (size_t s = BIAS_WG / 2; s > 0; s /= 2) {
-    if (l < s) part[l] += part[l + s];
-    barrier(CLK_LOCAL_MEM_FENCE);
-  }
-  if (l == 0) VIEW(db)[c] = (float)part[0];
 }
 
 // tandem/dtype.cpp's conversions transcribed, bit for bit (vload_half/vstore_half leave NaN

@@ -1,11 +1,11 @@
-// Host side of the sparse and low-rank codec primitives (kernels/sparse.cl, lowrank.cl).
+// Host side of the sparse codec primitives (sparse.cl).
 // Sampling and random fill draw the CPU's Philox words and match it bit for bit; kth_magnitude
 // and compact select exactly what the CPU selects; scatter_add adds in the CPU's order.
 #include <algorithm>
 #include <string>
 #include <vector>
 
-#include "cl_device.h"
+#include "../cl_device.h"
 #include "tandem/ops.h"
 
 namespace tandem::opencl {
@@ -107,24 +107,7 @@ void compact(const OpCall& c) {
 }
 TANDEM_KERNEL(opencl_kernels, compact, compact);
 
-void orthonormalize(const OpCall& c) {
-  const Tensor& a = *c.out[0];
-  constexpr size_t wg = 64;  // ORTHO_WG in lowrank.cl: one work-group does it all
-  Launch(c, "lowrank", "orthonormalize_f32")
-      .arg(a)
-      .scalar<cl_long>(a.shape()[0])
-      .scalar<cl_long>(a.shape()[1])
-      .run({wg}, {wg});
-}
-
-const char* orthonormalize_unsupported(const OpCall& c) {
-  return cl_device(c).fp64()
-             ? nullptr
-             : "its dot products sum in double, as the CPU's do, and this OpenCL device lacks cl_khr_fp64";
-}
-
 }  // namespace
 
-TANDEM_KERNEL(opencl_kernels, orthonormalize, orthonormalize, orthonormalize_unsupported);
 
 }  // namespace tandem::opencl

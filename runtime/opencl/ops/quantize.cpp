@@ -1,7 +1,7 @@
-// Host side of the dense codec primitives (kernels/codec.cl): one work-item per chunk, so each
+// Host side of the dense codec primitives (quantize.cl): one work-item per chunk, so each
 // chunk's reduction runs in the CPU's order and results match it bit for bit; packing one
 // work-item per byte or group of fields.
-#include "cl_device.h"
+#include "../cl_device.h"
 #include "tandem/ops.h"
 
 namespace tandem::opencl {
@@ -12,13 +12,13 @@ size_t chunks(int64_t n, int64_t chunk) { return static_cast<size_t>((n + chunk 
 // x → one value per chunk (into `out`), one work-item per chunk.
 void per_chunk(const OpCall& c, const char* kernel, const Tensor& out) {
   const int64_t n = c.in[0]->numel(), chunk = c.param<ChunkParams>().chunk;
-  Launch(c, "codec", kernel).arg(*c.in[0]).arg(out).scalar<cl_long>(n).scalar<cl_long>(chunk).run({chunks(n, chunk)});
+  Launch(c, "quantize", kernel).arg(*c.in[0]).arg(out).scalar<cl_long>(n).scalar<cl_long>(chunk).run({chunks(n, chunk)});
 }
 
 // (values, per-chunk units) → out, one work-item per element of out.
 void per_element(const OpCall& c, const char* kernel) {
   const int64_t n = c.out[0]->numel();
-  Launch(c, "codec", kernel)
+  Launch(c, "quantize", kernel)
       .arg(*c.in[0])
       .arg(*c.in[1])
       .arg(*c.out[0])
@@ -30,7 +30,7 @@ void per_element(const OpCall& c, const char* kernel) {
 // in → out over n fields, one work-item per group of 8.
 void bit_fields(const OpCall& c, const char* kernel, int64_t n) {
   const auto& p = c.param<BitPackParams>();
-  Launch(c, "codec", kernel)
+  Launch(c, "quantize", kernel)
       .arg(*c.in[0])
       .arg(*c.out[0])
       .scalar<cl_long>(n)
@@ -50,13 +50,13 @@ const char* quantize_unsupported(const OpCall& c) {
 void sign_pack(const OpCall& c) {
   const int64_t n = c.in[0]->numel();
   per_chunk(c, "chunk_absmean_f32", *c.out[0]);
-  Launch(c, "codec", "sign_bits_f32").arg(*c.in[0]).arg(*c.out[1]).scalar<cl_long>(n).run({chunks(n, 8)});
+  Launch(c, "quantize", "sign_bits_f32").arg(*c.in[0]).arg(*c.out[1]).scalar<cl_long>(n).run({chunks(n, 8)});
 }
 
 void quantize(const OpCall& c) {
   const auto& p = c.param<QuantizeParams>();
   const int64_t n = c.in[0]->numel();
-  Launch(c, "codec", "quantize_f32")
+  Launch(c, "quantize", "quantize_f32")
       .arg(*c.in[0])
       .arg(*c.out[0])
       .arg(*c.out[1])
