@@ -175,7 +175,7 @@ inline size_t n_of(const Tensor& t) { return static_cast<size_t>(t.numel()); }
 /// Reads a tensor back on the call's stream (after the work queued before it): for checks of
 /// indices and labels that must fail before anything is written, as on the CPU.
 void read_back(const OpCall& call, const Tensor& t, void* host);
-/// Enqueues dst = src converted to dst's dtype (the cast op; ops_elementwise.cpp).
+/// Enqueues dst = src converted to dst's dtype (the cast op; ops/elementwise.cpp).
 void cast_into(const OpCall& call, const Tensor& src, const Tensor& dst);
 
 /// The kernels of ops/*.cpp, each registered by a TANDEM_KERNEL line beside it.
