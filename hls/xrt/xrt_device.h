@@ -3,8 +3,8 @@
 
 #include <vector>
 
+#include "binding.h"
 #include "tandem/backend.h"
-#include "tandem/ops.h"
 #include "xrt_card.h"
 
 namespace tandem::fpga {
@@ -15,6 +15,7 @@ class XrtDevice final : public DeviceImpl {
   XrtDevice(unsigned index, const std::string& xclbin, const Manifest& manifest, std::chrono::milliseconds timeout);
 
   XrtCard& card() { return card_; }
+  CoreKernels& cores() { return cores_; }
 
   std::unique_ptr<DeviceBuffer> allocate(size_t bytes) override { return card_.allocate(bytes); }
   void memset(const DeviceBuffer& dst, size_t offset, int value, size_t bytes) override {
@@ -36,19 +37,8 @@ class XrtDevice final : public DeviceImpl {
 
  private:
   XrtCard card_;
+  CoreKernels cores_;
 };
-
-/// A kernel that launches one HLS core: registered only where the card's xclbin holds the core.
-struct XrtKernel {
-  const OpDesc* op;
-  const char* core;
-  Kernel kernel;
-};
-/// The kernels of xrt_ops.cpp, each registered by a TANDEM_XRT_KERNEL line beside it.
-std::vector<XrtKernel>& xrt_kernels();
-#define TANDEM_XRT_KERNEL(op, core, ...)                     \
-  [[maybe_unused]] static const bool tandem_xrt_kernel_##op = \
-      (xrt_kernels().push_back({&::tandem::opdesc::op, core, ::tandem::Kernel{__VA_ARGS__}}), true)
 
 /// Registers a kernel for each op whose core the card's xclbin holds.
 void register_xrt_kernels(XrtDevice& device);

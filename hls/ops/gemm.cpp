@@ -1,0 +1,20 @@
+// gemm on the MAC engine (tandem_gemm).
+#include "binding.h"
+#include "cores.h"
+
+namespace tandem::fpga {
+namespace {
+
+void bind_gemm(const OpCall& c, CoreCall& k) {
+  const auto& p = c.param<GemmParams>();
+  const Tensor &a = *c.in[0], &b = *c.in[1], &y = *c.out[0];
+  const int64_t m = y.shape()[0], n = y.shape()[1], kk = p.trans_a ? a.shape()[0] : a.shape()[1];
+  // c is read as well as written when beta ≠ 0: an in-out port either way.
+  k.in(a).in(b).out(y).dim(m, "m").dim(n, "n").dim(kk, "k").arg(int{p.trans_a}).arg(int{p.trans_b}).arg(p.alpha).arg(
+      p.beta);
+  k.model([=](const CardProfile& card) { return fpga::gemm(card, m, n, kk).seconds; });
+}
+TANDEM_CORE_KERNEL(gemm, tandem_gemm, bind_gemm);
+
+}  // namespace
+}  // namespace tandem::fpga
