@@ -68,6 +68,21 @@ Device Network::input_device() const { return layers_.front()->device(); }
 Device Network::output_device() const { return layers_.back()->device(); }
 Stream& Network::stream(const Device& d) { return streams_.at(d.impl()); }
 
+// src, written by work queued on `from`, into dst on `to`, ordered by streams rather than by the
+// host where the devices queue copies: from host memory (whose work is done once its ops
+// return) on to's stream; into host memory on from's stream, which to's stream then waits for;
+// between two devices that only the host bridges, after from's work, through the host.
+void Network::transfer(const Tensor& src, const Tensor& dst, const Device& from, const Device& to) {
+  if (from.props().host_accessible) return copy(stream(to), src, dst);
+  if (to.props().host_accessible) {
+    copy(stream(from), src, dst);
+    stream(to).wait(stream(from).record());
+    return;
+  }
+  stream(from).record().wait();
+  copy(src, dst);
+}
+
 void Network::allocate(int64_t batch) {
   if (batch == batch_) return;
   const std::vector<Shape> shapes = spec_.shapes();
@@ -114,9 +129,8 @@ const Tensor& Network::forward(const Tensor& input) {
   const Tensor* x = &input;
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& l = *layers_[i];
-    if (inputs_[i]) {  // the previous layer ran elsewhere: once its output is done, bring it here
-      stream(layers_[i - 1]->device()).record().wait();
-      copy(*x, inputs_[i]);
+    if (inputs_[i]) {  // the previous layer ran elsewhere: bring its output here
+      transfer(*x, inputs_[i], layers_[i - 1]->device(), l.device());
       x = &inputs_[i];
     }
     const auto m = mark(i);
@@ -149,10 +163,7 @@ float Network::backward(const Tensor& labels, const std::function<void(size_t, s
       stream(l.device()).synchronize();
       on_ready(first[i], first[i + 1] - first[i]);
     }
-    if (i > 0 && in_grads_[i]) {  // send the gradient back to the previous layer's device once it is done
-      stream(l.device()).record().wait();
-      copy(in_grads_[i], grads_[i - 1]);
-    }
+    if (i > 0 && in_grads_[i]) transfer(in_grads_[i], grads_[i - 1], l.device(), layers_[i - 1]->device());
   }
   float loss = 0;
   loss_.copy_to_host(&loss);

@@ -41,6 +41,56 @@ class ClEvent final : public EventImpl {
 
 }  // namespace
 
+ClStream::~ClStream() {
+  try {
+    queue_->finish("stream release");  // queued writes still read their staging
+  } catch (const Error&) {
+  }
+  release_completed(true);
+}
+
+void ClStream::synchronize() {
+  queue_->finish("synchronize");
+  release_completed(true);
+}
+
+void ClStream::release_completed(bool all) {
+  std::lock_guard lock(staged_mutex_);
+  std::erase_if(staged_, [all](Staged& s) {
+    cl_int status = CL_QUEUED;
+    clGetEventInfo(s.done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, nullptr);
+    const bool finished = all || status == CL_COMPLETE || status < 0;
+    if (finished) clReleaseEvent(s.done);
+    return finished;
+  });
+}
+
+bool ClStream::copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) {
+  if (bytes == 0) return true;
+  release_completed(false);
+  Staged s{nullptr, std::vector<unsigned char>(static_cast<const unsigned char*>(src),
+                                               static_cast<const unsigned char*>(src) + bytes)};
+  const ClRef d = cl_ref(dst, offset);
+  const cl_int err =
+      clEnqueueWriteBuffer(queue(), d.mem, CL_FALSE, d.offset, bytes, s.bytes.data(), 0, nullptr, &s.done);
+  if (err != CL_SUCCESS)
+    throw Error(ErrorKind::device, device_.id(), "copy from host", "clEnqueueWriteBuffer failed: " + cl_error_name(err));
+  clFlush(queue());
+  std::lock_guard lock(staged_mutex_);
+  staged_.push_back(std::move(s));
+  return true;
+}
+
+bool ClStream::copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) {
+  if (bytes == 0) return true;
+  const ClRef s = cl_ref(src, offset);
+  const cl_int err = clEnqueueReadBuffer(queue(), s.mem, CL_FALSE, s.offset, bytes, dst, 0, nullptr, nullptr);
+  if (err != CL_SUCCESS)
+    throw Error(ErrorKind::device, device_.id(), "copy to host", "clEnqueueReadBuffer failed: " + cl_error_name(err));
+  clFlush(queue());
+  return true;
+}
+
 std::shared_ptr<EventImpl> ClStream::record() {
   cl_event e = nullptr;
   const cl_int err = clEnqueueMarkerWithWaitList(queue(), 0, nullptr, &e);

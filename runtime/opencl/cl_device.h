@@ -109,15 +109,29 @@ class ClDevice final : public DeviceImpl {
 class ClStream final : public StreamImpl {
  public:
   ClStream(ClDevice& device, std::shared_ptr<ClQueue> queue) : device_(device), queue_(std::move(queue)) {}
-  void synchronize() override { queue_->finish("synchronize"); }
+  ~ClStream() override;
+  void synchronize() override;
   std::shared_ptr<EventImpl> record() override;
   void wait(EventImpl& event) override;
+  /// Non-blocking writes and reads on the stream's queue; a write's source is staged first, so
+  /// the caller may reuse it at once.
+  bool copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override;
+  bool copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override;
   cl_command_queue queue() const { return queue_->get(); }
   ClDevice& device() const { return device_; }
 
  private:
+  // Staged sources of queued writes, each freed once its write completes.
+  struct Staged {
+    cl_event done;
+    std::vector<unsigned char> bytes;
+  };
+  void release_completed(bool all);
+
   ClDevice& device_;
   std::shared_ptr<ClQueue> queue_;
+  std::mutex staged_mutex_;
+  std::vector<Staged> staged_;
 };
 
 /// Kernel arguments for one launch: a tensor becomes (buffer, element offset).

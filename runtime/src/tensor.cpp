@@ -7,6 +7,7 @@
 #include "tandem/backend.h"
 #include "tandem/error.h"
 #include "tandem/fault.h"
+#include "tandem/stream.h"
 
 namespace tandem {
 
@@ -170,14 +171,48 @@ void Tensor::check_host_access(bool ok, const char* what) const {
   if (!ok) throw Error(ErrorKind::invalid_argument, device().id(), "host access", std::string(what) + ": " + str());
 }
 
-void copy(const Tensor& src, const Tensor& dst) {
+namespace {
+void copy_now(const Tensor& src, const Tensor& dst);
+
+void check_copy(const Tensor& src, const Tensor& dst) {
   if (!src || !dst) throw Error(ErrorKind::invalid_argument, "", "copy", "empty tensor");
   if (src.dtype() != dst.dtype() || src.numel() != dst.numel())
     throw Error(ErrorKind::invalid_argument, dst.device().id(), "copy",
                 "src " + src.str() + " and dst " + dst.str() + " differ in dtype or element count");
+}
+}  // namespace
+
+void copy(Stream& stream, const Tensor& src, const Tensor& dst) {
+  check_copy(src, dst);
+  if (!stream) throw Error(ErrorKind::invalid_argument, "", "copy", "no stream given");
+  DeviceImpl* on = stream.device().impl();
   DeviceImpl* s = src.device().impl();
   DeviceImpl* d = dst.device().impl();
+  if (on != s && on != d)
+    throw Error(ErrorKind::invalid_argument, on->id(), "copy",
+                "the stream is on neither " + src.str() + " nor " + dst.str() + "'s device");
   faults::point(faults::Site::copy, d->id(), "copy");  // the message names the destination
+  // Host memory to the stream's device, or the stream's device to host memory: queued.
+  if (on == d && s != d && s->props().host_accessible &&
+      stream.impl()->copy_from_host(dst.buffer().memory(), dst.offset(), src.data(), src.nbytes()))
+    return;
+  if (on == s && s != d && d->props().host_accessible &&
+      stream.impl()->copy_to_host(dst.data(), src.buffer().memory(), src.offset(), src.nbytes()))
+    return;
+  stream.synchronize();
+  copy_now(src, dst);
+}
+
+void copy(const Tensor& src, const Tensor& dst) {
+  check_copy(src, dst);
+  faults::point(faults::Site::copy, dst.device().id(), "copy");  // the message names the destination
+  copy_now(src, dst);
+}
+
+namespace {
+void copy_now(const Tensor& src, const Tensor& dst) {
+  DeviceImpl* s = src.device().impl();
+  DeviceImpl* d = dst.device().impl();
   const DeviceBuffer &from = src.buffer().memory(), &to = dst.buffer().memory();
   if (s == d) {
     d->copy_on_device(to, dst.offset(), from, src.offset(), src.nbytes());
@@ -191,5 +226,6 @@ void copy(const Tensor& src, const Tensor& dst) {
     d->copy_from_host(to, dst.offset(), staging.data(), src.nbytes());
   }
 }
+}  // namespace
 
 }  // namespace tandem

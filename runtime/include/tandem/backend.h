@@ -58,12 +58,25 @@ class EventImpl {
   virtual bool wait_for(std::chrono::nanoseconds timeout) = 0;
 };
 
+class DeviceBuffer;
+
 class StreamImpl {
  public:
   virtual ~StreamImpl() = default;
   virtual void synchronize() = 0;
   virtual std::shared_ptr<EventImpl> record() = 0;
   virtual void wait(EventImpl& event) = 0;
+  /// Stream-ordered copies between host memory and the stream's device (tandem::copy with a
+  /// stream). A backend that queues them returns true: from host, the source may be reused once
+  /// the call returns (the backend stages it); to host, the destination holds the bytes once the
+  /// stream's work up to the copy is complete. false: the backend has no queued copies, and
+  /// tandem::copy falls back to synchronize + the device's synchronous copy.
+  virtual bool copy_from_host(const DeviceBuffer& /*dst*/, size_t /*offset*/, const void* /*src*/, size_t /*bytes*/) {
+    return false;
+  }
+  virtual bool copy_to_host(void* /*dst*/, const DeviceBuffer& /*src*/, size_t /*offset*/, size_t /*bytes*/) {
+    return false;
+  }
 };
 
 /// The stream of a backend whose kernels run to completion inside dispatch (the CPU, C

@@ -18,6 +18,7 @@ namespace tandem {
 
 struct BufferImpl;
 class DeviceBuffer;
+class Stream;
 
 /// Device memory charged to one owner (a model of the C API, say). Buffers allocated on a thread
 /// while a Scope of the account is active there are charged to it until they are freed, on any
@@ -171,6 +172,14 @@ class Tensor {
 
 /// Copies src into dst (same dtype and element count), between any two devices; synchronous.
 void copy(const Tensor& src, const Tensor& dst);
+
+/// The same copy, ordered on a stream of src's or dst's device: after the work queued there
+/// before it, and before the work queued after it. The host does not wait where the device queues
+/// copies (OpenCL; elsewhere it is the synchronous copy after the stream's work). src may be
+/// overwritten once the call returns; dst, when it is host memory on another device than the
+/// stream's, holds the data once an event recorded on the stream after the copy is complete (a
+/// stream of dst's device that waits for that event sees it).
+void copy(Stream& stream, const Tensor& src, const Tensor& dst);
 
 template <class T>
 Tensor Tensor::from_vector(const Device& device, const Shape& shape, const std::vector<T>& v, DType dtype) {

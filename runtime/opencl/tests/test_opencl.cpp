@@ -90,6 +90,41 @@ TEST(OpenCL, EventsOrderStreams) {
   EXPECT_EQ(x.to_vector<float>()[4095], 6.0f);
 }
 
+// Copies on a stream are ordered with its kernels and with each other: a write from host memory
+// before the kernels after it, a read into host memory after the kernels before it. The host's
+// source may be overwritten once the call returns (the write is staged); the destination of a
+// read is complete once an event after it is.
+TEST(OpenCL, StreamOrderedCopiesAcrossDevices) {
+  NEED_OPENCL(d);
+  const Device cpu = cpu_device();
+  Stream s(d);
+  const int64_t n = 1 << 16;
+  std::vector<float> v(static_cast<size_t>(n));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i % 1000) - 500.0f;
+  const Tensor host = Tensor::from_vector(cpu, {n}, v);
+  const Tensor dev = Tensor::zeros(d, {n});
+  copy(s, host, dev);
+  std::fill(host.host_data<float>(), host.host_data<float>() + n, -1.0f);  // staged: no effect
+  ops::scale(s, 2.0f, dev);
+  const Tensor back = Tensor::zeros(cpu, {n}), before = Tensor::zeros(cpu, {n});
+  copy(s, dev, back);    // after the scale
+  copy(s, dev, before);  // and before the next write
+  copy(s, host, dev);
+  const Event done = s.record();
+  Stream on_cpu(cpu);
+  on_cpu.wait(done);  // the host waits for the event: the reads are complete
+  std::vector<float> twice(v.size());
+  for (size_t i = 0; i < v.size(); ++i) twice[i] = 2.0f * v[i];
+  EXPECT_EQ(back.to_vector<float>(), twice);
+  EXPECT_EQ(before.to_vector<float>(), twice);
+  EXPECT_EQ(dev.to_vector<float>(), std::vector<float>(v.size(), -1.0f));
+  // The stream must be on one of the two devices.
+  const Tensor other = Tensor::zeros(d, {n});
+  Stream cpu_stream(cpu);
+  EXPECT_THROW(copy(cpu_stream, dev, other), Error);
+  EXPECT_THROW(copy(s, host, Tensor::zeros(cpu, {n - 1})), Error);
+}
+
 TEST(OpenCL, ProgramsAreBuiltOncePerDevice) {
   NEED_OPENCL(d);
   Stream s(d);

@@ -81,6 +81,8 @@ class Network {
   Stream& stream(const Device& d);
 
  private:
+  // src, written on `from`, into dst on `to`, ordered by the streams where the devices allow.
+  void transfer(const Tensor& src, const Tensor& dst, const Device& from, const Device& to);
   void allocate(int64_t batch);
 
   ModelSpec spec_;
