@@ -1,7 +1,8 @@
 // Host copies of a cuda device. Pinned (or managed) host memory is copied directly; pageable
 // memory goes through two pinned staging buffers, so that copying one chunk on the host overlaps
 // the DMA of the other. Copies run on the legacy stream: they see every stream's earlier work,
-// and later work on any stream sees them. They return once the data has arrived.
+// and later work on any stream sees them. They return once the data has arrived. Stream-ordered
+// copies (tandem::copy with a stream) go on the stream instead, through pinned blocks it reuses.
 #include <algorithm>
 #include <cstring>
 
@@ -102,6 +103,83 @@ void CudaDevice::stage_out(char* dst, const char* src, size_t bytes) {
     std::memcpy(dst + i * Staging::chunk, st.buf[b], length(i));
     if (i + 2 < chunks) issue(i + 2);
   }
+}
+
+CudaStream::Pinned CudaStream::pinned(size_t bytes) {
+  recycle();
+  std::lock_guard lock(pinned_mutex_);
+  auto it = std::find_if(free_.begin(), free_.end(), [&](const Pinned& p) { return p.bytes >= bytes; });
+  Pinned p;
+  if (it != free_.end()) {
+    p = *it;
+    free_.erase(it);
+  } else {
+    p.bytes = std::max<size_t>(bytes, 1 << 16);
+    TANDEM_CUDA_CHECK(device_.id(), "copy", cudaMallocHost(&p.host, p.bytes));
+    const cudaError_t err = cudaEventCreateWithFlags(&p.done, cudaEventDisableTiming);
+    if (err != cudaSuccess) cudaFreeHost(p.host);
+    TANDEM_CUDA_CHECK(device_.id(), "copy", err);
+  }
+  in_flight_.push_back(p);
+  return p;
+}
+
+void CudaStream::recycle() {
+  std::lock_guard lock(pinned_mutex_);
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (cudaEventQuery(it->done) == cudaSuccess) {
+      free_.push_back(*it);
+      it = in_flight_.erase(it);
+    } else {
+      cudaGetLastError();  // cudaErrorNotReady is not an error here
+      ++it;
+    }
+  }
+}
+
+void CudaStream::release_pinned() noexcept {
+  std::lock_guard lock(pinned_mutex_);
+  for (auto* list : {&in_flight_, &free_})
+    for (const Pinned& p : *list) {
+      cudaEventDestroy(p.done);
+      cudaFreeHost(p.host);
+    }
+  in_flight_.clear();
+  free_.clear();
+}
+
+bool CudaStream::copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) {
+  if (bytes == 0) return true;
+  DeviceGuard guard(device_.ordinal(), device_.id());
+  const Pinned p = pinned(bytes);
+  std::memcpy(p.host, src, bytes);  // the caller may reuse src at once
+  TANDEM_CUDA_CHECK(device_.id(), "copy from host",
+                    cudaMemcpyAsync(dst.at(offset), p.host, bytes, cudaMemcpyHostToDevice, stream_));
+  TANDEM_CUDA_CHECK(device_.id(), "copy from host", cudaEventRecord(p.done, stream_));
+  return true;
+}
+
+namespace {
+// A queued host function: the staged bytes of a read to their destination (no CUDA calls here).
+void CUDART_CB deliver(void* data) {
+  const auto* p = static_cast<const CudaStream::Delivery*>(data);
+  std::memcpy(p->dst, p->src, p->bytes);
+  delete p;
+}
+}  // namespace
+
+bool CudaStream::copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) {
+  if (bytes == 0) return true;
+  DeviceGuard guard(device_.ordinal(), device_.id());
+  const Pinned p = pinned(bytes);
+  TANDEM_CUDA_CHECK(device_.id(), "copy to host",
+                    cudaMemcpyAsync(p.host, src.at(offset), bytes, cudaMemcpyDeviceToHost, stream_));
+  auto* d = new Delivery{dst, p.host, bytes};
+  const cudaError_t err = cudaLaunchHostFunc(stream_, deliver, d);
+  if (err != cudaSuccess) delete d;
+  TANDEM_CUDA_CHECK(device_.id(), "copy to host", err);
+  TANDEM_CUDA_CHECK(device_.id(), "copy to host", cudaEventRecord(p.done, stream_));
+  return true;
 }
 
 }  // namespace tandem::cuda

@@ -165,6 +165,8 @@ CudaStream::~CudaStream() {
     if (cublas_ != nullptr) cublasDestroy(cublas_);
     if (cudnn_ != nullptr) cudnnDestroy(cudnn_);
     if (readback_ != nullptr) cudaFreeHost(readback_);
+    cudaStreamSynchronize(stream_);  // queued copies still use their pinned blocks
+    release_pinned();
     cudaStreamDestroy(stream_);  // returns at once; queued work still completes
   } catch (const Error& e) {
     TANDEM_LOG(debug, e.what());
@@ -174,6 +176,7 @@ CudaStream::~CudaStream() {
 void CudaStream::synchronize() {
   DeviceGuard guard(device_.ordinal(), device_.id());
   TANDEM_CUDA_CHECK(device_.id(), "synchronize", cudaStreamSynchronize(stream_));
+  recycle();
 }
 
 std::shared_ptr<EventImpl> CudaStream::record() {

@@ -110,14 +110,37 @@ class CudaStream final : public StreamImpl {
   cudnnHandle_t cudnn();
   /// 64 bytes of pinned host memory for reading back check results on this stream.
   void* readback();
+  /// Asynchronous on the stream, through pinned staging blocks (cuda_copy.cpp): a write's source
+  /// is copied into one before the call returns; a read lands in one and a host function queued
+  /// after it copies it to the destination, in stream order.
+  bool copy_from_host(const DeviceBuffer& dst, size_t offset, const void* src, size_t bytes) override;
+  bool copy_to_host(void* dst, const DeviceBuffer& src, size_t offset, size_t bytes) override;
+  /// What a queued host function copies once a read has landed in its pinned block.
+  struct Delivery {
+    void* dst;
+    const void* src;
+    size_t bytes;
+  };
 
  private:
+  // A pinned block in flight until `done` (recorded after its copy) completes, then reused.
+  struct Pinned {
+    void* host = nullptr;
+    size_t bytes = 0;
+    cudaEvent_t done = nullptr;
+  };
+  Pinned pinned(size_t bytes);  // a free block of at least `bytes`, marked in flight
+  void recycle();                // blocks whose copies completed become free
+  void release_pinned() noexcept;
+
   CudaDevice& device_;
   cudaStream_t stream_ = nullptr;
   std::mutex mutex_;
   cublasHandle_t cublas_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
   void* readback_ = nullptr;
+  std::mutex pinned_mutex_;
+  std::vector<Pinned> in_flight_, free_;
 };
 
 /// A point in a CUDA stream; other streams wait for it on the device, the host by polling.

@@ -161,6 +161,32 @@ TEST(Cuda, PeerCopiesBetweenGpus) {
             ErrorKind::invalid_argument);
 }
 
+// Stream-ordered copies through pinned staging: a write before the kernels after it (its source
+// reusable at once), reads after the kernels before it, complete once an event after them is.
+TEST(Cuda, StreamOrderedCopiesAcrossDevices) {
+  NEED_CUDA(d);
+  const Device cpu = cpu_device();
+  Stream s(d);
+  const int64_t n = (1 << 20) + 3;
+  const std::vector<float> v = ramp(static_cast<size_t>(n), 0.25f, -100.0f);
+  const Tensor host = Tensor::from_vector(cpu, {n}, v);
+  const Tensor dev = Tensor::zeros(d, {n});
+  copy(s, host, dev);
+  std::fill(host.host_data<float>(), host.host_data<float>() + n, -1.0f);  // staged: no effect
+  ops::scale(s, 2.0f, dev);
+  const Tensor back = Tensor::zeros(cpu, {n}), before = Tensor::zeros(cpu, {n});
+  copy(s, dev, back);
+  copy(s, dev, before);
+  copy(s, host, dev);
+  Stream on_cpu(cpu);
+  on_cpu.wait(s.record());
+  std::vector<float> twice(v.size());
+  for (size_t i = 0; i < v.size(); ++i) twice[i] = 2.0f * v[i];
+  EXPECT_EQ(back.to_vector<float>(), twice);
+  EXPECT_EQ(before.to_vector<float>(), twice);
+  EXPECT_EQ(dev.to_vector<float>(), std::vector<float>(v.size(), -1.0f));
+}
+
 TEST(Cuda, ErrorsNameTheDevice) {
   NEED_CUDA(d);
   Stream s(d);
