@@ -7,7 +7,7 @@
 namespace tandem::cuda {
 namespace {
 
-enum Kind { kFill, kScale, kAxpy, kAdd, kMul };
+enum Kind { kFill, kScale, kAxpy, kAdd, kSub, kMul };
 
 // One element's result from the output's old value o and the inputs a, b. Explicit _rn
 // operations: two roundings, as on the CPU (never a fused multiply-add).
@@ -17,6 +17,7 @@ __device__ inline float apply(float o, float a, float b, float alpha) {
   if constexpr (K == kScale) return __fmul_rn(o, alpha);
   if constexpr (K == kAxpy) return __fadd_rn(o, __fmul_rn(alpha, a));
   if constexpr (K == kAdd) return __fadd_rn(a, b);
+  if constexpr (K == kSub) return __fsub_rn(a, b);
   return __fmul_rn(a, b);
 }
 
@@ -182,6 +183,8 @@ void fill(const OpCall& c) { run<kFill>(Op(c), *c.out[0], nullptr, nullptr, c.pa
 TANDEM_KERNEL(cuda_kernels, fill, fill);
 void add(const OpCall& c) { run<kAdd>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
 TANDEM_KERNEL(cuda_kernels, add, add);
+void sub(const OpCall& c) { run<kSub>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
+TANDEM_KERNEL(cuda_kernels, sub, sub);
 void mul(const OpCall& c) { run<kMul>(Op(c), *c.out[0], c.in[0], c.in[1], 0.0f); }
 TANDEM_KERNEL(cuda_kernels, mul, mul);
 

@@ -48,7 +48,7 @@ void tandem_accumulate(const float* x, float* y, float alpha, int n, int start);
 
 /// Element-wise vector unit, one element per cycle: by `op`, y = value (0: fill), alpha·y (1:
 /// scale), a + b (2: add), a ⊙ b (3: mul), max(a, 0) (4: relu), a > 0 ? b : 0 (5: relu backward,
-/// a = x, b = dy). y may alias a or b.
+/// a = x, b = dy), a − b (6: sub). y may alias a or b.
 void tandem_vector(int op, const float* a, const float* b, float* y, float alpha, int n);
 
 /// y[n, c, inner] += bias[c] (in place), or dbias[c] = Σ over n and inner of dy (backward ≠ 0,

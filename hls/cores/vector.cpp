@@ -32,8 +32,14 @@ elements:
       case 4:
         v = a[i] > 0.0f ? a[i] : 0.0f;
         break;
-      default:
+      case 5:
         v = a[i] > 0.0f ? b[i] : 0.0f;
+        break;
+      case 6:
+        v = a[i] - b[i];
+        break;
+      default:
+        v = 0.0f;
         break;
     }
     y[i] = v;

@@ -151,7 +151,7 @@ class CoreKernels {
 };
 
 /// The element-wise vector unit's operations (tandem_vector in cores.h).
-enum VectorOp : int { kFill = 0, kScale = 1, kAdd = 2, kMul = 3, kRelu = 4, kReluBackward = 5 };
+enum VectorOp : int { kFill = 0, kScale = 1, kAdd = 2, kMul = 3, kRelu = 4, kReluBackward = 5, kSub = 6 };
 /// y = op(a, b) on the vector unit, `reads` operands read per element (for the model); ports the
 /// operation does not read get y, since a port always needs a buffer (elementwise.cpp).
 void bind_vector(const OpCall& c, CoreCall& k, VectorOp op, const Tensor* a, const Tensor* b, int reads, float alpha);

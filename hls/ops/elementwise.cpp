@@ -25,6 +25,9 @@ TANDEM_CORE_KERNEL(scale, tandem_vector, bind_scale);
 void bind_add(const OpCall& c, CoreCall& k) { bind_vector(c, k, kAdd, c.in[0], c.in[1], 2, 0.0f); }
 TANDEM_CORE_KERNEL(add, tandem_vector, bind_add);
 
+void bind_sub(const OpCall& c, CoreCall& k) { bind_vector(c, k, kSub, c.in[0], c.in[1], 2, 0.0f); }
+TANDEM_CORE_KERNEL(sub, tandem_vector, bind_sub);
+
 void bind_mul(const OpCall& c, CoreCall& k) { bind_vector(c, k, kMul, c.in[0], c.in[1], 2, 0.0f); }
 TANDEM_CORE_KERNEL(mul, tandem_vector, bind_mul);
 

@@ -42,6 +42,7 @@ const std::vector<ExpectedRefusal>& table() {
       {DeviceKind::fpga_sim, "axpy", "f16", f32_core},
       {DeviceKind::fpga_sim, "add", "f16", f32_core},
       {DeviceKind::fpga_sim, "mul", "f16", f32_core},
+      {DeviceKind::fpga_sim, "sub", "f16", f32_core},
       {DeviceKind::fpga_sim, "scale", "f16", f32_core},
       {DeviceKind::fpga_sim, "fill", "f16", f32_core},
   };

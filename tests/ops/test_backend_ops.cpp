@@ -227,6 +227,16 @@ void add_elementwise_cases(std::vector<OpCase>& cases) {
                          ops::mul(st, A, B, B);  // c aliasing b
                          expect_close(down(B).v, want.v, tol, tol, "mul in place");
                        }});
+      cases.push_back({"sub" + suffix, &opdesc::sub, [=](const Device& d, Stream& st) {
+                         const ref::Host a = rounded(ref::random({n}, 58), t), b = rounded(ref::random({n}, 59), t);
+                         Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);
+                         ops::sub(st, A, B, C);
+                         ref::Host want = a;
+                         for (size_t i = 0; i < want.v.size(); ++i) want.v[i] -= b.v[i];
+                         expect_close(down(C).v, want.v, tol, tol, "sub");
+                         ops::sub(st, A, B, A);  // c aliasing a
+                         expect_close(down(A).v, want.v, tol, tol, "sub in place");
+                       }});
       cases.push_back({"add" + suffix, &opdesc::add, [=](const Device& d, Stream& st) {
                          const ref::Host a = rounded(ref::random({n}, 54), t), b = rounded(ref::random({n}, 55), t);
                          Tensor A = up(d, a, t), B = up(d, b, t), C = Tensor::empty(d, {n}, t);

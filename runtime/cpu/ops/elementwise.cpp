@@ -122,6 +122,13 @@ void add(const OpCall& call) {
 }
 TANDEM_KERNEL(cpu_kernels, add, add);
 
+void sub(const OpCall& call) {
+  elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) c[i] = a[i] - b[i];  // c may alias a or b: no simd pragma
+  });
+}
+TANDEM_KERNEL(cpu_kernels, sub, sub);
+
 void mul(const OpCall& call) {
   elementwise(call.in[0], call.in[1], *call.out[0], [](float* c, const float* a, const float* b, int64_t n) {
     for (int64_t i = 0; i < n; ++i) c[i] = a[i] * b[i];  // c may alias a or b: no simd pragma

@@ -91,7 +91,7 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, fill, add, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
+    axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
     sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add, random_fill, orthonormalize;
 }  // namespace opdesc
 
@@ -140,6 +140,8 @@ void scale(Stream& s, float alpha, const Tensor& x);
 void fill(Stream& s, const Tensor& y, float value);
 /// c = a + b; c may alias a or b.
 void add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
+/// c = a − b; c may alias a or b.
+void sub(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// c = a ⊙ b elementwise (applies pruning masks); c may alias a or b.
 void mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 /// dst = src converted to dst's dtype (same element count; floating types and integers); dst

@@ -17,6 +17,11 @@ kernel void add_f32(IN(float, a), IN(float, b), OUT(float, c), const ulong n) {
   if (i < n) VIEW(c)[i] = VIEW(a)[i] + VIEW(b)[i];
 }
 
+kernel void sub_f32(IN(float, a), IN(float, b), OUT(float, c), const ulong n) {
+  const size_t i = get_global_id(0);
+  if (i < n) VIEW(c)[i] = VIEW(a)[i] - VIEW(b)[i];
+}
+
 kernel void mul_f32(IN(float, a), IN(float, b), OUT(float, c), const ulong n) {
   const size_t i = get_global_id(0);
   if (i < n) VIEW(c)[i] = VIEW(a)[i] * VIEW(b)[i];
@@ -78,6 +83,11 @@ kernel void axpy_h(IN(ushort, x), OUT(ushort, y), const float alpha, const ulong
 kernel void add_h(IN(ushort, a), IN(ushort, b), OUT(ushort, c), const ulong n, const int bf) {
   const size_t i = get_global_id(0);
   if (i < n) VIEW(c)[i] = narrow(widen(VIEW(a)[i], bf) + widen(VIEW(b)[i], bf), bf);
+}
+
+kernel void sub_h(IN(ushort, a), IN(ushort, b), OUT(ushort, c), const ulong n, const int bf) {
+  const size_t i = get_global_id(0);
+  if (i < n) VIEW(c)[i] = narrow(widen(VIEW(a)[i], bf) - widen(VIEW(b)[i], bf), bf);
 }
 
 kernel void mul_h(IN(ushort, a), IN(ushort, b), OUT(ushort, c), const ulong n, const int bf) {

@@ -33,6 +33,8 @@ void axpy(const OpCall& c) { elementwise(c, "axpy", {c.in[0], c.out[0]}, c.param
 TANDEM_KERNEL(opencl_kernels, axpy, axpy);
 void add(const OpCall& c) { elementwise(c, "add", {c.in[0], c.in[1], c.out[0]}); }
 TANDEM_KERNEL(opencl_kernels, add, add);
+void sub(const OpCall& c) { elementwise(c, "sub", {c.in[0], c.in[1], c.out[0]}); }
+TANDEM_KERNEL(opencl_kernels, sub, sub);
 void mul(const OpCall& c) { elementwise(c, "mul", {c.in[0], c.in[1], c.out[0]}); }
 TANDEM_KERNEL(opencl_kernels, mul, mul);
 

@@ -26,6 +26,7 @@ const OpDesc opdesc::axpy("axpy", {"x"}, {updates("y")}, validate_same, cost);
 const OpDesc opdesc::scale("scale", {}, {updates("x")}, validate_same, cost);
 const OpDesc opdesc::fill("fill", {}, {writes("y")}, validate_same, cost);
 const OpDesc opdesc::add("add", {"a", "b"}, {writes("c")}, validate_same, cost, {{"c", "a"}, {"c", "b"}});
+const OpDesc opdesc::sub("sub", {"a", "b"}, {writes("c")}, validate_same, cost, {{"c", "a"}, {"c", "b"}});
 const OpDesc opdesc::mul("mul", {"a", "b"}, {writes("c")}, validate_same, cost, {{"c", "a"}, {"c", "b"}});
 const OpDesc opdesc::cast("cast", {"src"}, {writes("dst")}, validate_cast, cost, {{"dst", "src"}});
 
@@ -43,6 +44,9 @@ void ops::fill(Stream& s, const Tensor& y, float value) {
 }
 void ops::mul(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   dispatch(s, opdesc::mul, {&a, &b}, {&c});
+}
+void ops::sub(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
+  dispatch(s, opdesc::sub, {&a, &b}, {&c});
 }
 void ops::add(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
   dispatch(s, opdesc::add, {&a, &b}, {&c});
