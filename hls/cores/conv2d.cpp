@@ -8,7 +8,7 @@
 
 using namespace tandem_hls;
 
-extern "C" void tandem_conv2d(const float* x, const float* wt, float* y, int n, int c, int h, int w, int k, int r,
+extern "C" void tandem_conv2d_forward(const float* x, const float* wt, float* y, int n, int c, int h, int w, int k, int r,
                               int s, int stride_h, int stride_w, int pad_h, int pad_w) {
 #pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = wt offset = slave bundle = gmem1

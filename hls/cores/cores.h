@@ -15,7 +15,7 @@ void tandem_gemm(const float* a, const float* b, float* c, int m, int n, int k, 
 
 /// y[n,k,p,q] = conv(x[n,c,h,w], wt[k,c,r,s]) with stride and zero padding: im2col columns
 /// streamed into the GEMM engine.
-void tandem_conv2d(const float* x, const float* wt, float* y, int n, int c, int h, int w, int k, int r, int s,
+void tandem_conv2d_forward(const float* x, const float* wt, float* y, int n, int c, int h, int w, int k, int r, int s,
                    int stride_h, int stride_w, int pad_h, int pad_w);
 
 /// y = maxpool(relu(x + bias[channel])) over pool×pool windows with `stride`, and idx = the
@@ -25,7 +25,7 @@ void tandem_bias_relu_pool(const float* x, const float* bias, float* y, int* idx
                            int stride);
 
 /// scales[i] = max |x| over chunk i (NaN counts as 0).
-void tandem_absmax(const float* x, float* scales, int n, int chunk);
+void tandem_chunk_absmax(const float* x, float* scales, int n, int chunk);
 
 /// Chunked quantization to i8 levels (ops::quantize): unit[i] = (abs-max, or L2 norm when
 /// norm2 ≠ 0, of chunk i) / levels; q = x / unit rounded (to nearest even, or stochastically
@@ -44,25 +44,25 @@ void tandem_compact(const float* x, float threshold, int32_t* idx, float* val, i
                     int64_t limit);
 
 /// Accumulation and error feedback: y = alpha·x + (start ? 0 : y).
-void tandem_accumulate(const float* x, float* y, float alpha, int n, int start);
+void tandem_axpy(const float* x, float* y, float alpha, int n, int start);
 
 /// Element-wise vector unit, one element per cycle: by `op`, y = value (0: fill), alpha·y (1:
 /// scale), a + b (2: add), a ⊙ b (3: mul), max(a, 0) (4: relu), a > 0 ? b : 0 (5: relu backward,
 /// a = x, b = dy), a − b (6: sub). y may alias a or b.
-void tandem_vector(int op, const float* a, const float* b, float* y, float alpha, int n);
+void tandem_elementwise(int op, const float* a, const float* b, float* y, float alpha, int n);
 
 /// y[n, c, inner] += bias[c] (in place), or dbias[c] = Σ over n and inner of dy (backward ≠ 0,
 /// summed in f64 as the CPU does).
 void tandem_bias(const float* bias_or_dy, float* y_or_dbias, int n, int c, int inner, int backward);
 
 /// Max-pool forward (values and first-maximum indices) over pool×pool windows with `stride`.
-void tandem_maxpool(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride);
+void tandem_maxpool2d_forward(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride);
 /// Max-pool backward: dx = dy routed to the indices (summed where windows overlap).
-void tandem_maxpool_backward(const float* dy, const int32_t* idx, float* dx, int planes, int outputs, int inputs);
+void tandem_maxpool2d_backward(const float* dy, const int32_t* idx, float* dx, int planes, int outputs, int inputs);
 
 /// Softmax cross-entropy forward (probs and the batch's mean loss) and backward
 /// (dlogits = scale · (probs − onehot) / n). Labels must be in [0, classes) (the host checks).
-void tandem_softmax_xent(const float* logits, const int32_t* labels, float* probs, float* loss, int n, int classes);
+void tandem_softmax_xent_forward(const float* logits, const int32_t* labels, float* probs, float* loss, int n, int classes);
 void tandem_softmax_xent_backward(const float* probs, const int32_t* labels, float* dlogits, float scale, int n,
                                   int classes);
 

@@ -6,7 +6,7 @@
 #include "cores.h"
 #include "tandem_hls/trips.h"
 
-extern "C" void tandem_softmax_xent(const float* logits, const int32_t* labels, float* probs, float* loss, int n,
+extern "C" void tandem_softmax_xent_forward(const float* logits, const int32_t* labels, float* probs, float* loss, int n,
                                     int classes) {
 #pragma HLS INTERFACE m_axi port = logits offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = labels offset = slave bundle = gmem1

@@ -20,11 +20,11 @@ void bind_bias_backward(const OpCall& c, CoreCall& k) { bind_bias(c, k, *c.in[0]
 TANDEM_CORE_KERNEL(bias_backward, tandem_bias, bind_bias_backward);
 
 void bind_relu_forward(const OpCall& c, CoreCall& k) { bind_vector(c, k, kRelu, c.in[0], nullptr, 1, 0.0f); }
-TANDEM_CORE_KERNEL(relu_forward, tandem_vector, bind_relu_forward);
+TANDEM_CORE_KERNEL(relu_forward, tandem_elementwise, bind_relu_forward);
 
 // a = x, b = dy.
 void bind_relu_backward(const OpCall& c, CoreCall& k) { bind_vector(c, k, kReluBackward, c.in[0], c.in[1], 2, 0.0f); }
-TANDEM_CORE_KERNEL(relu_backward, tandem_vector, bind_relu_backward);
+TANDEM_CORE_KERNEL(relu_backward, tandem_elementwise, bind_relu_backward);
 
 }  // namespace
 }  // namespace tandem::fpga

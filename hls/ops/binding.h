@@ -150,7 +150,7 @@ class CoreKernels {
   std::vector<const CoreKernel*> by_id_;
 };
 
-/// The element-wise vector unit's operations (tandem_vector in cores.h).
+/// The element-wise vector unit's operations (tandem_elementwise in cores.h).
 enum VectorOp : int { kFill = 0, kScale = 1, kAdd = 2, kMul = 3, kRelu = 4, kReluBackward = 5, kSub = 6 };
 /// y = op(a, b) on the vector unit, `reads` operands read per element (for the model); ports the
 /// operation does not read get y, since a port always needs a buffer (elementwise.cpp).

@@ -30,7 +30,7 @@ void bind_conv2d_forward(const OpCall& c, CoreCall& k) {
         .seconds;
   });
 }
-TANDEM_CORE_KERNEL(conv2d_forward, tandem_conv2d, bind_conv2d_forward);
+TANDEM_CORE_KERNEL(conv2d_forward, tandem_conv2d_forward, bind_conv2d_forward);
 
 // dy, w → dx.
 void bind_conv2d_backward_data(const OpCall& c, CoreCall& k) {

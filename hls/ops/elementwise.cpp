@@ -1,5 +1,5 @@
-// fill, scale, add and mul on the element-wise vector unit (tandem_vector), axpy on the
-// accumulate core (tandem_accumulate).
+// fill, scale, add and mul on the element-wise vector unit (tandem_elementwise), axpy on the
+// accumulate core (tandem_axpy).
 #include "binding.h"
 #include "cores.h"
 
@@ -15,21 +15,21 @@ void bind_vector(const OpCall& c, CoreCall& k, VectorOp op, const Tensor* a, con
 namespace {
 
 void bind_fill(const OpCall& c, CoreCall& k) { bind_vector(c, k, kFill, nullptr, nullptr, 0, c.param<FillParams>().value); }
-TANDEM_CORE_KERNEL(fill, tandem_vector, bind_fill);
+TANDEM_CORE_KERNEL(fill, tandem_elementwise, bind_fill);
 
 void bind_scale(const OpCall& c, CoreCall& k) {
   bind_vector(c, k, kScale, nullptr, nullptr, 1, c.param<ScaleParams>().alpha);
 }
-TANDEM_CORE_KERNEL(scale, tandem_vector, bind_scale);
+TANDEM_CORE_KERNEL(scale, tandem_elementwise, bind_scale);
 
 void bind_add(const OpCall& c, CoreCall& k) { bind_vector(c, k, kAdd, c.in[0], c.in[1], 2, 0.0f); }
-TANDEM_CORE_KERNEL(add, tandem_vector, bind_add);
+TANDEM_CORE_KERNEL(add, tandem_elementwise, bind_add);
 
 void bind_sub(const OpCall& c, CoreCall& k) { bind_vector(c, k, kSub, c.in[0], c.in[1], 2, 0.0f); }
-TANDEM_CORE_KERNEL(sub, tandem_vector, bind_sub);
+TANDEM_CORE_KERNEL(sub, tandem_elementwise, bind_sub);
 
 void bind_mul(const OpCall& c, CoreCall& k) { bind_vector(c, k, kMul, c.in[0], c.in[1], 2, 0.0f); }
-TANDEM_CORE_KERNEL(mul, tandem_vector, bind_mul);
+TANDEM_CORE_KERNEL(mul, tandem_elementwise, bind_mul);
 
 // y += alpha·x: the accumulate core without `start`.
 void bind_axpy(const OpCall& c, CoreCall& k) {
@@ -37,7 +37,7 @@ void bind_axpy(const OpCall& c, CoreCall& k) {
   k.in(*c.in[0]).out(*c.out[0]).arg(c.param<ScaleParams>().alpha).dim(n, "n").arg(0);
   k.model([=](const CardProfile& card) { return fpga::accumulate(card, n).seconds; });
 }
-TANDEM_CORE_KERNEL(axpy, tandem_accumulate, bind_axpy);
+TANDEM_CORE_KERNEL(axpy, tandem_axpy, bind_axpy);
 
 }  // namespace
 }  // namespace tandem::fpga

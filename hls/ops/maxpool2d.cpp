@@ -1,4 +1,4 @@
-// Max pooling on the pool cores (tandem_maxpool, tandem_maxpool_backward).
+// Max pooling on the pool cores (tandem_maxpool2d_forward, tandem_maxpool2d_backward).
 #include "binding.h"
 #include "cores.h"
 
@@ -13,7 +13,7 @@ void bind_maxpool2d_forward(const OpCall& c, CoreCall& k) {
       p.stride);
   k.model([=](const CardProfile& card) { return fpga::maxpool(card, planes, h, w, p.kernel, p.stride).seconds; });
 }
-TANDEM_CORE_KERNEL(maxpool2d_forward, tandem_maxpool, bind_maxpool2d_forward);
+TANDEM_CORE_KERNEL(maxpool2d_forward, tandem_maxpool2d_forward, bind_maxpool2d_forward);
 
 void bind_maxpool2d_backward(const OpCall& c, CoreCall& k) {
   const Shape &dy = c.in[0]->shape(), &dx = c.out[0]->shape();
@@ -24,7 +24,7 @@ void bind_maxpool2d_backward(const OpCall& c, CoreCall& k) {
   k.in(*c.in[0]).in(*c.in[1]).out(*c.out[0]).dim(planes, "planes").dim(outputs, "outputs").dim(inputs, "inputs");
   k.model([=](const CardProfile& card) { return fpga::maxpool_backward(card, planes, outputs, inputs).seconds; });
 }
-TANDEM_CORE_KERNEL(maxpool2d_backward, tandem_maxpool_backward, bind_maxpool2d_backward);
+TANDEM_CORE_KERNEL(maxpool2d_backward, tandem_maxpool2d_backward, bind_maxpool2d_backward);
 
 }  // namespace
 }  // namespace tandem::fpga

@@ -1,4 +1,4 @@
-// The dense codec primitives on their cores: chunk_absmax (tandem_absmax), quantize
+// The dense codec primitives on their cores: chunk_absmax (tandem_chunk_absmax), quantize
 // (tandem_quantize) and sign_pack (tandem_sign_pack).
 #include "binding.h"
 #include "cores.h"
@@ -11,7 +11,7 @@ void bind_chunk_absmax(const OpCall& c, CoreCall& k) {
   k.in(*c.in[0]).out(*c.out[0]).dim(n, "n").dim(chunk, "chunk");
   k.model([=](const CardProfile& card) { return fpga::absmax(card, n, chunk).seconds; });
 }
-TANDEM_CORE_KERNEL(chunk_absmax, tandem_absmax, bind_chunk_absmax);
+TANDEM_CORE_KERNEL(chunk_absmax, tandem_chunk_absmax, bind_chunk_absmax);
 
 void bind_quantize(const OpCall& c, CoreCall& k) {
   const auto& p = c.param<QuantizeParams>();

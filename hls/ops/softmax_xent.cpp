@@ -1,4 +1,4 @@
-// Softmax cross-entropy on its cores (tandem_softmax_xent, tandem_softmax_xent_backward). Labels
+// Softmax cross-entropy on its cores (tandem_softmax_xent_forward, tandem_softmax_xent_backward). Labels
 // come from data files: the driver reads them and they are checked before anything is written.
 #include "binding.h"
 #include "cores.h"
@@ -12,7 +12,7 @@ void bind_softmax_xent_forward(const OpCall& c, CoreCall& k) {
   k.in(*c.in[0]).in(*c.in[1]).out(*c.out[0]).out(*c.out[1]).dim(n, "n").dim(classes, "classes");
   k.model([=](const CardProfile& card) { return fpga::softmax_xent(card, n, classes).seconds; });
 }
-TANDEM_CORE_KERNEL(softmax_xent_forward, tandem_softmax_xent, bind_softmax_xent_forward);
+TANDEM_CORE_KERNEL(softmax_xent_forward, tandem_softmax_xent_forward, bind_softmax_xent_forward);
 
 void bind_softmax_xent_backward(const OpCall& c, CoreCall& k) {
   const int64_t n = c.in[0]->shape()[0], classes = c.in[0]->shape()[1];

@@ -53,11 +53,11 @@ int main(int argc, char** argv) {
     const auto y = card.allocate(n * 4);
     const KernelArg args[] = {KernelArg::buffer(*x, 0, n * 4, false), KernelArg::buffer(*y, 0, n * 4, true),
                               KernelArg::scalar(0.5f), KernelArg::scalar(n), KernelArg::scalar(0)};
-    const double ours = median_us(runs, [&] { card.launch("tandem_accumulate", args); });
+    const double ours = median_us(runs, [&] { card.launch("tandem_axpy", args); });
 
     xrt::device device(0);
     const xrt::uuid uuid = device.load_xclbin(argv[1]);
-    xrt::kernel kernel(device, uuid, "tandem_accumulate");
+    xrt::kernel kernel(device, uuid, "tandem_axpy");
     xrt::bo bx(device, n * 4, kernel.group_id(0)), by(device, n * 4, kernel.group_id(1));
     const double fresh = median_us(runs, [&] {
       xrt::run r = kernel(bx, by, 0.5f, n, 0);

@@ -43,7 +43,7 @@ constexpr const char* kDdr = R"({"format":"tandem-xclbin-manifest","version":1,"
 constexpr const char* kHbm = R"({"format":"tandem-xclbin-manifest","version":1,"card":"tiny-hbm",
 "platform":"xilinx_u55c_gen3x16_xdma_3_202210_1","kernel_clock_mhz":300,"memory":{"type":"HBM",
 "default_bank":"HBM[0]","banks":[{"name":"HBM[0]","tags":["HBM[0]"],"size_mib":512},{"name":"HBM[1]",
-"tags":["HBM[1]"],"size_mib":512}]},"kernels":[{"name":"tandem_absmax","instances":2,"args":[{"index":0,"name":"x",
+"tags":["HBM[1]"],"size_mib":512}]},"kernels":[{"name":"tandem_chunk_absmax","instances":2,"args":[{"index":0,"name":"x",
 "type":"const float*","bank":"HBM[0]"},{"index":1,"name":"scales","type":"float*","bank":"HBM[1]"},{"index":2,
 "name":"n","type":"int"},{"index":3,"name":"chunk","type":"int"}]},{"name":"tandem_sign_pack","instances":1,
 "args":[{"index":0,"name":"x","type":"const float*","bank":"HBM[0]"},{"index":1,"name":"unit","type":"float*",

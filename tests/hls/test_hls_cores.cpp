@@ -77,7 +77,7 @@ TEST(HlsCores, ConvolutionMatchesTheCpu) {
     ops::conv2d_forward(s, tensor({c.n, c.c, c.h, c.w}, x), tensor({c.k, c.c, c.r, c.r}, wt), want,
                         {c.sh, c.sh, c.ph, c.ph});
     std::vector<float> got(static_cast<size_t>(want.numel()));
-    tandem_conv2d(x.data(), wt.data(), got.data(), c.n, c.c, c.h, c.w, c.k, c.r, c.r, c.sh, c.sh, c.ph, c.ph);
+    tandem_conv2d_forward(x.data(), wt.data(), got.data(), c.n, c.c, c.h, c.w, c.k, c.r, c.r, c.sh, c.sh, c.ph, c.ph);
     test::expect_close(got, want.to_f32(), 1e-5, 1e-4, "conv c" + std::to_string(c.c) + " k" + std::to_string(c.k));
   }
 }
@@ -112,7 +112,7 @@ TEST(HlsCores, ChunkAbsmaxIsBitIdentical) {
     Tensor want = Tensor::empty(cpu(), {(1000 + chunk - 1) / chunk});
     ops::chunk_absmax(s, tensor({1000}, x), want, {chunk});
     std::vector<float> got(static_cast<size_t>(want.numel()));
-    tandem_absmax(x.data(), got.data(), 1000, chunk);
+    tandem_chunk_absmax(x.data(), got.data(), 1000, chunk);
     EXPECT_EQ(bit_pattern(got), bit_pattern(want.to_f32())) << "chunk " << chunk;
   }
 }
@@ -192,7 +192,7 @@ TEST(HlsCores, AccumulateIsBitIdenticalToTheCpu) {
     Tensor want = tensor({n}, y0);
     compression::accumulate(s, tensor({n}, x), 0.3f, want, start);
     std::vector<float> got = y0;
-    tandem_accumulate(x.data(), got.data(), 0.3f, n, start);
+    tandem_axpy(x.data(), got.data(), 0.3f, n, start);
     EXPECT_EQ(bit_pattern(got), bit_pattern(want.to_f32())) << (start ? "start" : "add");
   }
 }

@@ -44,7 +44,7 @@ TEST(PerfModel, TripCountsEqualCSimulation) {
     std::vector<float> x(static_cast<size_t>(n * ch * h * h)), w(static_cast<size_t>(k * ch * r * r)),
         y(static_cast<size_t>(n * k * p * p));
     const auto seen =
-        observe([&] { tandem_conv2d(x.data(), w.data(), y.data(), n, ch, h, h, k, r, r, st, st, pad, pad); });
+        observe([&] { tandem_conv2d_forward(x.data(), w.data(), y.data(), n, ch, h, h, k, r, r, st, st, pad, pad); });
     EXPECT_EQ(conv2d(u250(), n, ch, h, h, k, r, r, st, st, pad, pad).trips(), seen) << "conv c" << ch;
   }
   {
@@ -61,7 +61,7 @@ TEST(PerfModel, TripCountsEqualCSimulation) {
   std::vector<int32_t> idx(n);
   int32_t count = 0;
   for (int chunk : {7, 256}) {
-    EXPECT_EQ(absmax(u250(), n, chunk).trips(), observe([&] { tandem_absmax(x.data(), unit.data(), n, chunk); }));
+    EXPECT_EQ(absmax(u250(), n, chunk).trips(), observe([&] { tandem_chunk_absmax(x.data(), unit.data(), n, chunk); }));
     for (bool norm2 : {false, true})
       EXPECT_EQ(quantize(u250(), n, chunk, norm2).trips(), observe([&] {
                   tandem_quantize(x.data(), unit.data(), q.data(), n, chunk, 127, norm2, 1, 1, 2, 3, 4);
@@ -73,7 +73,7 @@ TEST(PerfModel, TripCountsEqualCSimulation) {
             observe([&] { tandem_compact(x.data(), 0.1f, idx.data(), val.data(), &count, n, n, 1 << 30); }));
   EXPECT_EQ(compact(u250(), n, 10).trips(),  // output full after 10 selections: the pass stops
             observe([&] { tandem_compact(x.data(), 0.1f, idx.data(), val.data(), &count, n, 10, 1 << 30); }));
-  EXPECT_EQ(accumulate(u250(), n).trips(), observe([&] { tandem_accumulate(x.data(), unit.data(), 1.0f, n, 1); }));
+  EXPECT_EQ(accumulate(u250(), n).trips(), observe([&] { tandem_axpy(x.data(), unit.data(), 1.0f, n, 1); }));
 }
 
 TEST(PerfModel, TripCountsOfTheTrainingCoresEqualCSimulation) {
@@ -81,17 +81,17 @@ TEST(PerfModel, TripCountsOfTheTrainingCoresEqualCSimulation) {
   std::vector<float> x(n * ch * h * w, 0.5f), y(x.size()), dy(n * k * h * w, 0.25f), wt(k * ch * r * r, 0.1f),
       dw(wt.size()), bias_v(ch), logits(64 * 10, 0.5f), probs(64 * 10), loss(1);
   std::vector<int32_t> idx(x.size()), labels(64, 3);
-  EXPECT_EQ(vector(u250(), 400, 2).trips(), observe([&] { tandem_vector(2, x.data(), y.data(), y.data(), 0, 400); }));
+  EXPECT_EQ(vector(u250(), 400, 2).trips(), observe([&] { tandem_elementwise(2, x.data(), y.data(), y.data(), 0, 400); }));
   for (bool backward : {false, true})
     EXPECT_EQ(bias(u250(), n, ch, h * w, backward).trips(),
               observe([&] { tandem_bias(x.data(), backward ? bias_v.data() : y.data(), n, ch, h * w, backward); }));
   EXPECT_EQ(maxpool(u250(), n * ch, h, w, 2, 2).trips(),
-            observe([&] { tandem_maxpool(x.data(), y.data(), idx.data(), n * ch, h, w, 2, 2); }));
+            observe([&] { tandem_maxpool2d_forward(x.data(), y.data(), idx.data(), n * ch, h, w, 2, 2); }));
   std::fill(idx.begin(), idx.end(), 0);
   EXPECT_EQ(maxpool_backward(u250(), n * ch, 12, h * w).trips(),
-            observe([&] { tandem_maxpool_backward(x.data(), idx.data(), y.data(), n * ch, 12, h * w); }));
+            observe([&] { tandem_maxpool2d_backward(x.data(), idx.data(), y.data(), n * ch, 12, h * w); }));
   EXPECT_EQ(softmax_xent(u250(), 64, 10).trips(),
-            observe([&] { tandem_softmax_xent(logits.data(), labels.data(), probs.data(), loss.data(), 64, 10); }));
+            observe([&] { tandem_softmax_xent_forward(logits.data(), labels.data(), probs.data(), loss.data(), 64, 10); }));
   EXPECT_EQ(softmax_xent_backward(u250(), 64, 10).trips(),
             observe([&] { tandem_softmax_xent_backward(probs.data(), labels.data(), probs.data(), 1.0f, 64, 10); }));
   EXPECT_EQ(conv2d_backward_data(u250(), n, ch, h, w, k, r, r, 1, 1, pad, pad).trips(), observe([&] {

@@ -76,16 +76,16 @@ TEST(Noop, LaunchesARunAndWaitsForIt) {
   const std::vector<KernelArg> args = {KernelArg::buffer(*x, 0, n * sizeof(float), false),
                                        KernelArg::buffer(*y, 0, n * sizeof(float), true), KernelArg::scalar(0.5f),
                                        KernelArg::scalar(n), KernelArg::scalar(0)};
-  EXPECT_NO_THROW(card.launch("tandem_accumulate", args));
+  EXPECT_NO_THROW(card.launch("tandem_axpy", args));
   // A view at an offset into a buffer goes as a sub-buffer.
   std::vector<KernelArg> view = args;
   view[1] = KernelArg::buffer(*y, n * sizeof(float), n * sizeof(float), true);
-  EXPECT_NO_THROW(card.launch("tandem_accumulate", view));
+  EXPECT_NO_THROW(card.launch("tandem_axpy", view));
   EXPECT_EQ(card.staged_args(), 0u);
   EXPECT_THROW(card.launch("tandem_nothing", args), Error);
   // A view running past its buffer is refused before the launch.
   view[1] = KernelArg::buffer(*y, n * sizeof(float) + 4, n * sizeof(float), true);
-  EXPECT_THROW(card.launch("tandem_accumulate", view), Error);
+  EXPECT_THROW(card.launch("tandem_axpy", view), Error);
 }
 
 // Runs start without a host wait and stay pending until waited for; a later run or host copy
@@ -101,7 +101,7 @@ TEST(Noop, RunsStartAsynchronouslyAndAreOrderedByTheBuffersTheyShare) {
     const std::vector<KernelArg> args = {KernelArg::buffer(from, 0, bytes, false),
                                          KernelArg::buffer(to, to_offset, bytes, true), KernelArg::scalar(1.0f),
                                          KernelArg::scalar(n), KernelArg::scalar(0)};
-    return card.start("tandem_accumulate", args);
+    return card.start("tandem_axpy", args);
   };
   const auto first = axpy(*x, *y, 0);       // reads x, writes y
   const auto second = axpy(*x, *z, bytes);  // reads x, writes the second half of z
@@ -132,20 +132,20 @@ TEST(Noop, AScalarOfTheWrongWidthIsAnErrorNamingTheKernel) {
   const std::vector<KernelArg> args = {KernelArg::buffer(*x, 0, 64, false), KernelArg::buffer(*x, 0, 64, true),
                                        KernelArg::scalar(0.5), KernelArg::scalar(16), KernelArg::scalar(0)};
   try {
-    card.launch("tandem_accumulate", args);
+    card.launch("tandem_axpy", args);
     FAIL() << "a double passed for a float argument was accepted";
   } catch (const Error& e) {
     EXPECT_NE(
-        std::string(e.what()).find("kernel tandem_accumulate argument 2 ('alpha', float) takes 4 bytes; got 8 bytes"),
+        std::string(e.what()).find("kernel tandem_axpy argument 2 ('alpha', float) takes 4 bytes; got 8 bytes"),
         std::string::npos)
         << e.what();
   }
   const std::vector<KernelArg> short_list(args.begin(), args.end() - 1);
   try {
-    card.launch("tandem_accumulate", short_list);
+    card.launch("tandem_axpy", short_list);
     FAIL() << "a launch with an argument missing was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("kernel tandem_accumulate takes 5 arguments, got 4"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("kernel tandem_axpy takes 5 arguments, got 4"), std::string::npos)
         << e.what();
   }
 }
@@ -153,23 +153,23 @@ TEST(Noop, AScalarOfTheWrongWidthIsAnErrorNamingTheKernel) {
 TEST(Noop, ABufferInAnotherBankIsStaged) {
   nlohmann::json j = nlohmann::json::parse(std::ifstream(kManifests + "u250.json"));
   for (auto& k : j["kernels"])
-    if (k["name"] == "tandem_accumulate") k["args"][1]["bank"] = "DDR[1]";
+    if (k["name"] == "tandem_axpy") k["args"][1]["bank"] = "DDR[1]";
   const Manifest m = parse_manifest(j.dump(), "moved.json");
   const std::string path = ::testing::TempDir() + "/moved.xclbin";
   write_file(path, pack_xclbin(m));
   XrtCard card(0, path, m, kTimeout);
-  const int y_bank = card.bank_of("tandem_accumulate", 1);
+  const int y_bank = card.bank_of("tandem_axpy", 1);
   EXPECT_NE(y_bank, card.default_bank());
   const auto x = card.allocate(64);
   const auto y = card.allocate(64);
   const std::vector<KernelArg> args = {KernelArg::buffer(*x, 0, 64, false), KernelArg::buffer(*y, 0, 64, true),
                                        KernelArg::scalar(1.0f), KernelArg::scalar(16), KernelArg::scalar(1)};
-  card.launch("tandem_accumulate", args);
+  card.launch("tandem_axpy", args);
   EXPECT_EQ(card.staged_args(), 1u);
   const auto y_home = card.allocate_in(64, y_bank);
   std::vector<KernelArg> direct = args;
   direct[1] = KernelArg::buffer(*y_home, 0, 64, true);
-  card.launch("tandem_accumulate", direct);
+  card.launch("tandem_axpy", direct);
   EXPECT_EQ(card.staged_args(), 1u) << "a buffer already in the argument's bank was staged";
 }
 
@@ -187,11 +187,11 @@ TEST(Noop, RunStatesBecomeErrorsNamingTheKernel) {
         << e.what();
   }
   try {
-    check_run_state(ERT_CMD_STATE_ERROR, "fpga-xrt:0", "tandem_conv2d", kTimeout);
+    check_run_state(ERT_CMD_STATE_ERROR, "fpga-xrt:0", "tandem_conv2d_forward", kTimeout);
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::device);
-    EXPECT_NE(std::string(e.what()).find("kernel tandem_conv2d ended in state 'error'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("kernel tandem_conv2d_forward ended in state 'error'"), std::string::npos);
   }
 }
 

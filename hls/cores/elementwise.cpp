@@ -3,7 +3,7 @@
 #include "cores.h"
 #include "tandem_hls/trips.h"
 
-extern "C" void tandem_vector(int op, const float* a, const float* b, float* y, float alpha, int n) {
+extern "C" void tandem_elementwise(int op, const float* a, const float* b, float* y, float alpha, int n) {
 #pragma HLS INTERFACE m_axi port = a offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = b offset = slave bundle = gmem1
 #pragma HLS INTERFACE m_axi port = y offset = slave bundle = gmem2

@@ -4,7 +4,7 @@
 #include "cores.h"
 #include "tandem_hls/trips.h"
 
-extern "C" void tandem_accumulate(const float* x, float* y, float alpha, int n, int start) {
+extern "C" void tandem_axpy(const float* x, float* y, float alpha, int n, int start) {
 #pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = y offset = slave bundle = gmem1
 #pragma HLS INTERFACE s_axilite port = alpha

@@ -4,7 +4,7 @@
 #include "pool_window.h"
 #include "tandem_hls/trips.h"
 
-extern "C" void tandem_maxpool(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride) {
+extern "C" void tandem_maxpool2d_forward(const float* x, float* y, int32_t* idx, int planes, int h, int w, int pool, int stride) {
 #pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = y offset = slave bundle = gmem1
 #pragma HLS INTERFACE m_axi port = idx offset = slave bundle = gmem2
@@ -31,7 +31,7 @@ planes_loop:
   }
 }
 
-extern "C" void tandem_maxpool_backward(const float* dy, const int32_t* idx, float* dx, int planes, int outputs,
+extern "C" void tandem_maxpool2d_backward(const float* dy, const int32_t* idx, float* dx, int planes, int outputs,
                                         int inputs) {
 #pragma HLS INTERFACE m_axi port = dy offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = idx offset = slave bundle = gmem1

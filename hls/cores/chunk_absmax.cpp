@@ -2,7 +2,7 @@
 #include "chunk_math.h"
 #include "cores.h"
 
-extern "C" void tandem_absmax(const float* x, float* scales, int n, int chunk) {
+extern "C" void tandem_chunk_absmax(const float* x, float* scales, int n, int chunk) {
 #pragma HLS INTERFACE m_axi port = x offset = slave bundle = gmem0
 #pragma HLS INTERFACE m_axi port = scales offset = slave bundle = gmem1
 #pragma HLS INTERFACE s_axilite port = n
