@@ -12,6 +12,9 @@
 namespace tandem::fpga {
 namespace {
 
+// More kernel arguments than any HLS kernel's register map holds.
+constexpr int32_t kMaxKernelArgs = 1024;
+
 std::string base_name(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -112,6 +115,12 @@ void check_container(const std::vector<char>& bytes, const std::string& name) {
           c.mem_data_index >= mems)
         malformed(name, std::string(kind_name(links_kind)) + " entry " + std::to_string(i) +
                             " names a compute unit or bank that does not exist");
+      // XRT sizes a kernel's argument list by the largest index it is given, unchecked: an index
+      // of 2^30 made it allocate 24 GiB (found by fuzz_manifest, 2026-12-03).
+      if (c.arg_index >= kMaxKernelArgs)
+        malformed(name, std::string(kind_name(links_kind)) + " entry " + std::to_string(i) + " wires argument " +
+                            std::to_string(c.arg_index) + " (a kernel has at most " + std::to_string(kMaxKernelArgs) +
+                            ")");
     }
   }
 }

@@ -165,6 +165,11 @@ TEST(Xclbin, CorruptCountsAndIndicesAreErrors) {
               check_container(patched(first_link + offsetof(connection, mem_data_index), 99), "f");
             }).find("names a compute unit or bank that does not exist"),
             std::string::npos);
+  // An argument index XRT would size a vector by (2^30: 24 GiB), refused before XRT sees it.
+  EXPECT_NE(error_of([&] {
+              parse_xclbin(patched(first_link + offsetof(connection, arg_index), 1 << 30), "f");
+            }).find("wires argument 1073741824 (a kernel has at most 1024)"),
+            std::string::npos);
 }
 
 TEST(Xclbin, MetadataXrtCannotParseIsAnError) {
