@@ -1,7 +1,5 @@
 #include "fpga_sim.h"
 
-#include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>

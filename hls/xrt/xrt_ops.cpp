@@ -7,8 +7,6 @@
 namespace tandem::fpga {
 namespace {
 
-XrtCard& card(const OpCall& c) { return static_cast<XrtDevice&>(c.device).card(); }
-
 // A binding's host reads are copies from the card, after the runs writing the tensor.
 class XrtDriver final : public CoreDriver {
  public:
@@ -48,7 +46,7 @@ void run_core(const OpCall& c) {
   std::vector<KernelArg> args;
   args.reserve(call.args().size());
   for (const CoreArg& a : call.args()) args.push_back(kernel_arg(a));
-  card(c).start(k.core, args);
+  d.card().start(k.core, args);
 }
 
 }  // namespace

@@ -70,17 +70,12 @@ Stream& Network::stream(const Device& d) { return streams_.at(d.impl()); }
 
 // src, written by work queued on `from`, into dst on `to`, ordered by streams rather than by the
 // host where the devices queue copies: from host memory (whose work is done once its ops
-// return) on to's stream; into host memory on from's stream, which to's stream then waits for;
-// between two devices that only the host bridges, after from's work, through the host.
+// return) on to's stream; otherwise on from's stream (after its work), which to's stream then
+// waits for when dst is host memory (between two devices the copy is synchronous).
 void Network::transfer(const Tensor& src, const Tensor& dst, const Device& from, const Device& to) {
   if (from.props().host_accessible) return copy(stream(to), src, dst);
-  if (to.props().host_accessible) {
-    copy(stream(from), src, dst);
-    stream(to).wait(stream(from).record());
-    return;
-  }
-  stream(from).record().wait();
-  copy(src, dst);
+  copy(stream(from), src, dst);
+  if (to.props().host_accessible) stream(to).wait(stream(from).record());
 }
 
 void Network::allocate(int64_t batch) {

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "ops/check.h"
 #include "tandem/backend.h"
 #include "tandem/fault.h"
 #include "tandem/stream.h"
@@ -21,17 +22,7 @@ std::mutex& op_table_mutex() {
   return m;
 }
 
-bool overlap(const Tensor& a, const Tensor& b) { return a.overlaps(b); }
-
-bool same_view(const Tensor& a, const Tensor& b) {
-  if (a.nbytes() != b.nbytes()) return false;
-  if (a.data() != nullptr) return a.data() == b.data();
-  return &a.buffer().memory() == &b.buffer().memory() && a.offset() == b.offset();
-}
-
-std::string role(const char* name, const Tensor& t) {
-  return std::string(name) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
-}
+using opcheck::role;
 
 // A written tensor may share memory with another tensor of the call only where the op declares
 // it in place, and then only as the very same view: kernels read and write element by element.
@@ -40,13 +31,13 @@ void check_aliasing(const OpCall& c) {
   for (size_t o = 0; o < c.out.size(); ++o) {
     const Tensor& out = *c.out[o];
     for (size_t i = 0; i < c.in.size(); ++i) {
-      if (!overlap(out, *c.in[i])) continue;
-      if (op.may_alias(o, i) && same_view(out, *c.in[i])) continue;
+      if (!out.overlaps(*c.in[i])) continue;
+      if (op.may_alias(o, i) && out.same_view(*c.in[i])) continue;
       c.fail(role(op.outputs[o], out) + " overlaps " + role(op.inputs[i], *c.in[i]) +
              (op.may_alias(o, i) ? ": in place it must be the same view" : ": this op cannot run in place on them"));
     }
     for (size_t p = 0; p < o; ++p)
-      if (overlap(out, *c.out[p]))
+      if (out.overlaps(*c.out[p]))
         c.fail(role(op.outputs[o], out) + " overlaps " + role(op.outputs[p], *c.out[p]) +
                ": outputs must not share memory");
   }

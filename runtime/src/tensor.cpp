@@ -107,6 +107,12 @@ bool Tensor::overlaps(const Tensor& o) const {
   return &buf_.memory() == &o.buf_.memory() && offset_ < o.offset_ + o.nbytes() && o.offset_ < offset_ + nbytes();
 }
 
+bool Tensor::same_view(const Tensor& o) const {
+  if (!buf_ || !o.buf_ || nbytes() != o.nbytes()) return false;
+  if (data() != nullptr) return data() == o.data();
+  return &buf_.memory() == &o.buf_.memory() && offset_ == o.offset_;
+}
+
 Tensor::Tensor(Buffer buf, Shape shape, DType dtype, size_t offset_bytes)
     : buf_(std::move(buf)), shape_(shape), dtype_(dtype), offset_(offset_bytes) {
   if (!buf_) throw Error(ErrorKind::invalid_argument, "", "tensor", "view of an empty buffer");

@@ -143,6 +143,8 @@ class Tensor {
   /// Whether the bytes of the two views intersect (views of one buffer, or of memory at
   /// overlapping addresses).
   bool overlaps(const Tensor& other) const;
+  /// Whether the two are the very same view: the same bytes, from the same first byte.
+  bool same_view(const Tensor& other) const;
   /// Host pointer to the elements; throws unless the device is host-accessible and T matches.
   template <class T>
   T* host_data() const;

@@ -8,13 +8,17 @@
 
 namespace tandem::opcheck {
 
-/// "x f32[64,1,28,28]".
+/// "x f32[64,1,28,28]": a tensor under its role's name.
+inline std::string role(const char* name, const Tensor& t) {
+  return std::string(name) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+}
+
+/// The tensor's role in the call (found by address) with its dtype and shape.
 inline std::string describe(const OpCall& c, const Tensor& t) {
   for (size_t i = 0; i < c.in.size(); ++i)
-    if (c.in[i] == &t) return std::string(c.op.inputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+    if (c.in[i] == &t) return role(c.op.inputs[i], t);
   for (size_t i = 0; i < c.out.size(); ++i)
-    if (c.out[i] == &t)
-      return std::string(c.op.outputs[i]) + " " + std::string(dtype_name(t.dtype())) + t.shape().str();
+    if (c.out[i] == &t) return role(c.op.outputs[i], t);
   return std::string(dtype_name(t.dtype())) + t.shape().str();
 }
 
