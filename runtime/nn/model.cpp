@@ -2,10 +2,14 @@
 
 #include <unistd.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "lower.h"
+#include "tandem/graph/graph.h"
 #include "tandem/ops.h"
 
 namespace tandem::nn {
@@ -51,87 +55,178 @@ const char* const builtin_cnn = R"({"name": "cnn", "input": [1, 28, 28], "classe
 
 }  // namespace
 
-std::string_view layer_type_name(LayerType t) {
-  switch (t) {
+namespace {
+
+constexpr std::pair<LayerType, const char*> layer_types[] = {
+    {LayerType::conv2d, "conv2d"}, {LayerType::linear, "linear"},   {LayerType::relu, "relu"},
+    {LayerType::maxpool2d, "maxpool2d"}, {LayerType::add, "add"}, {LayerType::flatten, "flatten"}};
+
+std::string known_types() {
+  std::string s;
+  for (const auto& [t, n] : layer_types) s += (s.empty() ? "" : ", ") + std::string(n);
+  return s;
+}
+
+size_t input_count(LayerType t) { return t == LayerType::add ? 2 : 1; }
+
+// One node of either version: its fields, checked.
+LayerSpec parse_layer(const json& lj, const std::string& type, const std::string& where, const std::string& origin) {
+  LayerSpec l{};
+  bool known = false;
+  for (const auto& [t, n] : layer_types)
+    if (type == n) l.type = t, known = true;
+  if (!known) bad(origin, where + ": unknown type \"" + type + "\" (known: " + known_types() + ")");
+  switch (l.type) {
     case LayerType::conv2d:
-      return "conv2d";
+      l.out = field(lj, "out_channels", 1, 1 << 16, -1, where, origin);
+      l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, -1, where, origin));
+      l.stride = static_cast<int>(field(lj, "stride", 1, 64, 1, where, origin));
+      l.pad = static_cast<int>(field(lj, "pad", 0, 64, 0, where, origin));
+      break;
     case LayerType::linear:
-      return "linear";
-    case LayerType::relu:
-      return "relu";
+      l.out = field(lj, "out", 1, 1 << 24, -1, where, origin);
+      break;
     case LayerType::maxpool2d:
-      return "maxpool2d";
+      l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, 2, where, origin));
+      l.stride = static_cast<int>(field(lj, "stride", 1, 64, l.kernel, where, origin));
+      break;
+    case LayerType::relu:
+    case LayerType::add:
+    case LayerType::flatten:
+      break;
   }
+  if (lj.contains("bias")) {
+    if (!lj["bias"].is_boolean()) bad(origin, where + ": \"bias\" must be true or false");
+    l.bias = lj["bias"].get<bool>();
+  }
+  if (lj.contains("inputs")) {
+    if (!lj["inputs"].is_array()) bad(origin, where + ": \"inputs\" must be a list of node names");
+    for (const json& n : lj["inputs"]) {
+      if (!n.is_string()) bad(origin, where + ": \"inputs\" must be a list of node names");
+      l.inputs.push_back(n.get<std::string>());
+    }
+    if (l.inputs.size() != input_count(l.type))
+      bad(origin, where + ": " + type + " takes " + std::to_string(input_count(l.type)) + " input" +
+                      (input_count(l.type) == 1 ? "" : "s") + ", \"inputs\" names " + std::to_string(l.inputs.size()));
+  } else if (input_count(l.type) != 1) {
+    bad(origin, where + ": " + type + " needs \"inputs\" (the " + std::to_string(input_count(l.type)) + " nodes it reads)");
+  }
+  return l;
+}
+
+// Each layer's inputs resolved to names, then the layers sorted so every input comes first
+// (Kahn's algorithm, keeping the file's order among ready layers).
+void sort_layers(ModelSpec& m, const std::string& origin) {
+  const size_t n = m.layers.size();
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < n; ++i) {
+    if (m.layers[i].name == "input") bad(origin, "node " + std::to_string(i + 1) + ": \"input\" names the model's input");
+    if (!index.emplace(m.layers[i].name, i).second)
+      bad(origin, "node " + std::to_string(i + 1) + ": name \"" + m.layers[i].name + "\" used twice");
+  }
+  for (size_t i = 0; i < n; ++i)
+    if (m.layers[i].inputs.empty()) m.layers[i].inputs = {i == 0 ? "input" : m.layers[i - 1].name};
+  std::vector<std::vector<size_t>> readers(n);
+  std::vector<size_t> waiting(n, 0);
+  std::vector<bool> used(n, false);
+  for (size_t i = 0; i < n; ++i)
+    for (const std::string& in : m.layers[i].inputs) {
+      if (in == "input") continue;
+      const auto it = index.find(in);
+      if (it == index.end()) bad(origin, "node " + m.layers[i].name + ": input \"" + in + "\" is no node's name");
+      if (it->second == i) bad(origin, "node " + m.layers[i].name + " reads itself");
+      readers[it->second].push_back(i), ++waiting[i], used[it->second] = true;
+    }
+  std::vector<size_t> order;
+  std::vector<bool> done(n, false);
+  while (order.size() < n) {
+    size_t next = n;
+    for (size_t i = 0; i < n && next == n; ++i)
+      if (!done[i] && waiting[i] == 0) next = i;
+    if (next == n) {
+      for (size_t i = 0; i < n; ++i)
+        if (!done[i]) bad(origin, "node " + m.layers[i].name + " is on a cycle (its inputs depend on its output)");
+    }
+    done[next] = true, order.push_back(next);
+    for (size_t r : readers[next]) --waiting[r];
+  }
+  std::vector<LayerSpec> sorted;
+  for (size_t i : order) sorted.push_back(m.layers[i]);
+  for (size_t k = 0; k + 1 < n; ++k)
+    if (!used[order[k]])
+      bad(origin, "node " + sorted[k].name + ": no node reads its output (only the last node is the model's output)");
+  m.layers = std::move(sorted);
+}
+
+}  // namespace
+
+std::string_view layer_type_name(LayerType t) {
+  for (const auto& [type, n] : layer_types)
+    if (type == t) return n;
   return "?";
 }
 
 std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in) {
+  std::vector<ParamSpec> p;
   switch (l.type) {
     case LayerType::conv2d:
-      return {{l.name + ".weight", Shape{l.out, in[0], l.kernel, l.kernel}, true},
-              {l.name + ".bias", Shape{l.out}, false}};
-    case LayerType::linear:
-      return {{l.name + ".weight", Shape{l.out, in.numel()}, true}, {l.name + ".bias", Shape{l.out}, false}};
-    case LayerType::relu:
-    case LayerType::maxpool2d:
+      if (in.rank() != 3) return {};  // the graph's shape rule names the problem
+      p = {{l.name + ".weight", Shape{l.out, in[0], l.kernel, l.kernel}, true}, {l.name + ".bias", Shape{l.out}, false}};
       break;
+    case LayerType::linear:
+      p = {{l.name + ".weight", Shape{l.out, in.numel()}, true}, {l.name + ".bias", Shape{l.out}, false}};
+      break;
+    default:
+      return {};
   }
-  return {};
+  if (!l.bias) p.pop_back();
+  return p;
+}
+
+std::vector<std::vector<int>> ModelSpec::sources() const {
+  std::map<std::string, int> index;
+  for (size_t i = 0; i < layers.size(); ++i) index[layers[i].name] = static_cast<int>(i);
+  std::vector<std::vector<int>> out(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].inputs.empty()) out[i] = {static_cast<int>(i) - 1};
+    for (const std::string& in : layers[i].inputs) out[i].push_back(in == "input" ? -1 : index.at(in));
+  }
+  return out;
 }
 
 std::vector<ParamSpec> ModelSpec::params() const {
-  const std::vector<Shape> out = shapes();
-  std::vector<ParamSpec> all;
-  for (size_t i = 0; i < layers.size(); ++i)
-    for (ParamSpec& p : layer_params(layers[i], i == 0 ? input : out[i - 1])) all.push_back(std::move(p));
-  return all;
+  return lower(*this, 1, {cpu_device()}, Purpose::inference).param_specs;
 }
 
 std::vector<Shape> ModelSpec::shapes() const {
+  Lowered m = lower(*this, 1, {cpu_device()}, Purpose::inference);
   std::vector<Shape> out;
-  Shape s = input;
-  for (const LayerSpec& l : layers) {
-    auto fail = [&](const std::string& what) {
-      bad(name, "layer " + l.name + ": " + what + " (input " + s.str() + ")");
-    };
-    switch (l.type) {
-      case LayerType::conv2d:
-        if (s.rank() != 3) fail("needs a [C,H,W] input");
-        if (s[1] + 2 * l.pad < l.kernel || s[2] + 2 * l.pad < l.kernel) fail("kernel larger than the padded input");
-        s = Shape{l.out, window_out(s[1], l.kernel, l.stride, l.pad), window_out(s[2], l.kernel, l.stride, l.pad)};
-        break;
-      case LayerType::maxpool2d:
-        if (s.rank() != 3) fail("needs a [C,H,W] input");
-        if (s[1] < l.kernel || s[2] < l.kernel) fail("window larger than the input");
-        s = Shape{s[0], window_out(s[1], l.kernel, l.stride, 0), window_out(s[2], l.kernel, l.stride, 0)};
-        break;
-      case LayerType::linear:
-        s = Shape{l.out};
-        break;
-      case LayerType::relu:
-        break;
-    }
-    out.push_back(s);
+  for (graph::ValueId v : m.outputs) {
+    const Shape& s = m.g.value(v).shape;
+    out.push_back(Shape(std::span<const int64_t>(s.begin() + 1, s.end())));
   }
   if (out.empty() || out.back().numel() != classes)
-    bad(name, "the last layer gives " + (out.empty() ? input.str() : out.back().str()) + ", not " +
+    bad(name, "the last node gives " + (out.empty() ? input.str() : out.back().str()) + ", not " +
                   std::to_string(classes) + " class scores");
   return out;
 }
 
 std::string ModelSpec::to_json() const {
   json j;
+  j["format"] = "tandem-graph";
+  j["version"] = 2;
   j["name"] = name;
   j["input"] = std::vector<int64_t>(input.begin(), input.end());
   j["classes"] = classes;
-  j["layers"] = json::array();
+  j["nodes"] = json::array();
   for (const LayerSpec& l : layers) {
-    json o{{"type", layer_type_name(l.type)}, {"name", l.name}};
+    json o{{"name", l.name}, {"op", layer_type_name(l.type)}, {"inputs", l.inputs}};
     if (l.type == LayerType::conv2d)
       o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad}});
     if (l.type == LayerType::linear) o["out"] = l.out;
+    if (l.type == LayerType::conv2d || l.type == LayerType::linear) o["bias"] = l.bias;
     if (l.type == LayerType::maxpool2d) o.update({{"kernel", l.kernel}, {"stride", l.stride}});
-    j["layers"].push_back(o);
+    j["nodes"].push_back(o);
   }
   return j.dump();
 }
@@ -157,40 +252,36 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
   }
   m.input = Shape(std::span<const int64_t>(in));
   m.classes = static_cast<int>(field(j, "classes", 2, 1 << 20, 10, "model", origin));
-  if (!j.contains("layers") || !j["layers"].is_array() || j["layers"].empty())
-    bad(origin, "\"layers\" must be a non-empty list");
+  const bool graph = j.contains("nodes");
+  if (graph) {
+    if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != 2)
+      bad(origin, "a \"nodes\" description needs \"version\": 2 (the only graph version this build reads)");
+    if (j.contains("layers")) bad(origin, "give \"nodes\" or \"layers\", not both");
+  }
+  const char* list = graph ? "nodes" : "layers";
+  const char* type_key = graph ? "op" : "type";
+  if (!j.contains(list) || !j[list].is_array() || j[list].empty())
+    bad(origin, std::string("\"") + list + "\" must be a non-empty list");
   int index = 0;
-  for (const json& lj : j["layers"]) {
+  for (const json& lj : j[list]) {
     ++index;
-    const std::string where = "layer " + std::to_string(index);
-    if (!lj.is_object() || !lj.contains("type") || !lj["type"].is_string()) bad(origin, where + ": needs a \"type\"");
-    const std::string type = lj["type"];
-    LayerSpec l{};
-    if (type == "conv2d") {
-      l.type = LayerType::conv2d;
-      l.out = field(lj, "out_channels", 1, 1 << 16, -1, where, origin);
-      l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, -1, where, origin));
-      l.stride = static_cast<int>(field(lj, "stride", 1, 64, 1, where, origin));
-      l.pad = static_cast<int>(field(lj, "pad", 0, 64, 0, where, origin));
-    } else if (type == "linear") {
-      l.type = LayerType::linear;
-      l.out = field(lj, "out", 1, 1 << 24, -1, where, origin);
-    } else if (type == "relu") {
-      l.type = LayerType::relu;
-    } else if (type == "maxpool2d") {
-      l.type = LayerType::maxpool2d;
-      l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, 2, where, origin));
-      l.stride = static_cast<int>(field(lj, "stride", 1, 64, l.kernel, where, origin));
-    } else {
-      bad(origin, where + ": unknown type \"" + type + "\" (known: conv2d, linear, relu, maxpool2d)");
-    }
-    l.name =
-        lj.contains("name") && lj["name"].is_string() ? lj["name"].get<std::string>() : type + std::to_string(index);
-    for (const LayerSpec& other : m.layers)
-      if (other.name == l.name) bad(origin, where + ": name \"" + l.name + "\" used twice");
+    const std::string where = (graph ? "node " : "layer ") + std::to_string(index);
+    if (!lj.is_object() || !lj.contains(type_key) || !lj[type_key].is_string())
+      bad(origin, where + ": needs an \"" + type_key + "\"");
+    if (!graph && lj.contains("inputs")) bad(origin, where + ": \"inputs\" needs a version-2 description (\"nodes\")");
+    const std::string type = lj[type_key];
+    LayerSpec l = parse_layer(lj, type, where, origin);
+    if (lj.contains("name") && !lj["name"].is_string()) bad(origin, where + ": \"name\" must be a string");
+    l.name = lj.contains("name") ? lj["name"].get<std::string>() : type + std::to_string(index);
     m.layers.push_back(l);
   }
-  m.shapes();  // checks that the layers fit together
+  sort_layers(m, origin);
+  try {
+    m.shapes();  // checks that the layers fit together
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::invalid_argument) throw;
+    bad(origin, e.op().starts_with("model ") ? e.detail() : e.op() + ": " + e.detail());  // names the node
+  }
   return m;
 }
 

@@ -1,22 +1,23 @@
 #include "tandem/nn/network.h"
 
-#include "layers.h"
-#include "tandem/clock.h"
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "lower.h"
 #include "tandem/error.h"
+#include "tandem/graph/autodiff.h"
+#include "tandem/graph/ops.h"
 #include "tandem/log.h"
 
 namespace tandem::nn {
 namespace {
 
-// [batch, ...one sample's shape].
-Shape batched(int64_t batch, const Shape& sample) {
-  std::vector<int64_t> d{batch};
-  d.insert(d.end(), sample.begin(), sample.end());
-  return Shape(std::span<const int64_t>(d));
-}
+using graph::ValueId;
 
-// The device itself when it has every op of the layer; otherwise the CPU, said once per process
-// for each (model, layer, device): never silently, and not once per step or per replica.
+// The device itself when it has every kernel of the layer; otherwise the CPU, said once per
+// process for each (model, layer, device): never silently, and not once per step or per replica.
 Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
   const OpDesc* op = missing_op(spec, i, d, purpose);
   if (op == nullptr) return d;
@@ -27,202 +28,222 @@ Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose pu
   return cpu_device();
 }
 
+// The loss on the last layer's device, then the backward pass: returns the loss and, per
+// parameter, the value holding its gradient.
+std::pair<ValueId, std::vector<ValueId>> add_training(Lowered& m, const Device& last, int64_t batch, int last_layer,
+                                                      ValueId* labels) {
+  graph::Graph& g = m.g;
+  g.set_device(last), g.set_group(last_layer), g.set_backward(true);
+  *labels = g.input("labels", {batch}, DType::i32);
+  const ValueId loss = graph::softmax_xent(g, m.outputs.back(), *labels, "loss")[0];
+  g.set_backward(false);
+  return {loss, graph::differentiate(g, loss, m.params)};
+}
+
 }  // namespace
 
 Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Purpose purpose)
     : spec_(spec), purpose_(purpose) {
-  if (placement.size() != 1 && placement.size() != spec.layers.size())
+  const size_t layers = spec.layers.size();
+  if (placement.size() != 1 && placement.size() != layers)
     throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
-                "placement names " + std::to_string(placement.size()) + " devices for " +
-                    std::to_string(spec.layers.size()) + " layers (give one, or one per layer)");
-  const std::vector<Shape> shapes = spec.shapes();
-  Shape in = spec.input;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    Device d = placement.size() == 1 ? placement[0] : placement[i];
-    if (!d)
-      throw Error(ErrorKind::invalid_argument, "", "network " + spec.name,
-                  "no device for layer " + spec.layers[i].name);
-    d = fallback_for(spec, i, d, purpose);
-    layers_.push_back(make_layer(spec.layers[i], d));
-    layers_.back()->build(in, purpose == Purpose::training);
-    if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));
-    in = shapes[i];
+                "placement names " + std::to_string(placement.size()) + " devices for " + std::to_string(layers) +
+                    " layers (give one, or one per layer)");
+  for (size_t i = 0; i < layers; ++i) {
+    const Device d = placement.size() == 1 ? placement[0] : placement[i];
+    if (!d) throw Error(ErrorKind::invalid_argument, "", "network " + spec.name, "no device for layer " + spec.layers[i].name);
+    devices_.push_back(fallback_for(spec, i, d, purpose));
+    if (!streams_.count(devices_.back().impl())) streams_.emplace(devices_.back().impl(), Stream(devices_.back()));
   }
+  first_param_.assign(layers + 1, 0);
+  for (const ParamSpec& p : spec.params()) {
+    const Device d = devices_[p.layer];
+    params_.push_back({p.name, Tensor::zeros(d, p.shape),
+                       purpose == Purpose::training ? Tensor::zeros(d, p.shape) : Tensor(), Tensor(), p.prunable});
+    ++first_param_[p.layer + 1];
+  }
+  for (size_t i = 0; i < layers; ++i) first_param_[i + 1] += first_param_[i];
 }
 
 Network::~Network() = default;
 
+// He-uniform weights, U(−b, b) with b = √(6 / fan_in), suited to ReLU networks; biases stay zero.
 void Network::init(uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (auto& l : layers_) l->init(rng);
+  for (Param& p : params_) {
+    if (!p.prunable) continue;
+    const int64_t fan_in = p.value.numel() / p.value.shape()[0];
+    const float bound = std::sqrt(6.0f / static_cast<float>(fan_in));
+    std::uniform_real_distribution<float> u(-bound, bound);
+    std::vector<float> v(static_cast<size_t>(p.value.numel()));
+    for (float& x : v) x = u(rng);
+    p.value.copy_from_host(v.data());
+  }
 }
 
 std::vector<Param*> Network::params() {
   std::vector<Param*> out;
-  for (auto& l : layers_)
-    for (Param& p : l->params()) out.push_back(&p);
+  for (Param& p : params_) out.push_back(&p);
   return out;
 }
 
-Device Network::input_device() const { return layers_.front()->device(); }
-Device Network::output_device() const { return layers_.back()->device(); }
+Device Network::input_device() const { return devices_.front(); }
+Device Network::output_device() const { return devices_.back(); }
 Stream& Network::stream(const Device& d) { return streams_.at(d.impl()); }
 
-// src, written by work queued on `from`, into dst on `to`, ordered by streams rather than by the
-// host where the devices queue copies: from host memory (whose work is done once its ops
-// return) on to's stream; otherwise on from's stream (after its work), which to's stream then
-// waits for when dst is host memory (between two devices the copy is synchronous).
-void Network::transfer(const Tensor& src, const Tensor& dst, const Device& from, const Device& to) {
-  if (from.props().host_accessible) return copy(stream(to), src, dst);
-  copy(stream(from), src, dst);
-  if (to.props().host_accessible) stream(to).wait(stream(from).record());
+const graph::Graph& Network::graph() const {
+  if (!exec_) throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "has no graph before a forward pass");
+  return exec_->graph();
+}
+const graph::MemoryPlan& Network::memory_plan() const {
+  graph();
+  return exec_->plan();
+}
+
+size_t Network::memory_bytes(const Device& d) const {
+  size_t b = exec_ ? exec_->plan().bytes(d) : 0;
+  for (const Param& p : params_)
+    for (const Tensor* t : {&p.value, &p.grad, &p.mask})
+      if (*t && t->device() == d) b += t->nbytes();
+  return b;
 }
 
 void Network::allocate(int64_t batch) {
-  if (batch == batch_) return;
-  const std::vector<Shape> shapes = spec_.shapes();
-  acts_.clear(), inputs_.clear(), grads_.clear(), in_grads_.clear();
-  Shape in = batched(batch, spec_.input);
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    const Device d = layers_[i]->device();
-    const Shape out = batched(batch, shapes[i]);
-    const bool moved = i > 0 && !(layers_[i - 1]->device() == d);
-    const bool grads = purpose_ == Purpose::training;
-    inputs_.push_back(moved ? Tensor::empty(d, in) : Tensor());
-    in_grads_.push_back(moved && grads ? Tensor::empty(d, in) : Tensor());
-    // ReLU runs in place (its output and gradient share its input's buffers): no layer's
-    // backward reads its own output, and relu_backward gives the same result from y as from x
-    // (y > 0 exactly where x > 0). At batch 256 this keeps the CNN's largest activations in cache.
-    const bool in_place = i > 0 && !moved && spec_.layers[i].type == LayerType::relu;
-    acts_.push_back(in_place ? acts_[i - 1] : Tensor::empty(d, out));
-    grads_.push_back(!grads ? Tensor() : in_place ? grads_[i - 1] : Tensor::empty(d, out));
-    layers_[i]->resize(out);
-    in = out;
-  }
+  if (batch == batch_ && exec_) return;
+  exec_.reset();
+  Lowered m = lower(spec_, batch, devices_, purpose_);
+  graph::Graph& g = m.g;
+  for (size_t k = 0; k < params_.size(); ++k) g.value(m.params[k]).bound = params_[k].value;
+  input_ = m.input, logits_ = m.outputs.back();
+  g.output("logits", logits_);
   if (purpose_ == Purpose::training) {
-    const Device last = output_device();
-    probs_ = Tensor::empty(last, {batch, spec_.classes});
-    loss_ = Tensor::empty(last, {1});
+    std::vector<ValueId> grads;
+    std::tie(loss_, grads) = add_training(m, devices_.back(), batch, static_cast<int>(devices_.size()) - 1, &labels_);
+    g.output("loss", loss_);
+    // A gradient lands in its Param::grad when its value is the parameter's alone; otherwise
+    // (it is another value's too, or a view) a copy of it does.
+    const auto readers = g.consumers();
+    const std::vector<ParamSpec> specs = spec_.params();
+    std::set<ValueId> taken;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      ValueId v = grads[k];
+      const graph::Value& val = g.value(v);
+      const bool own = val.kind == graph::ValueKind::activation && val.producer >= 0 && !val.bound &&
+                       readers[static_cast<size_t>(v)].empty() && !g.node(static_cast<size_t>(val.producer)).op->view &&
+                       !taken.count(v);
+      if (!own) {
+        g.set_device(params_[k].value.device()), g.set_group(static_cast<int>(specs[k].layer)), g.set_backward(true);
+        v = graph::copy(g, v, params_[k].name + ".grad");
+      }
+      taken.insert(v);
+      g.value(v).bound = params_[k].grad;
+      grads[k] = v;
+    }
+    g.remove_dead_nodes();
+    forward_end_ = g.nodes();
+    for (size_t i = g.nodes(); i-- > 0;)
+      if (g.node(i).backward) forward_end_ = i;
+    for (size_t i = 0; i < g.nodes(); ++i)
+      if (g.node(i).op == &graph::opdef::softmax_xent_backward) loss_grad_node_ = i;
+    grads_final_.assign(devices_.size(), 0);
+    for (size_t k = 0; k < params_.size(); ++k) {
+      const size_t layer = static_cast<size_t>(g.node(static_cast<size_t>(g.value(grads[k]).producer)).group);
+      grads_final_[layer] = std::max(grads_final_[layer], static_cast<size_t>(g.value(grads[k]).producer));
+    }
+  } else {
+    g.remove_dead_nodes();
+    forward_end_ = g.nodes();
   }
+  g.validate();
+  exec_ = std::make_unique<graph::Executor>(std::move(g), [this](const Device& d) -> Stream& { return stream(d); });
   batch_ = batch;
 }
 
 void Network::release_batch() {
-  acts_.clear(), inputs_.clear(), grads_.clear(), in_grads_.clear();
-  input_ = probs_ = loss_ = Tensor();
-  for (auto& l : layers_) l->release();
+  exec_.reset();
   batch_ = 0;
 }
 
 const Tensor& Network::forward(const Tensor& input) {
-  const Shape want = batched(input.shape().rank() > 0 ? input.shape()[0] : 0, spec_.input);
-  if (!(input.shape() == want) || input.dtype() != DType::f32)
+  std::vector<int64_t> d{input.shape().rank() > 0 ? input.shape()[0] : 0};
+  d.insert(d.end(), spec_.input.begin(), spec_.input.end());
+  const Shape want{std::span<const int64_t>(d)};
+  if (!(input.shape() == want) || input.dtype() != DType::f32 || want[0] < 1)
     throw Error(ErrorKind::invalid_argument, input.device().id(), "network " + spec_.name,
                 "input " + input.str() + " does not match the model's f32" + want.str());
   allocate(input.shape()[0]);
-  input_ = input;
-  const Tensor* x = &input;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    Layer& l = *layers_[i];
-    if (inputs_[i]) {  // the previous layer ran elsewhere: bring its output here
-      transfer(*x, inputs_[i], layers_[i - 1]->device(), l.device());
-      x = &inputs_[i];
-    }
-    const auto m = mark(i);
-    l.forward(stream(l.device()), *x, acts_[i]);
-    charge(i, m);
-    x = &acts_[i];
-  }
-  return acts_.back();
+  exec_->bind(input_, input);
+  exec_->run(0, forward_end_, [this](size_t i) { timer_ = mark(i); }, [this](size_t i) { charge(i, timer_); });
+  return exec_->tensor(logits_);
 }
 
 float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready, float loss_scale) {
   if (purpose_ != Purpose::training)
     throw Error(ErrorKind::unsupported, "", "network " + spec_.name, "built for inference: no backward pass");
-  std::vector<size_t> first(layers_.size() + 1, 0);  // each layer's first index in params()
-  for (size_t i = 0; i < layers_.size(); ++i) first[i + 1] = first[i] + layers_[i]->params().size();
-  Stream& s = stream(output_device());
-  const auto loss_mark = mark(layers_.size() - 1);
-  ops::softmax_xent_forward(s, acts_.back(), labels, probs_, loss_);
-  ops::softmax_xent_backward(s, probs_, labels, grads_.back());
-  if (loss_scale != 1.0f) ops::scale(s, loss_scale, grads_.back());
-  charge(layers_.size() - 1, loss_mark);
-  for (size_t i = layers_.size(); i-- > 0;) {
-    Layer& l = *layers_[i];
-    const Tensor* dx = i == 0 ? nullptr : (in_grads_[i] ? &in_grads_[i] : &grads_[i - 1]);
-    const Tensor& input = i == 0 ? input_ : (inputs_[i] ? inputs_[i] : acts_[i - 1]);
-    const auto m = mark(i);
-    l.backward(stream(l.device()), input, grads_[i], dx);
-    charge(i, m);
-    if (on_ready && first[i + 1] > first[i]) {
-      stream(l.device()).synchronize();
-      on_ready(first[i], first[i + 1] - first[i]);
-    }
-    if (i > 0 && in_grads_[i]) transfer(in_grads_[i], grads_[i - 1], l.device(), layers_[i - 1]->device());
-  }
+  if (!exec_) throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "backward before a forward pass");
+  exec_->bind(labels_, labels);
+  exec_->node(loss_grad_node_).attrs.set("dloss", loss_scale);
+  exec_->run(
+      forward_end_, exec_->graph().nodes(), [this](size_t i) { timer_ = mark(i); },
+      [&](size_t i) {
+        charge(i, timer_);
+        if (!on_ready) return;
+        for (size_t l = 0; l < devices_.size(); ++l)
+          if (first_param_[l + 1] > first_param_[l] && grads_final_[l] == i) {
+            stream(devices_[l]).synchronize();
+            on_ready(first_param_[l], first_param_[l + 1] - first_param_[l]);
+          }
+      });
   float loss = 0;
-  loss_.copy_to_host(&loss);
+  exec_->tensor(loss_).copy_to_host(&loss);
   return loss;
 }
 
 void Network::time_layers(bool on) {
   timing_ = on;
-  layer_seconds_.assign(layers_.size(), 0.0);
+  layer_seconds_.assign(devices_.size(), 0.0);
 }
 
-std::optional<DeviceTimer> Network::mark(size_t layer) {
-  if (layer_tag_ != nullptr) *layer_tag_ = layer;
+std::optional<DeviceTimer> Network::mark(size_t node) {
+  const graph::Node& n = exec_->graph().node(node);
+  if (layer_tag_ != nullptr) *layer_tag_ = static_cast<size_t>(n.group);
   if (!timing_) return std::nullopt;
-  stream(layers_[layer]->device()).synchronize();
-  return DeviceTimer(layers_[layer]->device());
+  stream(n.device).synchronize();
+  return DeviceTimer(n.device);
 }
 
-void Network::charge(size_t layer, const std::optional<DeviceTimer>& since) {
+void Network::charge(size_t node, const std::optional<DeviceTimer>& since) {
   if (!since) return;
-  stream(layers_[layer]->device()).synchronize();
-  layer_seconds_[layer] += since->seconds();
+  const graph::Node& n = exec_->graph().node(node);
+  stream(n.device).synchronize();
+  layer_seconds_[static_cast<size_t>(n.group)] += since->seconds();
+}
+
+std::vector<const OpDesc*> layer_kernels(const ModelSpec& spec, size_t i, Purpose purpose) {
+  Lowered m = lower(spec, 1, {cpu_device()}, purpose);
+  const bool training = purpose == Purpose::training;
+  if (training) {
+    ValueId labels;
+    add_training(m, cpu_device(), 1, static_cast<int>(spec.layers.size()) - 1, &labels);
+  }
+  std::vector<const OpDesc*> ops;
+  auto take = [&](const OpDesc* op) {
+    if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+  };
+  for (size_t n = 0; n < m.g.nodes(); ++n)
+    if (m.g.node(n).group == static_cast<int>(i))
+      for (const OpDesc* op : m.g.node(n).op->kernels) take(op);
+  bool has_params = false;
+  for (const ParamSpec& p : m.param_specs) has_params = has_params || p.layer == i;
+  if (training && has_params)
+    for (const OpDesc* op : {&opdesc::scale, &opdesc::axpy, &opdesc::mul}) take(op);  // the optimizer's
+  return ops;
 }
 
 const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
-  const LayerSpec& l = spec.layers[i];
-  const bool params = l.type == LayerType::conv2d || l.type == LayerType::linear;
-  for (const OpDesc* op : layer_ops(l.type, i + 1 == spec.layers.size(), params, purpose))
+  for (const OpDesc* op : layer_kernels(spec, i, purpose))
     if (!d.supports(*op)) return op;
   return nullptr;
-}
-
-std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params, Purpose purpose) {
-  std::vector<const OpDesc*> ops;
-  if (purpose == Purpose::inference) {
-    switch (type) {
-      case LayerType::conv2d:
-        return {&opdesc::conv2d_forward, &opdesc::bias_add};
-      case LayerType::linear:
-        return {&opdesc::gemm, &opdesc::bias_add};
-      case LayerType::relu:
-        return {&opdesc::relu_forward};
-      case LayerType::maxpool2d:
-        return {&opdesc::maxpool2d_forward};
-    }
-  }
-  switch (type) {
-    case LayerType::conv2d:
-      ops = {&opdesc::conv2d_forward, &opdesc::conv2d_backward_data, &opdesc::conv2d_backward_weights,
-             &opdesc::bias_add, &opdesc::bias_backward};
-      break;
-    case LayerType::linear:
-      ops = {&opdesc::gemm, &opdesc::bias_add, &opdesc::bias_backward};
-      break;
-    case LayerType::relu:
-      ops = {&opdesc::relu_forward, &opdesc::relu_backward};
-      break;
-    case LayerType::maxpool2d:
-      ops = {&opdesc::maxpool2d_forward, &opdesc::maxpool2d_backward};
-      break;
-  }
-  if (last) ops.insert(ops.end(), {&opdesc::softmax_xent_forward, &opdesc::softmax_xent_backward});
-  if (has_params) ops.insert(ops.end(), {&opdesc::scale, &opdesc::axpy, &opdesc::mul});
-  return ops;
 }
 
 }  // namespace tandem::nn

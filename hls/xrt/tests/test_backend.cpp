@@ -146,9 +146,10 @@ TEST(Backend, LayersTheBitstreamCannotHoldFallBackWithOneWarning) {
   }
   set_log_sink({});
   ASSERT_EQ(warnings.size(), 1u);
+  // The first layer's input needs no gradient, so the first kernel it lacks is the weights' one.
   EXPECT_EQ(
       warnings[0],
-      "layer conv1 of cnn falls back from fpga-xrt:0 to cpu:0: fpga-xrt:0 has no kernel for conv2d_backward_data");
+      "layer conv1 of cnn falls back from fpga-xrt:0 to cpu:0: fpga-xrt:0 has no kernel for conv2d_backward_weights");
 }
 
 TEST(Backend, BadConfigurationsAreErrorsNamingTheFile) {

@@ -1,8 +1,18 @@
-// Model descriptions: a JSON list of layers with their parameters, and the built-in models.
-//   {"name": "mlp", "input": [1, 28, 28], "classes": 10,
-//    "layers": [{"type": "linear", "out": 256}, {"type": "relu"}, ...]}
-// Layer types: conv2d (out_channels, kernel, stride = 1, pad = 0), linear (out; flattens its
-// input), relu, maxpool2d (kernel = 2, stride = kernel). Names default to type + index.
+// Model descriptions: a graph of layers (nodes with named inputs, so branches and merges can be
+// written) and the built-in models. Version 2 (what to_json writes):
+//   {"format": "tandem-graph", "version": 2, "name": "res", "input": [1, 28, 28], "classes": 10,
+//    "nodes": [{"name": "c1", "op": "conv2d", "out_channels": 8, "kernel": 3, "pad": 1},
+//              {"name": "r1", "op": "relu"},
+//              {"name": "c2", "op": "conv2d", "out_channels": 8, "kernel": 3, "pad": 1},
+//              {"name": "sum", "op": "add", "inputs": ["r1", "c2"]}, ...]}
+// A node's "inputs" name earlier or later nodes, or "input" (the model's input); without it a
+// node reads the node listed before it. Nodes are sorted into an order that computes every
+// input first (a cycle is an error naming a node on it); the last node in that order is the
+// model's output, and every other node must feed some node. Version 1 (a "layers" list with
+// "type", each reading the one before) still loads.
+// Ops: conv2d (out_channels, kernel, stride = 1, pad = 0, bias = true), linear (out; flattens
+// its input), relu, maxpool2d (kernel = 2, stride = kernel), add (two inputs of one shape),
+// flatten.
 #pragma once
 
 #include <string>
@@ -12,13 +22,16 @@
 
 namespace tandem::nn {
 
-enum class LayerType { conv2d, linear, relu, maxpool2d };
+enum class LayerType { conv2d, linear, relu, maxpool2d, add, flatten };
 
 struct LayerSpec {
   LayerType type;
   std::string name;
+  /// The nodes it reads, by name, or "input"; empty: the node before it (the input for the first).
+  std::vector<std::string> inputs;
   int64_t out = 0;  ///< output channels (conv2d) or features (linear)
   int kernel = 0, stride = 1, pad = 0;
+  bool bias = true;  ///< conv2d and linear
 };
 
 /// A parameter of a layer: "conv1.weight" or "conv1.bias", its shape, and whether pruning
@@ -27,6 +40,7 @@ struct ParamSpec {
   std::string name;
   Shape shape;
   bool prunable = false;
+  size_t layer = 0;  ///< the index of its layer
 };
 
 /// The parameters of layer `l` given its one-sample input shape, in order.
@@ -36,8 +50,10 @@ struct ModelSpec {
   std::string name;
   Shape input;  ///< one sample: [C, H, W]
   int classes = 10;
-  std::vector<LayerSpec> layers;
+  std::vector<LayerSpec> layers;  ///< in an order that computes every input first
 
+  /// Per layer, the indices of the layers it reads (-1: the model's input).
+  std::vector<std::vector<int>> sources() const;
   /// Output shape of each layer for one sample (index i: after layer i). Throws Error naming
   /// the layer when shapes do not fit (a kernel larger than its input, a wrong final size).
   std::vector<Shape> shapes() const;
@@ -46,11 +62,13 @@ struct ModelSpec {
   /// Layer i's name, or "layer<i>" for an unnamed one: how messages, pins and reports name it.
   std::string layer_name(size_t i) const;
   std::vector<std::string> layer_names() const;
+  /// The version-2 graph description.
   std::string to_json() const;
 };
 
 /// Parses and checks a description; throws Error(invalid_argument) naming what is wrong
-/// (bad JSON, an unknown layer type, a missing or out-of-range field, shapes that do not fit).
+/// (bad JSON, an unknown op, a missing or out-of-range field, an input no node gives, a cycle,
+/// shapes that do not fit).
 ModelSpec parse_model(const std::string& json_text, const std::string& origin = "model");
 /// "mlp" (784-256-128-10) or "cnn" (the benchmark CNN for 28×28×1), or a path to a JSON file.
 ModelSpec load_model(const std::string& name_or_path);

@@ -1,6 +1,7 @@
-// A model instantiated on devices: its layers, parameters, activations and the training pass
-// (forward, softmax cross-entropy, backward). Each layer runs on the device placed for it;
-// activations and gradients are copied where consecutive layers sit on different devices.
+// A model instantiated on devices: its parameters and, for the batch size in use, its graph —
+// the layers lowered to graph nodes, the loss and the backward pass derived by autodiff, the
+// memory planned — run by the graph executor. Each layer's nodes run on the device placed for
+// it; values crossing devices go through the graph's transfer nodes.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "tandem/clock.h"
+#include "tandem/graph/executor.h"
 #include "tandem/nn/model.h"
 #include "tandem/ops.h"
 
@@ -24,15 +26,13 @@ struct Param {
   bool prunable = false;  ///< weights of conv2d and linear layers (not biases)
 };
 
-class Layer;
-
 /// What a network is built for. Inference needs only the layers' forward ops (so a device with no
 /// backward kernels, an FPGA bitstream for serving say, can hold it) and allocates no gradients.
 enum class Purpose { training, inference };
 
 class Network {
  public:
-  /// Builds the layers of `spec`; placement holds one device per layer, or a single device
+  /// Places the layers of `spec`; placement holds one device per layer, or a single device
   /// for all. A layer whose device lacks one of its ops runs on the CPU instead, with one warning
   /// per process naming the layer, the device and the op. Parameters are allocated but not
   /// initialized (see init).
@@ -63,9 +63,10 @@ class Network {
   /// the next forward pass: memory-bounded callers free the old batch before allocating a new one.
   void release_batch();
 
-  /// Per-layer timing, for placement: while on, each layer's forward and backward (the last
-  /// layer's with the loss) are synchronized and timed — device time from the performance model
-  /// on modeled devices, host wall time otherwise — and added to layer_seconds().
+  /// Per-layer timing, for placement: while on, each node (a layer's forward and backward nodes;
+  /// the loss counts as the last layer's) is synchronized and timed — device time from the
+  /// performance model on modeled devices, host wall time otherwise — and added to its layer's
+  /// layer_seconds().
   void time_layers(bool on);
   const std::vector<double>& layer_seconds() const { return layer_seconds_; }
   /// While set, the index of the layer whose ops are being dispatched (the loss counts as the last
@@ -79,37 +80,48 @@ class Network {
   Device output_device() const;
   /// The stream of a device used by this network (one per device).
   Stream& stream(const Device& d);
+  /// The device each layer runs on (after fallbacks).
+  const std::vector<Device>& layer_devices() const { return devices_; }
+
+  /// The graph of the current batch (after a forward pass): forward nodes, then the loss and
+  /// the backward pass when training.
+  const graph::Graph& graph() const;
+  /// Its memory plan.
+  const graph::MemoryPlan& memory_plan() const;
+  /// Bytes on a device that the network holds: parameters, their gradients and masks, and the
+  /// planned activations of the current batch (what a training step needs at its peak).
+  size_t memory_bytes(const Device& d) const;
 
  private:
-  // src, written on `from`, into dst on `to`, ordered by the streams where the devices allow.
-  void transfer(const Tensor& src, const Tensor& dst, const Device& from, const Device& to);
   void allocate(int64_t batch);
+  std::optional<DeviceTimer> mark(size_t node);
+  void charge(size_t node, const std::optional<DeviceTimer>& since);
 
   ModelSpec spec_;
   Purpose purpose_;
-  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Device> devices_;  // per layer
+  std::vector<Param> params_;
+  std::vector<size_t> first_param_;  // per layer + 1: its first index in params_
   std::map<DeviceImpl*, Stream> streams_;
   int64_t batch_ = 0;
-  std::vector<Tensor> acts_;      // acts_[i]: output of layer i, on layer i's device
-  std::vector<Tensor> inputs_;    // inputs_[i]: input of layer i on its device (a copy when devices differ)
-  std::vector<Tensor> grads_;     // grads_[i]: gradient w.r.t. acts_[i]
-  std::vector<Tensor> in_grads_;  // in_grads_[i]: gradient w.r.t. inputs_[i] (i > 0)
-  Tensor input_;                  // the last forward pass's input (the first layer's backward reads it)
-  Tensor probs_, loss_;
+  std::unique_ptr<graph::Executor> exec_;
+  graph::ValueId input_ = graph::no_value, labels_ = graph::no_value, logits_ = graph::no_value,
+                 loss_ = graph::no_value;
+  size_t forward_end_ = 0;                 // nodes [0, forward_end_) are the forward pass
+  size_t loss_grad_node_ = 0;              // softmax_xent_backward: its "dloss" is the loss scale
+  std::vector<size_t> grads_final_;        // per layer with parameters: the node after which its gradients are final
   bool timing_ = false;
   size_t* layer_tag_ = nullptr;
   std::vector<double> layer_seconds_;
-  // A layer's timer when timing (its stream drained first), for charge() to add once it is done.
-  std::optional<DeviceTimer> mark(size_t layer);
-  void charge(size_t layer, const std::optional<DeviceTimer>& since);
+  std::optional<DeviceTimer> timer_;
 };
 
-/// The ops a layer of this type runs on its device, forward and backward (and, for the last
-/// layer, the loss; for layers with parameters, the SGD update): what a device must support to
-/// hold it.
-std::vector<const OpDesc*> layer_ops(LayerType type, bool last, bool has_params, Purpose purpose = Purpose::training);
+/// The kernels layer i runs on its device: its forward nodes', and when training its backward
+/// nodes', the loss's (last layer) and the optimizer's (layers with parameters) — what a device
+/// must support to hold it. Derived from the graph.
+std::vector<const OpDesc*> layer_kernels(const ModelSpec& spec, size_t i, Purpose purpose = Purpose::training);
 
-/// The first of layer i's ops (layer_ops) that the device lacks; nullptr when it can hold the layer.
+/// The first of layer i's kernels (layer_kernels) that the device lacks; nullptr when it can hold the layer.
 const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose = Purpose::training);
 
 }  // namespace tandem::nn

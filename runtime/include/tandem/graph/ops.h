@@ -1,0 +1,43 @@
+// The graph's ops and their builder functions: the C++ way to write a model as a graph.
+//   Graph g;
+//   ValueId x = g.input("x", {64, 1, 28, 28});
+//   ValueId y = relu(g, conv2d(g, x, g.param("conv1.weight", {16, 1, 3, 3}), {1, 1, 1, 1}, "conv1"), "relu1");
+// Layouts are the op table's (tandem/ops.h): activations NCHW or [N, features].
+#pragma once
+
+#include "tandem/graph/op.h"
+#include "tandem/ops.h"
+
+namespace tandem::graph {
+
+/// The op definitions, for capability queries and passes (node.op == &opdef::relu).
+namespace opdef {
+extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward, relu,
+    relu_backward, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape, copy,
+    zeros, transfer;
+}  // namespace opdef
+
+ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std::string& name);
+/// y = x + bias[C] over dimension 1.
+ValueId bias_add(Graph& g, ValueId x, ValueId bias, const std::string& name);
+ValueId relu(Graph& g, ValueId x, const std::string& name);
+/// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0).
+ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
+/// Returns {y, indices}.
+std::vector<ValueId> maxpool2d(Graph& g, ValueId x, const Pool2dParams& p, const std::string& name);
+/// Mean softmax cross-entropy of logits [N, C] against i32 labels [N]: returns {loss [1], probs [N, C]}.
+std::vector<ValueId> softmax_xent(Graph& g, ValueId logits, ValueId labels, const std::string& name);
+/// c = a + b (same shapes).
+ValueId add(Graph& g, ValueId a, ValueId b, const std::string& name);
+/// The same elements in another shape (a view: no copy).
+ValueId reshape(Graph& g, ValueId x, const Shape& shape, const std::string& name);
+/// [N, ...] as [N, features].
+ValueId flatten(Graph& g, ValueId x, const std::string& name);
+/// A copy of x (a fresh value with its own memory).
+ValueId copy(Graph& g, ValueId x, const std::string& name);
+/// Zeros of a shape.
+ValueId zeros(Graph& g, const Shape& shape, const std::string& name);
+/// x copied to another device (stream-ordered, with an event where the devices allow).
+ValueId transfer(Graph& g, ValueId x, const Device& to, const std::string& name);
+
+}  // namespace tandem::graph

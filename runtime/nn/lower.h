@@ -1,0 +1,22 @@
+// Lowering a model description to the graph IR (internal): each layer becomes its nodes
+// (conv2d + bias_add, flatten + matmul + bias_add, ...) in the layer's group, on its device.
+#pragma once
+
+#include "tandem/graph/graph.h"
+#include "tandem/nn/network.h"
+
+namespace tandem::nn {
+
+struct Lowered {
+  graph::Graph g;
+  graph::ValueId input = graph::no_value;
+  std::vector<graph::ValueId> outputs;  ///< per layer: its output
+  std::vector<graph::ValueId> params;   ///< in ModelSpec::params() order
+  std::vector<ParamSpec> param_specs;
+};
+
+/// The forward graph of spec for a batch, layer i on devices[i] (or all on devices[0]).
+/// Throws Error(invalid_argument) naming the node whose shapes do not fit.
+Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose purpose);
+
+}  // namespace tandem::nn
