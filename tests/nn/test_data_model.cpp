@@ -124,6 +124,54 @@ TEST(Model, BadDescriptions) {
   EXPECT_THROW(load_model("/no/such/model.json"), Error);
 }
 
+// A residual block written as a graph: nodes may be listed in any order and are sorted.
+const char* const residual_json = R"({"format": "tandem-graph", "version": 2, "name": "res", "input": [1, 8, 8],
+  "classes": 3, "nodes": [
+  {"name": "sum", "op": "add", "inputs": ["r1", "c2"]},
+  {"name": "c1", "op": "conv2d", "inputs": ["input"], "out_channels": 4, "kernel": 3, "pad": 1},
+  {"name": "r1", "op": "relu", "inputs": ["c1"]},
+  {"name": "c2", "op": "conv2d", "inputs": ["r1"], "out_channels": 4, "kernel": 3, "pad": 1, "bias": false},
+  {"name": "r2", "op": "relu", "inputs": ["sum"]},
+  {"name": "fc", "op": "linear", "inputs": ["r2"], "out": 3}]})";
+
+TEST(Model, GraphDescriptionsSortBranchesAndRoundTrip) {
+  const ModelSpec m = parse_model(residual_json, "res.json");
+  std::vector<std::string> order;
+  for (const LayerSpec& l : m.layers) order.push_back(l.name);
+  EXPECT_EQ(order, (std::vector<std::string>{"c1", "r1", "c2", "sum", "r2", "fc"}));
+  EXPECT_EQ(m.sources()[3], (std::vector<int>{1, 2}));  // sum reads r1 and c2
+  EXPECT_EQ(m.params().size(), 5u);                      // c1 weight+bias, c2 weight, fc weight+bias
+  EXPECT_EQ(parse_model(m.to_json()).to_json(), m.to_json());
+  // A version-1 chain becomes the same graph as its version-2 form.
+  const ModelSpec cnn = load_model("cnn");
+  EXPECT_EQ(cnn.layers[1].inputs, (std::vector<std::string>{"conv1"}));
+}
+
+TEST(Model, BadGraphsNameTheNode) {
+  auto expect = [](const std::string& nodes, const std::string& fragment) {
+    test::expect_error(
+        [&] {
+          parse_model(R"({"version": 2, "input": [1, 8, 8], "classes": 3, "nodes": [)" + nodes + "]}", "g.json");
+        },
+        {"g.json", fragment});
+  };
+  const std::string fc = R"({"name": "fc", "op": "linear", "out": 3, "inputs": ["b"]})";
+  expect(R"({"name": "a", "op": "relu", "inputs": ["b"]}, {"name": "b", "op": "relu", "inputs": ["a"]}, )" + fc,
+         "node a is on a cycle");
+  expect(R"({"name": "a", "op": "relu", "inputs": ["nowhere"]}, {"name": "b", "op": "relu", "inputs": ["a"]}, )" + fc,
+         "node a: input \"nowhere\" is no node's name");
+  expect(R"({"name": "a", "op": "relu", "inputs": ["input"]}, {"name": "b", "op": "relu", "inputs": ["input"]}, )" + fc,
+         "node a: no node reads its output");
+  expect(R"({"name": "b", "op": "add", "inputs": ["input"]}, )" + fc, "add takes 2 inputs");
+  expect(R"({"name": "b", "op": "add"}, )" + fc, "needs \"inputs\"");
+  expect(R"({"name": "a", "op": "conv2d", "out_channels": 2, "kernel": 3, "inputs": ["input"]},
+            {"name": "b", "op": "add", "inputs": ["a", "input"]}, )" + fc,
+         "node b (add): a and b differ in shape");
+  expect(R"({"name": "b", "op": "relu", "inputs": ["b"]}, )" + fc, "node b reads itself");
+  test::expect_error([] { parse_model(R"({"input": [1, 8, 8], "nodes": [{"op": "relu"}]})", "g.json"); },
+                     {"needs \"version\": 2"});
+}
+
 // Model files: a good one parses with its normalization; each bad part is named.
 TEST(ModelFile, ParsesAndNamesWhatIsWrong) {
   const ModelSpec spec = load_model("mlp");

@@ -351,8 +351,10 @@ namespace {
 // opencl and fpga-sim where present; each layer on the first device after its turn that holds
 // all its ops), activations and gradients copied at each boundary. A few SGD steps reach the
 // weights of the CPU-only run within f32 tolerance.
-TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) {
-  const ModelSpec spec = load_model("cnn");
+// Layers spread round-robin over every device that can hold them train to the CPU-only weights:
+// the transfers at device boundaries (forward and backward, through a residual merge too) are exact.
+void expect_spread_equals_cpu(const std::string& model) {
+  const ModelSpec spec = load_model(model);
   const std::vector<Device> all = devices();
   std::vector<Device> placement;
   std::set<std::string> used;
@@ -368,8 +370,8 @@ TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) {
     placement.push_back(chosen);
     used.insert(chosen.id());
   }
-  if (used.size() < 2) GTEST_SKIP() << "only one device can hold the CNN's layers here";
-  TrainConfig c = small("cnn");
+  if (used.size() < 2) GTEST_SKIP() << "only one device can hold the layers of " << spec.name << " here";
+  TrainConfig c = small(model);
   c.epochs = 1;
   c.max_steps = 4;
   Trainer cpu_only(c, train_set(), test_set());
@@ -381,8 +383,79 @@ TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) {
   std::string where;
   for (const std::string& id : used) where += id + " ";
   for (size_t i = 0; i < want.size(); ++i)
-    test::expect_close(got[i], want[i], 1e-4, 1e-3, "parameter " + std::to_string(i) + " over " + where);
+    test::expect_close(got[i], want[i], 1e-4, 1e-3, spec.name + " parameter " + std::to_string(i) + " over " + where);
   EXPECT_NEAR(spread.step_losses().back(), cpu_only.step_losses().back(), 1e-4);
+}
+
+std::string residual_model();
+
+TEST(Executor, LayersSpreadOverDevicesEqualTheCpuOnlyRun) { expect_spread_equals_cpu("cnn"); }
+TEST(Executor, ResidualLayersSpreadOverDevicesEqualTheCpuOnlyRun) { expect_spread_equals_cpu(residual_model()); }
+
+// Two residual blocks with a projection-free shortcut, written as a graph.
+std::string residual_model() {
+  const std::string path = temp_dir("residual") + ".json";
+  write_file_atomic(path, R"({"format": "tandem-graph", "version": 2, "name": "residual", "input": [1, 28, 28],
+    "classes": 10, "nodes": [
+    {"name": "stem", "op": "conv2d", "inputs": ["input"], "out_channels": 8, "kernel": 3, "pad": 1, "stride": 2},
+    {"name": "stem.relu", "op": "relu", "inputs": ["stem"]},
+    {"name": "b1.conv1", "op": "conv2d", "inputs": ["stem.relu"], "out_channels": 8, "kernel": 3, "pad": 1},
+    {"name": "b1.relu1", "op": "relu", "inputs": ["b1.conv1"]},
+    {"name": "b1.conv2", "op": "conv2d", "inputs": ["b1.relu1"], "out_channels": 8, "kernel": 3, "pad": 1},
+    {"name": "b1.add", "op": "add", "inputs": ["b1.conv2", "stem.relu"]},
+    {"name": "b1.relu2", "op": "relu", "inputs": ["b1.add"]},
+    {"name": "pool", "op": "maxpool2d", "inputs": ["b1.relu2"], "kernel": 2},
+    {"name": "fc", "op": "linear", "inputs": ["pool"], "out": 10}]})");
+  return path;
+}
+
+TEST(Graph, ResidualModelLearnsAndPlansLessMemoryThanItsValues) {
+  TrainConfig c = small(residual_model());
+  c.epochs = 1;
+  Trainer t(c, train_set(), test_set());
+  const auto stats = t.run();
+  const auto& losses = t.step_losses();
+  double first = 0, last = 0;
+  for (size_t i = 0; i < 5; ++i) first += losses[i], last += losses[losses.size() - 1 - i];
+  EXPECT_LT(last, 0.7 * first) << "loss did not fall";
+  EXPECT_GT(stats[0].test_accuracy, 0.55);
+  const graph::MemoryPlan& plan = t.network().memory_plan();
+  EXPECT_LT(plan.bytes(cpu_device()), 0.8 * plan.unplanned_bytes(t.network().graph(), cpu_device()));
+}
+
+// Every parameter's gradient from the derived backward pass against central differences of the
+// loss, through Network on the CPU.
+TEST(Graph, ResidualNetworkGradientsMatchDifferences) {
+  const ModelSpec spec = load_model(residual_model());
+  Network net(spec, {cpu_device()});
+  net.init(3);
+  std::vector<float> xs(4 * 784);
+  for (size_t i = 0; i < xs.size(); ++i) xs[i] = static_cast<float>((i * 7919) % 255) / 255.0f;
+  const Tensor x = Tensor::from_vector(cpu_device(), {4, 1, 28, 28}, xs);
+  const Tensor labels = Tensor::from_vector(cpu_device(), {4}, std::vector<int32_t>{1, 4, 7, 9});
+  net.forward(x);
+  net.backward(labels);
+  auto loss = [&] {
+    net.forward(x);
+    return net.backward(labels);
+  };
+  for (Param* p : net.params()) {
+    std::vector<float> w = p->value.to_f32();
+    const std::vector<float> g = p->grad.to_f32();
+    size_t bad = 0;
+    for (size_t i = 0; i < w.size(); i += std::max<size_t>(1, w.size() / 12)) {  // a dozen elements each
+      const float keep = w[i], eps = 1e-3f;
+      w[i] = keep + eps, p->value.copy_from_host(w.data());
+      const double plus = loss();
+      w[i] = keep - eps, p->value.copy_from_host(w.data());
+      const double minus = loss();
+      w[i] = keep, p->value.copy_from_host(w.data());
+      const double fd = (plus - minus) / (2.0 * eps);
+      if (std::abs(fd - g[i]) > 5e-3 * (1.0 + std::abs(fd)) && bad++ < 3)
+        ADD_FAILURE() << p->name << "[" << i << "]: autodiff " << g[i] << ", differences " << fd;
+    }
+    EXPECT_EQ(bad, 0u) << p->name;
+  }
 }
 
 }  // namespace
