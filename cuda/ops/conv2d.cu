@@ -1,7 +1,9 @@
 // conv2d forward, backward-data and backward-weights on cuDNN (NCHW, f32, cross-correlation as
-// the CPU's im2col computes it). Per device and shape, a plan holds the descriptors and, for each
-// direction, the algorithm cudnnGet…_v7 ranks fastest among those that fit the workspace cap,
-// with its workspace size; the workspace itself is stream-ordered scratch for each call.
+// the CPU's im2col computes it; dilation and groups are cuDNN's own: the filter descriptor is
+// [K, C/groups, R, S] like the op's w, and each convolution descriptor has the group count).
+// Per device and shape, a plan holds the descriptors and, for each direction, the algorithm
+// cudnnGet…_v7 ranks fastest among those that fit the workspace cap, with its workspace size;
+// the workspace itself is stream-ordered scratch for each call.
 // Math: FMA only (full f32) unless TANDEM_CUDA_TF32=1 lets cuDNN use TF32 tensor cores.
 #include <array>
 #include <map>
@@ -36,13 +38,14 @@ struct Plan {
 
 enum Direction { kForward, kBackwardData, kBackwardWeights };
 
-using Key = std::array<int, 12>;  // device ordinal, N C H W, K R S, stride, padding
+using Key = std::array<int, 15>;  // device ordinal, N C H W, K R S, stride, padding, dilation, groups
 
 // Plans live for the process (like the devices): a handful of shapes per model.
 Plan& plan_for(const Op& op, const Shape4& x, const Shape4& w, const Shape4& y, const Conv2dParams& p) {
   static std::mutex mutex;
   static std::map<Key, std::unique_ptr<Plan>> plans;
-  const Key key{op.device.ordinal(), x.n, x.c, x.h, x.w, w.n, w.h, w.w, p.stride_h, p.stride_w, p.pad_h, p.pad_w};
+  const Key key{op.device.ordinal(), x.n,        x.c,     x.h,     x.w,          w.n,          w.h,     w.w,
+                p.stride_h,          p.stride_w, p.pad_h, p.pad_w, p.dilation_h, p.dilation_w, p.groups};
   std::lock_guard lock(mutex);
   auto& slot = plans[key];
   if (slot) return *slot;
@@ -55,8 +58,9 @@ Plan& plan_for(const Op& op, const Shape4& x, const Shape4& w, const Shape4& y, 
   TANDEM_OP_CHECK(op, cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, w.n, w.c, w.h, w.w));
   for (auto& conv : plan->conv) {
     TANDEM_OP_CHECK(op, cudnnCreateConvolutionDescriptor(&conv));
-    TANDEM_OP_CHECK(op, cudnnSetConvolution2dDescriptor(conv, p.pad_h, p.pad_w, p.stride_h, p.stride_w, 1, 1,
-                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    TANDEM_OP_CHECK(op, cudnnSetConvolution2dDescriptor(conv, p.pad_h, p.pad_w, p.stride_h, p.stride_w, p.dilation_h,
+                                                        p.dilation_w, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    TANDEM_OP_CHECK(op, cudnnSetConvolutionGroupCount(conv, p.groups));
     TANDEM_OP_CHECK(op, cudnnSetConvolutionMathType(conv, tf32_enabled() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
   }
   int dims[4] = {};

@@ -186,12 +186,15 @@ std::vector<ArgKind> signature_of(void (*)(P...)) {
 
 /// TANDEM_CORE_KERNEL(gemm, tandem_gemm, bind_gemm): opdesc::gemm runs on core tandem_gemm (its
 /// C function in cores.h and the bitstream's kernel of that name), arguments from bind_gemm.
-#define TANDEM_CORE_KERNEL(op, core, bind_fn)                                                          \
-  [[maybe_unused]] static const bool tandem_core_kernel_##op =                                         \
-      (::tandem::fpga::core_kernels().push_back({&::tandem::opdesc::op, #core,                         \
-                                                 ::tandem::fpga::detail::signature_of(&core), bind_fn, \
-                                                 &::tandem::fpga::detail::simulate<&core>,             \
-                                                 ::tandem::fpga::f32_cores}),                          \
+#define TANDEM_CORE_KERNEL(op, core, bind_fn) TANDEM_CORE_KERNEL_UNLESS(op, core, bind_fn, ::tandem::fpga::f32_cores)
+
+/// The same for a core that serves only some valid calls of its op: unsupported_fn (a
+/// KernelSupportsFn, which checks f32_cores too) says why it refuses the others.
+#define TANDEM_CORE_KERNEL_UNLESS(op, core, bind_fn, unsupported_fn)                                         \
+  [[maybe_unused]] static const bool tandem_core_kernel_##op =                                               \
+      (::tandem::fpga::core_kernels().push_back({&::tandem::opdesc::op, #core,                               \
+                                                 ::tandem::fpga::detail::signature_of(&core), bind_fn,       \
+                                                 &::tandem::fpga::detail::simulate<&core>, unsupported_fn}), \
        true)
 
 }  // namespace tandem::fpga

@@ -6,7 +6,8 @@
 namespace tandem::fpga {
 namespace {
 
-// The cores' geometry arguments: x [n,c,h,w], w [k,c,r,s], then stride and padding.
+// The cores' geometry arguments: x [n,c,h,w], w [k,c,r,s], then stride and padding (groups = 1 and
+// dilation 1: conv_unsupported refuses the others).
 struct Geometry {
   int64_t n, c, h, w, k, r, s;
   Conv2dParams p;
@@ -21,6 +22,15 @@ Geometry geometry(const OpCall& c, const Shape& x, const Shape& w) {
   return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], c.param<Conv2dParams>()};
 }
 
+// The cores convolve all channels with undilated taps: grouped and dilated convolutions are
+// refused before anything runs (fpga-sim and fpga-xrt alike).
+const char* conv_unsupported(const OpCall& c) {
+  const auto& p = c.param<Conv2dParams>();
+  if (p.groups != 1) return "the FPGA convolution cores take groups = 1 only";
+  if (p.dilation_h != 1 || p.dilation_w != 1) return "the FPGA convolution cores take dilation 1 only";
+  return f32_cores(c);
+}
+
 void bind_conv2d_forward(const OpCall& c, CoreCall& k) {
   const Geometry g = geometry(c, c.in[0]->shape(), c.in[1]->shape());
   k.in(*c.in[0]).in(*c.in[1]).out(*c.out[0]);
@@ -30,7 +40,7 @@ void bind_conv2d_forward(const OpCall& c, CoreCall& k) {
         .seconds;
   });
 }
-TANDEM_CORE_KERNEL(conv2d_forward, tandem_conv2d_forward, bind_conv2d_forward);
+TANDEM_CORE_KERNEL_UNLESS(conv2d_forward, tandem_conv2d_forward, bind_conv2d_forward, conv_unsupported);
 
 // dy, w → dx.
 void bind_conv2d_backward_data(const OpCall& c, CoreCall& k) {
@@ -43,7 +53,8 @@ void bind_conv2d_backward_data(const OpCall& c, CoreCall& k) {
         .seconds;
   });
 }
-TANDEM_CORE_KERNEL(conv2d_backward_data, tandem_conv2d_backward_data, bind_conv2d_backward_data);
+TANDEM_CORE_KERNEL_UNLESS(conv2d_backward_data, tandem_conv2d_backward_data, bind_conv2d_backward_data,
+                          conv_unsupported);
 
 // x, dy → dw.
 void bind_conv2d_backward_weights(const OpCall& c, CoreCall& k) {
@@ -56,7 +67,8 @@ void bind_conv2d_backward_weights(const OpCall& c, CoreCall& k) {
         .seconds;
   });
 }
-TANDEM_CORE_KERNEL(conv2d_backward_weights, tandem_conv2d_backward_weights, bind_conv2d_backward_weights);
+TANDEM_CORE_KERNEL_UNLESS(conv2d_backward_weights, tandem_conv2d_backward_weights, bind_conv2d_backward_weights,
+                          conv_unsupported);
 
 }  // namespace
 }  // namespace tandem::fpga

@@ -35,4 +35,26 @@ Host maxpool2d_backward(const Host& dy, const std::vector<int32_t>& indices, con
 Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss);
 Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss);
 
+Host avgpool2d_forward(const Host& x, const Pool2dParams& p);
+Host avgpool2d_backward(const Host& dy, const Shape& x_shape, const Pool2dParams& p);
+Host global_avgpool_forward(const Host& x);
+Host global_avgpool_backward(const Host& dy, const Shape& x_shape);
+
+/// x·1/(1 − p) where random_uniform(key, i) ≥ p, else 0 (the backward pass is the same map of dy).
+Host dropout(const Host& x, const DropoutParams& p);
+
+/// Training batch normalization: its output and the statistics it saves and updates.
+struct BatchNormTrain {
+  Host y, save_mean, save_invstd, running_mean, running_var;
+};
+BatchNormTrain batchnorm_forward_train(const Host& x, const Host& gamma, const Host& beta, const Host& running_mean,
+                                       const Host& running_var, const BatchNormParams& p);
+Host batchnorm_forward_infer(const Host& x, const Host& gamma, const Host& beta, const Host& running_mean,
+                             const Host& running_var, const BatchNormParams& p);
+struct BatchNormGrads {
+  Host dx, dgamma, dbeta;
+};
+BatchNormGrads batchnorm_backward(const Host& x, const Host& dy, const Host& gamma, const Host& save_mean,
+                                  const Host& save_invstd);
+
 }  // namespace tandem::ref

@@ -45,10 +45,15 @@ void add_gemm_cases(std::vector<OpCase>& cases) {
 struct ConvGeom {
   int64_t n, c, h, w, k, r, s;
   int sh, sw, ph, pw;
+  int dh = 1, dw = 1, groups = 1;
+  Conv2dParams params() const { return {sh, sw, ph, pw, dh, dw, groups}; }
+  // "_groups" and "_dilation" name the variants a device may refuse (expected_support.cpp).
   std::string str() const {
     return std::to_string(n) + "x" + std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) + "_k" +
            std::to_string(k) + "_" + std::to_string(r) + "x" + std::to_string(s) + "_s" + std::to_string(sh) +
-           std::to_string(sw) + "_p" + std::to_string(ph) + std::to_string(pw);
+           std::to_string(sw) + "_p" + std::to_string(ph) + std::to_string(pw) +
+           (groups != 1 ? "_groups" + std::to_string(groups) : "") +
+           (dh != 1 || dw != 1 ? "_dilation" + std::to_string(dh) + std::to_string(dw) : "");
   }
 };
 
@@ -56,14 +61,23 @@ const std::vector<ConvGeom> conv_geometries = {
     {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},     {1, 2, 8, 9, 3, 3, 2, 2, 2, 1, 0}, {3, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0},
     {2, 4, 6, 6, 5, 1, 1, 1, 1, 0, 0},     {1, 3, 9, 7, 2, 3, 3, 3, 2, 2, 2}, {1, 1, 4, 4, 1, 3, 3, 1, 1, 2, 2},
     {4, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1},  // the benchmark CNN's second layer
+    // Groups: 2 groups; depthwise (groups = C), with a channel multiplier of 2 and stride 2; a
+    // MobileNet-sized depthwise layer.
+    {2, 4, 7, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2}, {2, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},
+    {1, 4, 9, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4}, {4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32},
+    {1, 4, 5, 5, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4},  // depthwise, most taps outside the image
+    // Dilation: 2 with "same" padding (the CPU's contiguous-row path), 2x3 with stride 2x1, and
+    // with groups and depthwise.
+    {2, 3, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2}, {1, 2, 11, 10, 3, 3, 2, 2, 1, 1, 0, 2, 3},
+    {2, 6, 9, 7, 4, 3, 3, 1, 2, 2, 1, 2, 1, 2}, {2, 8, 10, 10, 8, 3, 3, 2, 2, 2, 2, 2, 2, 8},
 };
 
 void add_conv_cases(std::vector<OpCase>& cases) {
   uint32_t seed = 1000;
   for (const ConvGeom& g : conv_geometries) {
-    const Conv2dParams p{g.sh, g.sw, g.ph, g.pw};
-    const Shape xs{g.n, g.c, g.h, g.w}, ws{g.k, g.c, g.r, g.s};
-    const Shape ys{g.n, g.k, window_out(g.h, g.r, g.sh, g.ph), window_out(g.w, g.s, g.sw, g.pw)};
+    const Conv2dParams p = g.params();
+    const Shape xs{g.n, g.c, g.h, g.w}, ws{g.k, g.c / g.groups, g.r, g.s};
+    const Shape ys{g.n, g.k, window_out(g.h, g.r, g.sh, g.ph, g.dh), window_out(g.w, g.s, g.sw, g.pw, g.dw)};
     const uint32_t s = seed += 10;
     cases.push_back({"conv2d_forward/" + g.str(), &opdesc::conv2d_forward, [=](const Device& d, Stream& st) {
                        const ref::Host x = ref::random(xs, s), w = ref::random(ws, s + 1);
@@ -157,6 +171,156 @@ void add_pool_cases(std::vector<OpCase>& cases) {
            ops::maxpool2d_backward(st, DY, I, DX);
            expect_close(down(DX).v, ref::maxpool2d_backward(dy, idx, c.x).v, 1e-6, 1e-6, "maxpool2d_backward");
          }});
+  }
+}
+
+void add_avgpool_cases(std::vector<OpCase>& cases) {
+  struct P {
+    Shape x;
+    Pool2dParams p;
+  };
+  // Non-overlapping, overlapping (stride < kernel), gapped (stride > kernel), floor mode leaving
+  // rows and columns uncovered, a window the size of the plane, and a large batch.
+  for (const P& c : {P{{2, 3, 8, 8}, {2, 2}}, P{{1, 2, 7, 9}, {3, 2}}, P{{2, 1, 9, 9}, {3, 1}},
+                     P{{1, 2, 10, 11}, {2, 3}}, P{{2, 2, 5, 5}, {5, 1}}, P{{16, 16, 28, 28}, {2, 2}}}) {
+    const std::string name = c.x.str() + "_k" + std::to_string(c.p.kernel) + "s" + std::to_string(c.p.stride);
+    const Shape ys{c.x[0], c.x[1], window_out(c.x[2], c.p.kernel, c.p.stride, 0),
+                   window_out(c.x[3], c.p.kernel, c.p.stride, 0)};
+    cases.push_back({"avgpool2d_forward/" + name, &opdesc::avgpool2d_forward, [c, ys](const Device& d, Stream& st) {
+                       const ref::Host x = ref::random(c.x, 93);
+                       Tensor X = up(d, x), Y = Tensor::empty(d, ys);
+                       ops::avgpool2d_forward(st, X, Y, c.p);
+                       expect_close(down(Y).v, ref::avgpool2d_forward(x, c.p).v, 1e-6, 1e-5, "avgpool2d_forward");
+                     }});
+    cases.push_back({"avgpool2d_backward/" + name, &opdesc::avgpool2d_backward, [c, ys](const Device& d, Stream& st) {
+                       const ref::Host dy = ref::random(ys, 94);
+                       Tensor DY = up(d, dy), DX = up(d, ref::random(c.x, 95));  // overwritten everywhere
+                       ops::avgpool2d_backward(st, DY, DX, c.p);
+                       expect_close(down(DX).v, ref::avgpool2d_backward(dy, c.x, c.p).v, 1e-6, 1e-5,
+                                    "avgpool2d_backward");
+                     }});
+  }
+}
+
+void add_global_avgpool_cases(std::vector<OpCase>& cases) {
+  for (const Shape& s :
+       {Shape{1, 1, 1, 1}, Shape{2, 3, 7, 7}, Shape{4, 5, 1, 9}, Shape{8, 64, 14, 14}, Shape{2, 3, 100, 101}}) {
+    cases.push_back(
+        {"global_avgpool_forward/" + s.str(), &opdesc::global_avgpool_forward, [s](const Device& d, Stream& st) {
+           const ref::Host x = ref::random(s, 91, -1.0f, 3.0f);
+           Tensor X = up(d, x), Y = Tensor::empty(d, {s[0], s[1]});
+           ops::global_avgpool_forward(st, X, Y);
+           expect_close(down(Y).v, ref::global_avgpool_forward(x).v, 1e-6, 1e-6, "global_avgpool_forward");
+         }});
+    cases.push_back(
+        {"global_avgpool_backward/" + s.str(), &opdesc::global_avgpool_backward, [s](const Device& d, Stream& st) {
+           const ref::Host dy = ref::random({s[0], s[1]}, 92);
+           Tensor DY = up(d, dy), DX = Tensor::empty(d, s);
+           ops::global_avgpool_backward(st, DY, DX);
+           expect_close(down(DX).v, ref::global_avgpool_backward(dy, s).v, 0, 0, "global_avgpool_backward");
+         }});
+  }
+}
+
+// Batch normalization: every output and updated statistic against the double-precision
+// reference; the offset shapes have a mean far from 0 (the variance must not cancel).
+void add_batchnorm_cases(std::vector<OpCase>& cases) {
+  struct B {
+    Shape x;
+    float offset;
+  };
+  for (const B& b : {B{{2, 3}, 0.0f}, B{{8, 5, 3}, 0.0f}, B{{4, 3, 5, 7}, 0.0f}, B{{2, 16, 14, 14}, 10.0f},
+                     B{{32, 8, 28, 28}, 0.0f}, B{{3, 4, 1, 1}, -5.0f}}) {
+    const std::string name = b.x.str() + (b.offset != 0 ? "_offset" : "");
+    const int64_t c = b.x[1];
+    auto input = [b] {
+      ref::Host x = ref::random(b.x, 71);
+      for (float& v : x.v) v += b.offset;
+      return x;
+    };
+    const BatchNormParams p{1e-3f, 0.25f};
+    cases.push_back(
+        {"batchnorm_forward_train/" + name, &opdesc::batchnorm_forward_train, [=](const Device& d, Stream& st) {
+           const ref::Host x = input(), gamma = ref::random({c}, 72, 0.5f, 2.0f), beta = ref::random({c}, 73),
+                           rm = ref::random({c}, 74), rv = ref::random({c}, 75, 0.5f, 2.0f);
+           const ref::BatchNormTrain want = ref::batchnorm_forward_train(x, gamma, beta, rm, rv, p);
+           Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), Y = Tensor::empty(d, b.x), M = Tensor::empty(d, {c}),
+                  I = Tensor::empty(d, {c}), RM = up(d, rm), RV = up(d, rv);
+           ops::batchnorm_forward_train(st, X, G, B, Y, M, I, RM, RV, p);
+           expect_close(down(Y).v, want.y.v, 2e-5, 2e-5, "batchnorm_forward_train y");
+           expect_close(down(M).v, want.save_mean.v, 1e-6, 1e-6, "batchnorm_forward_train save_mean");
+           expect_close(down(I).v, want.save_invstd.v, 1e-6, 1e-5, "batchnorm_forward_train save_invstd");
+           expect_close(down(RM).v, want.running_mean.v, 1e-6, 1e-5, "batchnorm running_mean");
+           expect_close(down(RV).v, want.running_var.v, 1e-6, 1e-5, "batchnorm running_var");
+         }});
+    cases.push_back(
+        {"batchnorm_forward_infer/" + name, &opdesc::batchnorm_forward_infer, [=](const Device& d, Stream& st) {
+           const ref::Host x = input(), gamma = ref::random({c}, 76, 0.5f, 2.0f), beta = ref::random({c}, 77),
+                           rm = ref::random({c}, 78), rv = ref::random({c}, 79, 0.5f, 2.0f);
+           const ref::Host want = ref::batchnorm_forward_infer(x, gamma, beta, rm, rv, p);
+           Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), RM = up(d, rm), RV = up(d, rv),
+                  Y = Tensor::empty(d, b.x);
+           ops::batchnorm_forward_infer(st, X, G, B, RM, RV, Y, p);
+           expect_close(down(Y).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer");
+           ops::batchnorm_forward_infer(st, X, G, B, RM, RV, X, p);  // in place
+           expect_close(down(X).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer in place");
+         }});
+    cases.push_back({"batchnorm_backward/" + name, &opdesc::batchnorm_backward, [=](const Device& d, Stream& st) {
+                       const ref::Host x = input(), dy = ref::random(b.x, 80), gamma = ref::random({c}, 81, 0.5f, 2.0f);
+                       // The statistics the training pass saves, as the reference computes them.
+                       const ref::BatchNormTrain fwd = ref::batchnorm_forward_train(x, gamma, gamma, gamma, gamma, p);
+                       const ref::BatchNormGrads want =
+                           ref::batchnorm_backward(x, dy, gamma, fwd.save_mean, fwd.save_invstd);
+                       Tensor X = up(d, x), DY = up(d, dy), G = up(d, gamma), M = up(d, fwd.save_mean),
+                              I = up(d, fwd.save_invstd), DX = Tensor::empty(d, b.x), DG = Tensor::empty(d, {c}),
+                              DB = Tensor::empty(d, {c});
+                       ops::batchnorm_backward(st, X, DY, G, M, I, DX, DG, DB);
+                       expect_close(down(DX).v, want.dx.v, 5e-5, 1e-4, "batchnorm_backward dx");
+                       expect_close(down(DG).v, want.dgamma.v, 1e-4, 1e-5, "batchnorm_backward dgamma");
+                       expect_close(down(DB).v, want.dbeta.v, 1e-4, 1e-5, "batchnorm_backward dbeta");
+                       ops::fill(st, DG, 7.0f);
+                       ops::batchnorm_backward(st, X, DY, G, M, I, DY, DG, DB);  // dx in place of dy
+                       expect_close(down(DY).v, want.dx.v, 5e-5, 1e-4, "batchnorm_backward dx in place");
+                       expect_close(down(DG).v, want.dgamma.v, 1e-4, 1e-5, "batchnorm_backward dgamma (in place)");
+                     }});
+  }
+}
+
+// Dropout: the mask is the key's, so every device must match the reference exactly (and so one
+// another); keys with an offset that is not a multiple of 4 start mid-block.
+void add_dropout_cases(std::vector<OpCase>& cases) {
+  struct D {
+    Shape s;
+    float p;
+    numeric::RandomKey key;
+  };
+  for (const D& c :
+       {D{{1}, 0.5f, {1, 0, 0, 0}}, D{{3, 5, 7}, 0.25f, {7, 3, 1, 3}}, D{{1000}, 0.0f, {9, 0, 0, 0}},
+        D{{1000}, 1.0f, {9, 0, 0, 0}}, D{{70001}, 0.3f, {42, 5, 2, 1001}}, D{{64, 32, 14, 14}, 0.5f, {3, 1, 0, 2}}}) {
+    const std::string name =
+        c.s.str() + "_p" + std::to_string(static_cast<int>(c.p * 100)) + "_offset" + std::to_string(c.key.offset);
+    const DropoutParams p{c.p, c.key};
+    cases.push_back({"dropout_forward/" + name, &opdesc::dropout_forward, [c, p](const Device& d, Stream& st) {
+                       const ref::Host x = ref::random(c.s, 96), want = ref::dropout(x, p);
+                       if (x.numel() > 10000) {  // the mask keeps about 1 − p of the elements
+                         int64_t kept = 0;
+                         for (float v : want.v) kept += v != 0.0f;
+                         EXPECT_NEAR(double(kept) / x.numel(), 1.0 - c.p, 0.01) << "dropout mask";
+                       }
+                       Tensor X = up(d, x), Y = Tensor::empty(d, c.s);
+                       ops::dropout_forward(st, X, Y, p);
+                       expect_close(down(Y).v, want.v, 0, 0, "dropout_forward");
+                       ops::dropout_forward(st, X, X, p);  // in place
+                       expect_close(down(X).v, want.v, 0, 0, "dropout_forward in place");
+                     }});
+    cases.push_back({"dropout_backward/" + name, &opdesc::dropout_backward, [c, p](const Device& d, Stream& st) {
+                       const ref::Host dy = ref::random(c.s, 97), want = ref::dropout(dy, p);
+                       Tensor DY = up(d, dy), DX = Tensor::empty(d, c.s);
+                       ops::dropout_backward(st, DY, DX, p);
+                       expect_close(down(DX).v, want.v, 0, 0, "dropout_backward");
+                       ops::dropout_backward(st, DY, DY, p);  // in place
+                       expect_close(down(DY).v, want.v, 0, 0, "dropout_backward in place");
+                     }});
   }
 }
 
@@ -287,6 +451,10 @@ const std::vector<OpCase>& all_cases() {
     add_conv_cases(c);
     add_activation_cases(c);
     add_pool_cases(c);
+    add_avgpool_cases(c);
+    add_global_avgpool_cases(c);
+    add_batchnorm_cases(c);
+    add_dropout_cases(c);
     add_loss_cases(c);
     add_elementwise_cases(c);
     add_codec_primitive_cases(c);
@@ -362,8 +530,82 @@ TEST(BackendOpsCoverage, EveryOpDeclaresAccessModes) {
   for (const OpDesc* op : {&opdesc::axpy, &opdesc::scale, &opdesc::bias_add, &opdesc::scatter_add,
                            &opdesc::orthonormalize, &opdesc::gemm})
     EXPECT_EQ(op->output_access[0], Access::read_write) << op->name;
+  // Batch normalization updates its running statistics, and writes everything else.
+  EXPECT_EQ(opdesc::batchnorm_forward_train.output_access,
+            (std::vector<Access>{Access::write, Access::write, Access::write, Access::read_write, Access::read_write}));
+  EXPECT_TRUE(opdesc::batchnorm_forward_infer.may_alias(0, 0));
+  EXPECT_TRUE(opdesc::batchnorm_backward.may_alias(0, 1));  // dx / dy
+  EXPECT_TRUE(opdesc::dropout_forward.may_alias(0, 0) && opdesc::dropout_backward.may_alias(0, 0));
   EXPECT_TRUE(opdesc::add.may_alias(0, 0) && opdesc::add.may_alias(0, 1));
   EXPECT_FALSE(opdesc::axpy.may_alias(0, 0));
+}
+
+// The new layer ops' parameter and shape checks, with the messages every backend gives (the
+// descriptors check before any kernel runs).
+TEST(BackendOpsValidation, LayerOpsRefuseBadCalls) {
+  const Device cpu = find_device("cpu:0");
+  Stream s(cpu);
+  const auto inv = ErrorKind::invalid_argument;
+  // Batch normalization: one value per channel has no unbiased variance; the per-channel tensors
+  // are [C]; training's y is not declared in place of x.
+  Tensor x1 = Tensor::zeros(cpu, {1, 3}), c3 = Tensor::zeros(cpu, {3}), c4 = Tensor::zeros(cpu, {4}),
+         m = Tensor::zeros(cpu, {3}), i = Tensor::zeros(cpu, {3}), rm = Tensor::zeros(cpu, {3}),
+         rv = Tensor::zeros(cpu, {3}), y1 = Tensor::zeros(cpu, {1, 3});
+  expect_error([&] { ops::batchnorm_forward_train(s, x1, c3, c3, y1, m, i, rm, rv, {}); }, inv,
+               {"batchnorm_forward_train", "x f32[1,3]", "more than one value per channel"});
+  Tensor x = Tensor::zeros(cpu, {2, 3, 2, 2}), y = Tensor::zeros(cpu, {2, 3, 2, 2});
+  expect_error([&] { ops::batchnorm_forward_train(s, x, c4, c3, y, m, i, rm, rv, {}); }, inv,
+               {"gamma f32[4]", "length is 4, expected 3"});
+  expect_error(
+      [&] {
+        ops::batchnorm_forward_train(s, x, c3, c3, y, m, i, rm, rv, {1e-5f, 1.5f});
+      },
+      inv, {"momentum must be in [0, 1]"});
+  expect_error([&] { ops::batchnorm_forward_train(s, x, c3, c3, x, m, i, rm, rv, {}); }, inv,
+               {"y f32[2,3,2,2] overlaps x f32[2,3,2,2]: this op cannot run in place"});
+  expect_error(
+      [&] {
+        ops::batchnorm_forward_infer(s, x, c3, c3, rm, rv, y, {-1.0f, 0.1f});
+      },
+      inv, {"eps must be finite and ≥ 0"});
+  // Convolution: channels and filters must split into the groups, w's dimension 1 is C/groups,
+  // the dilated kernel must fit.
+  Tensor cx = Tensor::zeros(cpu, {1, 6, 5, 5}), cy = Tensor::zeros(cpu, {1, 4, 5, 5});
+  Tensor w4 = Tensor::zeros(cpu, {4, 3, 3, 3}), w_bad = Tensor::zeros(cpu, {4, 2, 3, 3});
+  expect_error(
+      [&] {
+        ops::conv2d_forward(s, cx, w4, cy, {1, 1, 1, 1, 1, 1, 4});
+      },
+      inv, {"conv2d_forward", "6 input channels do not split into 4 groups"});
+  expect_error(
+      [&] {
+        ops::conv2d_forward(s, cx, w_bad, cy, {1, 1, 1, 1, 1, 1, 2});
+      },
+      inv, {"w f32[4,2,3,3]: input channels per group is 2, expected 3"});
+  expect_error([&] { ops::conv2d_forward(s, cx, w4, cy, {1, 1, 1, 1, 0, 1, 1}); }, inv, {"dilation must be ≥ 1"});
+  expect_error(
+      [&] {
+        ops::conv2d_forward(s, cx, Tensor::zeros(cpu, {4, 6, 3, 3}), cy, {1, 1, 0, 0, 3, 3, 1});
+      },
+      inv, {"kernel larger than the padded input", "(dilated to 7x7)"});
+  expect_error(
+      [&] {
+        ops::conv2d_forward(s, cx, Tensor::zeros(cpu, {4, 6, 3, 3}), cy, {1, 1, 1, 1, 2, 1, 1});
+      },
+      inv, {"output height is 5, expected 3"});
+  // Pooling and dropout.
+  Tensor px = Tensor::zeros(cpu, {1, 2, 3, 3});
+  expect_error(
+      [&] {
+        ops::avgpool2d_forward(s, px, Tensor::zeros(cpu, {1, 2, 1, 1}), {4, 1});
+      },
+      inv, {"avgpool2d_forward", "smaller than the 4x4 window"});
+  expect_error(
+      [&] {
+        ops::global_avgpool_forward(s, px, Tensor::zeros(cpu, {1, 3}));
+      },
+      inv, {"global_avgpool_forward", "channels is 3, expected 2"});
+  expect_error([&] { ops::dropout_forward(s, px, px, {1.5f, {}}); }, inv, {"dropout_forward", "p must be in [0, 1]"});
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // on the host from the device's forward outputs.
 #include <cmath>
 #include <functional>
+#include <string>
 
 #include "harness.h"
 
@@ -87,6 +88,43 @@ TEST_P(Gradients, Conv2d) {
   }
 }
 
+// Grouped, depthwise and dilated convolutions. A device that refuses these variants
+// (expected_support.cpp) must say so, and is then skipped.
+TEST_P(Gradients, Conv2dGroupsAndDilation) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_backward_data);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::conv2d_backward_weights);
+  Stream s(device);
+  struct G {
+    Shape x, w;
+    Conv2dParams p;
+    std::string name;
+  };
+  for (const G& g : {G{{2, 4, 6, 5}, {6, 2, 3, 3}, {1, 1, 1, 1, 1, 1, 2}, "_groups2"},
+                     G{{2, 3, 6, 5}, {3, 1, 3, 3}, {2, 1, 1, 1, 1, 1, 3}, "_groups3 (depthwise), stride 2"},
+                     G{{1, 2, 7, 7}, {4, 1, 3, 2}, {1, 2, 2, 1, 2, 2, 2}, "_groups2 (depthwise x2)_dilation22"},
+                     G{{2, 3, 7, 6}, {2, 3, 3, 3}, {1, 1, 2, 1, 2, 1, 1}, "_dilation21"}}) {
+    const Shape ys{g.x[0], g.w[0], window_out(g.x[2], g.w[2], g.p.stride_h, g.p.pad_h, g.p.dilation_h),
+                   window_out(g.x[3], g.w[3], g.p.stride_w, g.p.pad_w, g.p.dilation_w)};
+    ref::Host x = ref::random(g.x, 21), w = ref::random(g.w, 22);
+    const ref::Host r = ref::random(ys, 23);
+    Tensor X = up(device, x), W = up(device, w), Y = Tensor::empty(device, ys), R = up(device, r);
+    if (const auto why = expected_refusal(device, opdesc::conv2d_forward, "conv2d_forward/" + g.name)) {
+      expect_error([&] { ops::conv2d_forward(s, X, W, Y, g.p); }, ErrorKind::unsupported, {"conv2d_forward"});
+      GTEST_SKIP() << "NOT_SUPPORTED (expected: " << *why << ")";
+    }
+    auto loss = [&] {
+      ops::conv2d_forward(s, X, W, Y, g.p);
+      return dot(Y.to_f32(), r.v);
+    };
+    Tensor dX = Tensor::empty(device, g.x), dW = Tensor::empty(device, g.w);
+    ops::conv2d_backward_data(s, R, W, dX, g.p);
+    ops::conv2d_backward_weights(s, X, R, dW, g.p);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, "conv2d dx" + g.name);
+    check_fd(w, W, loss, dW.to_f32(), 1e-2f, 2e-3, "conv2d dw" + g.name);
+  }
+}
+
 TEST_P(Gradients, BiasAdd) {
   TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::bias_add);
   TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::bias_backward);
@@ -136,6 +174,83 @@ TEST_P(Gradients, MaxPool) {
     ops::maxpool2d_backward(s, R, I, dX);
     check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3, "maxpool kernel " + std::to_string(p.kernel));
   }
+}
+
+TEST_P(Gradients, AvgPool) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::avgpool2d_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::avgpool2d_backward);
+  Stream s(device);
+  for (const Pool2dParams p : {Pool2dParams{2, 2}, Pool2dParams{3, 2}, Pool2dParams{2, 3}}) {
+    ref::Host x = ref::random({2, 2, 7, 8}, 24);
+    const Shape ys{2, 2, window_out(7, p.kernel, p.stride, 0), window_out(8, p.kernel, p.stride, 0)};
+    const ref::Host r = ref::random(ys, 25);
+    Tensor X = up(device, x), Y = Tensor::empty(device, ys), R = up(device, r), dX = Tensor::empty(device, x.shape);
+    auto loss = [&] {
+      ops::avgpool2d_forward(s, X, Y, p);
+      return dot(Y.to_f32(), r.v);
+    };
+    ops::avgpool2d_backward(s, R, dX, p);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3,
+             "avgpool kernel " + std::to_string(p.kernel) + " stride " + std::to_string(p.stride));
+  }
+}
+
+TEST_P(Gradients, GlobalAvgPool) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::global_avgpool_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::global_avgpool_backward);
+  Stream s(device);
+  ref::Host x = ref::random({2, 3, 4, 5}, 19);
+  const ref::Host r = ref::random({2, 3}, 20);
+  Tensor X = up(device, x), Y = Tensor::empty(device, {2, 3}), R = up(device, r), dX = Tensor::empty(device, x.shape);
+  auto loss = [&] {
+    ops::global_avgpool_forward(s, X, Y);
+    return dot(Y.to_f32(), r.v);
+  };
+  ops::global_avgpool_backward(s, R, dX);
+  check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3, "global average pooling");
+}
+
+// The training forward pass as a function of x, gamma and beta (its statistics move with x).
+TEST_P(Gradients, BatchNorm) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::batchnorm_forward_train);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::batchnorm_backward);
+  Stream s(device);
+  for (const Shape& xs : {Shape{4, 3, 2, 3}, Shape{6, 2}}) {
+    const int64_t c = xs[1];
+    ref::Host x = ref::random(xs, 15), gamma = ref::random({c}, 16, 0.5f, 2.0f), beta = ref::random({c}, 17);
+    const ref::Host r = ref::random(xs, 18);
+    Tensor X = up(device, x), G = up(device, gamma), B = up(device, beta), Y = Tensor::empty(device, xs),
+           M = Tensor::empty(device, {c}), I = Tensor::empty(device, {c}), RM = Tensor::zeros(device, {c}),
+           RV = Tensor::zeros(device, {c}), R = up(device, r);
+    const BatchNormParams p{1e-3f, 0.1f};
+    auto loss = [&] {
+      ops::batchnorm_forward_train(s, X, G, B, Y, M, I, RM, RV, p);
+      return dot(Y.to_f32(), r.v);
+    };
+    loss();
+    Tensor dX = Tensor::empty(device, xs), dG = Tensor::empty(device, {c}), dB = Tensor::empty(device, {c});
+    ops::batchnorm_backward(s, X, R, G, M, I, dX, dG, dB);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, "batchnorm dx " + xs.str());
+    check_fd(gamma, G, loss, dG.to_f32(), 1e-2f, 1e-3, "batchnorm dgamma " + xs.str());
+    check_fd(beta, B, loss, dB.to_f32(), 1e-2f, 1e-3, "batchnorm dbeta " + xs.str());
+  }
+}
+
+// For a fixed key dropout is linear in x: the backward pass regenerates the forward's mask.
+TEST_P(Gradients, Dropout) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::dropout_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::dropout_backward);
+  Stream s(device);
+  const DropoutParams p{0.4f, {11, 2, 0, 5}};
+  ref::Host x = ref::random({4, 30}, 26);
+  const ref::Host r = ref::random({4, 30}, 27);
+  Tensor X = up(device, x), Y = Tensor::empty(device, x.shape), R = up(device, r), dX = Tensor::empty(device, x.shape);
+  auto loss = [&] {
+    ops::dropout_forward(s, X, Y, p);
+    return dot(Y.to_f32(), r.v);
+  };
+  ops::dropout_backward(s, R, dX, p);
+  check_fd(x, X, loss, dX.to_f32(), 1e-2f, 1e-3, "dropout");
 }
 
 TEST_P(Gradients, SoftmaxCrossEntropy) {

@@ -1,4 +1,5 @@
-// Host side of the convolutions (conv2d.cl): one work-item per output element. f32.
+// Host side of the convolutions (conv2d.cl): one work-item per output element, any stride,
+// padding, dilation and groups. f32.
 #include <string>
 #include <vector>
 
@@ -8,14 +9,16 @@
 namespace tandem::opencl {
 namespace {
 
-// Launches a conv kernel over `items` work-items with the geometry of x, w, y.
+// Launches a conv kernel over `items` work-items with the geometry of x, w, y (C and K the
+// totals over the groups).
 void conv(const OpCall& c, const char* kernel, const Tensor& in0, const Tensor& in1, const Tensor& out, const Shape& x,
           const Shape& w, const Shape& y, size_t items) {
   const auto& p = c.param<Conv2dParams>();
   Launch l(c, "conv2d", kernel);
   l.arg(in0).arg(in1).arg(out);
   for (int64_t v : {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3]}) l.scalar(c.count32(v, "size"));
-  l.scalar(p.stride_h).scalar(p.stride_w).scalar(p.pad_h).scalar(p.pad_w).run({items});
+  l.scalar(p.stride_h).scalar(p.stride_w).scalar(p.pad_h).scalar(p.pad_w);
+  l.scalar(p.dilation_h).scalar(p.dilation_w).scalar(p.groups).run({items});
 }
 
 void conv2d_forward(const OpCall& c) {
