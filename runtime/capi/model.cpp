@@ -279,7 +279,7 @@ tandem_status tandem_model_infer(tandem_model* model, const float* input, size_t
                                                      std::to_string(batch * model->spec.classes));
     MemoryAccount::Scope charge(*model->account);
     const Tensor& x = capi::upload(*model, input, batch);
-    model->net->forward(x).copy_to_host(logits);
+    model->net->infer(x).copy_to_host(logits);
     return TANDEM_OK;
   });
 }

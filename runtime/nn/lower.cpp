@@ -7,7 +7,9 @@ namespace tandem::nn {
 
 using graph::ValueId;
 
-Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose /*purpose*/) {
+Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose purpose,
+              uint64_t seed) {
+  const bool training = purpose == Purpose::training;
   Lowered m;
   graph::Graph& g = m.g;
   const auto sources = spec.sources();
@@ -27,16 +29,23 @@ Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& d
     std::vector<ValueId> p;
     for (ParamSpec& ps : layer_params(l, Shape(std::span<const int64_t>(sample)))) {
       ps.layer = i;
-      p.push_back(g.param(ps.name, ps.shape));
-      m.params.push_back(p.back());
-      m.param_specs.push_back(std::move(ps));
+      p.push_back(ps.buffer ? g.state(ps.name, ps.shape) : g.param(ps.name, ps.shape));
+      (ps.buffer ? m.buffers : m.params).push_back(p.back());
+      (ps.buffer ? m.buffer_specs : m.param_specs).push_back(std::move(ps));
     }
     ValueId y = graph::no_value;
     switch (l.type) {
       case LayerType::conv2d:
-        y = graph::conv2d(g, in[0], p[0], {l.stride, l.stride, l.pad, l.pad}, name);
+      {
+        Conv2dParams c{l.stride, l.stride, l.pad, l.pad};
+        c.dilation_h = c.dilation_w = l.dilation, c.groups = l.groups;
+        // No parameters means an input the op cannot take: its shape rule names the problem.
+        if (p.empty()) graph::conv2d(g, in[0], g.param(name + ".weight", {l.out, 1, l.kernel, l.kernel}), c, name);
+        if (p.empty()) throw Error(ErrorKind::invalid_argument, "", "node " + name, "cannot take its input");
+        y = graph::conv2d(g, in[0], p[0], c, name);
         if (l.bias) y = graph::bias_add(g, y, p[1], name + ".bias");
         break;
+      }
       case LayerType::linear: {
         const ValueId flat = g.value(in[0]).shape.rank() == 2 ? in[0] : graph::flatten(g, in[0], name + ".flatten");
         y = graph::matmul(g, flat, p[0], false, true, name);  // y = x·Wᵀ
@@ -54,6 +63,23 @@ Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& d
         break;
       case LayerType::flatten:
         y = graph::flatten(g, in[0], name);
+        break;
+      case LayerType::batchnorm: {
+        if (p.empty()) graph::batchnorm_infer(g, in[0], in[0], in[0], in[0], in[0], {}, name);  // names a bad input
+        if (p.empty()) throw Error(ErrorKind::invalid_argument, "", "node " + name, "cannot take its input");
+        const BatchNormParams b{l.eps, l.momentum};
+        y = training ? graph::batchnorm_train(g, in[0], p[0], p[1], p[2], p[3], b, name)
+                     : graph::batchnorm_infer(g, in[0], p[0], p[1], p[2], p[3], b, name);
+        break;
+      }
+      case LayerType::avgpool2d:
+        y = graph::avgpool2d(g, in[0], {l.kernel, l.stride}, name);
+        break;
+      case LayerType::global_avgpool:
+        y = graph::global_avgpool(g, in[0], name);
+        break;
+      case LayerType::dropout:
+        y = training && l.p > 0 ? graph::dropout(g, in[0], l.p, seed, name) : in[0];
         break;
     }
     m.outputs.push_back(y);

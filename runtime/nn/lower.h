@@ -13,10 +13,15 @@ struct Lowered {
   std::vector<graph::ValueId> outputs;  ///< per layer: its output
   std::vector<graph::ValueId> params;   ///< in ModelSpec::params() order
   std::vector<ParamSpec> param_specs;
+  std::vector<graph::ValueId> buffers;  ///< state values, in ModelSpec::buffers() order
+  std::vector<ParamSpec> buffer_specs;
 };
 
-/// The forward graph of spec for a batch, layer i on devices[i] (or all on devices[0]).
+/// The forward graph of spec for a batch, layer i on devices[i] (or all on devices[0]). Training
+/// uses batch statistics and dropout; inference running statistics and no dropout. seed keys
+/// the dropout masks.
 /// Throws Error(invalid_argument) naming the node whose shapes do not fit.
-Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose purpose);
+Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose purpose,
+              uint64_t seed = 0);
 
 }  // namespace tandem::nn

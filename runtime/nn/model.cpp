@@ -59,7 +59,21 @@ namespace {
 
 constexpr std::pair<LayerType, const char*> layer_types[] = {
     {LayerType::conv2d, "conv2d"}, {LayerType::linear, "linear"},   {LayerType::relu, "relu"},
-    {LayerType::maxpool2d, "maxpool2d"}, {LayerType::add, "add"}, {LayerType::flatten, "flatten"}};
+    {LayerType::maxpool2d, "maxpool2d"}, {LayerType::add, "add"}, {LayerType::flatten, "flatten"},
+    {LayerType::batchnorm, "batchnorm"}, {LayerType::avgpool2d, "avgpool2d"}, {LayerType::global_avgpool, "global_avgpool"},
+    {LayerType::dropout, "dropout"}};
+
+// A number field in [lo, hi], or `fallback` when absent.
+float real_field(const json& j, const char* key, double lo, double hi, float fallback, const std::string& where,
+                 const std::string& origin) {
+  if (!j.contains(key)) return fallback;
+  if (!j[key].is_number()) bad(origin, where + ": \"" + key + "\" must be a number");
+  const double v = j[key].get<double>();
+  if (!(v >= lo && v <= hi))
+    bad(origin, where + ": \"" + key + "\" = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " +
+                    std::to_string(hi) + "]");
+  return static_cast<float>(v);
+}
 
 std::string known_types() {
   std::string s;
@@ -82,17 +96,29 @@ LayerSpec parse_layer(const json& lj, const std::string& type, const std::string
       l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, -1, where, origin));
       l.stride = static_cast<int>(field(lj, "stride", 1, 64, 1, where, origin));
       l.pad = static_cast<int>(field(lj, "pad", 0, 64, 0, where, origin));
+      l.dilation = static_cast<int>(field(lj, "dilation", 1, 64, 1, where, origin));
+      l.groups = static_cast<int>(field(lj, "groups", 1, 1 << 16, 1, where, origin));
+      if (l.out % l.groups != 0) bad(origin, where + ": out_channels must divide into \"groups\"");
       break;
     case LayerType::linear:
       l.out = field(lj, "out", 1, 1 << 24, -1, where, origin);
       break;
     case LayerType::maxpool2d:
+    case LayerType::avgpool2d:
       l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, 2, where, origin));
       l.stride = static_cast<int>(field(lj, "stride", 1, 64, l.kernel, where, origin));
+      break;
+    case LayerType::batchnorm:
+      l.eps = real_field(lj, "eps", 0.0, 1.0, 1e-5f, where, origin);
+      l.momentum = real_field(lj, "momentum", 0.0, 1.0, 0.1f, where, origin);
+      break;
+    case LayerType::dropout:
+      l.p = real_field(lj, "p", 0.0, 0.999, 0.5f, where, origin);
       break;
     case LayerType::relu:
     case LayerType::add:
     case LayerType::flatten:
+    case LayerType::global_avgpool:
       break;
   }
   if (lj.contains("bias")) {
@@ -167,15 +193,24 @@ std::string_view layer_type_name(LayerType t) {
 }
 
 std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in) {
+  using enum ParamInit;
   std::vector<ParamSpec> p;
   switch (l.type) {
     case LayerType::conv2d:
-      if (in.rank() != 3) return {};  // the graph's shape rule names the problem
-      p = {{l.name + ".weight", Shape{l.out, in[0], l.kernel, l.kernel}, true}, {l.name + ".bias", Shape{l.out}, false}};
+      // (A bad shape is left to the graph's shape rule, which names the problem.)
+      if (in.rank() != 3 || in[0] % l.groups != 0) return {};
+      p = {{l.name + ".weight", Shape{l.out, in[0] / l.groups, l.kernel, l.kernel}, true, 0, he_uniform},
+           {l.name + ".bias", Shape{l.out}}};
       break;
     case LayerType::linear:
-      p = {{l.name + ".weight", Shape{l.out, in.numel()}, true}, {l.name + ".bias", Shape{l.out}, false}};
+      p = {{l.name + ".weight", Shape{l.out, in.numel()}, true, 0, he_uniform}, {l.name + ".bias", Shape{l.out}}};
       break;
+    case LayerType::batchnorm:
+      if (in.rank() < 1) return {};
+      return {{l.name + ".weight", Shape{in[0]}, false, 0, ones},
+              {l.name + ".bias", Shape{in[0]}},
+              {l.name + ".running_mean", Shape{in[0]}, false, 0, zeros, true},
+              {l.name + ".running_var", Shape{in[0]}, false, 0, ones, true}};
     default:
       return {};
   }
@@ -196,6 +231,10 @@ std::vector<std::vector<int>> ModelSpec::sources() const {
 
 std::vector<ParamSpec> ModelSpec::params() const {
   return lower(*this, 1, {cpu_device()}, Purpose::inference).param_specs;
+}
+
+std::vector<ParamSpec> ModelSpec::buffers() const {
+  return lower(*this, 1, {cpu_device()}, Purpose::inference).buffer_specs;
 }
 
 std::vector<Shape> ModelSpec::shapes() const {
@@ -222,10 +261,14 @@ std::string ModelSpec::to_json() const {
   for (const LayerSpec& l : layers) {
     json o{{"name", l.name}, {"op", layer_type_name(l.type)}, {"inputs", l.inputs}};
     if (l.type == LayerType::conv2d)
-      o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad}});
+      o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad},
+                {"dilation", l.dilation}, {"groups", l.groups}});
     if (l.type == LayerType::linear) o["out"] = l.out;
     if (l.type == LayerType::conv2d || l.type == LayerType::linear) o["bias"] = l.bias;
-    if (l.type == LayerType::maxpool2d) o.update({{"kernel", l.kernel}, {"stride", l.stride}});
+    if (l.type == LayerType::maxpool2d || l.type == LayerType::avgpool2d)
+      o.update({{"kernel", l.kernel}, {"stride", l.stride}});
+    if (l.type == LayerType::batchnorm) o.update({{"eps", l.eps}, {"momentum", l.momentum}});
+    if (l.type == LayerType::dropout) o["p"] = l.p;
     j["nodes"].push_back(o);
   }
   return j.dump();

@@ -62,16 +62,29 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Pu
                        purpose == Purpose::training ? Tensor::zeros(d, p.shape) : Tensor(), Tensor(), p.prunable});
     ++first_param_[p.layer + 1];
   }
+  for (const ParamSpec& p : spec.buffers())
+    buffers_.push_back({p.name, Tensor::zeros(devices_[p.layer], p.shape), Tensor(), Tensor(), false});
   for (size_t i = 0; i < layers; ++i) first_param_[i + 1] += first_param_[i];
 }
 
 Network::~Network() = default;
 
-// He-uniform weights, U(−b, b) with b = √(6 / fan_in), suited to ReLU networks; biases stay zero.
+// He-uniform weights, U(−b, b) with b = √(6 / fan_in), suited to ReLU networks.
 void Network::init(uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (Param& p : params_) {
-    if (!p.prunable) continue;
+  seed_ = seed;
+  release_batch();  // dropout masks are keyed by the seed the graphs were built with
+  const std::vector<ParamSpec> specs = spec_.params(), buffers = spec_.buffers();
+  auto set = [](Param& p, float v) {
+    p.value.copy_from_host(std::vector<float>(static_cast<size_t>(p.value.numel()), v).data());
+  };
+  for (size_t k = 0; k < buffers.size(); ++k) set(buffers_[k], buffers[k].init == ParamInit::ones ? 1.0f : 0.0f);
+  for (size_t k = 0; k < params_.size(); ++k) {
+    Param& p = params_[k];
+    if (specs[k].init != ParamInit::he_uniform) {
+      if (specs[k].init == ParamInit::ones) set(p, 1.0f);
+      continue;
+    }
     const int64_t fan_in = p.value.numel() / p.value.shape()[0];
     const float bound = std::sqrt(6.0f / static_cast<float>(fan_in));
     std::uniform_real_distribution<float> u(-bound, bound);
@@ -87,39 +100,51 @@ std::vector<Param*> Network::params() {
   return out;
 }
 
+std::vector<Param*> Network::buffers() {
+  std::vector<Param*> out;
+  for (Param& p : buffers_) out.push_back(&p);
+  return out;
+}
+
 Device Network::input_device() const { return devices_.front(); }
 Device Network::output_device() const { return devices_.back(); }
 Stream& Network::stream(const Device& d) { return streams_.at(d.impl()); }
 
 const graph::Graph& Network::graph() const {
-  if (!exec_) throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "has no graph before a forward pass");
-  return exec_->graph();
+  if (last_ == nullptr || !last_->exec)
+    throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "has no graph before a forward pass");
+  return last_->exec->graph();
 }
 const graph::MemoryPlan& Network::memory_plan() const {
   graph();
-  return exec_->plan();
+  return last_->exec->plan();
 }
 
 size_t Network::memory_bytes(const Device& d) const {
-  size_t b = exec_ ? exec_->plan().bytes(d) : 0;
-  for (const Param& p : params_)
-    for (const Tensor* t : {&p.value, &p.grad, &p.mask})
-      if (*t && t->device() == d) b += t->nbytes();
+  size_t b = 0;
+  for (const Pass* p : {&train_, &eval_})
+    if (p->exec) b = std::max(b, p->exec->plan().bytes(d));
+  for (const std::vector<Param>* list : {&params_, &buffers_})
+    for (const Param& p : *list)
+      for (const Tensor* t : {&p.value, &p.grad, &p.mask})
+        if (*t && t->device() == d) b += t->nbytes();
   return b;
 }
 
-void Network::allocate(int64_t batch) {
-  if (batch == batch_ && exec_) return;
-  exec_.reset();
-  Lowered m = lower(spec_, batch, devices_, purpose_);
+Network::Pass& Network::prepare(Pass& pass, int64_t batch, Purpose purpose) {
+  if (batch == pass.batch && pass.exec) return pass;
+  pass = Pass{};
+  Lowered m = lower(spec_, batch, devices_, purpose, seed_);
   graph::Graph& g = m.g;
   for (size_t k = 0; k < params_.size(); ++k) g.value(m.params[k]).bound = params_[k].value;
-  input_ = m.input, logits_ = m.outputs.back();
-  g.output("logits", logits_);
-  if (purpose_ == Purpose::training) {
+  for (size_t k = 0; k < buffers_.size(); ++k) g.value(m.buffers[k]).bound = buffers_[k].value;
+  pass.input = m.input, pass.logits = m.outputs.back();
+  g.output("logits", pass.logits);
+  if (purpose == Purpose::training) {
     std::vector<ValueId> grads;
-    std::tie(loss_, grads) = add_training(m, devices_.back(), batch, static_cast<int>(devices_.size()) - 1, &labels_);
-    g.output("loss", loss_);
+    std::tie(pass.loss, grads) =
+        add_training(m, devices_.back(), batch, static_cast<int>(devices_.size()) - 1, &pass.labels);
+    g.output("loss", pass.loss);
     // A gradient lands in its Param::grad when its value is the parameter's alone; otherwise
     // (it is another value's too, or a view) a copy of it does.
     const auto readers = g.consumers();
@@ -140,62 +165,84 @@ void Network::allocate(int64_t batch) {
       grads[k] = v;
     }
     g.remove_dead_nodes();
-    forward_end_ = g.nodes();
+    pass.forward_end = g.nodes();
     for (size_t i = g.nodes(); i-- > 0;)
-      if (g.node(i).backward) forward_end_ = i;
+      if (g.node(i).backward) pass.forward_end = i;
     for (size_t i = 0; i < g.nodes(); ++i)
-      if (g.node(i).op == &graph::opdef::softmax_xent_backward) loss_grad_node_ = i;
-    grads_final_.assign(devices_.size(), 0);
+      if (g.node(i).op == &graph::opdef::softmax_xent_backward) pass.loss_grad_node = i;
+    pass.grads_final.assign(devices_.size(), 0);
     for (size_t k = 0; k < params_.size(); ++k) {
-      const size_t layer = static_cast<size_t>(g.node(static_cast<size_t>(g.value(grads[k]).producer)).group);
-      grads_final_[layer] = std::max(grads_final_[layer], static_cast<size_t>(g.value(grads[k]).producer));
+      const size_t at = static_cast<size_t>(g.value(grads[k]).producer);
+      size_t& final = pass.grads_final[static_cast<size_t>(g.node(at).group)];
+      final = std::max(final, at);
     }
   } else {
     g.remove_dead_nodes();
-    forward_end_ = g.nodes();
+    pass.forward_end = g.nodes();
   }
   g.validate();
-  exec_ = std::make_unique<graph::Executor>(std::move(g), [this](const Device& d) -> Stream& { return stream(d); });
-  batch_ = batch;
+  pass.exec = std::make_unique<graph::Executor>(std::move(g), [this](const Device& d) -> Stream& { return stream(d); });
+  pass.batch = batch;
+  return pass;
 }
 
 void Network::release_batch() {
-  exec_.reset();
-  batch_ = 0;
+  train_ = Pass{}, eval_ = Pass{};
+  last_ = nullptr;
 }
 
-const Tensor& Network::forward(const Tensor& input) {
+void Network::set_step(uint32_t step, uint64_t first_sample) { step_ = step, first_sample_ = first_sample; }
+
+const Tensor& Network::run_forward(Pass& pass, const Tensor& input, Purpose purpose) {
   std::vector<int64_t> d{input.shape().rank() > 0 ? input.shape()[0] : 0};
   d.insert(d.end(), spec_.input.begin(), spec_.input.end());
   const Shape want{std::span<const int64_t>(d)};
   if (!(input.shape() == want) || input.dtype() != DType::f32 || want[0] < 1)
     throw Error(ErrorKind::invalid_argument, input.device().id(), "network " + spec_.name,
                 "input " + input.str() + " does not match the model's f32" + want.str());
-  allocate(input.shape()[0]);
-  exec_->bind(input_, input);
-  exec_->run(0, forward_end_, [this](size_t i) { timer_ = mark(i); }, [this](size_t i) { charge(i, timer_); });
-  return exec_->tensor(logits_);
+  prepare(pass, input.shape()[0], purpose);
+  graph::Executor& exec = *pass.exec;
+  for (size_t i = 0; i < exec.graph().nodes(); ++i)
+    if (exec.graph().node(i).op == &graph::opdef::dropout || exec.graph().node(i).op == &graph::opdef::dropout_backward) {
+      const graph::Value& x = exec.graph().value(exec.graph().node(i).inputs[0]);
+      exec.node(i).attrs.set("step", step_);
+      exec.node(i).attrs.set("offset", static_cast<double>(first_sample_ * static_cast<uint64_t>(x.shape.numel() / x.shape[0])));
+    }
+  exec.bind(pass.input, input);
+  last_ = &pass;
+  exec.run(0, pass.forward_end, [&](size_t i) { timer_ = mark(exec.graph().node(i)); },
+           [&](size_t i) { charge(exec.graph().node(i), timer_); });
+  return exec.tensor(pass.logits);
 }
+
+const Tensor& Network::forward(const Tensor& input) {
+  return purpose_ == Purpose::training ? run_forward(train_, input, Purpose::training)
+                                       : run_forward(eval_, input, Purpose::inference);
+}
+
+const Tensor& Network::infer(const Tensor& input) { return run_forward(eval_, input, Purpose::inference); }
 
 float Network::backward(const Tensor& labels, const std::function<void(size_t, size_t)>& on_ready, float loss_scale) {
   if (purpose_ != Purpose::training)
     throw Error(ErrorKind::unsupported, "", "network " + spec_.name, "built for inference: no backward pass");
-  if (!exec_) throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "backward before a forward pass");
-  exec_->bind(labels_, labels);
-  exec_->node(loss_grad_node_).attrs.set("dloss", loss_scale);
-  exec_->run(
-      forward_end_, exec_->graph().nodes(), [this](size_t i) { timer_ = mark(i); },
+  if (last_ != &train_ || !train_.exec)
+    throw Error(ErrorKind::invalid_argument, "", "network " + spec_.name, "backward without a training forward pass");
+  graph::Executor& exec = *train_.exec;
+  exec.bind(train_.labels, labels);
+  exec.node(train_.loss_grad_node).attrs.set("dloss", loss_scale);
+  exec.run(
+      train_.forward_end, exec.graph().nodes(), [&](size_t i) { timer_ = mark(exec.graph().node(i)); },
       [&](size_t i) {
-        charge(i, timer_);
+        charge(exec.graph().node(i), timer_);
         if (!on_ready) return;
         for (size_t l = 0; l < devices_.size(); ++l)
-          if (first_param_[l + 1] > first_param_[l] && grads_final_[l] == i) {
+          if (first_param_[l + 1] > first_param_[l] && train_.grads_final[l] == i) {
             stream(devices_[l]).synchronize();
             on_ready(first_param_[l], first_param_[l + 1] - first_param_[l]);
           }
       });
   float loss = 0;
-  exec_->tensor(loss_).copy_to_host(&loss);
+  exec.tensor(train_.loss).copy_to_host(&loss);
   return loss;
 }
 
@@ -204,17 +251,15 @@ void Network::time_layers(bool on) {
   layer_seconds_.assign(devices_.size(), 0.0);
 }
 
-std::optional<DeviceTimer> Network::mark(size_t node) {
-  const graph::Node& n = exec_->graph().node(node);
+std::optional<DeviceTimer> Network::mark(const graph::Node& n) {
   if (layer_tag_ != nullptr) *layer_tag_ = static_cast<size_t>(n.group);
   if (!timing_) return std::nullopt;
   stream(n.device).synchronize();
   return DeviceTimer(n.device);
 }
 
-void Network::charge(size_t node, const std::optional<DeviceTimer>& since) {
+void Network::charge(const graph::Node& n, const std::optional<DeviceTimer>& since) {
   if (!since) return;
-  const graph::Node& n = exec_->graph().node(node);
   stream(n.device).synchronize();
   layer_seconds_[static_cast<size_t>(n.group)] += since->seconds();
 }

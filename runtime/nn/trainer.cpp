@@ -254,7 +254,7 @@ double Trainer::evaluate() {
   for (int64_t first = 0; first < test_.count; first += config_.eval_batch) {
     const int64_t n = std::min(config_.eval_batch, test_.count - first);
     upload(test_, idx.data() + first, n);
-    const Tensor& out = net_->forward(input_);
+    const Tensor& out = net_->infer(input_);
     logits = out.to_f32();
     const int64_t k = out.shape()[1];
     for (int64_t i = 0; i < n; ++i) {
@@ -356,6 +356,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         const int64_t n = std::min(piece_, mine - first);
         const float share = static_cast<float>(n * ranks()) / static_cast<float>(per_step);
         upload(train_, step_samples + first, n);
+        net_->set_step(static_cast<uint32_t>(st.step), static_cast<uint64_t>(balancer_->offset(rank()) + first));
         net_->forward(input_);
         if (overlap && first + n >= mine) {  // the last piece: each layer's sums go out as backward finishes them
           const auto on_ready = [&](size_t f, size_t count) {

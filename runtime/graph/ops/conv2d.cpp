@@ -1,26 +1,38 @@
 // conv2d and its two gradient ops: x [N,C,H,W], w [K,C,R,S], y [N,K,P,Q].
 #include "tandem/graph/ops.h"
 
+#include <algorithm>
+
 namespace tandem::graph {
 namespace {
 
 Conv2dParams conv_params(const Attrs& a) {
-  return {static_cast<int>(a.i("stride_h", 1)), static_cast<int>(a.i("stride_w", 1)), static_cast<int>(a.i("pad_h")),
-          static_cast<int>(a.i("pad_w"))};
+  Conv2dParams p{static_cast<int>(a.i("stride_h", 1)), static_cast<int>(a.i("stride_w", 1)),
+                 static_cast<int>(a.i("pad_h")), static_cast<int>(a.i("pad_w"))};
+  p.dilation_h = static_cast<int>(a.i("dilation_h", 1)), p.dilation_w = static_cast<int>(a.i("dilation_w", 1));
+  p.groups = static_cast<int>(a.i("groups", 1));
+  return p;
 }
 
 Attrs conv_attrs(const Conv2dParams& p) {
-  return {{"stride_h", p.stride_h}, {"stride_w", p.stride_w}, {"pad_h", p.pad_h}, {"pad_w", p.pad_w}};
+  return {{"stride_h", p.stride_h},     {"stride_w", p.stride_w},     {"pad_h", p.pad_h}, {"pad_w", p.pad_w},
+          {"dilation_h", p.dilation_h}, {"dilation_w", p.dilation_w}, {"groups", p.groups}};
 }
 
 void check_window(InferCtx& c, const Shape& x, const Shape& w, const Conv2dParams& p) {
   if (p.stride_h < 1 || p.stride_w < 1 || p.pad_h < 0 || p.pad_w < 0) c.fail("stride must be ≥ 1 and padding ≥ 0");
-  if (w[1] != x[1]) c.fail("weights expect " + std::to_string(w[1]) + " input channels, x has " + std::to_string(x[1]));
-  if (x[2] + 2 * p.pad_h < w[2] || x[3] + 2 * p.pad_w < w[3]) c.fail("kernel larger than the padded input");
+  if (p.dilation_h < 1 || p.dilation_w < 1 || p.groups < 1) c.fail("dilation and groups must be ≥ 1");
+  if (x[1] % p.groups != 0 || w[0] % p.groups != 0)
+    c.fail("input and output channels must divide into " + std::to_string(p.groups) + " groups");
+  if (w[1] * p.groups != x[1])
+    c.fail("weights expect " + std::to_string(w[1] * p.groups) + " input channels, x has " + std::to_string(x[1]));
+  if (x[2] + 2 * p.pad_h < p.dilation_h * (w[2] - 1) + 1 || x[3] + 2 * p.pad_w < p.dilation_w * (w[3] - 1) + 1)
+    c.fail("kernel larger than the padded input");
 }
 
 Shape conv_out(const Shape& x, const Shape& w, const Conv2dParams& p) {
-  return {x[0], w[0], window_out(x[2], w[2], p.stride_h, p.pad_h), window_out(x[3], w[3], p.stride_w, p.pad_w)};
+  return {x[0], w[0], window_out(x[2], w[2], p.stride_h, p.pad_h, p.dilation_h),
+          window_out(x[3], w[3], p.stride_w, p.pad_w, p.dilation_w)};
 }
 
 void infer_fwd(InferCtx& c) {
@@ -34,8 +46,8 @@ void run_fwd(RunCtx& r) { ops::conv2d_forward(r.stream, r.in[0], r.in[1], r.out[
 // dx: inputs dy, w; the input's shape is an attribute (stride and padding make it ambiguous).
 void infer_data(InferCtx& c) {
   const Attrs& a = c.node.attrs;
-  const Shape x{c.shape(0)[0], c.shape(1)[1], a.i("in_h"), a.i("in_w")};
   const Conv2dParams p = conv_params(a);
+  const Shape x{c.shape(0)[0], c.shape(1)[1] * p.groups, a.i("in_h"), a.i("in_w")};
   check_window(c, x, c.shape(1), p);
   if (!(conv_out(x, c.shape(1), p) == c.shape(0))) c.fail("dy does not match the convolution's output");
   c.out = {{x, DType::f32}};
@@ -45,8 +57,8 @@ void run_data(RunCtx& r) { ops::conv2d_backward_data(r.stream, r.in[0], r.in[1],
 // dw: inputs x, dy; the kernel size is an attribute.
 void infer_weights(InferCtx& c) {
   const Attrs& a = c.node.attrs;
-  const Shape w{c.shape(1)[1], c.shape(0)[1], a.i("kernel_h"), a.i("kernel_w")};
   const Conv2dParams p = conv_params(a);
+  const Shape w{c.shape(1)[1], c.shape(0)[1] / std::max(p.groups, 1), a.i("kernel_h"), a.i("kernel_w")};
   check_window(c, c.shape(0), w, p);
   if (!(conv_out(c.shape(0), w, p) == c.shape(1))) c.fail("dy does not match the convolution's output");
   c.out = {{w, DType::f32}};

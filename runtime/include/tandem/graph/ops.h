@@ -14,7 +14,8 @@ namespace tandem::graph {
 namespace opdef {
 extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward, relu,
     relu_backward, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape, copy,
-    zeros, transfer;
+    zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer, avgpool2d, avgpool2d_backward,
+    global_avgpool, global_avgpool_backward, dropout, dropout_backward;
 }  // namespace opdef
 
 ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std::string& name);
@@ -33,6 +34,19 @@ ValueId add(Graph& g, ValueId a, ValueId b, const std::string& name);
 ValueId reshape(Graph& g, ValueId x, const Shape& shape, const std::string& name);
 /// [N, ...] as [N, features].
 ValueId flatten(Graph& g, ValueId x, const std::string& name);
+/// Batch normalization with batch statistics; running_mean and running_var (state values) are
+/// updated in place. Returns y.
+ValueId batchnorm_train(Graph& g, ValueId x, ValueId gamma, ValueId beta, ValueId running_mean, ValueId running_var,
+                        const BatchNormParams& p, const std::string& name);
+/// Batch normalization with the running statistics (inference).
+ValueId batchnorm_infer(Graph& g, ValueId x, ValueId gamma, ValueId beta, ValueId running_mean, ValueId running_var,
+                        const BatchNormParams& p, const std::string& name);
+ValueId avgpool2d(Graph& g, ValueId x, const Pool2dParams& p, const std::string& name);
+/// [N,C,H,W] -> [N,C]: the mean of each plane.
+ValueId global_avgpool(Graph& g, ValueId x, const std::string& name);
+/// Drops elements with probability p (keyed by seed and the node's "step" and "rank"
+/// attributes, which the trainer sets per step), scaling the rest by 1/(1 − p).
+ValueId dropout(Graph& g, ValueId x, float p, uint64_t seed, const std::string& name);
 /// A copy of x (a fresh value with its own memory).
 ValueId copy(Graph& g, ValueId x, const std::string& name);
 /// Zeros of a shape.

@@ -10,9 +10,11 @@
 // input first (a cycle is an error naming a node on it); the last node in that order is the
 // model's output, and every other node must feed some node. Version 1 (a "layers" list with
 // "type", each reading the one before) still loads.
-// Ops: conv2d (out_channels, kernel, stride = 1, pad = 0, bias = true), linear (out; flattens
-// its input), relu, maxpool2d (kernel = 2, stride = kernel), add (two inputs of one shape),
-// flatten.
+// Ops: conv2d (out_channels, kernel, stride = 1, pad = 0, dilation = 1, groups = 1, bias =
+// true), linear (out; flattens its input), relu, maxpool2d and avgpool2d (kernel = 2, stride =
+// kernel), global_avgpool ([C,H,W] -> [C]), batchnorm (eps = 1e-5, momentum = 0.1; batch
+// statistics when training, running ones otherwise), dropout (p = 0.5; identity in inference),
+// add (two inputs of one shape), flatten.
 #pragma once
 
 #include <string>
@@ -22,7 +24,7 @@
 
 namespace tandem::nn {
 
-enum class LayerType { conv2d, linear, relu, maxpool2d, add, flatten };
+enum class LayerType { conv2d, linear, relu, maxpool2d, add, flatten, batchnorm, avgpool2d, global_avgpool, dropout };
 
 struct LayerSpec {
   LayerType type;
@@ -31,8 +33,15 @@ struct LayerSpec {
   std::vector<std::string> inputs;
   int64_t out = 0;  ///< output channels (conv2d) or features (linear)
   int kernel = 0, stride = 1, pad = 0;
-  bool bias = true;  ///< conv2d and linear
+  int dilation = 1, groups = 1;  ///< conv2d
+  bool bias = true;              ///< conv2d and linear
+  float eps = 1e-5f, momentum = 0.1f;  ///< batchnorm
+  float p = 0.5f;                      ///< dropout
 };
+
+/// How a parameter starts: He-uniform (weights of conv2d and linear), zeros (biases, BN's beta
+/// and running mean) or ones (BN's gamma and running variance).
+enum class ParamInit { he_uniform, zeros, ones };
 
 /// A parameter of a layer: "conv1.weight" or "conv1.bias", its shape, and whether pruning
 /// applies to it (weights of conv2d and linear layers, not biases).
@@ -41,9 +50,12 @@ struct ParamSpec {
   Shape shape;
   bool prunable = false;
   size_t layer = 0;  ///< the index of its layer
+  ParamInit init = ParamInit::zeros;
+  /// Not trained: state kept across steps (BN's running statistics), saved with the weights.
+  bool buffer = false;
 };
 
-/// The parameters of layer `l` given its one-sample input shape, in order.
+/// The parameters and buffers of layer `l` given its one-sample input shape, in order.
 std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in);
 
 struct ModelSpec {
@@ -57,8 +69,10 @@ struct ModelSpec {
   /// Output shape of each layer for one sample (index i: after layer i). Throws Error naming
   /// the layer when shapes do not fit (a kernel larger than its input, a wrong final size).
   std::vector<Shape> shapes() const;
-  /// Every parameter, in the order Network::params() lists them.
+  /// Every trained parameter, in the order Network::params() lists them.
   std::vector<ParamSpec> params() const;
+  /// Every buffer (running statistics), in the order Network::buffers() lists them.
+  std::vector<ParamSpec> buffers() const;
   /// Layer i's name, or "layer<i>" for an unnamed one: how messages, pins and reports name it.
   std::string layer_name(size_t i) const;
   std::vector<std::string> layer_names() const;

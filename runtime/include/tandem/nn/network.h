@@ -41,13 +41,20 @@ class Network {
   Network(const Network&) = delete;
   Network& operator=(const Network&) = delete;
 
-  /// He-uniform weights and zero biases from a seeded generator (host-side, then uploaded),
-  /// so a seed gives the same model on any device.
+  /// He-uniform weights, zero biases, BN's gamma and running variance ones, from a seeded
+  /// generator (host-side, then uploaded), so a seed gives the same model on any device.
   void init(uint64_t seed);
 
   /// Runs the forward pass on a batch: `input` is [N, C, H, W] f32 on the first layer's
   /// device. Returns the logits [N, classes] on the last layer's device.
   const Tensor& forward(const Tensor& input);
+  /// The forward pass for evaluation: batch normalization with its running statistics, no
+  /// dropout (PyTorch's eval mode). On a network built for inference, forward() itself.
+  const Tensor& infer(const Tensor& input);
+  /// Keys the dropout masks of the following passes (with the seed given to init): the step,
+  /// and the index of the batch's first sample in the step's global batch, so that a sample's
+  /// mask is the same however the step is split over ranks and micro-batches.
+  void set_step(uint32_t step, uint64_t first_sample);
   /// Softmax cross-entropy of the last forward pass against `labels` (i32 [N] on the last
   /// layer's device), then the backward pass: every Param::grad holds the gradient of the mean
   /// loss. Returns the loss.
@@ -76,6 +83,8 @@ class Network {
   const ModelSpec& spec() const { return spec_; }
   Purpose purpose() const { return purpose_; }
   std::vector<Param*> params();
+  /// State that is not trained but kept and saved (BN's running statistics): value only.
+  std::vector<Param*> buffers();
   Device input_device() const;
   Device output_device() const;
   /// The stream of a device used by this network (one per device).
@@ -93,23 +102,32 @@ class Network {
   size_t memory_bytes(const Device& d) const;
 
  private:
-  void allocate(int64_t batch);
-  std::optional<DeviceTimer> mark(size_t node);
-  void charge(size_t node, const std::optional<DeviceTimer>& since);
+  // One graph built for a batch size and purpose, ready to run.
+  struct Pass {
+    std::unique_ptr<graph::Executor> exec;
+    int64_t batch = 0;
+    graph::ValueId input = graph::no_value, labels = graph::no_value, logits = graph::no_value,
+                   loss = graph::no_value;
+    size_t forward_end = 0;     // nodes [0, forward_end) are the forward pass
+    size_t loss_grad_node = 0;  // softmax_xent_backward: its "dloss" is the loss scale
+    std::vector<size_t> grads_final;  // per layer with parameters: the node after which its gradients are final
+  };
+  Pass& prepare(Pass& pass, int64_t batch, Purpose purpose);
+  const Tensor& run_forward(Pass& pass, const Tensor& input, Purpose purpose);
+  std::optional<DeviceTimer> mark(const graph::Node& n);
+  void charge(const graph::Node& n, const std::optional<DeviceTimer>& since);
 
   ModelSpec spec_;
   Purpose purpose_;
   std::vector<Device> devices_;  // per layer
-  std::vector<Param> params_;
+  std::vector<Param> params_, buffers_;
   std::vector<size_t> first_param_;  // per layer + 1: its first index in params_
   std::map<DeviceImpl*, Stream> streams_;
-  int64_t batch_ = 0;
-  std::unique_ptr<graph::Executor> exec_;
-  graph::ValueId input_ = graph::no_value, labels_ = graph::no_value, logits_ = graph::no_value,
-                 loss_ = graph::no_value;
-  size_t forward_end_ = 0;                 // nodes [0, forward_end_) are the forward pass
-  size_t loss_grad_node_ = 0;              // softmax_xent_backward: its "dloss" is the loss scale
-  std::vector<size_t> grads_final_;        // per layer with parameters: the node after which its gradients are final
+  Pass train_, eval_;  // train_: forward, loss and backward (training only); eval_: inference
+  Pass* last_ = nullptr;  // the pass of the last forward
+  uint64_t seed_ = 0;
+  uint32_t step_ = 0;
+  uint64_t first_sample_ = 0;
   bool timing_ = false;
   size_t* layer_tag_ = nullptr;
   std::vector<double> layer_seconds_;
