@@ -1,9 +1,15 @@
 #!/usr/bin/python3
 """PyTorch (CPU) training throughput for Tandem's built-in models, the baseline of
 tools/bench_throughput.sh. Same architecture, optimizer, batch, data and thread count.
+Graph models (resnet20, mobilenet, a JSON file) are built with torch.nn modules from the
+description `tandem model --model M --json` prints (TANDEM names the binary; build/bin/tandem).
 
-usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s (one number)
+usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s and peak RSS in MiB
 """
+import json
+import os
+import resource
+import subprocess
 import gzip
 import sys
 import time
@@ -25,7 +31,59 @@ def load(split, count):
     return x, torch.from_numpy(labels.astype(np.int64))
 
 
+class Graph(nn.Module):
+    """A Tandem graph description as torch.nn modules (eval/train modes as PyTorch's)."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.nodes, self.mods, shapes = spec["nodes"], nn.ModuleDict(), {"input": list(spec["input"])}
+        for n in self.nodes:
+            name, op, c = n["name"], n["op"], shapes[n["inputs"][0]]
+            key = name.replace(".", "_")
+            if op == "conv2d":
+                k, s, p, d = n["kernel"], n.get("stride", 1), n.get("pad", 0), n.get("dilation", 1)
+                self.mods[key] = nn.Conv2d(c[0], n["out_channels"], k, s, p, d, n.get("groups", 1), n.get("bias", True))
+                out = lambda x: (x + 2 * p - d * (k - 1) - 1) // s + 1
+                shapes[name] = [n["out_channels"], out(c[1]), out(c[2])]
+            elif op == "batchnorm":
+                self.mods[key] = nn.BatchNorm2d(c[0], eps=n.get("eps", 1e-5), momentum=n.get("momentum", 0.1))
+                shapes[name] = c
+            elif op == "linear":
+                self.mods[key] = nn.Linear(int(np.prod(c)), n["out"], bias=n.get("bias", True))
+                shapes[name] = [n["out"]]
+            elif op == "maxpool2d":
+                self.mods[key] = nn.MaxPool2d(n["kernel"], n["stride"])
+                shapes[name] = [c[0], (c[1] - n["kernel"]) // n["stride"] + 1, (c[2] - n["kernel"]) // n["stride"] + 1]
+            elif op == "global_avgpool":
+                shapes[name] = [c[0]]
+            else:
+                shapes[name] = c
+
+    def forward(self, x):
+        v = {"input": x}
+        for n in self.nodes:
+            name, op, a = n["name"], n["op"], v[n["inputs"][0]]
+            key = name.replace(".", "_")
+            if op == "relu":
+                y = torch.relu(a)
+            elif op == "add":
+                y = a + v[n["inputs"][1]]
+            elif op == "global_avgpool":
+                y = a.mean(dim=(2, 3))
+            elif op == "linear":
+                y = self.mods[key](a.flatten(1))
+            elif op == "flatten":
+                y = a.flatten(1)
+            else:
+                y = self.mods[key](a)
+            v[name] = y
+        return v[self.nodes[-1]["name"]]
+
+
 def model(name):
+    if name not in ("mlp", "cnn"):
+        tandem = os.environ.get("TANDEM", "build/bin/tandem")
+        return Graph(json.loads(subprocess.check_output([tandem, "model", "--model", name, "--json"])))
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
                              nn.Linear(128, 10))
@@ -57,7 +115,8 @@ def main():
     start = time.perf_counter()
     for i in range(steps):
         step(i)
-    print(f"{steps * batch / (time.perf_counter() - start):.1f}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{steps * batch / (time.perf_counter() - start):.1f} {rss:.0f}")
 
 
 if __name__ == "__main__":

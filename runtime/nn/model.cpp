@@ -8,6 +8,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "builtin_models.h"
 #include "lower.h"
 #include "tandem/graph/graph.h"
 #include "tandem/ops.h"
@@ -38,20 +39,6 @@ int64_t field(const json& j, const char* key, int64_t lo, int64_t hi, int64_t fa
                     std::to_string(hi) + "]");
   return v;
 }
-
-const char* const builtin_mlp = R"({"name": "mlp", "input": [1, 28, 28], "classes": 10, "layers": [
-  {"type": "linear", "name": "fc1", "out": 256}, {"type": "relu"},
-  {"type": "linear", "name": "fc2", "out": 128}, {"type": "relu"},
-  {"type": "linear", "name": "fc3", "out": 10}]})";
-
-// The CNN of the distributed-training benchmark literature, adapted to 28×28×1 inputs.
-const char* const builtin_cnn = R"({"name": "cnn", "input": [1, 28, 28], "classes": 10, "layers": [
-  {"type": "conv2d", "name": "conv1", "out_channels": 16, "kernel": 3, "pad": 1}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel": 2},
-  {"type": "conv2d", "name": "conv2", "out_channels": 32, "kernel": 3, "pad": 1}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel": 2},
-  {"type": "linear", "name": "fc1", "out": 128}, {"type": "relu"},
-  {"type": "linear", "name": "fc2", "out": 10}]})";
 
 }  // namespace
 
@@ -339,10 +326,12 @@ std::vector<std::string> ModelSpec::layer_names() const {
 }
 
 ModelSpec load_model(const std::string& name_or_path) {
-  if (name_or_path == "mlp") return parse_model(builtin_mlp, "mlp");
-  if (name_or_path == "cnn") return parse_model(builtin_cnn, "cnn");
-  if (access(name_or_path.c_str(), F_OK) != 0)
-    throw Error(ErrorKind::io, "", "model " + name_or_path, "not a built-in model (cnn, mlp) and not a readable file");
+  if (std::optional<ModelSpec> m = builtin_model(name_or_path)) return *m;
+  if (access(name_or_path.c_str(), F_OK) != 0) {
+    std::string names;
+    for (const std::string& n : builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
+    throw Error(ErrorKind::io, "", "model " + name_or_path, "not a built-in model (" + names + ") and not a readable file");
+  }
   return parse_model(read_file(name_or_path, "model " + name_or_path, max_model_json_bytes), name_or_path);
 }
 

@@ -74,6 +74,18 @@ ModelFile parse_model_file(std::string_view bytes, const std::string& origin) {
     }
     file.params.push_back(std::move(w));
   }
+  for (const ParamSpec& b : file.spec.buffers()) {
+    const NamedTensor* t = data.find("buffer:" + b.name);
+    if (t == nullptr) bad(origin, "lacks the buffer " + b.name + " (running statistics)");
+    if (t->dtype != DType::f32 || !(t->shape == b.shape))
+      bad(origin, b.name + " is " + std::string(dtype_name(t->dtype)) + t->shape.str() + ", the model needs f32" +
+                      b.shape.str());
+    if (first_non_finite(t->dtype, t->bytes.data(), static_cast<size_t>(b.shape.numel())) >= 0)
+      bad(origin, "the buffer " + b.name + " holds a non-finite value");
+    NamedTensor v = *t;
+    v.name = b.name;
+    file.buffers.push_back(std::move(v));
+  }
   if (!header.contains("sparsity") && prunable > 0) file.sparsity = static_cast<double>(zeros) / prunable;
   return file;
 }

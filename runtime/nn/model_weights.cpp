@@ -26,11 +26,22 @@ void write_model_file(const std::string& path, Network& net, const InputNorm& no
                           {"sparsity", overall_sparsity(params)}}
                          .dump();
   for (Param* p : params) data.tensors.push_back(NamedTensor::of("param:" + p->name, p->value));
+  for (Param* b : net.buffers()) data.tensors.push_back(NamedTensor::of("buffer:" + b->name, b->value));
   write_checkpoint(path, data);
 }
 
 void load_weights(Network& net, const ModelFile& file) {
-  const std::vector<Param*> params = net.params();
+  const std::vector<Param*> params = net.params(), buffers = net.buffers();
+  if (buffers.size() != file.buffers.size())
+    throw Error(ErrorKind::invalid_argument, "", "load weights",
+                "the network has " + std::to_string(buffers.size()) + " buffers, the file " +
+                    std::to_string(file.buffers.size()));
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    if (buffers[i]->name != file.buffers[i].name || !(buffers[i]->value.shape() == file.buffers[i].shape))
+      throw Error(ErrorKind::invalid_argument, "", "load weights",
+                  "buffer " + buffers[i]->name + " does not match the file's " + file.buffers[i].name);
+    buffers[i]->value.copy_from_host(file.buffers[i].bytes.data());
+  }
   if (params.size() != file.params.size())
     throw Error(ErrorKind::invalid_argument, "", "load weights",
                 "the network has " + std::to_string(params.size()) + " parameters, the file " +

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <map>
+#include <optional>
 #include <set>
 
 #include "lower.h"
@@ -40,6 +42,34 @@ std::pair<ValueId, std::vector<ValueId>> add_training(Lowered& m, const Device& 
   return {loss, graph::differentiate(g, loss, m.params)};
 }
 
+// The first layer whose calls on its device the device's kernels refuse (a core taking only some
+// of its op's calls): the whole graph, at a batch of two, dry-run (tandem/op.h) with zero weights.
+std::optional<std::pair<size_t, std::string>> first_refusal(const ModelSpec& spec, const std::vector<Device>& devices,
+                                                            Purpose purpose) {
+  Lowered m = lower(spec, 2, devices, purpose);
+  const std::vector<ParamSpec> ps = m.param_specs, bs = m.buffer_specs;
+  for (size_t k = 0; k < ps.size(); ++k) m.g.value(m.params[k]).bound = Tensor::zeros(m.g.value(m.params[k]).device, ps[k].shape);
+  for (size_t k = 0; k < bs.size(); ++k) m.g.value(m.buffers[k]).bound = Tensor::zeros(m.g.value(m.buffers[k]).device, bs[k].shape);
+  ValueId labels = graph::no_value;
+  if (purpose == Purpose::training) {
+    add_training(m, devices.back(), 2, static_cast<int>(spec.layers.size()) - 1, &labels);
+  }
+  std::map<DeviceImpl*, Stream> streams;
+  graph::Executor exec(std::move(m.g), [&](const Device& d) -> Stream& {
+    return streams.try_emplace(d.impl(), Stream(d)).first->second;
+  });
+  exec.bind(m.input, Tensor::zeros(exec.graph().value(m.input).device, exec.graph().value(m.input).shape));
+  if (labels != graph::no_value) exec.bind(labels, Tensor::zeros(devices.back(), {2}, DType::i32));
+  const ScopedDryRun dry;
+  for (size_t i = 0; i < exec.graph().nodes(); ++i) try {
+      exec.run(i, i + 1);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::unsupported) throw;
+      return std::make_pair(static_cast<size_t>(exec.graph().node(i).group), e.detail());
+    }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Purpose purpose)
@@ -53,8 +83,20 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Pu
     const Device d = placement.size() == 1 ? placement[0] : placement[i];
     if (!d) throw Error(ErrorKind::invalid_argument, "", "network " + spec.name, "no device for layer " + spec.layers[i].name);
     devices_.push_back(fallback_for(spec, i, d, purpose));
-    if (!streams_.count(devices_.back().impl())) streams_.emplace(devices_.back().impl(), Stream(devices_.back()));
   }
+  // A device that has every kernel may still refuse some calls: those layers go to the CPU too.
+  const bool all_cpu = std::all_of(devices_.begin(), devices_.end(), [](const Device& d) { return d == cpu_device(); });
+  while (!all_cpu) {
+    const auto refused = first_refusal(spec, devices_, purpose);
+    if (!refused) break;
+    const auto [i, why] = *refused;
+    const std::string name = spec.layer_name(i);
+    log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + devices_[i].id(),
+             "layer " + name + " of " + spec.name + " falls back from " + devices_[i].id() + " to cpu:0: " + why);
+    devices_[i] = cpu_device();
+  }
+  for (const Device& d : devices_)
+    if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));
   first_param_.assign(layers + 1, 0);
   for (const ParamSpec& p : spec.params()) {
     const Device d = devices_[p.layer];
@@ -120,10 +162,20 @@ const graph::MemoryPlan& Network::memory_plan() const {
   return last_->exec->plan();
 }
 
-size_t Network::memory_bytes(const Device& d) const {
+size_t Network::activation_bytes(const Device& d) const {
   size_t b = 0;
   for (const Pass* p : {&train_, &eval_})
     if (p->exec) b = std::max(b, p->exec->plan().bytes(d));
+  return b;
+}
+
+void Network::prepare_batch(int64_t batch) {
+  if (purpose_ == Purpose::training) last_ = &prepare(train_, batch, Purpose::training);
+  else last_ = &prepare(eval_, batch, Purpose::inference);
+}
+
+size_t Network::memory_bytes(const Device& d) const {
+  size_t b = activation_bytes(d);
   for (const std::vector<Param>* list : {&params_, &buffers_})
     for (const Param& p : *list)
       for (const Tensor* t : {&p.value, &p.grad, &p.mask})

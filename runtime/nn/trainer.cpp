@@ -41,6 +41,7 @@ struct Trainer::State {
   double epoch_seconds = 0;  // training time of the current epoch so far
   int prune_steps_done = 0;
   std::vector<int64_t> shares;  // the split of a step's samples over the ranks
+  int64_t optimizer_steps = 0;  // the optimizer's step count (Adam's t), at most `step`
 
   json to_json() const {
     return {{"epoch", epoch},
@@ -50,7 +51,8 @@ struct Trainer::State {
             {"epoch_loss_sums", epoch_loss_sums},
             {"epoch_seconds", epoch_seconds},
             {"prune_steps_done", prune_steps_done},
-            {"shares", shares}};
+            {"shares", shares},
+            {"optimizer_steps", optimizer_steps}};
   }
   // A checkpoint's "state", every field checked before any is taken: a crafted or damaged file
   // must not steer the run outside its data (a negative step_in_epoch would index before the
@@ -79,6 +81,8 @@ struct Trainer::State {
     // An epoch ends once its last step is done; a finished run (epoch = epochs) has no steps left.
     st.step_in_epoch = integer("step_in_epoch", 0, st.epoch == epochs ? 0 : steps_per_epoch);
     st.step = integer("step", 0, INT64_MAX);
+    // Absent in checkpoints from before Adam, whose optimizer (SGD) stepped once per step.
+    st.optimizer_steps = j.contains("optimizer_steps") ? integer("optimizer_steps", 0, st.step) : st.step;
     st.epoch_loss_sum = real("epoch_loss_sum");
     if (j.contains("epoch_loss_sums")) {  // absent in checkpoints of one process, and older ones
       const json& v = j["epoch_loss_sums"];
@@ -108,7 +112,11 @@ struct Trainer::State {
 };
 
 Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
-    : config_(std::move(config)), train_(train), test_(test), sgd_(config_.sgd), state_(std::make_unique<State>()) {
+    : config_(std::move(config)),
+      train_(train),
+      test_(test),
+      optimizer_(make_optimizer(config_.sgd)),
+      state_(std::make_unique<State>()) {
   if (config_.epochs < 1) bad_config("epochs must be ≥ 1");
   if (config_.batch < 1) bad_config("batch must be ≥ 1");
   if (config_.accumulate < 1) bad_config("accumulate must be ≥ 1");
@@ -388,7 +396,10 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       } else if (sync_) {
         sync_gradients(grads, static_cast<uint32_t>(st.step));
       }
-      if (config_.sync != TrainConfig::Sync::ps) sgd_.step(*net_, params, grads, lr);
+      if (config_.sync != TrainConfig::Sync::ps) {  // (the parameter server clips and updates in ps_step)
+        if (config_.sgd.clip_norm > 0) clip_grad_norm(*net_, params, grads, config_.sgd.clip_norm);
+        optimizer_->step(*net_, params, grads, lr);
+      }
       if (config_.balance && (st.step + 1) % config_.balance_every == 0) rebalance();
       const float step_loss = static_cast<float>(loss);
       if (!std::isfinite(step_loss)) diverged(st.step, step_loss);
@@ -465,8 +476,15 @@ std::optional<DataFingerprint> fingerprint_from_json(const json& j) {
   }
 }
 
+// The optimizer's settings beyond lr, momentum, weight decay and schedule (added with Adam: a
+// checkpoint from before them was made with OptimizerConfig's defaults).
+json optimizer_json(const OptimizerConfig& c) {
+  return {{"optimizer", optimizer_name(c.kind)}, {"beta1", c.beta1},  {"beta2", c.beta2},
+          {"eps", c.eps},                        {"warmup_steps", c.warmup_steps}, {"clip_norm", c.clip_norm}};
+}
+
 json config_json(const TrainConfig& c, const ModelSpec& spec) {
-  return {
+  json j = {
       {"model", json::parse(spec.to_json())},
       {"seed", c.seed},
       {"batch", c.batch},
@@ -483,6 +501,8 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
       {"compress", c.auto_budget > 0 ? "auto:" + std::to_string(c.auto_budget) : compression::codec_string(c.compress)},
       {"error_feedback", c.error_feedback},
       {"ranks", c.comm ? c.comm->size() : 1}};
+  j.update(optimizer_json(c.sgd));
+  return j;
 }
 
 }  // namespace
@@ -491,7 +511,7 @@ void Trainer::save_checkpoint() {
   // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
   // rank's synchronization state gathered (all ranks call this at the same step).
   std::vector<NamedTensor> sync_state = gather_sync_state();
-  ps_gather_velocity();
+  ps_gather_state();
   state_->epoch_loss_sums.clear();
   if (config_.comm && ranks() > 1)  // bit for bit: the resumed epoch's loss must equal an unbroken one's
     for (int64_t bits : config_.comm->allgather_value(std::bit_cast<int64_t>(state_->epoch_loss_sum)))
@@ -502,6 +522,7 @@ void Trainer::save_checkpoint() {
   CheckpointData data;
   for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
   state_->shares = balancer_->shares();
+  state_->optimizer_steps = optimizer_->steps();
   data.header_json =
       json{{"kind", "checkpoint"},
            {"config", config_json(config_, net_->spec())},
@@ -510,12 +531,15 @@ void Trainer::save_checkpoint() {
            {"state", state_->to_json()}}
           .dump();
   std::vector<Param*> params = net_->params();
-  std::vector<Tensor>& vel = sgd_.velocity(params);
+  const std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
+  const std::vector<std::string> opt_names = optimizer_->state_names();  // "velocity", or "adam_m" and "adam_v"
   for (size_t i = 0; i < params.size(); ++i) {
     data.tensors.push_back(NamedTensor::of("param:" + params[i]->name, params[i]->value));
-    data.tensors.push_back(NamedTensor::of("velocity:" + params[i]->name, vel[i]));
+    for (size_t k = 0; k < opt_names.size(); ++k)
+      data.tensors.push_back(NamedTensor::of(opt_names[k] + ":" + params[i]->name, opt[i][k]));
     if (params[i]->mask) data.tensors.push_back(NamedTensor::of("mask:" + params[i]->name, params[i]->mask));
   }
+  for (Param* b : net_->buffers()) data.tensors.push_back(NamedTensor::of("buffer:" + b->name, b->value));
   // checkpoint.tdm is always a whole checkpoint, the last or the new one: the new one replaces it
   // atomically, and a failed write (full disk, a crash) leaves the last one in place. The one
   // before is kept too, as checkpoint.prev.tdm (a hard link to it).
@@ -561,6 +585,13 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
       bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
                  mine.at(key).dump() + " (resuming would not continue the same trajectory)");
   }
+  const json defaults = optimizer_json(OptimizerConfig{});  // (a named value: items() of a temporary would dangle)
+  for (const auto& [key, fallback] : defaults.items()) {  // absent: older checkpoints
+    const json& then = theirs.contains(key) ? theirs.at(key) : fallback;
+    if (mine.at(key) != then)
+      bad_config("checkpoint " + path + " was made with " + key + " = " + then.dump() + ", this run has " +
+                 mine.at(key).dump() + " (resuming would not continue the same trajectory)");
+  }
   // The same data as the checkpointed run: other data (another --data or --train-subset) would
   // not continue its trajectory.
   if (header.contains("data") && header["data"].is_object()) {
@@ -588,7 +619,8 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
     }
   }
   std::vector<Param*> params = net_->params();
-  std::vector<Tensor>& vel = sgd_.velocity(params);
+  std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
+  const std::vector<std::string> opt_names = optimizer_->state_names();
   auto check = [&](const std::string& name, const Shape& shape) -> const NamedTensor* {
     const NamedTensor* t = data.find(name);
     if (t != nullptr && (!(t->shape == shape) || t->dtype != DType::f32))
@@ -596,11 +628,16 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
                  t->shape.str() + ", the model needs f32" + shape.str());
     return t;
   };
+  std::vector<std::string> roles = {"param:"};
+  for (const std::string& n : opt_names) roles.push_back(n + ":");
   for (Param* p : params)
-    for (const char* role : {"param:", "velocity:"})
+    for (const std::string& role : roles)
       if (check(role + p->name, p->value.shape()) == nullptr)
         bad_config("checkpoint " + path + " lacks tensor " + role + p->name);
   for (Param* p : params) check("mask:" + p->name, p->value.shape());
+  for (Param* b : net_->buffers())
+    if (check("buffer:" + b->name, b->value.shape()) == nullptr)
+      bad_config("checkpoint " + path + " lacks tensor buffer:" + b->name);
   for (const NamedTensor& t : data.tensors)
     if (const int64_t at = first_non_finite(t.dtype, t.bytes.data(), t.bytes.size() / dtype_size(t.dtype)); at >= 0)
       bad("tensor " + t.name + " holds a non-finite value at element " + std::to_string(at));
@@ -612,13 +649,16 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
 
   for (size_t i = 0; i < params.size(); ++i) {
     params[i]->value.copy_from_host(data.find("param:" + params[i]->name)->bytes.data());
-    vel[i].copy_from_host(data.find("velocity:" + params[i]->name)->bytes.data());
+    for (size_t k = 0; k < opt_names.size(); ++k)
+      opt[i][k].copy_from_host(data.find(opt_names[k] + ":" + params[i]->name)->bytes.data());
     if (const NamedTensor* m = data.find("mask:" + params[i]->name)) {
       params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
       params[i]->mask.copy_from_host(m->bytes.data());
     }
   }
+  for (Param* b : net_->buffers()) b->value.copy_from_host(data.find("buffer:" + b->name)->bytes.data());
   *state_ = std::move(st);
+  optimizer_->set_steps(state_->optimizer_steps);
   if (!state_->shares.empty()) balancer_->set_shares(state_->shares);
   pending_origin_ = path;
   pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts

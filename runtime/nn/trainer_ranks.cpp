@@ -2,6 +2,7 @@
 // server's shards, `--compress auto`'s choice, and the synchronization state in checkpoints.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <string>
 #include <utility>
@@ -33,9 +34,10 @@ void Trainer::sync_gradients(const std::vector<const Tensor*>& grads, uint32_t s
 }
 
 // Parameter server, shards colocated with the workers: push (reduce-scatter of the flattened
-// gradients, f32 or half precision: each shard arrives summed at its owner), update (SGD with
-// momentum, weight decay and masks on the shard, exactly as Sgd::step does per parameter), pull
-// (allgather of the shards).
+// gradients, f32 or half precision: each shard arrives summed at its owner), clip (the global
+// norm from every shard's, allreduced), update (the optimizer on each parameter's piece of the
+// shard, with its weight decay, mask and the shard's optimizer state, exactly as
+// Optimizer::step does per parameter), pull (allgather of the shards).
 void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr) {
   collectives::Communicator& comm = *config_.comm;
   Stream& s = net_->stream(params.front()->value.device());
@@ -51,13 +53,32 @@ void Trainer::ps_step(const std::vector<Param*>& params, const std::vector<const
     comm.reduce_scatter(s, ps.flat, ps.grad);
   }
   ops::scale(s, 1.0f / static_cast<float>(ranks()), ps.grad);
-  ops::mul(s, ps.grad, ps.mask, ps.grad);
-  ops::scale(s, sgd_.config().momentum, ps.velocity);
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::mul(s, ps.decay, ps.weights, ps.grad);  // weight decay, prunable parameters only
-  ops::axpy(s, 1.0f, ps.grad, ps.velocity);
-  ops::axpy(s, -lr, ps.velocity, ps.weights);
-  ops::mul(s, ps.weights, ps.mask, ps.weights);
+  if (config_.sgd.clip_norm > 0) {
+    // ‖g‖² of this shard (masked, as the update will see it; padding is zero), summed over the
+    // shards: every rank scales its shard by the same factor.
+    ops::mul(s, ps.grad, ps.mask, ps.grad);
+    constexpr int64_t chunk = int64_t{1} << 16;
+    Tensor partial = Tensor::empty(ps.grad.device(), {(ps.shard + chunk - 1) / chunk});
+    ops::chunk_norm2(s, ps.grad, partial, {chunk});
+    double sq = 0;
+    for (float r : partial.to_f32()) sq += static_cast<double>(r) * static_cast<double>(r);
+    Tensor total = Tensor::from_vector(cpu_device(), {1}, std::vector<float>{static_cast<float>(sq)});
+    Stream host(cpu_device());
+    comm.allreduce(host, total, total);
+    const double norm = std::sqrt(static_cast<double>(total.to_f32()[0]));
+    if (norm > static_cast<double>(config_.sgd.clip_norm))
+      ops::scale(s, static_cast<float>(static_cast<double>(config_.sgd.clip_norm) / norm), ps.grad);
+  }
+  optimizer_->advance();
+  std::vector<Tensor> state(ps.state.size());
+  for (const PsShard::Segment& seg : ps.segments) {
+    const Param& p = *params[seg.param];
+    const int64_t n = seg.end - seg.begin;
+    for (size_t k = 0; k < state.size(); ++k) state[k] = ps_view(ps.state[k], seg.begin, n);
+    optimizer_->update(s, ps_view(ps.weights, seg.begin, n), ps_view(ps.grad, seg.begin, n), state,
+                       p.mask ? ps_view(ps.mask, seg.begin, n) : Tensor(), p.prunable ? config_.sgd.weight_decay : 0.0f,
+                       lr);
+  }
   comm.allgather(s, ps.weights, ps.flat);  // pull
   for (size_t i = 0; i < params.size(); ++i)
     ops::cast(s, ps_view(ps.flat, ps.offsets[i], params[i]->value.numel()),
@@ -70,9 +91,9 @@ Tensor Trainer::ps_view(const Tensor& flat, int64_t at, int64_t n) {
   return Tensor(flat.buffer(), {n}, DType::f32, flat.offset() + static_cast<size_t>(at) * 4);
 }
 
-// This rank's shard of the flattened weights, masks and weight-decay factors, from the
-// parameters, and at first of the velocities, from the optimizer's (zero on a fresh start, the
-// checkpoint's on a resume). Called again after pruning changes weights and masks.
+// This rank's shard of the flattened weights and masks, from the parameters, and at first of
+// the optimizer's state, from the optimizer's (zero on a fresh start, the checkpoint's on a
+// resume). Called again after pruning changes weights and masks.
 void Trainer::ps_load(const std::vector<Param*>& params) {
   const Device d = params.front()->value.device();
   Stream& s = net_->stream(d);
@@ -89,6 +110,12 @@ void Trainer::ps_load(const std::vector<Param*>& params) {
       ps_->half = Tensor::empty(d, {ps_->padded}, h);
       ps_->half_shard = Tensor::empty(d, {ps_->shard}, h);
     }
+    const int64_t mine = rank() * ps_->shard;
+    for (size_t i = 0; i < params.size(); ++i) {  // each parameter's piece of [mine, mine + shard)
+      const int64_t begin = std::max(ps_->offsets[i], mine);
+      const int64_t end = std::min(ps_->offsets[i] + params[i]->value.numel(), mine + ps_->shard);
+      if (begin < end) ps_->segments.push_back({i, begin - mine, end - mine});
+    }
   }
   PsShard& ps = *ps_;
   const int64_t mine = rank() * ps.shard;
@@ -99,13 +126,12 @@ void Trainer::ps_load(const std::vector<Param*>& params) {
     ops::cast(s, ps_view(full, mine, ps.shard), out);
     return out;
   };
-  const std::vector<Tensor>& vel = sgd_.velocity(params);
   ps.weights = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, params[i]->value.reshape({v.numel()}), v); });
-  if (!ps.velocity)  // the shard's own from then on
-    ps.velocity = shard_of([&](size_t i, const Tensor& v) { ops::cast(s, vel[i].reshape({v.numel()}), v); });
-  ps.decay = shard_of([&](size_t i, const Tensor& v) {
-    if (params[i]->prunable) ops::fill(s, v, sgd_.config().weight_decay);
-  });
+  if (ps.state.empty()) {  // the shard's own from then on
+    const std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
+    for (size_t k = 0; k < optimizer_->state_names().size(); ++k)
+      ps.state.push_back(shard_of([&](size_t i, const Tensor& v) { ops::cast(s, opt[i][k].reshape({v.numel()}), v); }));
+  }
   ps.mask = shard_of([&](size_t i, const Tensor& v) {
     if (params[i]->mask)
       ops::cast(s, params[i]->mask.reshape({v.numel()}), v);
@@ -114,16 +140,18 @@ void Trainer::ps_load(const std::vector<Param*>& params) {
   });
 }
 
-// The sharded velocities gathered into the optimizer's (what checkpoints save). Collective.
-void Trainer::ps_gather_velocity() {
+// The sharded optimizer state gathered into the optimizer's (what checkpoints save). Collective.
+void Trainer::ps_gather_state() {
   if (!ps_) return;
   std::vector<Param*> params = net_->params();
   Stream& s = net_->stream(params.front()->value.device());
-  Tensor all = Tensor::empty(ps_->velocity.device(), {ps_->padded});
-  config_.comm->allgather(s, ps_->velocity, all);
-  std::vector<Tensor>& vel = sgd_.velocity(params);
-  for (size_t i = 0; i < params.size(); ++i)
-    ops::cast(s, ps_view(all, ps_->offsets[i], vel[i].numel()), vel[i].reshape({vel[i].numel()}));
+  std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
+  for (size_t k = 0; k < ps_->state.size(); ++k) {
+    Tensor all = Tensor::empty(ps_->state[k].device(), {ps_->padded});
+    config_.comm->allgather(s, ps_->state[k], all);
+    for (size_t i = 0; i < params.size(); ++i)
+      ops::cast(s, ps_view(all, ps_->offsets[i], opt[i][k].numel()), opt[i][k].reshape({opt[i][k].numel()}));
+  }
 }
 
 // Every rank's compute seconds per sample since the last call, gathered (the same numbers on

@@ -147,7 +147,11 @@ const OpDesc& find_op(std::string_view name) {
 
 namespace {
 thread_local OpObserver* observer = nullptr;
+thread_local bool dry_run = false;
 }  // namespace
+
+ScopedDryRun::ScopedDryRun() : previous_(dry_run) { dry_run = true; }
+ScopedDryRun::~ScopedDryRun() { dry_run = previous_; }
 
 void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tensor*> in,
               std::initializer_list<const Tensor*> out, const void* params) {
@@ -160,6 +164,7 @@ void dispatch(Stream& stream, const OpDesc& op, std::initializer_list<const Tens
   if (kernel == nullptr) call.unsupported("not implemented on this device");
   if (kernel->unsupported != nullptr)
     if (const char* why = kernel->unsupported(call)) call.unsupported(why);
+  if (dry_run) return;
   faults::point(faults::Site::launch, device.id(), op.name);
   if (observer == nullptr) return kernel->run(call);
   observer->before(stream, call);

@@ -83,10 +83,16 @@ const std::vector<Row>& table() {
       {"train", "--batch", Kind::number, {"0", "1048577"}},
       {"train", "--accumulate", Kind::number, {"0", "4097"}},
       {"train", "--chunk", Kind::number, {"0"}},
+      {"train", "--optimizer", Kind::choice, {"", "lamb", "Adam", "adam,sgd"}},
       {"train", "--lr", Kind::number, {"0", "-0.1", "1001"}},
       {"train", "--momentum", Kind::number, {"-0.1", "1"}},
+      {"train", "--beta1", Kind::number, {"-0.1", "1", "1.5"}},
+      {"train", "--beta2", Kind::number, {"-0.001", "1"}},
+      {"train", "--adam-eps", Kind::number, {"0", "-1e-8", "2"}},
       {"train", "--weight-decay", Kind::number, {"-1", "2"}},
       {"train", "--schedule", Kind::choice, {"linear", ""}},
+      {"train", "--warmup-steps", Kind::number, {"-1", "1.5", "1e12"}},
+      {"train", "--clip-norm", Kind::number, {"-1", "1e10"}},
       {"train", "--seed", Kind::number, {"-1", "1.5"}},
       {"train", "--prune", Kind::choice, {"", "magnitude:1.5", "magnitude:nan", "3:4"}},
       {"train", "--prune-at", Kind::number, {"-1"}},
@@ -120,6 +126,7 @@ const std::vector<Row>& table() {
       {"calibrate", "--batches", Kind::number, {"0", "99999999", "2,x"}},
       {"calibrate", "--repeats", Kind::number, {"0", "1001"}},
       {"calibrate", "--profile", Kind::output_file},
+      {"model", "--model", Kind::input},
       {"compare", "--model", Kind::input},
       {"compare", "--devices", Kind::device, {"nosuch:0"}},
       {"compare", "--batch", Kind::number, {"0", "1,,4", "1,x", "2000000"}},
@@ -143,6 +150,7 @@ std::vector<std::string> quick_args(const std::string& command, const Targets& t
   const std::string profile = t.at("profile.json");
   if (command == "train") return {"--model", "mlp", "--epochs", "1", "--train-subset", "64", "--test-subset", "64"};
   if (command == "bench") return {"--seconds", "0.001"};
+  if (command == "model") return {"--model", "mlp"};
   if (command == "plan") return {"--model", "mlp", "--devices", "cpu:0", "--profile", profile};
   if (command == "calibrate")
     return {"--models", "mlp", "--batches", "1", "--repeats", "1", "--devices", "cpu:0", "--profile", profile};
@@ -199,7 +207,7 @@ TEST(OptionTable, CoversEveryOption) {
   for (const Row& r : table()) listed.insert({r.command, r.option});
   std::vector<std::pair<std::string, const CLI::App*>> commands = {{"", app.get()}};
   for (const CLI::App* sub : app->get_subcommands([](CLI::App*) { return true; })) commands.emplace_back(sub->get_name(), sub);
-  EXPECT_EQ(commands.size(), 8u) << "a new subcommand: give its options rows";
+  EXPECT_EQ(commands.size(), 9u) << "a new subcommand: give its options rows";
   for (const auto& [name, cmd] : commands)
     for (const CLI::Option* opt : cmd->get_options()) {
       if (opt->get_expected_min() == 0) continue;  // a flag: no value to check
@@ -237,6 +245,10 @@ TEST(OptionTable, RangesReadPlainly) {
   const Targets t;
   EXPECT_EQ(run({"train", "--lr", Kind::number}, "inf", t),
             "parse: --lr: expected a finite number in (0, 1000], not inf");
+  EXPECT_EQ(run({"train", "--beta2", Kind::number}, "1", t),
+            "parse: --beta2: expected a finite number in [0, 1), not 1");
+  EXPECT_EQ(run({"train", "--optimizer", Kind::choice}, "lamb", t),
+            "parse: --optimizer: unknown optimizer 'lamb' (sgd, adam, adamw)");
   EXPECT_EQ(run({"train", "--comm-timeout", Kind::number}, "nan", t),
             "parse: --comm-timeout: expected a finite number in [0.1, 86400], not nan");
   EXPECT_EQ(run({"train", "--train-subset", Kind::number}, "0", t),

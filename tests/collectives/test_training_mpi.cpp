@@ -214,6 +214,45 @@ TEST(DataParallel, ParameterServerEqualsAllreduce) {
   test::expect_error([&] { Trainer(bad, train_set(), test_set()); }, {"--sync ps"});
 }
 
+// The parameter server runs the trainer's optimizer: AdamW with warm-up and clipping on the
+// shards (Adam's moments sharded, the clipping norm summed over the shards) equals allreduce, and
+// a run resumed from its checkpoint (the moments gathered into it) continues it bit for bit.
+TEST(DataParallel, ParameterServerAdamWEqualsAllreduce) {
+  auto comm = collectives::mpi_world();
+  const std::string dir = empty_checkpoint_dir(*comm, "tandem-mpi-ps-adamw");
+  TrainConfig c;
+  c.model = "mlp";
+  c.epochs = 1;
+  c.max_steps = 8;
+  c.comm = comm;
+  c.batch = 16;
+  c.sgd.kind = OptimizerKind::adamw;
+  c.sgd.lr = 2e-3f;
+  c.sgd.weight_decay = 0.01f;
+  c.sgd.warmup_steps = 3;
+  c.sgd.clip_norm = 0.5f;
+  Trainer ar(c, train_set(), test_set());
+  ar.run();
+  TrainConfig ps = c;
+  ps.sync = TrainConfig::Sync::ps;
+  Trainer server(ps, train_set(), test_set());
+  server.run();
+  const auto a = weights(ar), b = weights(server);
+  for (size_t i = 0; i < a.size(); ++i) test::expect_close(b[i], a[i], 1e-5, 1e-4, "parameter " + std::to_string(i));
+  TrainConfig first = ps;
+  first.checkpoint_dir = dir;
+  first.max_steps = 5;
+  Trainer(first, train_set(), test_set()).run();
+  comm->barrier();
+  TrainConfig second = first;
+  second.max_steps = 8;
+  second.resume = true;
+  Trainer resumed(second, train_set(), test_set());
+  resumed.run();
+  const auto r = weights(resumed);
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_EQ(r[i], b[i]) << "parameter " << i << " differs after resuming";
+}
+
 // --compress auto: every bucket gets a codec within the error budget, the same on every rank,
 // and training goes on learning with them.
 TEST(DataParallel, CompressAutoChoosesWithinBudgetOnEveryRank) {

@@ -147,6 +147,29 @@ TEST(Model, GraphDescriptionsSortBranchesAndRoundTrip) {
   EXPECT_EQ(cnn.layers[1].inputs, (std::vector<std::string>{"conv1"}));
 }
 
+int64_t count(const std::vector<ParamSpec>& ps) {
+  int64_t n = 0;
+  for (const ParamSpec& p : ps) n += p.shape.numel();
+  return n;
+}
+
+// The residual and depthwise-separable built-ins, counted by hand from their definitions.
+TEST(Model, ResNet20AndMobileNetHaveTheirParameterCounts) {
+  const ModelSpec r = load_model("resnet20");
+  EXPECT_EQ(count(r.params()), 272186);
+  EXPECT_EQ(r.buffers().size(), 2u * 21);  // running mean and variance of 1 + 18 + 2 batch norms
+  EXPECT_EQ(r.shapes().back(), (Shape{10}));
+  const ModelSpec m = load_model("mobilenet");
+  EXPECT_EQ(count(m.params()), 136202);
+  for (const ModelSpec& s : {r, m}) EXPECT_EQ(parse_model(s.to_json()).to_json(), s.to_json());
+  // Stage 3 of the ResNet runs at 7x7, with a projection shortcut into its first block.
+  const auto shapes = r.shapes();
+  for (size_t i = 0; i < r.layers.size(); ++i)
+    if (r.layers[i].name == "layer3.0.shortcut") {
+      EXPECT_EQ(shapes[i], (Shape{64, 7, 7}));
+    }
+}
+
 TEST(Model, BadGraphsNameTheNode) {
   auto expect = [](const std::string& nodes, const std::string& fragment) {
     test::expect_error(

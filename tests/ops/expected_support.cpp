@@ -3,8 +3,9 @@
 // a listed refusal that no longer happens (BackendOps), so the table stays exactly true.
 //
 // cpu, opencl, cuda: nothing (every case ran on an H200, BENCHMARKS.md "CUDA and NCCL").
-// (The cases of batchnorm_*, global_avgpool_*, avgpool2d_*, dropout_* and of grouped and dilated
-// convolutions were added later: their CUDA kernels compile here but have not yet run on a GPU.)
+// (The cases of batchnorm_*, global_avgpool_*, avgpool2d_*, dropout_*, adam_update and of grouped
+// and dilated convolutions were added later: their CUDA kernels compile here but have not yet run
+// on a GPU.)
 // fpga-xrt: not in the op suites (no card here; the driver's own tests are hls/xrt/tests/).
 #include <string>
 #include <string_view>
@@ -55,6 +56,7 @@ const std::vector<ExpectedRefusal>& table() {
       {DeviceKind::fpga_sim, "global_avgpool_backward", "", no_core},
       {DeviceKind::fpga_sim, "dropout_forward", "", no_core},
       {DeviceKind::fpga_sim, "dropout_backward", "", no_core},
+      {DeviceKind::fpga_sim, "adam_update", "", no_core},
       // "f16" matches bf16 too: both are storage types the f32 cores do not read.
       {DeviceKind::fpga_sim, "gemm", "f16", f32_core},
       {DeviceKind::fpga_sim, "axpy", "f16", f32_core},

@@ -283,6 +283,22 @@ Host dropout(const Host& x, const DropoutParams& p) {
   return y;
 }
 
+void adam(const Host& g, Host& w, Host& m, Host& v, double lr, double beta1, double beta2, double eps, double wd,
+          bool decoupled, int64_t t) {
+  for (int64_t i = 0; i < g.numel(); ++i) {
+    double gi = g.v[i], wi = w.v[i];
+    if (decoupled)
+      wi -= lr * wd * wi;
+    else
+      gi += wd * wi;
+    const double mi = beta1 * m.v[i] + (1 - beta1) * gi, vi = beta2 * v.v[i] + (1 - beta2) * gi * gi;
+    const double m_hat = mi / (1 - std::pow(beta1, double(t))), v_hat = vi / (1 - std::pow(beta2, double(t)));
+    w.v[i] = static_cast<float>(wi - lr * m_hat / (std::sqrt(v_hat) + eps));
+    m.v[i] = static_cast<float>(mi);
+    v.v[i] = static_cast<float>(vi);
+  }
+}
+
 Host global_avgpool_forward(const Host& x) {
   const int64_t planes = x.shape[0] * x.shape[1], hw = x.shape[2] * x.shape[3];
   Host y{Shape{x.shape[0], x.shape[1]}, std::vector<float>(static_cast<size_t>(planes))};

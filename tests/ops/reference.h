@@ -43,6 +43,12 @@ Host global_avgpool_backward(const Host& dy, const Shape& x_shape);
 /// x·1/(1 − p) where random_uniform(key, i) ≥ p, else 0 (the backward pass is the same map of dy).
 Host dropout(const Host& x, const DropoutParams& p);
 
+/// One Adam (decoupled = false: weight decay added to the gradient) or AdamW (decoupled: w ←
+/// w − lr·wd·w) step t ≥ 1 from the textbook formulas in double: m ← β1·m + (1 − β1)·g,
+/// v ← β2·v + (1 − β2)·g², w ← w − lr·m̂/(√v̂ + eps), m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t).
+void adam(const Host& g, Host& w, Host& m, Host& v, double lr, double beta1, double beta2, double eps, double wd,
+          bool decoupled, int64_t t);
+
 /// Training batch normalization: its output and the statistics it saves and updates.
 struct BatchNormTrain {
   Host y, save_mean, save_invstd, running_mean, running_var;

@@ -324,6 +324,38 @@ void add_dropout_cases(std::vector<OpCase>& cases) {
   }
 }
 
+// Adam and AdamW against the textbook formulas in double (the reference), early steps (where
+// bias correction matters most) and late ones, with and without weight decay, and moments of
+// every size (a zero v where eps dominates).
+void add_optimizer_cases(std::vector<OpCase>& cases) {
+  struct A {
+    Shape s;
+    float wd;
+    bool decoupled;
+    int64_t t;
+  };
+  for (const A& a : {A{{1}, 0.0f, false, 1}, A{{3, 5, 7}, 0.01f, false, 2}, A{{1000}, 0.05f, true, 1},
+                     A{{1000}, 0.0f, true, 7}, A{{70001}, 0.1f, true, 1000}, A{{64, 32, 3, 3}, 0.02f, false, 30}}) {
+    const std::string name = "adam_update/" + a.s.str() + (a.decoupled ? "_adamw" : "_adam") + "_wd" +
+                             std::to_string(int(a.wd * 100)) + "_t" + std::to_string(a.t);
+    cases.push_back({name, &opdesc::adam_update, [a](const Device& d, Stream& st) {
+                       const float lr = 3e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+                       const ref::Host g = ref::random(a.s, 111), w0 = ref::random(a.s, 112);
+                       ref::Host m = ref::random(a.s, 113, -0.1f, 0.1f), v = ref::random(a.s, 114, 0.0f, 0.01f);
+                       if (a.t == 1) std::fill(m.v.begin(), m.v.end(), 0.0f), std::fill(v.v.begin(), v.v.end(), 0.0f);
+                       v.v[0] = 0.0f;  // √v = 0: eps alone keeps the step finite
+                       Tensor G = up(d, g), W = up(d, w0), M = up(d, m), V = up(d, v);
+                       ref::Host w = w0;
+                       ref::adam(g, w, m, v, lr, beta1, beta2, eps, a.wd, a.decoupled, a.t);
+                       ops::adam_update(st, G, W, M, V, adam_params(lr, beta1, beta2, eps, a.wd, a.decoupled, a.t));
+                       expect_close(down(M).v, m.v, 1e-7, 1e-6, "adam_update m");
+                       expect_close(down(V).v, v.v, 1e-9, 1e-6, "adam_update v");
+                       expect_close(down(W).v, w.v, 1e-6, 1e-6, "adam_update w");
+                       EXPECT_EQ(down(G).v, g.v) << "adam_update wrote its gradient";
+                     }});
+  }
+}
+
 void add_loss_cases(std::vector<OpCase>& cases) {
   for (const Shape& s : {Shape{1, 10}, Shape{7, 3}, Shape{64, 10}, Shape{5, 1000}}) {
     auto labels = [s] {
@@ -455,6 +487,7 @@ const std::vector<OpCase>& all_cases() {
     add_global_avgpool_cases(c);
     add_batchnorm_cases(c);
     add_dropout_cases(c);
+    add_optimizer_cases(c);
     add_loss_cases(c);
     add_elementwise_cases(c);
     add_codec_primitive_cases(c);
@@ -606,6 +639,29 @@ TEST(BackendOpsValidation, LayerOpsRefuseBadCalls) {
       },
       inv, {"global_avgpool_forward", "channels is 3, expected 2"});
   expect_error([&] { ops::dropout_forward(s, px, px, {1.5f, {}}); }, inv, {"dropout_forward", "p must be in [0, 1]"});
+  // Adam: g, w, m, v of one shape, all f32, none the same view; its scalars from adam_params.
+  Tensor g = Tensor::zeros(cpu, {4}), aw = Tensor::zeros(cpu, {4}), am = Tensor::zeros(cpu, {4}),
+         av = Tensor::zeros(cpu, {5});
+  const AdamParams ap = adam_params(1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, false, 1);
+  expect_error([&] { ops::adam_update(s, g, aw, am, av, ap); }, inv,
+               {"adam_update", "g f32[4] and v f32[5]: shapes differ"});
+  expect_error([&] { ops::adam_update(s, g, aw, am, am, ap); }, inv, {"adam_update", "overlaps"});
+  expect_error([&] { ops::adam_update(s, g, aw, am, Tensor::zeros(cpu, {4}, DType::f16), ap); }, inv,
+               {"adam_update", "expected dtype f32"});
+  expect_error([&] { adam_params(1e-3f, 1.0f, 0.999f, 1e-8f, 0.0f, false, 1); }, inv, {"beta1 must be in [0, 1)"});
+  expect_error([&] { adam_params(1e-3f, 0.9f, 0.999f, 0.0f, 0.0f, false, 1); }, inv, {"eps must be"});
+  expect_error([&] { adam_params(1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, false, 0); }, inv, {"step count starts at 1"});
+  // Bias correction as PyTorch derives it, in double from the f32 settings: t = 1 gives
+  // step_size = lr/(1 − β1) and bias2_sqrt = √(1 − β2); t = 3, lr/(1 − β1³) and √(1 − β2³).
+  EXPECT_EQ(ap.step_size, static_cast<float>(double(1e-3f) / (1.0 - double(0.9f))));
+  EXPECT_EQ(ap.bias2_sqrt, static_cast<float>(std::sqrt(1.0 - double(0.999f))));
+  const AdamParams w3 = adam_params(0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, true, 3);
+  EXPECT_EQ(w3.step_size, static_cast<float>(double(0.1f) / (1.0 - std::pow(double(0.9f), 3))));
+  EXPECT_EQ(w3.bias2_sqrt, static_cast<float>(std::sqrt(1.0 - std::pow(double(0.999f), 3))));
+  EXPECT_EQ(w3.decay, static_cast<float>(1.0 - double(0.1f) * double(0.01f)));
+  EXPECT_EQ(w3.l2, 0.0f);
+  EXPECT_EQ(adam_params(0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, false, 3).l2, 0.01f);
+  EXPECT_EQ(adam_params(0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, false, 3).decay, 1.0f);
 }
 
 }  // namespace

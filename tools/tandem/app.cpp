@@ -32,6 +32,7 @@ std::unique_ptr<CLI::App> make_app() {
   add_plan_command(*app);
   add_calibrate_command(*app);
   add_compare_command(*app);
+  add_model_command(*app);
   return app;
 }
 

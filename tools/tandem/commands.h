@@ -25,6 +25,7 @@ void add_topo_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_model_command(CLI::App& app);
 
 /// "all", or comma-separated device ids ("cpu:0,opencl:0"); Error naming an unknown one.
 std::vector<Device> parse_device_list(const std::string& text);

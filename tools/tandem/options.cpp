@@ -9,6 +9,7 @@
 #include "tandem/compression/codec.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/nn/model.h"
 #include "tandem/nn/optimizer.h"
 #include "tandem/nn/placement.h"
 #include "tandem/nn/prune.h"
@@ -19,7 +20,9 @@ namespace {
 // A bound as a person writes it: 1e+09, 0.001, 65536 (never 300 digits).
 std::string show(double v) { return fmt("%g", v); }
 
-std::string range_text(Range r) { return std::string(r.lo_open ? "(" : "[") + show(r.lo) + ", " + show(r.hi) + "]"; }
+std::string range_text(Range r) {
+  return std::string(r.lo_open ? "(" : "[") + show(r.lo) + ", " + show(r.hi) + (r.hi_open ? ")" : "]");
+}
 
 // The number in `text`, or NaN when it is not one (trailing characters included).
 double parse_number(const std::string& text) {
@@ -36,7 +39,8 @@ CLI::Validator number(Range r) {
   return CLI::Validator(
       [r](std::string& text) -> std::string {
         const double v = parse_number(text);
-        const bool inside = std::isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && v <= r.hi;
+        const bool inside =
+            std::isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
         return inside ? "" : "expected a finite number in " + range_text(r) + ", not " + (text.empty() ? "\"\"" : text);
       },
       "NUMBER in " + range_text(r));
@@ -120,9 +124,13 @@ CLI::Validator model_source() {
   const CLI::Validator file = input_file();
   return CLI::Validator(
       [file](std::string& name) -> std::string {
-        if (name == "cnn" || name == "mlp") return "";
+        std::string names;
+        for (const std::string& n : nn::builtin_model_names()) {
+          if (name == n) return "";
+          names += (names.empty() ? "" : ", ") + n;
+        }
         const std::string why = file(name);
-        return why.empty() ? "" : "not a built-in model (cnn, mlp) and not a model file: " + why;
+        return why.empty() ? "" : "not a built-in model (" + names + ") and not a model file: " + why;
       },
       "MODEL");
 }
@@ -156,6 +164,10 @@ CLI::Validator codec_spec(bool allow_auto) {
 
 CLI::Validator schedule_spec() {
   return parsed_by([](const std::string& t) { nn::parse_schedule(t); }, "SCHEDULE");
+}
+
+CLI::Validator optimizer_spec() {
+  return parsed_by([](const std::string& t) { nn::parse_optimizer(t); }, "OPTIMIZER");
 }
 
 CLI::Validator pins_spec() {

@@ -9,10 +9,12 @@
 
 namespace tandem::cli {
 
-/// The bounds of a number option: [lo, hi], or (lo, hi] with `lo_open` (a learning rate > 0).
+/// The bounds of a number option: [lo, hi], or open at lo with `lo_open` (a learning rate > 0),
+/// at hi with `hi_open` (Adam's β < 1).
 struct Range {
   double lo, hi;
   bool lo_open = false;
+  bool hi_open = false;
 };
 
 /// A finite number within `r`: "expected a finite number in (0, 10], not nan".
@@ -37,6 +39,7 @@ CLI::Validator non_empty();
 CLI::Validator prune_spec();
 CLI::Validator codec_spec(bool allow_auto);
 CLI::Validator schedule_spec();
+CLI::Validator optimizer_spec();  ///< sgd, adam or adamw
 CLI::Validator pins_spec();
 CLI::Validator bucket_spec();
 

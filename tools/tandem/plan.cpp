@@ -128,6 +128,25 @@ void run(const PlanOptions& o) {
   t.print();
   std::printf("predicted step: %.3f ms\n", p.total_seconds * 1e3);
 
+  // Peak training memory per device on the plan: the memory planner's activations (reused by
+  // liveness, in place where the ops allow) plus parameters, gradients and masks.
+  {
+    std::vector<Device> placement;
+    for (int d : p.device) placement.push_back(devs[static_cast<size_t>(d)]);
+    nn::Network net(spec, placement);
+    net.prepare_batch(o.batch);
+    Table mem({"device", "activations MiB", "unplanned MiB", "peak MiB"});
+    j["memory"] = nlohmann::json::object();
+    for (const Device& d : devs) {
+      const double act = static_cast<double>(net.activation_bytes(d)), peak = static_cast<double>(net.memory_bytes(d));
+      const double unplanned = static_cast<double>(net.memory_plan().unplanned_bytes(net.graph(), d));
+      mem.add({d.id(), fmt("%.2f", act / 1048576), fmt("%.2f", unplanned / 1048576), fmt("%.2f", peak / 1048576)});
+      j["memory"][d.id()] = {{"activation_bytes", act}, {"unplanned_activation_bytes", unplanned}, {"peak_bytes", peak}};
+    }
+    std::printf("peak training memory per device (planned; unplanned: every activation its own buffer):\n");
+    mem.print();
+  }
+
   if (o.check) {  // the plan and each device alone: predicted vs measured
     Table c({"placement", "predicted ms", "measured ms", "error", "timing"});
     j["check"] = nlohmann::json::array();
@@ -176,7 +195,7 @@ void add_plan_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("plan", "Show where each layer would run (cost-model placement) and the predicted times");
   auto o = std::make_shared<PlanOptions>();
-  cmd->add_option("--model", o->model, "cnn, mlp or a model JSON file")->capture_default_str()->check(model_source());
+  cmd->add_option("--model", o->model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")->capture_default_str()->check(model_source());
   cmd->add_option("--devices", o->devices, "devices to place on (comma-separated ids) or all")->capture_default_str();
   cmd->add_option("--place", o->place, "pins, e.g. conv1=fpga-sim:0,fc*=cpu")->check(pins_spec());
   cmd->add_option("--batch", o->batch, "samples per step")->capture_default_str()->check(whole(1, 1 << 20));

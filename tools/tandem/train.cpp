@@ -28,6 +28,8 @@ namespace {
 struct TrainOptions {
   nn::TrainConfig config;
   std::string data = nn::default_fashion_mnist_dir, device = "cpu:0", prune = "none", schedule = "cosine";
+  std::string optimizer = "sgd";
+  bool lr_given = false;  // --lr on the command line (else adam and adamw take PyTorch's 1e-3)
   std::string metrics, export_path, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
   double target_accuracy = 0.9;
@@ -193,6 +195,8 @@ void run(TrainOptions& o) {
     return pc;
   }();
   o.config.sgd.schedule = nn::parse_schedule(o.schedule);
+  o.config.sgd.kind = nn::parse_optimizer(o.optimizer);
+  if (o.config.sgd.kind != nn::OptimizerKind::sgd && !o.lr_given) o.config.sgd.lr = 1e-3f;
   if (o.compress == "auto" || o.compress.starts_with("auto:")) {
     o.config.auto_budget = o.compress.size() > 5 ? std::strtod(o.compress.c_str() + 5, nullptr) : 0.05;
   } else {
@@ -212,12 +216,17 @@ void run(TrainOptions& o) {
                 o.config.bucket_bytes ? fmt("%.2f MB", o.config.bucket_bytes / 1048576.0).c_str() : "auto size");
   }
   std::printf(
-      "training %s on %s%s: %lld train / %lld test samples, batch %lld x %d, %d epochs, lr %g (%s), prune %s, "
-      "compress %s%s\n",
+      "training %s on %s%s: %lld train / %lld test samples, batch %lld x %d, %d epochs, %s, lr %g (%s%s), "
+      "%sprune %s, compress %s%s\n",
       trainer.network().spec().name.c_str(), o.device.c_str(),
       ranks > 1 ? (" x " + std::to_string(ranks) + " ranks (MPI)").c_str() : "", static_cast<long long>(train.count),
       static_cast<long long>(test.count), static_cast<long long>(o.config.batch), o.config.accumulate, o.config.epochs,
-      o.config.sgd.lr, o.schedule.c_str(), o.prune.c_str(), compression::codec_string(o.config.compress).c_str(),
+      o.optimizer.c_str(), o.config.sgd.lr, o.schedule.c_str(),
+      o.config.sgd.warmup_steps > 0
+          ? fmt(" after %lld warm-up steps", static_cast<long long>(o.config.sgd.warmup_steps)).c_str()
+          : "",
+      o.config.sgd.clip_norm > 0 ? fmt("gradients clipped to norm %g, ", o.config.sgd.clip_norm).c_str() : "",
+      o.prune.c_str(), compression::codec_string(o.config.compress).c_str(),
       o.config.error_feedback ? " + error feedback" : "");
   std::ofstream metrics;
   if (!o.metrics.empty()) {
@@ -311,6 +320,12 @@ void run(TrainOptions& o) {
                  fmt("%.1fx", stats.back().compression_ratio),
                  ranks > 1 ? fmt("%.1f%%", 100 * comm / std::max(1e-9, seconds)) : "-"});
     summary.print();
+    std::string mem;
+    for (const Device& d : trainer.network().layer_devices())
+      if (mem.find(d.id()) == std::string::npos)
+        mem += (mem.empty() ? "" : ", ") + d.id() + " " +
+               fmt("%.1f MiB", static_cast<double>(trainer.network().memory_bytes(d)) / 1048576);
+    std::printf("peak memory (planned: parameters, gradients and the larger pass's activations): %s\n", mem.c_str());
   }
   if (!trainer.codec_choices().empty()) {
     std::printf("\ncompress auto (relative error budget %g; chosen on the first step's gradients):\n",
@@ -335,7 +350,7 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (Fashion-MNIST by default), optionally pruned");
   auto o = std::make_shared<TrainOptions>();
   nn::TrainConfig& c = o->config;
-  cmd->add_option("--model", c.model, "cnn, mlp or a model JSON file")->capture_default_str()->check(model_source());
+  cmd->add_option("--model", c.model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")->capture_default_str()->check(model_source());
   cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")->capture_default_str()->check(CLI::ExistingDirectory);
   cmd->add_option("--device", o->device,
                   "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
@@ -355,12 +370,37 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--chunk", c.chunk, "most samples per forward/backward pass (larger batches are split)")
       ->capture_default_str()
       ->check(whole(1, 1 << 20));
-  cmd->add_option("--lr", c.sgd.lr, "learning rate")->capture_default_str()->check(number({0, 1000, true}));
-  cmd->add_option("--momentum", c.sgd.momentum, "momentum")->capture_default_str()->check(number({0, 0.999}));
-  cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay")
+  cmd->add_option("--optimizer", o->optimizer,
+                  "sgd (momentum), adam (torch.optim.Adam: weight decay added to the gradient) or adamw "
+                  "(torch.optim.AdamW: decoupled weight decay)")
+      ->capture_default_str()
+      ->check(optimizer_spec());
+  cmd->add_option("--lr", c.sgd.lr, "learning rate (default: 0.05 with sgd, 0.001 with adam and adamw)")
+      ->check(number({0, 1000, true}))
+      ->each([o](const std::string&) { o->lr_given = true; });
+  cmd->add_option("--momentum", c.sgd.momentum, "momentum (sgd)")->capture_default_str()->check(number({0, 0.999}));
+  cmd->add_option("--beta1", c.sgd.beta1, "Adam's β1, the decay of the gradient's running mean (adam, adamw)")
+      ->capture_default_str()
+      ->check(number({0, 1, false, true}));
+  cmd->add_option("--beta2", c.sgd.beta2, "Adam's β2, the decay of the squared gradient's running mean (adam, adamw)")
+      ->capture_default_str()
+      ->check(number({0, 1, false, true}));
+  cmd->add_option("--adam-eps", c.sgd.eps, "Adam's ε, added to √v̂ (adam, adamw)")
+      ->capture_default_str()
+      ->check(number({0, 1, true}));
+  cmd->add_option("--weight-decay", c.sgd.weight_decay, "weight decay (of weights, not biases)")
       ->capture_default_str()
       ->check(number({0, 1}));
   cmd->add_option("--schedule", o->schedule, "constant, step or cosine")->capture_default_str()->check(schedule_spec());
+  cmd->add_option("--warmup-steps", c.sgd.warmup_steps,
+                  "steps of linear warm-up (lr·(t+1)/N at step t < N) before the schedule, which then runs over the "
+                  "remaining steps")
+      ->capture_default_str()
+      ->check(whole(0, int64_t{1} << 40));
+  cmd->add_option("--clip-norm", c.sgd.clip_norm,
+                  "scale each step's gradients to at most this global 2-norm (over all parameters; 0: no clipping)")
+      ->capture_default_str()
+      ->check(number({0, 1e9}));
   cmd->add_option("--seed", c.seed, "seed (initialization and shuffling)")
       ->capture_default_str()
       ->check(whole(0, INT64_MAX));

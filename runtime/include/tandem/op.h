@@ -144,6 +144,21 @@ class ScopedOpObserver {
   OpObserver* previous_;
 };
 
+/// While in scope on this thread, dispatch checks every call as it would (devices, shapes,
+/// access modes, a kernel for the device and whether it serves the call, throwing the same
+/// errors) but runs no kernel: how placement asks a device about the very calls a graph makes
+/// (a core may take only some of its op's calls, such as convolutions with groups = 1).
+class ScopedDryRun {
+ public:
+  ScopedDryRun();
+  ~ScopedDryRun();
+  ScopedDryRun(const ScopedDryRun&) = delete;
+  ScopedDryRun& operator=(const ScopedDryRun&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// Cost of a call without running it (for planners); validates shapes the same way.
 OpCost op_cost(const Device& device, const OpDesc& op, std::initializer_list<const Tensor*> in,
                std::initializer_list<const Tensor*> out, const void* params = nullptr);

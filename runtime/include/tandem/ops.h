@@ -101,6 +101,24 @@ struct FillParams {
   float value = 0.0f;
 };
 
+/// One Adam or AdamW step's scalars, as torch.optim.Adam / AdamW compute them. Make them with
+/// adam_params: it derives them on the host in double and rounds each once to f32, so that every
+/// device takes the same values.
+struct AdamParams {
+  float beta1 = 0.9f, beta2 = 0.999f;
+  float one_minus_beta1 = 0.1f, one_minus_beta2 = 0.001f;  ///< 1 − β, rounded once
+  float eps = 1e-8f;
+  float l2 = 0.0f;           ///< Adam's weight decay, added to the gradient: g + l2·w (0: none)
+  float decay = 1.0f;        ///< AdamW's decoupled decay, w ← decay·w with decay = 1 − lr·wd (1: none)
+  float step_size = 1e-3f;   ///< lr / (1 − β1^t)
+  float bias2_sqrt = 1.0f;   ///< √(1 − β2^t)
+};
+
+/// The scalars of Adam's (decoupled = false) or AdamW's (true) step t ≥ 1 with learning rate lr.
+/// Throws Error(invalid_argument) naming the value for β outside [0, 1), eps ≤ 0, t < 1 or a
+/// non-finite lr or weight decay.
+AdamParams adam_params(float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled, int64_t t);
+
 /// Output extent of a convolution or pooling window along one axis (floor mode).
 constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t pad) {
   return (in + 2 * pad - window) / stride + 1;
@@ -117,7 +135,7 @@ extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_
     axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
     sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add, random_fill, orthonormalize,
     batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward, global_avgpool_forward,
-    global_avgpool_backward, avgpool2d_forward, avgpool2d_backward, dropout_forward, dropout_backward;
+    global_avgpool_backward, avgpool2d_forward, avgpool2d_backward, dropout_forward, dropout_backward, adam_update;
 }  // namespace opdesc
 
 namespace ops {
@@ -187,6 +205,15 @@ void dropout_forward(Stream& s, const Tensor& x, const Tensor& y, const DropoutP
 /// dx = dy·1/(1 − p) where the forward pass with the same parameters kept the element, else 0:
 /// the mask is regenerated from the key (no mask tensor). dx may be dy.
 void dropout_backward(Stream& s, const Tensor& dy, const Tensor& dx, const DropoutParams& p);
+
+/// Adam's or AdamW's update of one tensor, element by element, in f32 (AdamParams; g, w, m and v
+/// one shape, all f32; g is only read):
+///   g' = g + l2·w           (when l2 ≠ 0)        w' = decay·w   (when decay ≠ 1)
+///   m ← β1·m + (1 − β1)·g'                        v ← β2·v + ((1 − β2)·g')·g'
+///   w ← w' − (step_size·m) / (√v / bias2_sqrt + eps)
+/// each operation rounded as written (no fused multiply-add; √ and division correctly rounded),
+/// so every device computes the same bits: PyTorch's formulation of w − lr·m̂/(√v̂ + eps).
+void adam_update(Stream& s, const Tensor& g, const Tensor& w, const Tensor& m, const Tensor& v, const AdamParams& p);
 
 /// probs[N,C] = softmax(logits), loss[1] = mean over the batch of −log probs[n, labels[n]].
 /// labels are i32 in [0, C); an out-of-range label is an error naming the sample.

@@ -84,8 +84,12 @@ struct ModelSpec {
 /// (bad JSON, an unknown op, a missing or out-of-range field, an input no node gives, a cycle,
 /// shapes that do not fit).
 ModelSpec parse_model(const std::string& json_text, const std::string& origin = "model");
-/// "mlp" (784-256-128-10) or "cnn" (the benchmark CNN for 28×28×1), or a path to a JSON file.
+/// A built-in model — "mlp" (784-256-128-10), "cnn" (the benchmark CNN for 28×28×1),
+/// "resnet20" (He et al.'s CIFAR ResNet-20 on 1×28×28, 272 k parameters), "mobilenet"
+/// (depthwise-separable blocks, 135 k) — or a path to a JSON file.
 ModelSpec load_model(const std::string& name_or_path);
+/// The built-in models' names, in the order help texts list them.
+std::vector<std::string> builtin_model_names();
 
 std::string_view layer_type_name(LayerType t);
 

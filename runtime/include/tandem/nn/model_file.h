@@ -26,6 +26,7 @@ struct ModelFile {
   InputNorm norm;                   ///< from the header's "normalize"; identity where a file has none
   std::vector<NamedTensor> params;  ///< one per ModelSpec::params(), in order, f32, named as there
   std::vector<NamedTensor> masks;   ///< a checkpoint's pruning masks, by parameter name (may be empty)
+  std::vector<NamedTensor> buffers;  ///< one per ModelSpec::buffers() (running statistics), in order
   double sparsity = 0;              ///< share of prunable weights that are zero
 };
 

@@ -97,9 +97,14 @@ class Network {
   const graph::Graph& graph() const;
   /// Its memory plan.
   const graph::MemoryPlan& memory_plan() const;
+  /// Builds the graphs of a batch size (what the first pass at that size would), without running them.
+  void prepare_batch(int64_t batch);
   /// Bytes on a device that the network holds: parameters, their gradients and masks, and the
-  /// planned activations of the current batch (what a training step needs at its peak).
+  /// planned activations of the passes built (the larger of training and evaluation): what a
+  /// training step needs at its peak.
   size_t memory_bytes(const Device& d) const;
+  /// The planned activations alone (the larger pass's), on a device.
+  size_t activation_bytes(const Device& d) const;
 
  private:
   // One graph built for a batch size and purpose, ready to run.

@@ -1,5 +1,6 @@
 // Training on one device (or one device per layer): epochs of shuffled mini-batches, gradient
-// accumulation on the device, SGD, the pruning schedule, evaluation, checkpoints and resume.
+// accumulation on the device, the optimizer (SGD, Adam or AdamW) with warm-up, schedule and
+// gradient clipping, the pruning schedule, evaluation, checkpoints and resume.
 #pragma once
 
 #include <functional>
@@ -30,7 +31,9 @@ struct TrainConfig {
   /// Most samples one forward/backward pass runs on: larger batches are split into pieces this
   /// size, their gradients summed on the device (the same step, computed in cache-sized parts).
   int64_t chunk = 64;
-  SgdConfig sgd;
+  /// The optimizer (kind: sgd, adam or adamw), its learning-rate schedule with warm-up, and
+  /// gradient clipping (named sgd from when SGD was the only optimizer).
+  OptimizerConfig sgd;
   PruneConfig prune;
   /// Each step's gradients go through compress → wire message → decompress (what a rank would
   /// send and its peers rebuild) before the update; Codec::none skips it.
@@ -66,8 +69,9 @@ struct TrainConfig {
   /// With a communicator: `allreduce` (every rank updates all weights from averaged gradients)
   /// or `ps`, a parameter server with colocated shards — the flattened parameters are split
   /// over the ranks; each step workers push gradients (reduce-scatter to the shard owners),
-  /// each owner applies SGD to its shard with its shard's momentum, and workers pull the
-  /// updated weights (allgather). Same mathematics, optimizer state 1/ranks the size.
+  /// each owner applies the optimizer to its shard with its shard's state (momentum, or Adam's
+  /// moments), and workers pull the updated weights (allgather). Same mathematics, optimizer
+  /// state 1/ranks the size.
   enum class Sync { allreduce, ps } sync = Sync::allreduce;
   /// With a communicator: split each step's samples over the ranks in proportion to their
   /// measured compute speed (LoadBalancer), re-judged every `balance_every` steps, so a fast
@@ -171,7 +175,7 @@ class Trainer {
   std::optional<DataFingerprint> train_print_, test_print_;
   const DataFingerprint& data_print(bool train);
   std::unique_ptr<Network> net_;
-  Sgd sgd_;
+  std::unique_ptr<Optimizer> optimizer_;
   float mean_ = 0, inv_std_ = 1;  // input normalization from the training set
   std::unique_ptr<State> state_;
   Tensor input_, labels_, host_labels_;
@@ -189,13 +193,21 @@ class Trainer {
   struct PsShard {
     std::vector<int64_t> offsets;  // each parameter's start in the flat vector
     int64_t padded = 0, shard = 0;
-    Tensor flat, weights, velocity, decay, mask, grad;
+    Tensor flat, weights, mask, grad;
+    std::vector<Tensor> state;  // the optimizer's state tensors, sharded (one per state name)
+    // The shard's pieces of each parameter: [begin, end) within the shard, updated with the
+    // parameter's weight decay and (masked parameters) its mask.
+    struct Segment {
+      size_t param;
+      int64_t begin, end;
+    };
+    std::vector<Segment> segments;
     Tensor half, half_shard;  // the push in fp16/bf16
   };
   std::unique_ptr<PsShard> ps_;
   void ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr);
   void ps_load(const std::vector<Param*>& params);
-  void ps_gather_velocity();
+  void ps_gather_state();
   static Tensor ps_view(const Tensor& flat, int64_t at, int64_t n);
   std::pair<collectives::GradientSync&, size_t> sync_state(size_t k);
   std::vector<NamedTensor> gather_sync_state();

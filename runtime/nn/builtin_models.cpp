@@ -1,0 +1,112 @@
+// The built-in models: the two small ones of the first version (as JSON chains) and the
+// residual and depthwise-separable CNNs for 28×28×1 inputs, built here as graphs.
+#include "builtin_models.h"
+
+#include <functional>
+
+namespace tandem::nn {
+namespace {
+
+const char* const mlp_json = R"({"name": "mlp", "input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "linear", "name": "fc1", "out": 256}, {"type": "relu"},
+  {"type": "linear", "name": "fc2", "out": 128}, {"type": "relu"},
+  {"type": "linear", "name": "fc3", "out": 10}]})";
+
+// The CNN of the distributed-training benchmark literature, adapted to 28×28×1 inputs.
+const char* const cnn_json = R"({"name": "cnn", "input": [1, 28, 28], "classes": 10, "layers": [
+  {"type": "conv2d", "name": "conv1", "out_channels": 16, "kernel": 3, "pad": 1}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel": 2},
+  {"type": "conv2d", "name": "conv2", "out_channels": 32, "kernel": 3, "pad": 1}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel": 2},
+  {"type": "linear", "name": "fc1", "out": 128}, {"type": "relu"},
+  {"type": "linear", "name": "fc2", "out": 10}]})";
+
+LayerSpec layer(LayerType type, const std::string& name) {
+  LayerSpec l{};
+  l.type = type, l.name = name;
+  return l;
+}
+
+// Appends layers to a model, each reading the named nodes; returns the new node's name.
+struct Builder {
+  ModelSpec m;
+  std::string add(LayerSpec l, std::vector<std::string> inputs) {
+    l.inputs = std::move(inputs);
+    m.layers.push_back(l);
+    return l.name;
+  }
+  std::string conv(const std::string& name, const std::string& in, int64_t out, int kernel, int stride, int groups = 1) {
+    LayerSpec l = layer(LayerType::conv2d, name);
+    l.out = out, l.kernel = kernel, l.stride = stride, l.pad = kernel / 2;
+    l.groups = groups, l.bias = false;  // a batch norm follows
+    return add(l, {in});
+  }
+  std::string bn(const std::string& name, const std::string& in) { return add(layer(LayerType::batchnorm, name), {in}); }
+  std::string relu(const std::string& name, const std::string& in) { return add(layer(LayerType::relu, name), {in}); }
+  std::string conv_bn(const std::string& name, const std::string& in, int64_t out, int kernel, int stride, int groups = 1) {
+    return bn(name + ".bn", conv(name, in, out, kernel, stride, groups));
+  }
+  void head(const std::string& in, int64_t classes) {
+    const std::string pool = add(layer(LayerType::global_avgpool, "pool"), {in});
+    LayerSpec fc = layer(LayerType::linear, "fc");
+    fc.out = classes;
+    add(fc, {pool});
+  }
+};
+
+// He et al.'s CIFAR ResNet-20 on 1×28×28: three stages of three basic blocks, 16/32/64 channels;
+// stages 2 and 3 start with stride 2 and a 1×1 projection shortcut.
+ModelSpec resnet20() {
+  Builder b;
+  b.m = {"resnet20", {1, 28, 28}, 10, {}};
+  std::string x = b.relu("stem.relu", b.conv_bn("stem", "input", 16, 3, 1));
+  int64_t channels = 16;
+  for (int stage = 0; stage < 3; ++stage) {
+    const int64_t out = 16 << stage;
+    for (int block = 0; block < 3; ++block) {
+      const std::string n = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
+      const int stride = stage > 0 && block == 0 ? 2 : 1;
+      const std::string h = b.relu(n + ".relu1", b.conv_bn(n + ".conv1", x, out, 3, stride));
+      const std::string y = b.conv_bn(n + ".conv2", h, out, 3, 1);
+      const std::string shortcut = stride == 1 && channels == out ? x : b.conv_bn(n + ".shortcut", x, out, 1, stride);
+      x = b.relu(n + ".relu2", b.add(layer(LayerType::add, n + ".add"), {y, shortcut}));
+      channels = out;
+    }
+  }
+  b.head(x, 10);
+  return b.m;
+}
+
+// A MobileNet-style network: a 3×3 stem, then depthwise-separable blocks (depthwise 3×3 + BN +
+// ReLU, pointwise 1×1 + BN + ReLU).
+ModelSpec mobilenet() {
+  Builder b;
+  b.m = {"mobilenet", {1, 28, 28}, 10, {}};
+  std::string x = b.relu("stem.relu", b.conv_bn("stem", "input", 32, 3, 1));
+  const struct {
+    int64_t in, out;
+    int stride;
+  } blocks[] = {{32, 64, 1}, {64, 128, 2}, {128, 128, 1}, {128, 256, 2}, {256, 256, 1}};
+  int i = 0;
+  for (const auto& blk : blocks) {
+    const std::string n = "block" + std::to_string(++i);
+    x = b.relu(n + ".dw.relu", b.conv_bn(n + ".dw", x, blk.in, 3, blk.stride, static_cast<int>(blk.in)));
+    x = b.relu(n + ".pw.relu", b.conv_bn(n + ".pw", x, blk.out, 1, 1));
+  }
+  b.head(x, 10);
+  return b.m;
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_model_names() { return {"mlp", "cnn", "resnet20", "mobilenet"}; }
+
+std::optional<ModelSpec> builtin_model(const std::string& name) {
+  if (name == "mlp") return parse_model(mlp_json, "mlp");
+  if (name == "cnn") return parse_model(cnn_json, "cnn");
+  if (name == "resnet20") return parse_model(resnet20().to_json(), "resnet20");
+  if (name == "mobilenet") return parse_model(mobilenet().to_json(), "mobilenet");
+  return std::nullopt;
+}
+
+}  // namespace tandem::nn

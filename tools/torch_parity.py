@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""PyTorch parity fixtures for Tandem's graph models (Debian python3-torch, CPU).
+
+Reads a model's graph description (`tandem model --model NAME --json`), builds the same network
+in PyTorch with torch.nn.functional, from initial weights drawn here, trains it a few SGD steps
+(momentum, no weight decay) on fixed random batches, and writes a fixture that
+tests/nn/test_parity.cpp replays through Tandem on every device. The reference is PyTorch in
+float64 (the exact answer, near enough); PyTorch's own float32 run gives, per value, the error
+that float32 arithmetic makes on this model, which is what a float32 runtime is held to (BN over
+a small batch makes some gradients ill-conditioned: float32 PyTorch is 1e-3 off on them).
+
+  NAME.json  the model, the recipe, the losses per step (float64) and float32's error on each,
+             tensor names/shapes/offsets and float32's scaled error on each
+  NAME.bin   float32 little-endian: inputs, labels (as floats), initial weights and buffers,
+             the selected gradients of step 0, the running statistics after the last step
+
+usage: torch_parity.py TANDEM_BINARY OUTDIR [MODEL ...]   (default models: resnet20 mobilenet)
+"""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+BATCH, STEPS, LR, MOMENTUM, SEED = 8, 3, 0.05, 0.9, 1234
+
+
+def init_tensors(spec, rng):
+    """Parameters and buffers by Tandem's names and in its order (ModelSpec::params, buffers)."""
+    params, buffers = {}, {}
+    shapes = {"input": list(spec["input"])}
+    order = [n["name"] for n in spec["nodes"]]
+    for node in spec["nodes"]:
+        name, op = node["name"], node["op"]
+        src = node["inputs"]
+        c_in = shapes[src[0]]
+        if op == "conv2d":
+            k, g = node["kernel"], node.get("groups", 1)
+            w = (node["out_channels"], c_in[0] // g, k, k)
+            bound = np.sqrt(6.0 / (w[1] * k * k))
+            params[name + ".weight"] = rng.uniform(-bound, bound, w).astype(np.float32)
+            if node.get("bias", True):
+                params[name + ".bias"] = np.zeros(w[0], np.float32)
+            s, p, d = node.get("stride", 1), node.get("pad", 0), node.get("dilation", 1)
+            out = lambda n: (n + 2 * p - d * (k - 1) - 1) // s + 1
+            shapes[name] = [w[0], out(c_in[1]), out(c_in[2])]
+        elif op == "linear":
+            fan_in = int(np.prod(c_in))
+            bound = np.sqrt(6.0 / fan_in)
+            params[name + ".weight"] = rng.uniform(-bound, bound, (node["out"], fan_in)).astype(np.float32)
+            if node.get("bias", True):
+                params[name + ".bias"] = np.zeros(node["out"], np.float32)
+            shapes[name] = [node["out"]]
+        elif op == "batchnorm":
+            c = c_in[0]
+            params[name + ".weight"] = np.ones(c, np.float32)
+            params[name + ".bias"] = np.zeros(c, np.float32)
+            buffers[name + ".running_mean"] = np.zeros(c, np.float32)
+            buffers[name + ".running_var"] = np.ones(c, np.float32)
+            shapes[name] = c_in
+        elif op in ("maxpool2d", "avgpool2d"):
+            k, s = node["kernel"], node["stride"]
+            shapes[name] = [c_in[0], (c_in[1] - k) // s + 1, (c_in[2] - k) // s + 1]
+        elif op == "global_avgpool":
+            shapes[name] = [c_in[0]]
+        elif op == "flatten":
+            shapes[name] = [int(np.prod(c_in))]
+        elif op in ("relu", "add"):
+            shapes[name] = c_in
+        else:
+            raise SystemExit(f"torch_parity: node {name}: op {op} is not supported here")
+    return params, buffers, order
+
+
+def forward(spec, x, P, B):
+    vals = {"input": x}
+    for node in spec["nodes"]:
+        name, op, src = node["name"], node["op"], node["inputs"]
+        a = vals[src[0]]
+        if op == "conv2d":
+            k = node["kernel"]
+            y = F.conv2d(a, P[name + ".weight"], P.get(name + ".bias"), stride=node.get("stride", 1),
+                         padding=node.get("pad", 0), dilation=node.get("dilation", 1), groups=node.get("groups", 1))
+        elif op == "linear":
+            y = F.linear(a.flatten(1), P[name + ".weight"], P.get(name + ".bias"))
+        elif op == "batchnorm":
+            y = F.batch_norm(a, B[name + ".running_mean"], B[name + ".running_var"], P[name + ".weight"],
+                             P[name + ".bias"], training=True, momentum=node.get("momentum", 0.1),
+                             eps=node.get("eps", 1e-5))
+        elif op == "relu":
+            y = F.relu(a)
+        elif op == "maxpool2d":
+            y = F.max_pool2d(a, node["kernel"], node["stride"])
+        elif op == "avgpool2d":
+            y = F.avg_pool2d(a, node["kernel"], node["stride"])
+        elif op == "global_avgpool":
+            y = a.mean(dim=(2, 3))
+        elif op == "flatten":
+            y = a.flatten(1)
+        elif op == "add":
+            y = a + vals[src[1]]
+        vals[name] = y
+    return vals[spec["nodes"][-1]["name"]]
+
+
+def fixture(tandem, model, outdir):
+    spec = json.loads(subprocess.check_output([tandem, "model", "--model", model, "--json"]))
+    rng = np.random.RandomState(SEED)
+    init_p, init_b, _ = init_tensors(spec, rng)
+    c, h, w = spec["input"]
+    xs = rng.standard_normal((STEPS, BATCH, c, h, w)).astype(np.float32)
+    ys = rng.randint(0, spec["classes"], (STEPS, BATCH))
+    names = list(init_p)
+    chosen = sorted({names[0], names[1], names[len(names) // 2], names[-2], names[-1]}, key=names.index)
+
+    def train(dtype):
+        P = {k: torch.tensor(v, dtype=dtype, requires_grad=True) for k, v in init_p.items()}
+        B = {k: torch.tensor(v, dtype=dtype) for k, v in init_b.items()}
+        opt = torch.optim.SGD(list(P.values()), lr=LR, momentum=MOMENTUM, weight_decay=0.0)
+        losses, grads = [], {}
+        for step in range(STEPS):
+            opt.zero_grad()
+            x = torch.from_numpy(xs[step]).to(dtype)
+            loss = F.cross_entropy(forward(spec, x, P, B), torch.from_numpy(ys[step]))
+            loss.backward()
+            losses.append(float(loss))
+            if step == 0:
+                grads = {k: P[k].grad.detach().double().numpy().copy() for k in chosen}
+            opt.step()
+        after = {k: P[k].detach().double().numpy() for k in chosen}
+        return losses, grads, {k: v.double().numpy() for k, v in B.items()}, after
+
+    losses, grads, buffers_after, params_after = train(torch.float64)
+    losses32, grads32, buffers32, params32 = train(torch.float32)
+
+    def err(a, b):  # float32's error, scaled by the tensor's largest magnitude
+        return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-12))
+
+    blobs, entries = [], []
+
+    def put(role, name, a, f32_error=0.0):
+        a = np.ascontiguousarray(a, np.float32)
+        entries.append({"role": role, "name": name, "shape": list(a.shape), "offset": sum(b.size for b in blobs),
+                        "f32_error": f32_error})
+        blobs.append(a.ravel())
+
+    put("input", "x", xs)
+    put("labels", "y", ys.astype(np.float32))
+    for k, v in init_p.items():
+        put("param", k, v)
+    for k, v in init_b.items():
+        put("buffer", k, v)
+    for k, v in grads.items():
+        put("grad0", k, v, err(grads32[k], v))
+    for k, v in buffers_after.items():
+        put("buffer_after", k, v, err(buffers32[k], v))
+    for k, v in params_after.items():
+        put("param_after", k, v, err(params32[k], v))
+    meta = {"model": spec, "batch": BATCH, "steps": STEPS, "lr": LR, "momentum": MOMENTUM, "weight_decay": 0.0,
+            "losses": losses, "losses_f32_error": [abs(a - b) for a, b in zip(losses32, losses)],
+            "torch": torch.__version__, "threads": torch.get_num_threads(), "tensors": entries}
+    with open(f"{outdir}/{model}.bin", "wb") as f:
+        f.write(np.concatenate(blobs).astype("<f4").tobytes())
+    with open(f"{outdir}/{model}.json", "w") as f:
+        json.dump(meta, f)
+    worst = max(e["f32_error"] for e in entries)
+    print(f"{model}: losses {['%.6f' % l for l in losses]}, float32's worst scaled error {worst:.2e}, "
+          f"{sum(b.size for b in blobs) * 4} bytes")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    for m in sys.argv[3:] or ["resnet20", "mobilenet"]:
+        fixture(sys.argv[1], m, sys.argv[2])
