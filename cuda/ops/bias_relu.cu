@@ -11,6 +11,10 @@ __global__ void bias_add_kernel(float* y, const float* b, int64_t c, int64_t inn
   TANDEM_GRID_LOOP(i, n) y[i] = __fadd_rn(y[i], b[(i / inner) % c]);
 }
 
+__global__ void bias_relu_kernel(float* y, const float* b, int64_t c, int64_t inner, int64_t n) {
+  TANDEM_GRID_LOOP(i, n) y[i] = fmaxf(__fadd_rn(y[i], b[(i / inner) % c]), 0.0f);
+}
+
 // One block per channel (grid-stride over channels), each thread summing in double, then the block.
 __global__ void bias_backward_kernel(const float* dy, float* db, Planes p) {
   const int64_t per_channel = p.n * p.inner;
@@ -47,7 +51,18 @@ void bias_add(const OpCall& c) {
       static_cast<float*>(y.data()), static_cast<const float*>(b.data()), pl.c, pl.inner, y.numel());
   op.launched("bias_add");
 }
+
+void bias_relu(const OpCall& c) {
+  const Op op(c);
+  const Tensor &b = *c.in[0], &y = *c.out[0];
+  const Planes pl = planes(y.shape());
+  if (y.numel() == 0) return;
+  bias_relu_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
+      static_cast<float*>(y.data()), static_cast<const float*>(b.data()), pl.c, pl.inner, y.numel());
+  op.launched("bias_relu");
+}
 TANDEM_KERNEL(cuda_kernels, bias_add, bias_add);
+TANDEM_KERNEL(cuda_kernels, bias_relu, bias_relu);
 
 void bias_backward(const OpCall& c) {
   const Op op(c);

@@ -192,6 +192,7 @@ Network::Pass& Network::prepare(Pass& pass, int64_t batch, Purpose purpose) {
   for (size_t k = 0; k < buffers_.size(); ++k) g.value(m.buffers[k]).bound = buffers_[k].value;
   pass.input = m.input, pass.logits = m.outputs.back();
   g.output("logits", pass.logits);
+  if (fuse_) graph::fuse_bias_relu(g);  // before autodiff: the fused node's rule derives its backward
   if (purpose == Purpose::training) {
     std::vector<ValueId> grads;
     std::tie(pass.loss, grads) =
@@ -241,6 +242,11 @@ Network::Pass& Network::prepare(Pass& pass, int64_t batch, Purpose purpose) {
 void Network::release_batch() {
   train_ = Pass{}, eval_ = Pass{};
   last_ = nullptr;
+}
+
+void Network::set_fusion(bool on) {
+  if (on != fuse_) release_batch();
+  fuse_ = on;
 }
 
 void Network::set_step(uint32_t step, uint64_t first_sample) { step_ = step, first_sample_ = first_sample; }

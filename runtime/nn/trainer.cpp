@@ -144,6 +144,7 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     for (const Device& d : config_.placement)
       if (!d.props().slowdown.empty()) log_once(LogLevel::warn, "slowdown " + d.id(), d.id() + ": " + d.props().slowdown);
   net_ = std::make_unique<Network>(spec, config_.placement);
+  net_->set_fusion(true);
   net_->init(config_.seed);
 
   // Normalize inputs by the training set's mean and standard deviation.

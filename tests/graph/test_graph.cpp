@@ -188,6 +188,54 @@ TEST_P(GraphGradients, ConvResidualPoolFlatten) {
 INSTANTIATE_TEST_SUITE_P(AllDevices, GraphGradients, ::testing::ValuesIn(test::device_ids()),
                          [](const auto& info) { return test::param_name(info.param); });
 
+// The fusion pass changes no value: outputs, loss and gradients are bit for bit those of the
+// unfused graph (the fused kernel adds and takes the max exactly as the pair does).
+TEST(Passes, FusedBiasReluEqualsThePair) {
+  auto build = [](bool fuse, std::vector<Tensor>& bound) {
+    Graph g;
+    const std::vector<Shape> shapes{{2, 3, 6, 6}, {4, 3, 3, 3}, {4}, {5, 64}, {5}};
+    std::vector<ValueId> p;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      p.push_back(g.param("p" + std::to_string(k), shapes[k]));
+      g.value(p.back()).bound = bound[k];
+    }
+    const ValueId h = relu(g, bias_add(g, conv2d(g, p[0], p[1], {1, 1, 0, 0}, "conv"), p[2], "conv.bias"), "relu");
+    const ValueId side = relu(g, h, "twice");  // a ReLU of a ReLU: nothing to fuse
+    const ValueId logits = relu(g, bias_add(g, matmul(g, flatten(g, side, "flat"), p[3], false, true, "fc"), p[4], "fc.bias"), "out");
+    g.output("logits", logits);
+    const size_t fused = fuse ? fuse_bias_relu(g) : 0;
+    EXPECT_EQ(fused, fuse ? 2u : 0u);
+    const ValueId labels = g.input("labels", {2}, DType::i32);
+    const ValueId loss = softmax_xent(g, logits, labels, "loss")[0];
+    g.output("loss", loss);
+    const auto grads = differentiate(g, loss, p);
+    for (size_t k = 0; k < grads.size(); ++k) g.output("g" + std::to_string(k), grads[k]);
+    g.validate();
+    return std::make_tuple(g, labels, loss, grads, logits);
+  };
+  std::vector<Tensor> bound;
+  uint32_t seed = 40;
+  for (const Shape& s : std::vector<Shape>{{2, 3, 6, 6}, {4, 3, 3, 3}, {4}, {5, 64}, {5}})
+    bound.push_back(test::up(cpu_device(), ref::random(s, ++seed)));
+  std::vector<std::vector<float>> results[2];
+  for (int fuse = 0; fuse < 2; ++fuse) {
+    auto [g, labels, loss, grads, logits] = build(fuse == 1, bound);
+    if (fuse == 1) {
+      size_t pairs = 0;
+      for (size_t i = 0; i < g.nodes(); ++i) pairs += g.node(i).op == &opdef::bias_relu;
+      EXPECT_EQ(pairs, 2u) << g.str();
+    }
+    Stream s(cpu_device());
+    Executor exec(g, [&](const Device&) -> Stream& { return s; });
+    exec.bind(labels, test::up_i32(cpu_device(), {2}, {1, 3}));
+    exec.run(0, exec.graph().nodes());
+    results[fuse].push_back(test::down(exec.tensor(logits)).v);
+    results[fuse].push_back(test::down(exec.tensor(loss)).v);
+    for (ValueId v : grads) results[fuse].push_back(test::down(exec.tensor(v)).v);
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
 TEST(Autodiff, RefusesAnOpWithoutBackwardRuleOnTheGradientPath) {
   Graph g;
   const ValueId w = g.param("w", {2, 3, 4, 4});

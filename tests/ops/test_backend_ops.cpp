@@ -111,6 +111,13 @@ void add_activation_cases(std::vector<OpCase>& cases) {
                        ops::bias_add(st, Y, B);
                        expect_close(down(Y).v, ref::bias_add(y, b).v, 1e-6, 1e-6, "bias_add");
                      }});
+    cases.push_back({"bias_relu/" + s.str(), &opdesc::bias_relu, [s](const Device& d, Stream& st) {
+                       const ref::Host y = ref::random(s, 11), b = ref::random({s[1]}, 12);
+                       Tensor Y = up(d, y), B = up(d, b);
+                       ops::bias_relu(st, Y, B);
+                       // Exactly the unfused pair: the same f32 sum, then the same max.
+                       expect_close(down(Y).v, ref::relu_forward(ref::bias_add(y, b)).v, 0, 0, "bias_relu");
+                     }});
     cases.push_back({"bias_backward/" + s.str(), &opdesc::bias_backward, [s](const Device& d, Stream& st) {
                        const ref::Host dy = ref::random(s, 13);
                        Tensor DY = up(d, dy), DB = Tensor::empty(d, {s[1]});
@@ -560,7 +567,7 @@ TEST(BackendOpsCoverage, EveryOpDeclaresAccessModes) {
     }
   }
   // The ops that update a tensor say so (their costs count it twice).
-  for (const OpDesc* op : {&opdesc::axpy, &opdesc::scale, &opdesc::bias_add, &opdesc::scatter_add,
+  for (const OpDesc* op : {&opdesc::axpy, &opdesc::scale, &opdesc::bias_add, &opdesc::bias_relu, &opdesc::scatter_add,
                            &opdesc::orthonormalize, &opdesc::gemm})
     EXPECT_EQ(op->output_access[0], Access::read_write) << op->name;
   // Batch normalization updates its running statistics, and writes everything else.

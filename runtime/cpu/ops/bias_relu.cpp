@@ -21,6 +21,20 @@ void bias_add(const OpCall& call) {
 }
 TANDEM_KERNEL(cpu_kernels, bias_add, bias_add);
 
+void bias_relu(const OpCall& call) {
+  const Tensor &b = *call.in[0], &y = *call.out[0];
+  const Planes pl = planes(y.shape());
+  const float* bs = static_cast<const float*>(b.data());
+  float* ys = static_cast<float*>(y.data());
+  parallel_for(pl.n * pl.c, y.numel(), [&](int64_t row) {
+    const float v = bs[row % pl.c];
+    float* out = ys + row * pl.inner;
+#pragma omp simd
+    for (int64_t i = 0; i < pl.inner; ++i) out[i] = std::max(out[i] + v, 0.0f);
+  });
+}
+TANDEM_KERNEL(cpu_kernels, bias_relu, bias_relu);
+
 void bias_backward(const OpCall& call) {
   const Tensor &dy = *call.in[0], &db = *call.out[0];
   const Planes pl = planes(dy.shape());

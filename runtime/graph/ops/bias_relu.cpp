@@ -1,4 +1,5 @@
-// bias_add (y = x + bias over dimension 1) and ReLU, with their gradient ops.
+// bias_add (y = x + bias over dimension 1) and ReLU, with their gradient ops, and the pass
+// that fuses a bias followed by a ReLU into one node.
 #include "tandem/graph/ops.h"
 
 namespace tandem::graph {
@@ -17,6 +18,18 @@ void run_bias_add(RunCtx& r) {
 void grad_bias_add(GradCtx& c) {
   c.set(0, c.dy(0));
   if (c.wants(1)) c.set(1, c.g.add1(opdef::bias_backward, {c.dy(0)}, {}, c.name("bias")));
+}
+
+// Fused bias + ReLU (what fuse_bias_relu makes of the pair): in place like bias_add.
+void run_bias_relu(RunCtx& r) {
+  if (!r.out[0].same_view(r.in[0])) copy(r.stream, r.in[0], r.out[0]);
+  ops::bias_relu(r.stream, r.out[0], r.in[1]);
+}
+// The pair's rules composed: dz = dy where y > 0; dbias = Σ dz; dx = dz.
+void grad_bias_relu(GradCtx& c) {
+  const ValueId dz = c.g.add1(opdef::relu_backward, {c.y(0), c.dy(0)}, {}, c.name("relu"));
+  c.set(0, dz);
+  if (c.wants(1)) c.set(1, c.g.add1(opdef::bias_backward, {dz}, {}, c.name("bias")));
 }
 
 void infer_bias_backward(InferCtx& c) {
@@ -43,6 +56,8 @@ void run_relu_backward(RunCtx& r) { ops::relu_backward(r.stream, r.in[0], r.in[1
 
 const GraphOp opdef::bias_add{"bias_add",     {"x", "bias"}, {"y"}, infer_bias_add, run_bias_add, grad_bias_add,
                               {&tandem::opdesc::bias_add}, {{0, 0}}};
+const GraphOp opdef::bias_relu{"bias_relu",    {"x", "bias"}, {"y"}, infer_bias_add, run_bias_relu, grad_bias_relu,
+                               {&tandem::opdesc::bias_relu}, {{0, 0}}};
 const GraphOp opdef::bias_backward{"bias_backward", {"dy"}, {"dbias"}, infer_bias_backward, run_bias_backward, nullptr,
                                    {&tandem::opdesc::bias_backward}};
 const GraphOp opdef::relu{"relu", {"x"}, {"y"}, infer_same, run_relu, grad_relu, {&tandem::opdesc::relu_forward}, {{0, 0}}};
@@ -53,5 +68,29 @@ ValueId bias_add(Graph& g, ValueId x, ValueId bias, const std::string& name) {
   return g.add1(opdef::bias_add, {x, bias}, {}, name);
 }
 ValueId relu(Graph& g, ValueId x, const std::string& name) { return g.add1(opdef::relu, {x}, {}, name); }
+
+size_t fuse_bias_relu(Graph& g) {
+  const auto readers = g.consumers();
+  size_t fused = 0;
+  for (size_t i = 0; i < g.nodes(); ++i) {
+    Node& r = g.node(i);
+    if (r.op != &opdef::relu) continue;
+    const ValueId mid = r.inputs[0];
+    const Value& m = g.value(mid);
+    if (m.producer < 0 || m.bound || g.is_output(mid) || readers[static_cast<size_t>(mid)].size() != 1) continue;
+    Node& b = g.node(static_cast<size_t>(m.producer));
+    if (b.op != &opdef::bias_add || !(b.device == r.device) || !b.device.supports(tandem::opdesc::bias_relu)) continue;
+    // The bias node now writes the ReLU's output; the ReLU, left writing the unread middle value, is dead.
+    const ValueId out = r.outputs[0];
+    b.op = &opdef::bias_relu;
+    b.outputs[0] = out;
+    g.value(out).producer = m.producer;
+    r.outputs[0] = mid;
+    g.value(mid).producer = static_cast<int>(i);
+    ++fused;
+  }
+  if (fused > 0) g.remove_dead_nodes();
+  return fused;
+}
 
 }  // namespace tandem::graph

@@ -130,7 +130,7 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 
 /// Descriptors, for capability queries (device.supports(opdesc::gemm)) and cost models.
 namespace opdesc {
-extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward,
+extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward,
     relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
     axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
     sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add, random_fill, orthonormalize,
@@ -155,6 +155,9 @@ void conv2d_backward_weights(Stream& s, const Tensor& x, const Tensor& dy, const
 
 /// y[N,C,...] += bias[C], in place (the channel is dimension 1). f32.
 void bias_add(Stream& s, const Tensor& y, const Tensor& bias);
+/// y[N,C,...] = max(y + bias[C], 0), in place: bias_add then relu_forward in one pass (what the
+/// graph's fusion pass runs for a bias followed by a ReLU).
+void bias_relu(Stream& s, const Tensor& y, const Tensor& bias);
 /// dbias[C] = sum of dy[N,C,...] over every dimension but the channel.
 void bias_backward(Stream& s, const Tensor& dy, const Tensor& dbias);
 

@@ -20,6 +20,11 @@ kernel void bias_add_f32(IN(float, bias), OUT(float, y), const ulong channels, c
   if (i < total) VIEW(y)[i] += VIEW(bias)[(i / inner) % channels];
 }
 
+kernel void bias_relu_f32(IN(float, bias), OUT(float, y), const ulong channels, const ulong inner, const ulong total) {
+  const size_t i = get_global_id(0);
+  if (i < total) VIEW(y)[i] = fmax(VIEW(y)[i] + VIEW(bias)[(i / inner) % channels], 0.0f);
+}
+
 // dbias[c] = Σ dy[n][c][·]: a work-group of 64 per channel, each item a strided partial sum in
 // acc_t, then a tree in local memory.
 #define BIAS_WG 64

@@ -40,6 +40,19 @@ void bias_add(const OpCall& c) {
 }
 TANDEM_KERNEL(opencl_kernels, bias_add, bias_add);
 
+void bias_relu(const OpCall& c) {
+  const Tensor& y = *c.out[0];
+  const Planes p = planes(y.shape());
+  Launch(c, "bias_relu", "bias_relu_f32")
+      .arg(*c.in[0])
+      .arg(y)
+      .scalar<u64>(p.c)
+      .scalar<u64>(p.inner)
+      .scalar<u64>(n_of(y))
+      .run({n_of(y)});
+}
+TANDEM_KERNEL(opencl_kernels, bias_relu, bias_relu);
+
 void bias_backward(const OpCall& c) {
   const Planes p = planes(c.in[0]->shape());
   constexpr size_t wg = 64;  // BIAS_WG in bias_relu.cl

@@ -1,4 +1,4 @@
-// bias_add / bias_backward (channel = dimension 1) and relu forward / backward.
+// bias_add / bias_backward (channel = dimension 1), relu forward / backward, and bias + ReLU fused.
 #include "check.h"
 #include "tandem/ops.h"
 
@@ -38,6 +38,8 @@ OpCost bias_add_cost(const OpCall& c) {
 }  // namespace
 
 const OpDesc opdesc::bias_add("bias_add", {"bias"}, {updates("y")}, validate_bias_add, bias_add_cost);
+// Fused: the producer's output read once and written once instead of twice each.
+const OpDesc opdesc::bias_relu("bias_relu", {"bias"}, {updates("y")}, validate_bias_add, bias_add_cost);
 const OpDesc opdesc::bias_backward("bias_backward", {"dy"}, {writes("dbias")}, validate_bias_backward, elementwise_cost);
 const OpDesc opdesc::relu_forward("relu_forward", {"x"}, {writes("y")}, validate_relu, elementwise_cost,
                                          {{"y", "x"}});
@@ -45,6 +47,7 @@ const OpDesc opdesc::relu_backward("relu_backward", {"x", "dy"}, {writes("dx")},
                                           elementwise_cost, {{"dx", "dy"}});
 
 void ops::bias_add(Stream& s, const Tensor& y, const Tensor& bias) { dispatch(s, opdesc::bias_add, {&bias}, {&y}); }
+void ops::bias_relu(Stream& s, const Tensor& y, const Tensor& bias) { dispatch(s, opdesc::bias_relu, {&bias}, {&y}); }
 void ops::bias_backward(Stream& s, const Tensor& dy, const Tensor& dbias) {
   dispatch(s, opdesc::bias_backward, {&dy}, {&dbias});
 }

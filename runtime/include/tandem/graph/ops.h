@@ -12,7 +12,7 @@ namespace tandem::graph {
 
 /// The op definitions, for capability queries and passes (node.op == &opdef::relu).
 namespace opdef {
-extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_backward, relu,
+extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward, relu,
     relu_backward, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape, copy,
     zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer, avgpool2d, avgpool2d_backward,
     global_avgpool, global_avgpool_backward, dropout, dropout_backward;
@@ -22,6 +22,10 @@ ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std:
 /// y = x + bias[C] over dimension 1.
 ValueId bias_add(Graph& g, ValueId x, ValueId bias, const std::string& name);
 ValueId relu(Graph& g, ValueId x, const std::string& name);
+/// The fusion pass: each bias_add read only by a ReLU on the same device, where the device has
+/// the fused kernel (ops::bias_relu), becomes one bias_relu node (the pair's backward rules
+/// composed). Run on a forward graph, before autodiff. Returns how many pairs were fused.
+size_t fuse_bias_relu(Graph& g);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
 /// Returns {y, indices}.

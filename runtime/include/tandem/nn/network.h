@@ -51,6 +51,10 @@ class Network {
   /// The forward pass for evaluation: batch normalization with its running statistics, no
   /// dropout (PyTorch's eval mode). On a network built for inference, forward() itself.
   const Tensor& infer(const Tensor& input);
+  /// Runs the fusion pass (graph::fuse_bias_relu) on the graphs built from now on. Off by default:
+  /// the per-layer accounting of calibration, planning and compare times each layer's own ops
+  /// (a ReLU fused into its convolution's bias has none). The trainer turns it on.
+  void set_fusion(bool on);
   /// Keys the dropout masks of the following passes (with the seed given to init): the step,
   /// and the index of the batch's first sample in the step's global batch, so that a sample's
   /// mask is the same however the step is split over ranks and micro-batches.
@@ -133,6 +137,7 @@ class Network {
   uint64_t seed_ = 0;
   uint32_t step_ = 0;
   uint64_t first_sample_ = 0;
+  bool fuse_ = false;
   bool timing_ = false;
   size_t* layer_tag_ = nullptr;
   std::vector<double> layer_seconds_;
