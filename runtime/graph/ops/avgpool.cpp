@@ -1,22 +1,11 @@
 // Average pooling: over windows, and over whole planes (global, [N,C,H,W] -> [N,C]).
+#include "pool.h"
 #include "tandem/graph/ops.h"
 
 namespace tandem::graph {
 namespace {
 
-Pool2dParams pool_params(const Attrs& a) {
-  return {static_cast<int>(a.i("kernel", 2)), static_cast<int>(a.i("stride", a.i("kernel", 2)))};
-}
-
-void infer_window(InferCtx& c) {
-  c.expect_rank(0, 4), c.expect_dtype(0, DType::f32);
-  const Pool2dParams p = pool_params(c.node.attrs);
-  const Shape& x = c.shape(0);
-  if (p.kernel < 1 || p.stride < 1) c.fail("kernel and stride must be ≥ 1");
-  if (x[2] < p.kernel || x[3] < p.kernel) c.fail("window larger than the input");
-  c.out = {{Shape{x[0], x[1], window_out(x[2], p.kernel, p.stride, 0), window_out(x[3], p.kernel, p.stride, 0)},
-            DType::f32}};
-}
+void infer_window(InferCtx& c) { c.out = {{pool_window_out(c), DType::f32}}; }
 void run_window(RunCtx& r) { ops::avgpool2d_forward(r.stream, r.in[0], r.out[0], pool_params(r.node.attrs)); }
 // The input's shape travels as attributes (a window's stride leaves it ambiguous).
 void grad_window(GradCtx& c) {

@@ -1,20 +1,12 @@
 // maxpool2d: y and the position of each maximum (i32), which its gradient routes dy through.
+#include "pool.h"
 #include "tandem/graph/ops.h"
 
 namespace tandem::graph {
 namespace {
 
-Pool2dParams pool_params(const Attrs& a) {
-  return {static_cast<int>(a.i("kernel", 2)), static_cast<int>(a.i("stride", a.i("kernel", 2)))};
-}
-
 void infer(InferCtx& c) {
-  c.expect_rank(0, 4), c.expect_dtype(0, DType::f32);
-  const Pool2dParams p = pool_params(c.node.attrs);
-  const Shape& x = c.shape(0);
-  if (p.kernel < 1 || p.stride < 1) c.fail("kernel and stride must be ≥ 1");
-  if (x[2] < p.kernel || x[3] < p.kernel) c.fail("window larger than the input");
-  const Shape y{x[0], x[1], window_out(x[2], p.kernel, p.stride, 0), window_out(x[3], p.kernel, p.stride, 0)};
+  const Shape y = pool_window_out(c);
   c.out = {{y, DType::f32}, {y, DType::i32}};
 }
 void run(RunCtx& r) { ops::maxpool2d_forward(r.stream, r.in[0], r.out[0], r.out[1], pool_params(r.node.attrs)); }

@@ -27,10 +27,11 @@ void relu_backward(const OpCall& c) {
 }
 TANDEM_KERNEL(opencl_kernels, relu_backward, relu_backward);
 
-void bias_add(const OpCall& c) {
+// y[i] op= bias[channel of i], one work item per element: bias_add_f32 or bias_relu_f32.
+void launch_bias(const OpCall& c, const char* kernel) {
   const Tensor& y = *c.out[0];
   const Planes p = planes(y.shape());
-  Launch(c, "bias_relu", "bias_add_f32")
+  Launch(c, "bias_relu", kernel)
       .arg(*c.in[0])
       .arg(y)
       .scalar<u64>(p.c)
@@ -38,19 +39,11 @@ void bias_add(const OpCall& c) {
       .scalar<u64>(n_of(y))
       .run({n_of(y)});
 }
+
+void bias_add(const OpCall& c) { launch_bias(c, "bias_add_f32"); }
 TANDEM_KERNEL(opencl_kernels, bias_add, bias_add);
 
-void bias_relu(const OpCall& c) {
-  const Tensor& y = *c.out[0];
-  const Planes p = planes(y.shape());
-  Launch(c, "bias_relu", "bias_relu_f32")
-      .arg(*c.in[0])
-      .arg(y)
-      .scalar<u64>(p.c)
-      .scalar<u64>(p.inner)
-      .scalar<u64>(n_of(y))
-      .run({n_of(y)});
-}
+void bias_relu(const OpCall& c) { launch_bias(c, "bias_relu_f32"); }
 TANDEM_KERNEL(opencl_kernels, bias_relu, bias_relu);
 
 void bias_backward(const OpCall& c) {
