@@ -18,16 +18,19 @@ namespace {
 
 using graph::ValueId;
 
-// The device itself when it has every kernel of the layer; otherwise the CPU, said once per
-// process for each (model, layer, device): never silently, and not once per step or per replica.
-Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
-  const OpDesc* op = missing_op(spec, i, d, purpose);
-  if (op == nullptr) return d;
+// Layer i moves from d to the CPU: said once per process for each (model, layer, device), never
+// silently, and not once per step or per replica.
+Device fall_back(const ModelSpec& spec, size_t i, const Device& d, const std::string& why) {
   const std::string name = spec.layer_name(i);
   log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + d.id(),
-           "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + d.id() +
-               " has no kernel for " + op->name);
+           "layer " + name + " of " + spec.name + " falls back from " + d.id() + " to cpu:0: " + why);
   return cpu_device();
+}
+
+// The device itself when it has every kernel of the layer; otherwise the CPU.
+Device fallback_for(const ModelSpec& spec, size_t i, const Device& d, Purpose purpose) {
+  const OpDesc* op = missing_op(spec, i, d, purpose);
+  return op == nullptr ? d : fall_back(spec, i, d, d.id() + " has no kernel for " + op->name);
 }
 
 // The loss on the last layer's device, then the backward pass: returns the loss and, per
@@ -90,10 +93,7 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Pu
     const auto refused = first_refusal(spec, devices_, purpose);
     if (!refused) break;
     const auto [i, why] = *refused;
-    const std::string name = spec.layer_name(i);
-    log_once(LogLevel::warn, "fallback " + spec.name + "/" + name + "@" + devices_[i].id(),
-             "layer " + name + " of " + spec.name + " falls back from " + devices_[i].id() + " to cpu:0: " + why);
-    devices_[i] = cpu_device();
+    devices_[i] = fall_back(spec, i, devices_[i], why);
   }
   for (const Device& d : devices_)
     if (!streams_.count(d.impl())) streams_.emplace(d.impl(), Stream(d));

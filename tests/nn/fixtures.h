@@ -1,6 +1,7 @@
 // The small Fashion-MNIST sets and configurations the training tests share.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -35,6 +36,13 @@ inline TrainConfig small(const std::string& model = "mlp") {
   c.sgd.lr = 0.05f;
   c.seed = 7;
   return c;
+}
+
+/// The mean of the last five step losses is below `ratio` times the mean of the first five.
+inline void expect_loss_fell(const std::vector<float>& losses, double ratio = 0.7) {
+  double first = 0, last = 0;
+  for (size_t i = 0; i < 5; ++i) first += losses[i], last += losses[losses.size() - 1 - i];
+  EXPECT_LT(last, ratio * first) << "loss did not fall";
 }
 
 inline std::vector<std::vector<float>> weights(Trainer& t) {
