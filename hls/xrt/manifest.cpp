@@ -10,7 +10,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
-#include "tandem/json_depth.h"
+#include "tandem/json_read.h"
 
 namespace tandem::fpga {
 namespace {
@@ -27,12 +27,10 @@ template <class T>
 T field(const nlohmann::json& j, const char* key, const std::string& path, const std::string& where) {
   if (!j.is_object() || !j.contains(key)) bad(path, where + " has no \"" + key + "\"");
   if constexpr (std::is_integral_v<T>) {
-    // The JSON library casts a float or a wider integer to T, undefined for a float out of T's
-    // range (1e100 as an int): only integers that fit are taken.
+    // Only integers that fit are taken (json_integer: the library's get<T> casts floats).
     const nlohmann::json& v = j.at(key);
     if (!v.is_number_integer()) bad(path, where + " \"" + key + "\" has the wrong type (" + v.dump() + ")");
-    if (v.is_number_unsigned() ? !std::in_range<T>(v.get<uint64_t>()) : !std::in_range<T>(v.get<int64_t>()))
-      bad(path, where + " \"" + key + "\" is out of range (" + v.dump() + ")");
+    if (!json_integer<T>(v)) bad(path, where + " \"" + key + "\" is out of range (" + v.dump() + ")");
   }
   try {
     return j.at(key).get<T>();

@@ -7,7 +7,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
-#include "tandem/json_depth.h"
+#include "tandem/json_read.h"
 
 namespace tandem::nn {
 
@@ -103,8 +103,18 @@ CheckpointData parse_checkpoint(std::string_view bytes, const std::string& path)
       const auto dt = parse_dtype(t.at("dtype").get<std::string>());
       if (!dt) bad(path, "tensor " + nt.name + ": unknown dtype");
       nt.dtype = *dt;
-      nt.shape = Shape(std::span<const int64_t>(t.at("shape").get<std::vector<int64_t>>()));
-      const uint64_t off = t.at("offset").get<uint64_t>(), n = t.at("bytes").get<uint64_t>();
+      const json& dims = t.at("shape");
+      if (!dims.is_array()) bad(path, "tensor " + nt.name + ": its shape is not a list");
+      std::vector<int64_t> shape;
+      for (const json& d : dims) {
+        const std::optional<int64_t> v = json_integer<int64_t>(d);
+        if (!v || *v < 0) bad(path, "tensor " + nt.name + ": shape " + dims.dump() + " is not a list of sizes");
+        shape.push_back(*v);
+      }
+      nt.shape = Shape(std::span<const int64_t>(shape));
+      const std::optional<uint64_t> at = json_integer<uint64_t>(t.at("offset")), len = json_integer<uint64_t>(t.at("bytes"));
+      if (!at || !len) bad(path, "tensor " + nt.name + ": its offset and bytes must be integers ≥ 0");
+      const uint64_t off = *at, n = *len;
       if (n != static_cast<uint64_t>(nt.shape.numel()) * dtype_size(nt.dtype))
         bad(path, "tensor " + nt.name + ": " + std::to_string(n) + " bytes do not match its shape " + nt.shape.str());
       if (off > data_len || n > data_len - off) bad(path, "tensor " + nt.name + ": bytes run past the end of the data");

@@ -8,6 +8,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/json_read.h"
 #include "builtin_models.h"
 #include "lower.h"
 #include "tandem/graph/graph.h"
@@ -32,8 +33,9 @@ int64_t field(const json& j, const char* key, int64_t lo, int64_t hi, int64_t fa
     if (fallback < lo) bad(origin, where + ": missing \"" + key + "\"");
     return fallback;
   }
-  if (!j[key].is_number_integer()) bad(origin, where + ": \"" + key + "\" must be an integer");
-  const int64_t v = j[key].get<int64_t>();
+  const std::optional<int64_t> i = json_integer<int64_t>(j[key]);
+  if (!i) bad(origin, where + ": \"" + key + "\" must be an integer");
+  const int64_t v = *i;
   if (v < lo || v > hi)
     bad(origin, where + ": \"" + key + "\" = " + std::to_string(v) + " outside [" + std::to_string(lo) + ", " +
                     std::to_string(hi) + "]");
@@ -276,15 +278,15 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
     bad(origin, "\"input\" must be [channels, height, width]");
   std::vector<int64_t> in;
   for (const json& d : j["input"]) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 1 || d.get<int64_t>() > 65536)
-      bad(origin, "\"input\" dimensions must be integers in [1, 65536]");
-    in.push_back(d.get<int64_t>());
+    const std::optional<int64_t> v = json_integer<int64_t>(d);
+    if (!v || *v < 1 || *v > 65536) bad(origin, "\"input\" dimensions must be integers in [1, 65536]");
+    in.push_back(*v);
   }
   m.input = Shape(std::span<const int64_t>(in));
   m.classes = static_cast<int>(field(j, "classes", 2, 1 << 20, 10, "model", origin));
   const bool graph = j.contains("nodes");
   if (graph) {
-    if (!j.contains("version") || !j["version"].is_number_integer() || j["version"].get<int64_t>() != 2)
+    if (!j.contains("version") || json_integer<int64_t>(j["version"]) != 2)
       bad(origin, "a \"nodes\" description needs \"version\": 2 (the only graph version this build reads)");
     if (j.contains("layers")) bad(origin, "give \"nodes\" or \"layers\", not both");
   }

@@ -13,6 +13,7 @@
 
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/json_read.h"
 #include "tandem/log.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/model_file.h"
@@ -63,11 +64,11 @@ struct Trainer::State {
     const auto integer = [&](const char* key, int64_t lo, int64_t hi) {
       if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
       const json& v = j[key];
-      const bool fits = v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX));
-      if (!fits || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      const std::optional<int64_t> i = json_integer<int64_t>(v);
+      if (!i || *i < lo || *i > hi)
         bad("state " + std::string(key) + " = " + v.dump() + " is not an integer in [" + std::to_string(lo) + ", " +
             std::to_string(hi) + "]");
-      return v.get<int64_t>();
+      return *i;
     };
     const auto real = [&](const char* key) {
       if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
@@ -102,9 +103,9 @@ struct Trainer::State {
       const json& s = j["shares"];
       if (!s.is_array()) bad("state shares = " + s.dump() + " is not a list");
       for (const json& v : s) {
-        if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
-          bad("state shares = " + s.dump() + " is not a list of integers");
-        st.shares.push_back(v.get<int64_t>());
+        const std::optional<int64_t> share = json_integer<int64_t>(v);
+        if (!share) bad("state shares = " + s.dump() + " is not a list of integers");
+        st.shares.push_back(*share);
       }
     }
     return st;
@@ -468,13 +469,11 @@ json fingerprint_json(const DataFingerprint& f) {
 }
 
 std::optional<DataFingerprint> fingerprint_from_json(const json& j) {
-  if (!j.is_object()) return std::nullopt;
-  try {
-    return DataFingerprint{j.at("source").get<std::string>(), j.at("count").get<int64_t>(), j.at("rows").get<int64_t>(),
-                           j.at("cols").get<int64_t>(), j.at("crc32c").get<uint32_t>()};
-  } catch (const json::exception&) {
-    return std::nullopt;
-  }
+  if (!j.is_object() || !j.contains("source") || !j["source"].is_string()) return std::nullopt;
+  const auto integer = [&](const char* key) { return j.contains(key) ? json_integer<int64_t>(j[key]) : std::nullopt; };
+  const auto count = integer("count"), rows = integer("rows"), cols = integer("cols"), crc = integer("crc32c");
+  if (!count || !rows || !cols || !crc || !std::in_range<uint32_t>(*crc)) return std::nullopt;
+  return DataFingerprint{j["source"].get<std::string>(), *count, *rows, *cols, static_cast<uint32_t>(*crc)};
 }
 
 // The optimizer's settings beyond lr, momentum, weight decay and schedule (added with Adam: a

@@ -264,6 +264,20 @@ TEST(ModelFile, ParsesAndNamesWhatIsWrong) {
                      ErrorKind::io, {"checkpoint deep", "header nests deeper than 64 levels"});
   const std::string levels63 = std::string(63, '[') + std::string(63, ']');  // 64 with the header's own
   EXPECT_NO_THROW(parse_checkpoint(container("{\"tensors\": [], \"x\": " + levels63 + "}"), "64 levels"));
+  // A float where a tensor entry has an integer was cast by the JSON library: undefined behaviour
+  // out of range (found by CI's fuzz_checkpoint run). Each is now refused by name.
+  const auto entry = [&](const std::string& shape, const std::string& offset) {
+    return container("{\"tensors\": [{\"name\": \"w\", \"dtype\": \"f32\", \"shape\": " + shape +
+                     ", \"offset\": " + offset + ", \"bytes\": 4}]}");
+  };
+  test::expect_error([&] { parse_checkpoint(entry("[1e300]", "0"), "c"); }, ErrorKind::io,
+                     {"checkpoint c", "tensor w: shape [1e+300] is not a list of sizes"});
+  test::expect_error([&] { parse_checkpoint(entry("[-1]", "0"), "c"); }, ErrorKind::io, {"shape [-1] is not"});
+  test::expect_error([&] { parse_checkpoint(entry("7", "0"), "c"); }, ErrorKind::io, {"its shape is not a list"});
+  test::expect_error([&] { parse_checkpoint(entry("[1]", "-1e300"), "c"); }, ErrorKind::io,
+                     {"tensor w: its offset and bytes must be integers"});
+  // (The entry's 4 bytes are not in this container: an accepted entry would fail on its data.)
+  test::expect_error([&] { parse_checkpoint(entry("[1]", "0"), "c"); }, ErrorKind::io, {"run past the end"});
 }
 
 // An inference network: forward ops only, no gradients, no backward pass; its parameters are the

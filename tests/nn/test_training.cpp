@@ -272,6 +272,10 @@ TEST(Checkpoint, ResumeChecksEveryFieldItReads) {
   refused([](J& h, D&) { h["state"]["epoch"] = 2; }, "state epoch = 2 is not an integer in [0, 1]");
   refused([](J& h, D&) { h["state"]["epoch"] = 1e300; }, "state epoch = 1e+300 is not an integer");
   refused([](J& h, D&) { h["state"]["step"] = "3"; }, "state step = \"3\" is not an integer");
+  refused([](J& h, D&) { h["state"]["step"] = 18446744073709551615u; }, "state step = 18446744073709551615 is not");
+  refused([](J& h, D&) { h["state"]["shares"] = {-1e300}; }, "state shares = [-1e+300] is not a list of integers");
+  refused([](J& h, D&) { h["data"]["train"]["count"] = 1e300; }, "its data fingerprint is malformed");
+  refused([](J& h, D&) { h["data"]["train"]["crc32c"] = 1ll << 40; }, "its data fingerprint is malformed");
   refused([](J& h, D&) { h["state"]["epoch_loss_sum"] = nullptr; }, "epoch_loss_sum = null is not a finite number");
   refused([](J& h, D&) { h["state"]["epoch_loss_sums"] = {1.0, 2.0}; }, "is not a list of one sum per rank (1)");
   refused([](J& h, D&) { h["state"]["epoch_loss_sums"] = {"x"}; }, "epoch_loss_sums = [\"x\"] is not a list of finite");
