@@ -39,16 +39,31 @@ __global__ void stats_kernel(const float* x, float* save_mean, float* save_invst
 }
 
 // y = (x − mean[c])·(invstd[c]·gamma[c]) + beta[c], invstd from the saved statistics (training)
-// or from the running variance (inference, `from_variance`); y may be x.
+// or from the running variance (inference, `from_variance`), then max(y, 0) with `relu`; y may be x.
 __global__ void normalize_kernel(const float* x, const float* gamma, const float* beta, const float* mean,
-                                 const float* invstd_or_var, bool from_variance, float eps, float* y, int64_t channels,
-                                 int64_t inner, int64_t n) {
+                                 const float* invstd_or_var, bool from_variance, float eps, bool relu, float* y,
+                                 int64_t channels, int64_t inner, int64_t n) {
   TANDEM_GRID_LOOP(i, n) {
     const int64_t c = (i / inner) % channels;
     const float invstd =
         from_variance ? static_cast<float>(1.0 / sqrt(static_cast<double>(invstd_or_var[c]) + static_cast<double>(eps)))
                       : invstd_or_var[c];
-    y[i] = __fadd_rn(__fmul_rn(__fsub_rn(x[i], mean[c]), __fmul_rn(invstd, gamma[c])), beta[c]);
+    const float v = __fadd_rn(__fmul_rn(__fsub_rn(x[i], mean[c]), __fmul_rn(invstd, gamma[c])), beta[c]);
+    y[i] = relu && !(v > 0.0f) ? 0.0f : v;  // NaN gives 0, as relu_forward
+  }
+}
+
+// Inference normalization folded into the weights w [K, per] before it: thread i scales weight
+// i; threads below K also fold their channel's bias (in place). The inference pass's steps.
+__global__ void fold_kernel(const float* w, const float* gamma, const float* beta, const float* mean, const float* var,
+                            float eps, float* w_out, float* bias, int64_t channels, int64_t per) {
+  const auto scale = [&](int64_t c) {
+    const float invstd = static_cast<float>(1.0 / sqrt(static_cast<double>(var[c]) + static_cast<double>(eps)));
+    return __fmul_rn(invstd, gamma[c]);
+  };
+  TANDEM_GRID_LOOP(i, channels * per > channels ? channels * per : channels) {
+    if (i < channels * per) w_out[i] = __fmul_rn(w[i], scale(i / per));
+    if (i < channels) bias[i] = __fadd_rn(__fmul_rn(__fsub_rn(bias[i], mean[i]), scale(i)), beta[i]);
   }
 }
 
@@ -107,7 +122,7 @@ void batchnorm_forward_train(const OpCall& c) {
   op.launched("batchnorm_stats");
   const int64_t n = c.in[0]->numel();
   normalize_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(in_f32(c.in[0]), in_f32(c.in[1]), in_f32(c.in[2]),
-                                                             in_f32(c.out[1]), in_f32(c.out[2]), false, p.eps,
+                                                             in_f32(c.out[1]), in_f32(c.out[2]), false, p.eps, p.relu,
                                                              out_f32(c.out[0]), pl.c, pl.inner, n);
   op.launched("batchnorm_normalize");
 }
@@ -120,10 +135,21 @@ void batchnorm_forward_infer(const OpCall& c) {
   if (n == 0) return;
   normalize_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(
       in_f32(c.in[0]), in_f32(c.in[1]), in_f32(c.in[2]), in_f32(c.in[3]), in_f32(c.in[4]), true,
-      c.param<BatchNormParams>().eps, out_f32(c.out[0]), pl.c, pl.inner, n);
+      c.param<BatchNormParams>().eps, c.param<BatchNormParams>().relu, out_f32(c.out[0]), pl.c, pl.inner, n);
   op.launched("batchnorm_normalize");
 }
 TANDEM_KERNEL(cuda_kernels, batchnorm_forward_infer, batchnorm_forward_infer);
+
+void batchnorm_fold(const OpCall& c) {
+  const Op op(c);
+  const int64_t k = c.in[0]->shape()[0], per = k == 0 ? 0 : c.in[0]->numel() / k;
+  if (k == 0) return;
+  fold_kernel<<<op.grid(std::max(k * per, k)), block_threads, 0, op.s()>>>(
+      in_f32(c.in[0]), in_f32(c.in[1]), in_f32(c.in[2]), in_f32(c.in[3]), in_f32(c.in[4]),
+      c.param<BatchNormParams>().eps, out_f32(c.out[0]), out_f32(c.out[1]), k, per);
+  op.launched("batchnorm_fold");
+}
+TANDEM_KERNEL(cuda_kernels, batchnorm_fold, batchnorm_fold);
 
 void batchnorm_backward(const OpCall& c) {
   const Op op(c);

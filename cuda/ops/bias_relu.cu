@@ -1,4 +1,4 @@
-// bias_add, bias_backward, relu forward and backward.
+// bias_add, bias_backward, relu forward and backward, and the fused bias + ReLU and add + ReLU.
 #include <algorithm>
 
 #include "common.cuh"
@@ -33,6 +33,13 @@ __global__ void relu_forward_kernel(const float* x, float* y, int64_t n) {
   TANDEM_GRID_LOOP(i, n) {
     const float v = x[i];
     y[i] = v > 0.0f ? v : 0.0f;  // NaN gives 0, as on the CPU
+  }
+}
+
+__global__ void add_relu_kernel(const float* a, const float* b, float* c, int64_t n) {
+  TANDEM_GRID_LOOP(i, n) {
+    const float v = __fadd_rn(a[i], b[i]);
+    c[i] = v > 0.0f ? v : 0.0f;
   }
 }
 
@@ -85,6 +92,17 @@ void relu_forward(const OpCall& c) {
   op.launched("relu_forward");
 }
 TANDEM_KERNEL(cuda_kernels, relu_forward, relu_forward);
+
+void add_relu(const OpCall& c) {
+  const Op op(c);
+  const int64_t n = c.out[0]->numel();
+  if (n == 0) return;
+  add_relu_kernel<<<op.grid(n), block_threads, 0, op.s()>>>(static_cast<const float*>(c.in[0]->data()),
+                                                            static_cast<const float*>(c.in[1]->data()),
+                                                            static_cast<float*>(c.out[0]->data()), n);
+  op.launched("add_relu");
+}
+TANDEM_KERNEL(cuda_kernels, add_relu, add_relu);
 
 void relu_backward(const OpCall& c) {
   const Op op(c);

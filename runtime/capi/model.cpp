@@ -51,6 +51,7 @@ void build(tandem_model& m, const nn::ModelFile& file, const Device& d, nn::Purp
   MemoryAccount::Scope charge(*m.account);
   m.input = m.labels = Tensor();
   m.net = std::make_unique<nn::Network>(file.spec, std::vector<Device>{d}, purpose);
+  m.net->set_fusion(true);  // fused ReLUs; inference with batch norm folded into the convolutions
   nn::load_weights(*m.net, file);
   const uint64_t weights = m.account->used();
   size_for(m, 1);

@@ -89,9 +89,11 @@ std::vector<ValueId> Graph::add(const GraphOp& op, const std::vector<ValueId>& g
   std::vector<ValueId> inputs = given;
   if (&op != &opdef::transfer)
     for (ValueId& v : inputs) {
-      if (v < 0 || static_cast<size_t>(v) >= values_.size() || values_[static_cast<size_t>(v)].device == device_) continue;
+      if (v < 0 || static_cast<size_t>(v) >= values_.size() || values_[static_cast<size_t>(v)].device == device_)
+        continue;
       const auto key = std::make_pair(v, device_.id());
-      if (!transfers_.count(key)) transfers_[key] = add1(opdef::transfer, {v}, {}, values_[static_cast<size_t>(v)].name + "@" + device_.id());
+      if (!transfers_.count(key))
+        transfers_[key] = add1(opdef::transfer, {v}, {}, values_[static_cast<size_t>(v)].name + "@" + device_.id());
       v = transfers_[key];
     }
   Node n{&op, name, attrs, inputs, {}, device_, group_, backward_};
@@ -110,13 +112,15 @@ std::vector<ValueId> Graph::add(const GraphOp& op, const std::vector<ValueId>& g
   const int index = static_cast<int>(nodes_.size());
   for (size_t i = 0; i < ctx.out.size(); ++i) {
     const std::string vname = op.outputs.size() == 1 ? name : name + "." + op.outputs[i];
-    n.outputs.push_back(new_value({vname, ctx.out[i].first, ctx.out[i].second, ValueKind::activation, device_, index, {}}));
+    n.outputs.push_back(
+        new_value({vname, ctx.out[i].first, ctx.out[i].second, ValueKind::activation, device_, index, {}}));
   }
   nodes_.push_back(std::move(n));
   return nodes_.back().outputs;
 }
 
-ValueId Graph::add1(const GraphOp& op, const std::vector<ValueId>& inputs, const Attrs& attrs, const std::string& name) {
+ValueId Graph::add1(const GraphOp& op, const std::vector<ValueId>& inputs, const Attrs& attrs,
+                    const std::string& name) {
   return add(op, inputs, attrs, name).at(0);
 }
 
@@ -154,6 +158,41 @@ std::vector<std::vector<int>> Graph::consumers() const {
   return c;
 }
 
+void Graph::sort_topologically() {
+  std::vector<size_t> order;
+  std::vector<uint8_t> state(nodes_.size(), 0);  // 0 unvisited, 1 on the path, 2 placed
+  // Depth first from each node in turn, its producers first (an explicit stack: chains can be
+  // long). Graphs are acyclic by construction; a pass that made a cycle is a bug, refused by name.
+  std::vector<std::pair<size_t, size_t>> stack;  // (node, inputs looked at)
+  for (size_t root = 0; root < nodes_.size(); ++root) {
+    if (state[root] == 0) stack.push_back({root, 0}), state[root] = 1;
+    while (!stack.empty()) {
+      const auto [n, k] = stack.back();
+      if (k < nodes_[n].inputs.size()) {
+        ++stack.back().second;
+        const int p = values_[static_cast<size_t>(nodes_[n].inputs[k])].producer;
+        if (p < 0 || state[static_cast<size_t>(p)] == 2) continue;
+        if (state[static_cast<size_t>(p)] == 1)
+          throw Error(ErrorKind::internal, "", "node " + nodes_[n].name, "is on a cycle after a pass");
+        stack.push_back({static_cast<size_t>(p), 0}), state[static_cast<size_t>(p)] = 1;
+        continue;
+      }
+      state[n] = 2;
+      order.push_back(n);
+      stack.pop_back();
+    }
+  }
+  std::vector<Node> sorted;
+  std::vector<int> remap(nodes_.size());
+  for (size_t i : order) {
+    remap[i] = static_cast<int>(sorted.size());
+    sorted.push_back(std::move(nodes_[i]));
+  }
+  nodes_ = std::move(sorted);
+  for (Value& v : values_)
+    if (v.producer >= 0) v.producer = remap[static_cast<size_t>(v.producer)];
+}
+
 size_t Graph::remove_dead_nodes() {
   // A node lives if one of its outputs is a graph output or bound storage, or feeds a live node;
   // one that updates bound state in place (running statistics) lives for that effect.
@@ -161,7 +200,8 @@ size_t Graph::remove_dead_nodes() {
   for (const auto& o : outputs_) needed[static_cast<size_t>(o.second)] = true;
   for (size_t i = nodes_.size(); i-- > 0;) {
     const Node& n = nodes_[i];
-    for (ValueId v : n.outputs) live[i] = live[i] || needed[static_cast<size_t>(v)] || values_[static_cast<size_t>(v)].bound;
+    for (ValueId v : n.outputs)
+      live[i] = live[i] || needed[static_cast<size_t>(v)] || values_[static_cast<size_t>(v)].bound;
     for (ValueId v : n.inputs) live[i] = live[i] || values_[static_cast<size_t>(v)].kind == ValueKind::state;
     if (live[i])
       for (ValueId v : n.inputs) needed[static_cast<size_t>(v)] = true;
@@ -196,7 +236,8 @@ void Graph::validate() const {
       ctx.in.push_back(&values_[static_cast<size_t>(v)]);
     }
     n.op->infer(ctx);
-    if (ctx.out.size() != n.outputs.size()) bad("has " + std::to_string(n.outputs.size()) + " outputs, its op gives " + std::to_string(ctx.out.size()));
+    if (ctx.out.size() != n.outputs.size())
+      bad("has " + std::to_string(n.outputs.size()) + " outputs, its op gives " + std::to_string(ctx.out.size()));
     for (size_t k = 0; k < n.outputs.size(); ++k) {
       const Value& out = values_[static_cast<size_t>(n.outputs[k])];
       if (!(out.shape == ctx.out[k].first) || out.dtype != ctx.out[k].second)
@@ -207,7 +248,8 @@ void Graph::validate() const {
     }
   }
   for (const auto& [name, v] : outputs_)
-    if (!defined[static_cast<size_t>(v)]) throw Error(ErrorKind::invalid_argument, "", "graph", "output " + name + " is never computed");
+    if (!defined[static_cast<size_t>(v)])
+      throw Error(ErrorKind::invalid_argument, "", "graph", "output " + name + " is never computed");
 }
 
 std::string Graph::str() const {
@@ -216,7 +258,8 @@ std::string Graph::str() const {
     o << n.name << ": " << n.op->name << "(" << describe_inputs(*this, n) << ")";
     if (!n.attrs.all().empty()) o << " {" << n.attrs.str() << "}";
     o << " ->";
-    for (ValueId v : n.outputs) o << " " << values_[static_cast<size_t>(v)].name << " " << values_[static_cast<size_t>(v)].shape.str();
+    for (ValueId v : n.outputs)
+      o << " " << values_[static_cast<size_t>(v)].name << " " << values_[static_cast<size_t>(v)].shape.str();
     o << " @" << n.device.id() << "\n";
   }
   return o.str();

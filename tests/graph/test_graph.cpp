@@ -139,7 +139,8 @@ void check_against_differences(Case& c, const Device& d, const std::vector<int32
       const double fd = (plus - minus) / (2.0 * eps);
       if (std::abs(fd - analytic[i]) > tol * (1.0 + std::abs(fd))) {
         if (bad++ < 3)
-          ADD_FAILURE() << c.g.value(c.params[k]).name << "[" << i << "]: autodiff " << analytic[i] << ", differences " << fd;
+          ADD_FAILURE() << c.g.value(c.params[k]).name << "[" << i << "]: autodiff " << analytic[i] << ", differences "
+                        << fd;
       }
     }
     EXPECT_EQ(bad, 0u) << c.g.value(c.params[k]).name;
@@ -154,7 +155,8 @@ TEST_P(GraphGradients, DenseFanOutAndFanIn) {
   c.params = {g.param("w1", {5, 6}), g.param("b1", {5}), g.param("w2", {5, 5}), g.param("unused", {3})};
   c.host = {ref::random({5, 6}, 1), ref::random({5}, 2), ref::random({5, 5}, 3), ref::random({3}, 4)};
   const ValueId input = g.param("x", {4, 6});  // the input as a bound value, checked too
-  const ValueId h = relu(g, bias_add(g, matmul(g, input, c.params[0], false, true, "fc1"), c.params[1], "fc1.bias"), "r");
+  const ValueId h =
+      relu(g, bias_add(g, matmul(g, input, c.params[0], false, true, "fc1"), c.params[1], "fc1.bias"), "r");
   const ValueId a = matmul(g, h, c.params[2], false, true, "a");
   const ValueId b = matmul(g, h, c.params[2], false, false, "b");
   const ValueId s = add(g, add(g, a, b, "ab"), h, "residual");
@@ -189,52 +191,137 @@ INSTANTIATE_TEST_SUITE_P(AllDevices, GraphGradients, ::testing::ValuesIn(test::d
                          [](const auto& info) { return test::param_name(info.param); });
 
 // The fusion pass changes no value: outputs, loss and gradients are bit for bit those of the
-// unfused graph (the fused kernel adds and takes the max exactly as the pair does).
-TEST(Passes, FusedBiasReluEqualsThePair) {
-  auto build = [](bool fuse, std::vector<Tensor>& bound) {
+// unfused graph (each fused kernel adds, normalizes and takes the max exactly as the pair does).
+// Training (batch statistics, with the backward pass) and inference (running statistics).
+void expect_fusion_changes_nothing(bool train) {
+  const std::vector<Shape> shapes{{2, 3, 6, 6}, {4, 3, 3, 3}, {4}, {5, 64}, {5}, {4}, {4}};
+  std::vector<Tensor> bound;
+  uint32_t seed = 40;
+  for (const Shape& s : shapes) bound.push_back(test::up(cpu_device(), ref::random(s, ++seed, 0.5f, 1.5f)));
+  bound[0] = test::up(cpu_device(), ref::random(shapes[0], 40));
+  auto build = [&](bool fuse) {
     Graph g;
-    const std::vector<Shape> shapes{{2, 3, 6, 6}, {4, 3, 3, 3}, {4}, {5, 64}, {5}};
     std::vector<ValueId> p;
     for (size_t k = 0; k < shapes.size(); ++k) {
       p.push_back(g.param("p" + std::to_string(k), shapes[k]));
       g.value(p.back()).bound = bound[k];
     }
+    // Running statistics: a fresh pair per graph (training updates them in place).
+    const ValueId rm = g.state("rm", {4}), rv = g.state("rv", {4});
+    g.value(rm).bound = test::up(cpu_device(), ref::random({4}, 7, -0.1f, 0.1f));
+    g.value(rv).bound = test::up(cpu_device(), ref::random({4}, 8, 0.5f, 2.0f));
     const ValueId h = relu(g, bias_add(g, conv2d(g, p[0], p[1], {1, 1, 0, 0}, "conv"), p[2], "conv.bias"), "relu");
-    const ValueId side = relu(g, h, "twice");  // a ReLU of a ReLU: nothing to fuse
-    const ValueId logits = relu(g, bias_add(g, matmul(g, flatten(g, side, "flat"), p[3], false, true, "fc"), p[4], "fc.bias"), "out");
+    const ValueId bn = train ? batchnorm_train(g, h, p[5], p[6], rm, rv, {}, "bn")
+                             : batchnorm_infer(g, h, p[5], p[6], rm, rv, {}, "bn");
+    const ValueId merged = relu(g, add(g, relu(g, bn, "bn.relu"), h, "merge"), "merge.relu");
+    const ValueId side = relu(g, merged, "twice");  // a ReLU of a ReLU: nothing to fuse
+    const ValueId logits =
+        relu(g, bias_add(g, matmul(g, flatten(g, side, "flat"), p[3], false, true, "fc"), p[4], "fc.bias"), "out");
     g.output("logits", logits);
-    const size_t fused = fuse ? fuse_bias_relu(g) : 0;
-    EXPECT_EQ(fused, fuse ? 2u : 0u);
+    EXPECT_EQ(fuse ? fuse_relu(g) : 0u, fuse ? 4u : 0u);
     const ValueId labels = g.input("labels", {2}, DType::i32);
-    const ValueId loss = softmax_xent(g, logits, labels, "loss")[0];
-    g.output("loss", loss);
-    const auto grads = differentiate(g, loss, p);
-    for (size_t k = 0; k < grads.size(); ++k) g.output("g" + std::to_string(k), grads[k]);
+    std::vector<ValueId> results{logits};
+    if (train) {
+      const ValueId loss = softmax_xent(g, logits, labels, "loss")[0];
+      g.output("loss", loss);
+      const auto grads = differentiate(g, loss, p);
+      for (size_t k = 0; k < grads.size(); ++k) g.output("g" + std::to_string(k), grads[k]);
+      results.push_back(loss);
+      results.insert(results.end(), grads.begin(), grads.end());
+    }
     g.validate();
-    return std::make_tuple(g, labels, loss, grads, logits);
+    return std::make_tuple(g, labels, results);
   };
-  std::vector<Tensor> bound;
-  uint32_t seed = 40;
-  for (const Shape& s : std::vector<Shape>{{2, 3, 6, 6}, {4, 3, 3, 3}, {4}, {5, 64}, {5}})
-    bound.push_back(test::up(cpu_device(), ref::random(s, ++seed)));
   std::vector<std::vector<float>> results[2];
   for (int fuse = 0; fuse < 2; ++fuse) {
-    auto [g, labels, loss, grads, logits] = build(fuse == 1, bound);
+    auto [g, labels, values] = build(fuse == 1);
     if (fuse == 1) {
-      size_t pairs = 0;
-      for (size_t i = 0; i < g.nodes(); ++i) pairs += g.node(i).op == &opdef::bias_relu;
-      EXPECT_EQ(pairs, 2u) << g.str();
+      size_t bias_relus = 0, add_relus = 0, bn_relus = 0, relus = 0;
+      for (size_t i = 0; i < g.nodes(); ++i) {
+        const Node& n = g.node(i);
+        bias_relus += n.op == &opdef::bias_relu, add_relus += n.op == &opdef::add_relu, relus += n.op == &opdef::relu;
+        bn_relus += n.name == "bn" && n.attrs.i("relu") == 1;
+      }
+      EXPECT_EQ(std::make_tuple(bias_relus, add_relus, bn_relus, relus), std::make_tuple(2u, 1u, 1u, 1u)) << g.str();
     }
     Stream s(cpu_device());
     Executor exec(g, [&](const Device&) -> Stream& { return s; });
     exec.bind(labels, test::up_i32(cpu_device(), {2}, {1, 3}));
     exec.run(0, exec.graph().nodes());
-    results[fuse].push_back(test::down(exec.tensor(logits)).v);
-    results[fuse].push_back(test::down(exec.tensor(loss)).v);
-    for (ValueId v : grads) results[fuse].push_back(test::down(exec.tensor(v)).v);
+    for (ValueId v : values) results[fuse].push_back(test::down(exec.tensor(v)).v);
   }
   EXPECT_EQ(results[0], results[1]);
 }
+
+TEST(Passes, FusedReluEqualsThePairInTraining) { expect_fusion_changes_nothing(true); }
+TEST(Passes, FusedReluEqualsThePairInInference) { expect_fusion_changes_nothing(false); }
+
+// Folding: conv -> BN (-> ReLU), conv + bias -> BN (depthwise), each on every device with the
+// fold kernel, give the unfolded graph's outputs to rounding; a convolution whose output is also
+// read elsewhere keeps its normalization.
+class Folding : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Folding, FoldedBatchNormGivesTheSameOutputs) {
+  const Device device = find_device(GetParam());
+  if (!device.supports(tandem::opdesc::batchnorm_fold)) GTEST_SKIP() << device.id() << " has no batchnorm_fold";
+  std::map<std::string, Tensor> bound;
+  uint32_t seed = 60;
+  const auto bind = [&](Graph& g, ValueId v, float lo, float hi) {
+    const std::string& name = g.value(v).name;
+    if (!bound.count(name)) bound[name] = test::up(device, ref::random(g.value(v).shape, ++seed, lo, hi));
+    g.value(v).bound = bound[name];
+    return v;
+  };
+  const auto build = [&](bool fold) {
+    Graph g(device);
+    const ValueId x = bind(g, g.input("x", {2, 3, 8, 8}), -1, 1);
+    const auto bn = [&](ValueId in, const std::string& name) {
+      const auto channel = [&](const char* what, float lo, float hi) {
+        return bind(g, g.param(name + "." + what, {4}), lo, hi);
+      };
+      const ValueId gamma = channel("gamma", 0.5f, 2), beta = channel("beta", -1, 1);
+      const ValueId mean = bind(g, g.state(name + ".mean", {4}), -0.5f, 0.5f);
+      const ValueId var = bind(g, g.state(name + ".var", {4}), 0.3f, 3);
+      return batchnorm_infer(g, in, gamma, beta, mean, var, {}, name);
+    };
+    const ValueId w1 = bind(g, g.param("w1", {4, 3, 3, 3}), -1, 1), w2 = bind(g, g.param("w2", {4, 1, 3, 3}), -1, 1);
+    const ValueId b2 = bind(g, g.param("b2", {4}), -1, 1), w3 = bind(g, g.param("w3", {4, 4, 1, 1}), -1, 1);
+    const ValueId a = relu(g, bn(conv2d(g, x, w1, {1, 1, 1, 1}, "conv1"), "bn1"), "relu1");
+    Conv2dParams depthwise{1, 1, 1, 1};
+    depthwise.groups = 4;
+    const ValueId b = bn(bias_add(g, conv2d(g, a, w2, depthwise, "conv2"), b2, "conv2.bias"), "bn2");
+    const ValueId c3 = conv2d(g, b, w3, {}, "conv3");
+    const ValueId c = add(g, bn(c3, "bn3"), c3, "merge");  // conv3's output is read twice: not folded
+    g.output("y", c);
+    if (fold) {
+      EXPECT_EQ(fuse_relu(g), 1u);
+      EXPECT_EQ(fold_batchnorm(g), 2u);
+    }
+    g.validate();
+    return g;
+  };
+  std::vector<float> results[2];
+  for (int fold = 0; fold < 2; ++fold) {
+    Graph g = build(fold == 1);
+    if (fold == 1) {
+      std::map<std::string, int> ops;
+      for (size_t i = 0; i < g.nodes(); ++i) ++ops[g.node(i).op->name];
+      EXPECT_EQ(ops["batchnorm_infer"], 1) << g.str();
+      EXPECT_EQ(ops["batchnorm_fold"], 2) << g.str();
+      EXPECT_EQ(ops["bias_relu"], 1) << g.str();  // bn1's fused ReLU, now the folded bias's
+      EXPECT_EQ(ops["bias_add"], 1) << g.str();   // bn2's; conv2's own bias folded into it
+      EXPECT_EQ(ops["relu"], 0) << g.str();
+    }
+    Stream s(device);
+    Executor exec(g, [&](const Device&) -> Stream& { return s; });
+    exec.run(0, exec.graph().nodes());
+    results[fold] = test::down(exec.tensor(exec.graph().output("y"))).v;
+  }
+  test::expect_close(results[1], results[0], 1e-5, 1e-5, "folded");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDevices, Folding, ::testing::ValuesIn(test::device_ids()),
+                         [](const auto& info) { return test::param_name(info.param); });
 
 TEST(Autodiff, RefusesAnOpWithoutBackwardRuleOnTheGradientPath) {
   Graph g;
@@ -243,7 +330,8 @@ TEST(Autodiff, RefusesAnOpWithoutBackwardRuleOnTheGradientPath) {
   const ValueId y = g.add1(opdef::relu_backward, {w, dy}, {}, "odd");  // no backward rule
   const ValueId labels = g.input("labels", {2}, DType::i32);
   const ValueId loss = softmax_xent(g, flatten(g, y, "flat"), labels, "loss")[0];
-  expect_error([&] { differentiate(g, loss, {w}); }, ErrorKind::unsupported, {"node odd (relu_backward)", "no backward rule"});
+  expect_error([&] { differentiate(g, loss, {w}); }, ErrorKind::unsupported,
+               {"node odd (relu_backward)", "no backward rule"});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,12 +357,24 @@ Random random_graph(uint32_t seed) {
     const std::string name = "n" + std::to_string(i);
     ValueId v;
     switch (rng() % 6) {
-      case 0: v = relu(g, pick(), name); break;
-      case 1: v = add(g, pick(), pick(), name); break;
-      case 2: v = bias_add(g, pick(), bias, name); break;
-      case 3: v = matmul(g, pick(), w, false, rng() % 2 == 0, name); break;
-      case 4: v = reshape(g, reshape(g, pick(), {8, 4}, name + ".t"), {4, 8}, name); break;
-      default: v = copy(g, pick(), name); break;
+      case 0:
+        v = relu(g, pick(), name);
+        break;
+      case 1:
+        v = add(g, pick(), pick(), name);
+        break;
+      case 2:
+        v = bias_add(g, pick(), bias, name);
+        break;
+      case 3:
+        v = matmul(g, pick(), w, false, rng() % 2 == 0, name);
+        break;
+      case 4:
+        v = reshape(g, reshape(g, pick(), {8, 4}, name + ".t"), {4, 8}, name);
+        break;
+      default:
+        v = copy(g, pick(), name);
+        break;
     }
     live.push_back(v);
   }
@@ -313,7 +413,8 @@ void check_plan(const Graph& g, const MemoryPlan& p, uint32_t seed) {
                                 p.root[static_cast<size_t>(writer.inputs[static_cast<size_t>(in)])] == p.root[early]);
       if (in_place && p.root[early] == p.root[late]) {
         EXPECT_LE(end[early], def[late]) << "seed " << seed << ": " << g.value(static_cast<ValueId>(late)).name
-                                         << " overwrites " << g.value(static_cast<ValueId>(early)).name << " before its last read";
+                                         << " overwrites " << g.value(static_cast<ValueId>(early)).name
+                                         << " before its last read";
         continue;
       }
       if (p.root[early] == p.root[late]) continue;  // the same memory by a chain checked at its links
@@ -361,7 +462,8 @@ TEST(MemoryPlan, PlannedRunEqualsUnplannedRun) {
     for (size_t k = 0; k < in.size(); ++k) exec.bind(r.inputs[k], in[k]);
     exec.run(0, r.g.nodes());
     for (const auto& [name, v] : r.g.outputs())
-      EXPECT_EQ(test::down(exec.tensor(v)).v, test::down(t[static_cast<size_t>(v)]).v) << "seed " << seed << " " << name;
+      EXPECT_EQ(test::down(exec.tensor(v)).v, test::down(t[static_cast<size_t>(v)]).v)
+          << "seed " << seed << " " << name;
   }
 }
 

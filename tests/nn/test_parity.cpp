@@ -15,6 +15,7 @@
 
 #include "../ops/harness.h"
 #include "tandem/file.h"
+#include "tandem/graph/ops.h"
 #include "tandem/nn/network.h"
 #include "tandem/nn/optimizer.h"
 
@@ -43,10 +44,11 @@ struct Fixture {
       std::vector<int64_t> dims = e["shape"].get<std::vector<int64_t>>();
       const Shape s{std::span<const int64_t>(dims)};
       const size_t at = e["offset"].get<size_t>();
-      t[e["role"]][e["name"]] = {s,
-                                 std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(at),
-                                                    data.begin() + static_cast<std::ptrdiff_t>(at + static_cast<size_t>(s.numel()))),
-                                 e.value("f32_error", 0.0)};
+      t[e["role"]][e["name"]] = {
+          s,
+          std::vector<float>(data.begin() + static_cast<std::ptrdiff_t>(at),
+                             data.begin() + static_cast<std::ptrdiff_t>(at + static_cast<size_t>(s.numel()))),
+          e.value("f32_error", 0.0)};
     }
   }
 };
@@ -73,6 +75,7 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
   const Device d = find_device(device_id);
   const ModelSpec spec = parse_model(f.meta["model"].dump(), model);
   Network net(spec, {d});
+  net.set_fusion(true);  // as the trainer runs it: ReLUs fused into bias, add and batch norm
   for (Param* p : net.params()) {
     ASSERT_TRUE(f.t.at("param").count(p->name)) << p->name;
     p->value.copy_from_host(f.t.at("param").at(p->name).v.data());
@@ -111,6 +114,24 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
       expect_near_scaled(p->value.to_f32(), f.t.at("param_after").at(p->name), p->name + " after training");
   for (Param* b : net.buffers())
     expect_near_scaled(b->value.to_f32(), f.t.at("buffer_after").at(b->name), b->name + " after training");
+  // Evaluation with the trained running statistics: batch norm folded into the convolutions
+  // gives the unfolded network's logits to rounding.
+  const Tensor xt = Tensor::from_vector(net.input_device(), {batch, in[0], in[1], in[2]},
+                                        std::vector<float>(x.v.begin(), x.v.begin() + per));
+  const std::vector<float> folded = net.infer(xt).to_f32();
+  size_t folds = 0, bns = 0;
+  for (size_t i = 0; i < net.graph().nodes(); ++i) {
+    folds += net.graph().node(i).op == &graph::opdef::batchnorm_fold;
+    bns += net.graph().node(i).op == &graph::opdef::batchnorm_infer;
+  }
+  if (d.supports(opdesc::batchnorm_fold)) {
+    EXPECT_EQ(folds, net.buffers().size() / 2);  // every normalization follows its convolution
+    EXPECT_EQ(bns, 0u);
+  }
+  net.set_fusion(false);
+  const std::vector<float> plain = net.infer(xt).to_f32();
+  ASSERT_EQ(folded.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(folded[i], plain[i], 1e-4 * (1 + std::abs(plain[i]))) << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Parity,

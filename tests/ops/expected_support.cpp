@@ -59,6 +59,8 @@ const std::vector<ExpectedRefusal>& table() {
       {DeviceKind::fpga_sim, "adam_update", "", no_core},
       // (Its fused core is bias + ReLU + max-pool: the graph fuses bias + ReLU only where a device has bias_relu.)
       {DeviceKind::fpga_sim, "bias_relu", "", no_core},
+      {DeviceKind::fpga_sim, "add_relu", "", no_core},
+      {DeviceKind::fpga_sim, "batchnorm_fold", "", no_core},
       // "f16" matches bf16 too: both are storage types the f32 cores do not read.
       {DeviceKind::fpga_sim, "gemm", "f16", f32_core},
       {DeviceKind::fpga_sim, "axpy", "f16", f32_core},

@@ -58,18 +58,26 @@ struct ConvGeom {
 };
 
 const std::vector<ConvGeom> conv_geometries = {
-    {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},     {1, 2, 8, 9, 3, 3, 2, 2, 2, 1, 0}, {3, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0},
-    {2, 4, 6, 6, 5, 1, 1, 1, 1, 0, 0},     {1, 3, 9, 7, 2, 3, 3, 3, 2, 2, 2}, {1, 1, 4, 4, 1, 3, 3, 1, 1, 2, 2},
+    {2, 3, 7, 5, 4, 3, 3, 1, 1, 1, 1},
+    {1, 2, 8, 9, 3, 3, 2, 2, 2, 1, 0},
+    {3, 1, 5, 5, 2, 5, 5, 1, 1, 0, 0},
+    {2, 4, 6, 6, 5, 1, 1, 1, 1, 0, 0},
+    {1, 3, 9, 7, 2, 3, 3, 3, 2, 2, 2},
+    {1, 1, 4, 4, 1, 3, 3, 1, 1, 2, 2},
     {4, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1},  // the benchmark CNN's second layer
     // Groups: 2 groups; depthwise (groups = C), with a channel multiplier of 2 and stride 2; a
     // MobileNet-sized depthwise layer.
-    {2, 4, 7, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2}, {2, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},
-    {1, 4, 9, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4}, {4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32},
+    {2, 4, 7, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2},
+    {2, 6, 8, 8, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6},
+    {1, 4, 9, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 4},
+    {4, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32},
     {1, 4, 5, 5, 4, 5, 5, 1, 1, 2, 2, 1, 1, 4},  // depthwise, most taps outside the image
     // Dilation: 2 with "same" padding (the CPU's contiguous-row path), 2x3 with stride 2x1, and
     // with groups and depthwise.
-    {2, 3, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2}, {1, 2, 11, 10, 3, 3, 2, 2, 1, 1, 0, 2, 3},
-    {2, 6, 9, 7, 4, 3, 3, 1, 2, 2, 1, 2, 1, 2}, {2, 8, 10, 10, 8, 3, 3, 2, 2, 2, 2, 2, 2, 8},
+    {2, 3, 9, 8, 4, 3, 3, 1, 1, 2, 2, 2, 2},
+    {1, 2, 11, 10, 3, 3, 2, 2, 1, 1, 0, 2, 3},
+    {2, 6, 9, 7, 4, 3, 3, 1, 2, 2, 1, 2, 1, 2},
+    {2, 8, 10, 10, 8, 3, 3, 2, 2, 2, 2, 2, 2, 8},
 };
 
 void add_conv_cases(std::vector<OpCase>& cases) {
@@ -133,6 +141,19 @@ void add_activation_cases(std::vector<OpCase>& cases) {
                        expect_close(down(Y).v, ref::relu_forward(x).v, 0, 0, "relu_forward");
                        ops::relu_forward(st, X, X);  // in place
                        expect_close(down(X).v, ref::relu_forward(x).v, 0, 0, "relu_forward in place");
+                     }});
+    cases.push_back({"add_relu/" + s.str(), &opdesc::add_relu, [s](const Device& d, Stream& st) {
+                       const ref::Host a = ref::random(s, 24), b = ref::random(s, 25);
+                       ref::Host sum = a;
+                       for (size_t i = 0; i < sum.v.size(); ++i) sum.v[i] += b.v[i];
+                       const ref::Host want = ref::relu_forward(sum);  // exactly the pair: one f32 sum, one max
+                       Tensor A = up(d, a), B = up(d, b), C = Tensor::empty(d, s);
+                       ops::add_relu(st, A, B, C);
+                       expect_close(down(C).v, want.v, 0, 0, "add_relu");
+                       ops::add_relu(st, A, B, B);  // in place of either input
+                       expect_close(down(B).v, want.v, 0, 0, "add_relu into b");
+                       ops::add_relu(st, A, up(d, b), A);
+                       expect_close(down(A).v, want.v, 0, 0, "add_relu into a");
                      }});
     cases.push_back({"relu_backward/" + s.str(), &opdesc::relu_backward, [s](const Device& d, Stream& st) {
                        const ref::Host x = ref::random(s, 22), dy = ref::random(s, 23);
@@ -245,37 +266,59 @@ void add_batchnorm_cases(std::vector<OpCase>& cases) {
       for (float& v : x.v) v += b.offset;
       return x;
     };
-    const BatchNormParams p{1e-3f, 0.25f};
-    cases.push_back(
-        {"batchnorm_forward_train/" + name, &opdesc::batchnorm_forward_train, [=](const Device& d, Stream& st) {
-           const ref::Host x = input(), gamma = ref::random({c}, 72, 0.5f, 2.0f), beta = ref::random({c}, 73),
-                           rm = ref::random({c}, 74), rv = ref::random({c}, 75, 0.5f, 2.0f);
-           const ref::BatchNormTrain want = ref::batchnorm_forward_train(x, gamma, beta, rm, rv, p);
-           Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), Y = Tensor::empty(d, b.x), M = Tensor::empty(d, {c}),
-                  I = Tensor::empty(d, {c}), RM = up(d, rm), RV = up(d, rv);
-           ops::batchnorm_forward_train(st, X, G, B, Y, M, I, RM, RV, p);
-           expect_close(down(Y).v, want.y.v, 2e-5, 2e-5, "batchnorm_forward_train y");
-           expect_close(down(M).v, want.save_mean.v, 1e-6, 1e-6, "batchnorm_forward_train save_mean");
-           expect_close(down(I).v, want.save_invstd.v, 1e-6, 1e-5, "batchnorm_forward_train save_invstd");
-           expect_close(down(RM).v, want.running_mean.v, 1e-6, 1e-5, "batchnorm running_mean");
-           expect_close(down(RV).v, want.running_var.v, 1e-6, 1e-5, "batchnorm running_var");
-         }});
-    cases.push_back(
-        {"batchnorm_forward_infer/" + name, &opdesc::batchnorm_forward_infer, [=](const Device& d, Stream& st) {
-           const ref::Host x = input(), gamma = ref::random({c}, 76, 0.5f, 2.0f), beta = ref::random({c}, 77),
-                           rm = ref::random({c}, 78), rv = ref::random({c}, 79, 0.5f, 2.0f);
-           const ref::Host want = ref::batchnorm_forward_infer(x, gamma, beta, rm, rv, p);
-           Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), RM = up(d, rm), RV = up(d, rv),
-                  Y = Tensor::empty(d, b.x);
-           ops::batchnorm_forward_infer(st, X, G, B, RM, RV, Y, p);
-           expect_close(down(Y).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer");
-           ops::batchnorm_forward_infer(st, X, G, B, RM, RV, X, p);  // in place
-           expect_close(down(X).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer in place");
-         }});
+    for (const bool relu : {false, true}) {  // relu: BN + ReLU fused, against the reference's BN then ReLU
+      const BatchNormParams p{1e-3f, 0.25f, relu};
+      const std::string tag = name + (relu ? "_relu" : "");
+      const auto out = [relu](const ref::Host& y) { return relu ? ref::relu_forward(y) : y; };
+      cases.push_back(
+          {"batchnorm_forward_train/" + tag, &opdesc::batchnorm_forward_train, [=](const Device& d, Stream& st) {
+             const ref::Host x = input(), gamma = ref::random({c}, 72, 0.5f, 2.0f), beta = ref::random({c}, 73),
+                             rm = ref::random({c}, 74), rv = ref::random({c}, 75, 0.5f, 2.0f);
+             const ref::BatchNormTrain want = ref::batchnorm_forward_train(x, gamma, beta, rm, rv, p);
+             Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), Y = Tensor::empty(d, b.x),
+                    M = Tensor::empty(d, {c}), I = Tensor::empty(d, {c}), RM = up(d, rm), RV = up(d, rv);
+             ops::batchnorm_forward_train(st, X, G, B, Y, M, I, RM, RV, p);
+             expect_close(down(Y).v, out(want.y).v, 2e-5, 2e-5, "batchnorm_forward_train y");
+             expect_close(down(M).v, want.save_mean.v, 1e-6, 1e-6, "batchnorm_forward_train save_mean");
+             expect_close(down(I).v, want.save_invstd.v, 1e-6, 1e-5, "batchnorm_forward_train save_invstd");
+             expect_close(down(RM).v, want.running_mean.v, 1e-6, 1e-5, "batchnorm running_mean");
+             expect_close(down(RV).v, want.running_var.v, 1e-6, 1e-5, "batchnorm running_var");
+           }});
+      cases.push_back(
+          {"batchnorm_forward_infer/" + tag, &opdesc::batchnorm_forward_infer, [=](const Device& d, Stream& st) {
+             const ref::Host x = input(), gamma = ref::random({c}, 76, 0.5f, 2.0f), beta = ref::random({c}, 77),
+                             rm = ref::random({c}, 78), rv = ref::random({c}, 79, 0.5f, 2.0f);
+             const ref::Host want = out(ref::batchnorm_forward_infer(x, gamma, beta, rm, rv, p));
+             Tensor X = up(d, x), G = up(d, gamma), B = up(d, beta), RM = up(d, rm), RV = up(d, rv),
+                    Y = Tensor::empty(d, b.x);
+             ops::batchnorm_forward_infer(st, X, G, B, RM, RV, Y, p);
+             expect_close(down(Y).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer");
+             ops::batchnorm_forward_infer(st, X, G, B, RM, RV, X, p);  // in place
+             expect_close(down(X).v, want.v, 2e-5, 2e-5, "batchnorm_forward_infer in place");
+           }});
+    }
+    // Folding into weights [C, 3, 2, 2] before it: against the double-precision scale.
+    cases.push_back({"batchnorm_fold/" + name, &opdesc::batchnorm_fold, [=](const Device& d, Stream& st) {
+                       const ref::Host w = ref::random({c, 3, 2, 2}, 82), gamma = ref::random({c}, 83, 0.5f, 2.0f),
+                                       beta = ref::random({c}, 84), rm = ref::random({c}, 85),
+                                       rv = ref::random({c}, 86, 0.5f, 2.0f), bias = ref::random({c}, 87);
+                       ref::Host want_w = w, want_b = bias;
+                       for (int64_t k = 0; k < c; ++k) {
+                         const double scale = gamma.v[k] / std::sqrt(double(rv.v[k]) + 1e-3);
+                         for (int64_t i = 0; i < 12; ++i) want_w.v[k * 12 + i] = float(w.v[k * 12 + i] * scale);
+                         want_b.v[k] = float((double(bias.v[k]) - rm.v[k]) * scale + beta.v[k]);
+                       }
+                       Tensor W = up(d, w), G = up(d, gamma), B = up(d, beta), RM = up(d, rm), RV = up(d, rv),
+                              WO = Tensor::empty(d, {c, 3, 2, 2}), BO = up(d, bias);
+                       ops::batchnorm_fold(st, W, G, B, RM, RV, WO, BO, BatchNormParams{1e-3f, 0.25f});
+                       expect_close(down(WO).v, want_w.v, 1e-6, 1e-6, "batchnorm_fold w");
+                       expect_close(down(BO).v, want_b.v, 1e-6, 1e-6, "batchnorm_fold bias");
+                     }});
     cases.push_back({"batchnorm_backward/" + name, &opdesc::batchnorm_backward, [=](const Device& d, Stream& st) {
                        const ref::Host x = input(), dy = ref::random(b.x, 80), gamma = ref::random({c}, 81, 0.5f, 2.0f);
                        // The statistics the training pass saves, as the reference computes them.
-                       const ref::BatchNormTrain fwd = ref::batchnorm_forward_train(x, gamma, gamma, gamma, gamma, p);
+                       const ref::BatchNormTrain fwd =
+                           ref::batchnorm_forward_train(x, gamma, gamma, gamma, gamma, BatchNormParams{1e-3f, 0.25f});
                        const ref::BatchNormGrads want =
                            ref::batchnorm_backward(x, dy, gamma, fwd.save_mean, fwd.save_invstd);
                        Tensor X = up(d, x), DY = up(d, dy), G = up(d, gamma), M = up(d, fwd.save_mean),
@@ -577,6 +620,7 @@ TEST(BackendOpsCoverage, EveryOpDeclaresAccessModes) {
   EXPECT_TRUE(opdesc::batchnorm_backward.may_alias(0, 1));  // dx / dy
   EXPECT_TRUE(opdesc::dropout_forward.may_alias(0, 0) && opdesc::dropout_backward.may_alias(0, 0));
   EXPECT_TRUE(opdesc::add.may_alias(0, 0) && opdesc::add.may_alias(0, 1));
+  EXPECT_TRUE(opdesc::add_relu.may_alias(0, 0) && opdesc::add_relu.may_alias(0, 1));
   EXPECT_FALSE(opdesc::axpy.may_alias(0, 0));
 }
 

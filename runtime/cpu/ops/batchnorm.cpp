@@ -34,15 +34,17 @@ double channel_total(const std::vector<double>& rows, const Planes& pl, int64_t 
   return s;
 }
 
-// y = (x − mean[c])·scale[c] + shift[c] for every row; y may be x.
+// y = (x − mean[c])·scale[c] + shift[c] for every row, then max(y, 0) with `relu`; y may be x.
 void normalize(const float* xs, float* ys, const Planes& pl, const std::vector<float>& mean,
-               const std::vector<float>& scale, const float* shift) {
+               const std::vector<float>& scale, const float* shift, bool relu) {
   parallel_for(pl.n * pl.c, pl.n * pl.c * pl.inner, [&](int64_t row) {
     const int64_t c = row % pl.c;
     const float m = mean[static_cast<size_t>(c)], k = scale[static_cast<size_t>(c)], b = shift[c];
     const float* in = xs + row * pl.inner;
     float* out = ys + row * pl.inner;
     for (int64_t i = 0; i < pl.inner; ++i) out[i] = (in[i] - m) * k + b;  // out may be in: no simd pragma
+    if (relu)
+      for (int64_t i = 0; i < pl.inner; ++i) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
   });
 }
 
@@ -84,7 +86,7 @@ void batchnorm_forward_train(const OpCall& call) {
     running_mean[c] = (1.0f - p.momentum) * running_mean[c] + p.momentum * mean_f[i];
     running_var[c] = (1.0f - p.momentum) * running_var[c] + p.momentum * unbiased;
   }
-  normalize(xs, static_cast<float*>(y.data()), pl, mean_f, scale, beta);
+  normalize(xs, static_cast<float*>(y.data()), pl, mean_f, scale, beta, p.relu);
 }
 TANDEM_KERNEL(cpu_kernels, batchnorm_forward_train, batchnorm_forward_train);
 
@@ -102,9 +104,30 @@ void batchnorm_forward_infer(const OpCall& call) {
     scale[static_cast<size_t>(c)] = invstd * gamma[c];
   }
   normalize(static_cast<const float*>(x.data()), static_cast<float*>(y.data()), pl, mean, scale,
-            static_cast<const float*>(call.in[2]->data()));
+            static_cast<const float*>(call.in[2]->data()), p.relu);
 }
 TANDEM_KERNEL(cpu_kernels, batchnorm_forward_infer, batchnorm_forward_infer);
+
+void batchnorm_fold(const OpCall& call) {
+  const Tensor &w = *call.in[0], &w_out = *call.out[0];
+  const auto& p = call.param<BatchNormParams>();
+  const int64_t k = w.shape()[0], per = k == 0 ? 0 : w.numel() / k;
+  const float* ws = static_cast<const float*>(w.data());
+  const float* gamma = static_cast<const float*>(call.in[1]->data());
+  const float* beta = static_cast<const float*>(call.in[2]->data());
+  const float* rmean = static_cast<const float*>(call.in[3]->data());
+  const float* rvar = static_cast<const float*>(call.in[4]->data());
+  float* out = static_cast<float*>(w_out.data());
+  float* bias = static_cast<float*>(call.out[1]->data());
+  parallel_for(k, w.numel(), [&](int64_t c) {
+    // The inference pass's scale, computed the same way (batchnorm_forward_infer above).
+    const float invstd = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rvar[c]) + static_cast<double>(p.eps)));
+    const float scale = invstd * gamma[c];
+    for (int64_t i = c * per; i < (c + 1) * per; ++i) out[i] = ws[i] * scale;
+    bias[c] = (bias[c] - rmean[c]) * scale + beta[c];
+  });
+}
+TANDEM_KERNEL(cpu_kernels, batchnorm_fold, batchnorm_fold);
 
 // With x̂ = (x − mean)·invstd and n values per channel: dbeta = Σ dy, dgamma = Σ dy·x̂, and
 // dx = gamma·invstd·(dy − dbeta/n − x̂·dgamma/n) = a·((dy − b) − (x − mean)·k).

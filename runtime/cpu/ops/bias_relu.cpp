@@ -1,10 +1,7 @@
-// bias_add, bias_backward, relu forward and backward.
-#include <algorithm>
-
+// bias_add, bias_backward, relu forward and backward, and the fused bias + ReLU and add + ReLU.
 #include "../kernels.h"
 
 namespace tandem::cpu {
-
 
 void bias_add(const OpCall& call) {
   const Tensor &b = *call.in[0], &y = *call.out[0];
@@ -30,7 +27,10 @@ void bias_relu(const OpCall& call) {
     const float v = bs[row % pl.c];
     float* out = ys + row * pl.inner;
 #pragma omp simd
-    for (int64_t i = 0; i < pl.inner; ++i) out[i] = std::max(out[i] + v, 0.0f);
+    for (int64_t i = 0; i < pl.inner; ++i) {
+      const float z = out[i] + v;
+      out[i] = z > 0.0f ? z : 0.0f;  // NaN gives 0, as relu_forward
+    }
   });
 }
 TANDEM_KERNEL(cpu_kernels, bias_relu, bias_relu);
@@ -65,6 +65,19 @@ void relu_forward(const OpCall& call) {
   });
 }
 TANDEM_KERNEL(cpu_kernels, relu_forward, relu_forward);
+
+void add_relu(const OpCall& call) {
+  const float* a = static_cast<const float*>(call.in[0]->data());
+  const float* b = static_cast<const float*>(call.in[1]->data());
+  float* c = static_cast<float*>(call.out[0]->data());
+  for_blocks(call.out[0]->numel(), [&](int64_t first, int64_t count) {
+    for (int64_t i = first; i < first + count; ++i) {  // c may be a or b: no simd pragma
+      const float z = a[i] + b[i];
+      c[i] = z > 0.0f ? z : 0.0f;
+    }
+  });
+}
+TANDEM_KERNEL(cpu_kernels, add_relu, add_relu);
 
 void relu_backward(const OpCall& call) {
   const float* x = static_cast<const float*>(call.in[0]->data());

@@ -37,6 +37,8 @@ struct Pool2dParams {
 struct BatchNormParams {
   float eps = 1e-5f;      ///< added to the variance before the square root; ≥ 0
   float momentum = 0.1f;  ///< weight of the batch in the running statistics, in [0, 1]
+  /// y = max(y, 0) after normalizing: BN + ReLU in one pass (the graph's fusion pass sets it).
+  bool relu = false;
 };
 
 /// Per-chunk reductions and quantization, the primitives of the gradient codecs: element i
@@ -55,7 +57,7 @@ struct QuantizeParams {
   int64_t chunk = 256;
   int levels = 127;  ///< q ∈ [−levels, levels], at most 127 (stored as i8)
   QuantScale scale = QuantScale::absmax;
-  bool stochastic = true;      ///< unbiased stochastic rounding; false: round to nearest even
+  bool stochastic = true;  ///< unbiased stochastic rounding; false: round to nearest even
   numeric::RandomKey key;  ///< element i draws random_uniform(key, i)
 };
 
@@ -108,10 +110,10 @@ struct AdamParams {
   float beta1 = 0.9f, beta2 = 0.999f;
   float one_minus_beta1 = 0.1f, one_minus_beta2 = 0.001f;  ///< 1 − β, rounded once
   float eps = 1e-8f;
-  float l2 = 0.0f;           ///< Adam's weight decay, added to the gradient: g + l2·w (0: none)
-  float decay = 1.0f;        ///< AdamW's decoupled decay, w ← decay·w with decay = 1 − lr·wd (1: none)
-  float step_size = 1e-3f;   ///< lr / (1 − β1^t)
-  float bias2_sqrt = 1.0f;   ///< √(1 − β2^t)
+  float l2 = 0.0f;          ///< Adam's weight decay, added to the gradient: g + l2·w (0: none)
+  float decay = 1.0f;       ///< AdamW's decoupled decay, w ← decay·w with decay = 1 − lr·wd (1: none)
+  float step_size = 1e-3f;  ///< lr / (1 − β1^t)
+  float bias2_sqrt = 1.0f;  ///< √(1 − β2^t)
 };
 
 /// The scalars of Adam's (decoupled = false) or AdamW's (true) step t ≥ 1 with learning rate lr.
@@ -130,12 +132,13 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 
 /// Descriptors, for capability queries (device.supports(opdesc::gemm)) and cost models.
 namespace opdesc {
-extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward,
-    relu_forward, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward, softmax_xent_backward,
-    axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize, dequantize, sign_pack,
-    sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add, random_fill, orthonormalize,
-    batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward, global_avgpool_forward,
-    global_avgpool_backward, avgpool2d_forward, avgpool2d_backward, dropout_forward, dropout_backward, adam_update;
+extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu,
+    bias_backward, relu_forward, add_relu, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward,
+    softmax_xent_backward, axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize,
+    dequantize, sign_pack, sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add,
+    random_fill, orthonormalize, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward, batchnorm_fold,
+    global_avgpool_forward, global_avgpool_backward, avgpool2d_forward, avgpool2d_backward, dropout_forward,
+    dropout_backward, adam_update;
 }  // namespace opdesc
 
 namespace ops {
@@ -165,6 +168,9 @@ void bias_backward(Stream& s, const Tensor& dy, const Tensor& dbias);
 void relu_forward(Stream& s, const Tensor& x, const Tensor& y);
 /// dx = dy where x > 0, else 0; dx may be dy.
 void relu_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dx);
+/// c = max(a + b, 0) (NaN gives 0, as relu_forward): a residual merge and its ReLU in one pass
+/// (what the graph's fusion pass runs for them). f32; c may alias a or b.
+void add_relu(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 
 /// y[N,C,P,Q] = max over each window of x[N,C,H,W]; indices (i32, same shape as y) hold the
 /// position h·W + w of each maximum within its plane (the first one on ties).
@@ -188,15 +194,24 @@ void global_avgpool_backward(Stream& s, const Tensor& dy, const Tensor& dx);
 /// y = (x − mean)·invstd·gamma + beta with invstd = 1/√(var + eps). save_mean and save_invstd
 /// [C] are written (for the backward pass); running_mean and running_var [C] are updated in
 /// place as PyTorch does: r = (1 − momentum)·r + momentum·batch statistic, the variance's being the
-/// unbiased one (·n/(n − 1), n values per channel, n ≥ 2). gamma, beta [C]. f32.
+/// unbiased one (·n/(n − 1), n values per channel, n ≥ 2). gamma, beta [C]. f32. With p.relu,
+/// y = max(y, 0) (NaN gives 0, as relu_forward).
 void batchnorm_forward_train(Stream& s, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y,
                              const Tensor& save_mean, const Tensor& save_invstd, const Tensor& running_mean,
                              const Tensor& running_var, const BatchNormParams& p);
 /// Batch normalization, inference: y = (x − running_mean)·gamma/√(running_var + eps) + beta; y may
-/// be x (in place). momentum is not used.
+/// be x (in place). momentum is not used; p.relu as in training.
 void batchnorm_forward_infer(Stream& s, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                              const Tensor& running_mean, const Tensor& running_var, const Tensor& y,
                              const BatchNormParams& p);
+/// Inference batch normalization folded into the weights w [K,...] (a convolution's, K output
+/// channels) that produce its input: with scale[k] = gamma[k]/√(running_var[k] + eps) (the
+/// inference pass's float steps), w_out[k,...] = w[k,...]·scale[k] and, in place, bias[k] =
+/// (bias[k] − running_mean[k])·scale[k] + beta[k] (bias holds the convolution's own bias, or
+/// zeros). w_out and bias then give what the convolution, its bias and the normalization gave,
+/// to rounding. f32; p.momentum and p.relu are not used.
+void batchnorm_fold(Stream& s, const Tensor& w, const Tensor& gamma, const Tensor& beta, const Tensor& running_mean,
+                    const Tensor& running_var, const Tensor& w_out, const Tensor& bias, const BatchNormParams& p);
 /// Gradients of batchnorm_forward_train from its saved statistics: dx [N,C,...], dgamma[c] =
 /// Σ dy·x̂ and dbeta[c] = Σ dy (all written; x̂ = (x − save_mean)·save_invstd). dx may be dy.
 void batchnorm_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& save_mean,

@@ -51,26 +51,30 @@ kernel void batchnorm_stats_f32(IN(float, x), OUT(float, save_mean), OUT(float, 
   VIEW(running_var)[c] = (1.0f - momentum) * VIEW(running_var)[c] + momentum * unbiased;
 }
 
+// max(v, 0) when `relu` (BN + ReLU fused), NaN giving 0 as relu_forward_f32.
+float bn_out(const float v, const int relu) { return relu && !(v > 0.0f) ? 0.0f : v; }
+
 // Training: y = (x − mean[c])·(invstd[c]·gamma[c]) + beta[c].
 kernel void batchnorm_apply_f32(IN(float, x), IN(float, gamma), IN(float, beta), IN(float, mean), IN(float, invstd),
-                                OUT(float, y), const ulong channels, const ulong inner, const ulong total) {
+                                OUT(float, y), const ulong channels, const ulong inner, const ulong total,
+                                const int relu) {
   const size_t i = get_global_id(0);
   if (i >= total) return;
   const size_t c = (i / inner) % channels;
   const float scale = VIEW(invstd)[c] * VIEW(gamma)[c];
-  VIEW(y)[i] = (VIEW(x)[i] - VIEW(mean)[c]) * scale + VIEW(beta)[c];
+  VIEW(y)[i] = bn_out((VIEW(x)[i] - VIEW(mean)[c]) * scale + VIEW(beta)[c], relu);
 }
 
 // Inference, from the running statistics; y may be x.
 kernel void batchnorm_infer_f32(IN(float, x), IN(float, gamma), IN(float, beta), IN(float, running_mean),
                                 IN(float, running_var), OUT(float, y), const ulong channels, const ulong inner,
-                                const ulong total, const float eps) {
+                                const ulong total, const float eps, const int relu) {
   const size_t i = get_global_id(0);
   if (i >= total) return;
   const size_t c = (i / inner) % channels;
   const float invstd = (float)((acc_t)1 / sqrt((acc_t)VIEW(running_var)[c] + (acc_t)eps));
   const float scale = invstd * VIEW(gamma)[c];
-  VIEW(y)[i] = (VIEW(x)[i] - VIEW(running_mean)[c]) * scale + VIEW(beta)[c];
+  VIEW(y)[i] = bn_out((VIEW(x)[i] - VIEW(running_mean)[c]) * scale + VIEW(beta)[c], relu);
 }
 
 // Per channel: dbeta = Σ dy, dgamma = invstd·Σ dy·(x − mean), and the input gradient's
@@ -115,4 +119,22 @@ kernel void batchnorm_backward_apply_f32(IN(float, x), IN(float, dy), IN(float, 
   const size_t c = (i / inner) % channels;
   global const float *k = VIEW(coef) + 3 * c;
   VIEW(dx)[i] = k[0] * ((VIEW(dy)[i] - k[1]) - (VIEW(x)[i] - VIEW(mean)[c]) * k[2]);
+}
+
+// Inference normalization folded into the weights w [K, per] before it: item i scales weight i;
+// items below K also fold the bias of their channel (in place).
+kernel void batchnorm_fold_f32(IN(float, w), IN(float, gamma), IN(float, beta), IN(float, running_mean),
+                               IN(float, running_var), OUT(float, w_out), OUT(float, bias), const ulong channels,
+                               const ulong per, const float eps) {
+  const size_t i = get_global_id(0);
+  if (i >= channels * per && i >= channels) return;
+  if (i < channels * per) {
+    const size_t c = i / per;
+    const float invstd = (float)((acc_t)1 / sqrt((acc_t)VIEW(running_var)[c] + (acc_t)eps));
+    VIEW(w_out)[i] = VIEW(w)[i] * (invstd * VIEW(gamma)[c]);
+  }
+  if (i < channels) {
+    const float invstd = (float)((acc_t)1 / sqrt((acc_t)VIEW(running_var)[i] + (acc_t)eps));
+    VIEW(bias)[i] = (VIEW(bias)[i] - VIEW(running_mean)[i]) * (invstd * VIEW(gamma)[i]) + VIEW(beta)[i];
+  }
 }

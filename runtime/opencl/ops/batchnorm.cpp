@@ -1,5 +1,7 @@
 // Host side of batch normalization (batchnorm.cl): a work-group per channel reduces, then one
 // work-item per element normalizes or forms the input gradient. f32.
+#include <algorithm>
+
 #include "../cl_device.h"
 #include "tandem/ops.h"
 
@@ -35,6 +37,7 @@ void batchnorm_forward_train(const OpCall& c) {
       .scalar<u64>(pl.c)
       .scalar<u64>(pl.inner)
       .scalar<u64>(n_of(y))
+      .scalar<cl_int>(c.param<BatchNormParams>().relu)
       .run({n_of(y)});
 }
 TANDEM_KERNEL(opencl_kernels, batchnorm_forward_train, batchnorm_forward_train);
@@ -49,9 +52,21 @@ void batchnorm_forward_infer(const OpCall& c) {
       .scalar<u64>(pl.inner)
       .scalar<u64>(n_of(y))
       .scalar(c.param<BatchNormParams>().eps)
+      .scalar<cl_int>(c.param<BatchNormParams>().relu)
       .run({n_of(y)});
 }
 TANDEM_KERNEL(opencl_kernels, batchnorm_forward_infer, batchnorm_forward_infer);
+
+void batchnorm_fold(const OpCall& c) {
+  const Tensor& w = *c.in[0];
+  const u64 k = static_cast<u64>(w.shape()[0]), per = k == 0 ? 0 : static_cast<u64>(w.numel()) / k;
+  if (k == 0) return;
+  Launch l(c, "batchnorm", "batchnorm_fold_f32");
+  for (const Tensor* t : c.in) l.arg(*t);
+  l.arg(*c.out[0]).arg(*c.out[1]).scalar<u64>(k).scalar<u64>(per).scalar(c.param<BatchNormParams>().eps);
+  l.run({static_cast<size_t>(std::max(k * per, k))});
+}
+TANDEM_KERNEL(opencl_kernels, batchnorm_fold, batchnorm_fold);
 
 void batchnorm_backward(const OpCall& c) {
   const Tensor &x = *c.in[0], &dy = *c.in[1], &dx = *c.out[0];

@@ -1,4 +1,4 @@
-// relu and bias, forward and backward: one work-item per element (bias_backward: a work-group
+// relu and bias, forward and backward, and add + ReLU: one work-item per element (bias_backward: a work-group
 // per channel). f32.
 
 kernel void relu_forward_f32(IN(float, x), OUT(float, y), const ulong n) {
@@ -12,6 +12,15 @@ kernel void relu_forward_f32(IN(float, x), OUT(float, y), const ulong n) {
 kernel void relu_backward_f32(IN(float, x), IN(float, dy), OUT(float, dx), const ulong n) {
   const size_t i = get_global_id(0);
   if (i < n) VIEW(dx)[i] = VIEW(x)[i] > 0.0f ? VIEW(dy)[i] : 0.0f;
+}
+
+// c = max(a + b, 0); c may be a or b.
+kernel void add_relu_f32(IN(float, a), IN(float, b), OUT(float, c), const ulong n) {
+  const size_t i = get_global_id(0);
+  if (i < n) {
+    const float v = VIEW(a)[i] + VIEW(b)[i];
+    VIEW(c)[i] = v > 0.0f ? v : 0.0f;
+  }
 }
 
 // y[n][c][inner] += bias[c].

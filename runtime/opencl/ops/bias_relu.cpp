@@ -1,4 +1,4 @@
-// Host side of relu and bias, forward and backward (bias_relu.cl). f32.
+// Host side of relu and bias, forward and backward, and add + ReLU (bias_relu.cl). f32.
 #include <string>
 #include <vector>
 
@@ -18,14 +18,15 @@ TANDEM_KERNEL(opencl_kernels, relu_forward, relu_forward);
 
 void relu_backward(const OpCall& c) {
   const Tensor& dx = *c.out[0];
-  Launch(c, "bias_relu", "relu_backward_f32")
-      .arg(*c.in[0])
-      .arg(*c.in[1])
-      .arg(dx)
-      .scalar<u64>(n_of(dx))
-      .run({n_of(dx)});
+  Launch(c, "bias_relu", "relu_backward_f32").arg(*c.in[0]).arg(*c.in[1]).arg(dx).scalar<u64>(n_of(dx)).run({n_of(dx)});
 }
 TANDEM_KERNEL(opencl_kernels, relu_backward, relu_backward);
+
+void add_relu(const OpCall& c) {
+  const Tensor& out = *c.out[0];
+  Launch(c, "bias_relu", "add_relu_f32").arg(*c.in[0]).arg(*c.in[1]).arg(out).scalar<u64>(n_of(out)).run({n_of(out)});
+}
+TANDEM_KERNEL(opencl_kernels, add_relu, add_relu);
 
 // y[i] op= bias[channel of i], one work item per element: bias_add_f32 or bias_relu_f32.
 void launch_bias(const OpCall& c, const char* kernel) {

@@ -66,6 +66,16 @@ void validate_backward(const OpCall& c) {
   for (size_t i = 1; i < c.out.size(); ++i) validate_channel(c, *c.out[i], x.shape()[1]);
 }
 
+void validate_fold(const OpCall& c) {
+  validate_eps(c, c.param<BatchNormParams>());
+  const Tensor &w = *c.in[0], &w_out = *c.out[0];
+  validate_activation(c, w);  // [K, ...]: K the output channels, dimension 0 here
+  opcheck::same_shape(c, w, w_out);
+  opcheck::dtype(c, w_out, DType::f32);
+  for (size_t i = 1; i < c.in.size(); ++i) validate_channel(c, *c.in[i], w.shape()[0]);
+  validate_channel(c, *c.out[1], w.shape()[0]);
+}
+
 // Per element: training two statistics passes and the normalization (≈ 7 flops); inference the
 // normalization (3); backward two reductions and the gradient (≈ 9).
 template <int Flops>
@@ -88,6 +98,15 @@ const OpDesc opdesc::batchnorm_backward("batchnorm_backward", {"x", "dy", "gamma
                                         {writes("dx"), writes("dgamma"), writes("dbeta")}, validate_backward, cost<9>,
                                         {{"dx", "dy"}});
 
+// One multiply per weight, a few flops per channel.
+const OpDesc opdesc::batchnorm_fold("batchnorm_fold", {"w", "gamma", "beta", "running_mean", "running_var"},
+                                    {writes("w_out"), updates("bias")}, validate_fold, cost<1>);
+
+void ops::batchnorm_fold(Stream& s, const Tensor& w, const Tensor& gamma, const Tensor& beta,
+                         const Tensor& running_mean, const Tensor& running_var, const Tensor& w_out, const Tensor& bias,
+                         const BatchNormParams& p) {
+  dispatch(s, opdesc::batchnorm_fold, {&w, &gamma, &beta, &running_mean, &running_var}, {&w_out, &bias}, &p);
+}
 void ops::batchnorm_forward_train(Stream& s, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y,
                                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& running_mean,
                                   const Tensor& running_var, const BatchNormParams& p) {

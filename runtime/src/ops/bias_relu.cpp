@@ -1,4 +1,5 @@
-// bias_add / bias_backward (channel = dimension 1), relu forward / backward, and bias + ReLU fused.
+// bias_add / bias_backward (channel = dimension 1), relu forward / backward, and the fused forms
+// bias + ReLU and add + ReLU.
 #include "check.h"
 #include "tandem/ops.h"
 
@@ -40,11 +41,13 @@ OpCost bias_add_cost(const OpCall& c) {
 const OpDesc opdesc::bias_add("bias_add", {"bias"}, {updates("y")}, validate_bias_add, bias_add_cost);
 // Fused: the producer's output read once and written once instead of twice each.
 const OpDesc opdesc::bias_relu("bias_relu", {"bias"}, {updates("y")}, validate_bias_add, bias_add_cost);
-const OpDesc opdesc::bias_backward("bias_backward", {"dy"}, {writes("dbias")}, validate_bias_backward, elementwise_cost);
-const OpDesc opdesc::relu_forward("relu_forward", {"x"}, {writes("y")}, validate_relu, elementwise_cost,
-                                         {{"y", "x"}});
-const OpDesc opdesc::relu_backward("relu_backward", {"x", "dy"}, {writes("dx")}, validate_relu,
-                                          elementwise_cost, {{"dx", "dy"}});
+const OpDesc opdesc::bias_backward("bias_backward", {"dy"}, {writes("dbias")}, validate_bias_backward,
+                                   elementwise_cost);
+const OpDesc opdesc::relu_forward("relu_forward", {"x"}, {writes("y")}, validate_relu, elementwise_cost, {{"y", "x"}});
+const OpDesc opdesc::add_relu("add_relu", {"a", "b"}, {writes("c")}, validate_relu, elementwise_cost,
+                              {{"c", "a"}, {"c", "b"}});
+const OpDesc opdesc::relu_backward("relu_backward", {"x", "dy"}, {writes("dx")}, validate_relu, elementwise_cost,
+                                   {{"dx", "dy"}});
 
 void ops::bias_add(Stream& s, const Tensor& y, const Tensor& bias) { dispatch(s, opdesc::bias_add, {&bias}, {&y}); }
 void ops::bias_relu(Stream& s, const Tensor& y, const Tensor& bias) { dispatch(s, opdesc::bias_relu, {&bias}, {&y}); }
@@ -52,6 +55,9 @@ void ops::bias_backward(Stream& s, const Tensor& dy, const Tensor& dbias) {
   dispatch(s, opdesc::bias_backward, {&dy}, {&dbias});
 }
 void ops::relu_forward(Stream& s, const Tensor& x, const Tensor& y) { dispatch(s, opdesc::relu_forward, {&x}, {&y}); }
+void ops::add_relu(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c) {
+  dispatch(s, opdesc::add_relu, {&a, &b}, {&c});
+}
 void ops::relu_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dx) {
   dispatch(s, opdesc::relu_backward, {&x, &dy}, {&dx});
 }

@@ -117,6 +117,10 @@ class Graph {
   /// Removes nodes none of whose outputs reach a graph output or a bound value (the dead-node
   /// pass). Returns how many were removed.
   size_t remove_dead_nodes();
+  /// Reorders the nodes so that each comes after the producers of its inputs, keeping the
+  /// present order wherever it already is one (a pass that added a node another one reads
+  /// calls it).
+  void sort_topologically();
   /// Runs each node's shape inference again and checks every input exists and comes first:
   /// what a pass must keep true. Throws naming the node.
   void validate() const;

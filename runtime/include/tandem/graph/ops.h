@@ -13,8 +13,8 @@ namespace tandem::graph {
 /// The op definitions, for capability queries and passes (node.op == &opdef::relu).
 namespace opdef {
 extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward, relu,
-    relu_backward, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape, copy,
-    zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer, avgpool2d, avgpool2d_backward,
+    relu_backward, add_relu, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape,
+    copy, zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer, batchnorm_fold, avgpool2d, avgpool2d_backward,
     global_avgpool, global_avgpool_backward, dropout, dropout_backward;
 }  // namespace opdef
 
@@ -22,10 +22,12 @@ ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std:
 /// y = x + bias[C] over dimension 1.
 ValueId bias_add(Graph& g, ValueId x, ValueId bias, const std::string& name);
 ValueId relu(Graph& g, ValueId x, const std::string& name);
-/// The fusion pass: each bias_add read only by a ReLU on the same device, where the device has
-/// the fused kernel (ops::bias_relu), becomes one bias_relu node (the pair's backward rules
-/// composed). Run on a forward graph, before autodiff. Returns how many pairs were fused.
-size_t fuse_bias_relu(Graph& g);
+/// The fusion pass: a ReLU whose input is read by it alone, made on the same device by a node
+/// with a fused form there, is folded into that node: bias_add becomes bias_relu (ops::bias_relu),
+/// add becomes add_relu (ops::add_relu), batch normalization gets "relu" = 1
+/// (BatchNormParams::relu); the backward rules are the pair's composed. Run on a forward graph,
+/// before autodiff. Returns how many ReLUs were fused.
+size_t fuse_relu(Graph& g);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
 /// Returns {y, indices}.
@@ -45,6 +47,13 @@ ValueId batchnorm_train(Graph& g, ValueId x, ValueId gamma, ValueId beta, ValueI
 /// Batch normalization with the running statistics (inference).
 ValueId batchnorm_infer(Graph& g, ValueId x, ValueId gamma, ValueId beta, ValueId running_mean, ValueId running_var,
                         const BatchNormParams& p, const std::string& name);
+/// The folding pass (inference graphs): a conv2d, optionally followed by its bias_add, then
+/// batchnorm_infer, each value read by the next node alone and all on one device that has
+/// ops::batchnorm_fold, becomes conv2d with folded weights and one bias_add (bias_relu when the
+/// normalization had a fused ReLU): a batchnorm_fold node computes the weights and bias from the
+/// parameters and running statistics on each run. Outputs equal the unfolded graph's to
+/// rounding. Returns how many normalizations were folded.
+size_t fold_batchnorm(Graph& g);
 ValueId avgpool2d(Graph& g, ValueId x, const Pool2dParams& p, const std::string& name);
 /// [N,C,H,W] -> [N,C]: the mean of each plane.
 ValueId global_avgpool(Graph& g, ValueId x, const std::string& name);

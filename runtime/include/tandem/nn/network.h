@@ -51,9 +51,10 @@ class Network {
   /// The forward pass for evaluation: batch normalization with its running statistics, no
   /// dropout (PyTorch's eval mode). On a network built for inference, forward() itself.
   const Tensor& infer(const Tensor& input);
-  /// Runs the fusion pass (graph::fuse_bias_relu) on the graphs built from now on. Off by default:
-  /// the per-layer accounting of calibration, planning and compare times each layer's own ops
-  /// (a ReLU fused into its convolution's bias has none). The trainer turns it on.
+  /// Runs the fusion passes on the graphs built from now on: graph::fuse_relu, and on inference
+  /// graphs graph::fold_batchnorm. Off by default: the per-layer accounting of calibration,
+  /// planning and compare times each layer's own ops (a ReLU fused into its convolution's bias
+  /// has none). The trainer and the C API turn it on.
   void set_fusion(bool on);
   /// Keys the dropout masks of the following passes (with the seed given to init): the step,
   /// and the index of the batch's first sample in the step's global batch, so that a sample's
