@@ -285,9 +285,11 @@ PlanInput plan_input(const ModelSpec& spec, int64_t batch, const std::vector<Dev
   }
   PlanInput in;
   const std::vector<Shape> shapes = spec.shapes();
+  const std::vector<std::vector<int>> sources = spec.sources();
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     LayerCost l;
     l.name = spec.layer_name(i);
+    l.inputs = sources[i];
     l.out_bytes = 4.0 * static_cast<double>(batch * shapes[i].numel());
     l.seconds.assign(devices.size(), 0.0);
     in.layers.push_back(l);

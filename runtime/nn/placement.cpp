@@ -1,6 +1,7 @@
 #include "tandem/nn/placement.h"
 
 #include <algorithm>
+#include <map>
 
 #include "tandem/error.h"
 
@@ -112,33 +113,91 @@ Plan plan_placement(const PlanInput& in) {
     }
   }
 
-  // best[i][d]: least time for layers 0..i with layer i on d; from[i][d]: the device of layer i-1.
-  std::vector<std::vector<double>> best(nl, std::vector<double>(nd, kUnsupported));
-  std::vector<std::vector<int>> from(nl, std::vector<int>(nd, -1));
-  const auto copy = [&](size_t i, size_t a, size_t b) {  // into layer i: its input forward, its gradient back
-    return a == b ? 0.0 : 2.0 * (in.latency + in.layers[i - 1].out_bytes / bandwidth(a, b));
+  // What each layer reads, and the last layer to read each one (the final layer's output is read
+  // by the loss, after every layer).
+  std::vector<std::vector<size_t>> reads(nl);
+  std::vector<size_t> last_read(nl, 0);
+  for (size_t i = 0; i < nl; ++i) {
+    const std::vector<int>& inputs = in.layers[i].inputs;
+    if (inputs.empty() && i > 0) reads[i] = {i - 1};
+    for (int j : inputs) {
+      if (j >= static_cast<int>(i)) bad("layer " + in.layers[i].name + " reads a layer that does not come before it");
+      if (j >= 0) reads[i].push_back(static_cast<size_t>(j));
+    }
+    for (size_t j : reads[i]) last_read[j] = i;
+  }
+  if (nl > 0) last_read[nl - 1] = nl;
+  // Into layer i from layer j: the activation forward, its gradient back.
+  const auto copy = [&](size_t j, size_t a, size_t b) {
+    return a == b ? 0.0 : 2.0 * (in.latency + in.layers[j].out_bytes / bandwidth(a, b));
   };
-  for (size_t d = 0; d < nd; ++d)
-    if (nl > 0 && allowed[0][d]) best[0][d] = in.layers[0].seconds[d];
-  for (size_t i = 1; i < nl; ++i)
-    for (size_t d = 0; d < nd; ++d) {
-      if (!allowed[i][d]) continue;
-      for (size_t e = 0; e < nd; ++e) {
-        const double t = best[i - 1][e] + copy(i, e, d) + in.layers[i].seconds[d];
-        if (t < best[i][d]) best[i][d] = t, from[i][d] = static_cast<int>(e);
+
+  // After layer i, a state is the device of each live layer (in `live` order); each state keeps
+  // the least time to reach it and how: the state before and layer i's device.
+  struct Entry {
+    std::vector<int> devices;
+    double seconds;
+    size_t from;  // an entry of the previous layer's table
+    int device;   // layer i's
+  };
+  std::vector<std::vector<Entry>> tables(nl);
+  std::vector<size_t> live;  // before layer i
+  std::vector<Entry> start{{{}, 0.0, 0, -1}};
+  for (size_t i = 0; i < nl; ++i) {
+    std::vector<size_t> next;  // live after layer i
+    for (size_t l : live)
+      if (last_read[l] > i) next.push_back(l);
+    if (last_read[i] > i) next.push_back(i);
+    const auto position = [](const std::vector<size_t>& v, size_t l) {
+      return static_cast<size_t>(std::find(v.begin(), v.end(), l) - v.begin());
+    };
+    const std::vector<Entry>& before = i == 0 ? start : tables[i - 1];
+    std::map<std::vector<int>, size_t> index;
+    std::vector<Entry>& table = tables[i];
+    for (size_t k = 0; k < before.size(); ++k) {
+      const Entry& s = before[k];
+      for (size_t d = 0; d < nd; ++d) {
+        if (!allowed[i][d]) continue;
+        double t = s.seconds + in.layers[i].seconds[d];
+        for (size_t j : reads[i]) t += copy(j, static_cast<size_t>(s.devices[position(live, j)]), d);
+        std::vector<int> key;
+        for (size_t l : next) key.push_back(l == i ? static_cast<int>(d) : s.devices[position(live, l)]);
+        const auto [it, fresh] = index.emplace(key, table.size());
+        if (fresh)
+          table.push_back({std::move(key), t, k, static_cast<int>(d)});
+        else if (t < table[it->second].seconds)
+          table[it->second].seconds = t, table[it->second].from = k, table[it->second].device = static_cast<int>(d);
       }
     }
+    if (table.size() > max_plan_states) {  // a beam: the cheapest states, in their order
+      std::vector<size_t> order(table.size());
+      for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](size_t a, size_t b) { return table[a].seconds < table[b].seconds; });
+      order.resize(max_plan_states);
+      std::sort(order.begin(), order.end());
+      std::vector<Entry> kept;
+      for (size_t k : order) kept.push_back(std::move(table[k]));
+      table = std::move(kept);
+    }
+    live = std::move(next);
+  }
   p.device.assign(nl, 0);
   p.layer_seconds.assign(nl, 0);
   p.transfer_seconds.assign(nl, 0);
   if (nl == 0) return p;
-  p.device[nl - 1] =
-      static_cast<int>(std::min_element(best[nl - 1].begin(), best[nl - 1].end()) - best[nl - 1].begin());
-  for (size_t i = nl - 1; i > 0; --i) p.device[i - 1] = from[i][static_cast<size_t>(p.device[i])];
+  const std::vector<Entry>& last = tables[nl - 1];
+  size_t at = static_cast<size_t>(
+      std::min_element(last.begin(), last.end(), [](const Entry& a, const Entry& b) { return a.seconds < b.seconds; }) -
+      last.begin());
+  for (size_t i = nl; i-- > 0;) {
+    p.device[i] = tables[i][at].device;
+    at = tables[i][at].from;
+  }
   for (size_t i = 0; i < nl; ++i) {
     const size_t d = static_cast<size_t>(p.device[i]);
     p.layer_seconds[i] = in.layers[i].seconds[d];
-    p.transfer_seconds[i] = i == 0 ? 0.0 : copy(i, static_cast<size_t>(p.device[i - 1]), d);
+    for (size_t j : reads[i]) p.transfer_seconds[i] += copy(j, static_cast<size_t>(p.device[j]), d);
     p.total_seconds += p.layer_seconds[i] + p.transfer_seconds[i];
   }
   return p;

@@ -1,8 +1,15 @@
-// Placement: which device runs each layer, chosen to minimize the predicted step time, transfers
-// included — by dynamic programming over the layers in order, so that devices change only where
-// the compute saved outweighs the copies (runs of layers, not single ops, move). User pins are
-// honoured; a pinned or chosen device that lacks an op of the layer is never used for it, and the
-// fallback is reported once per layer with the reason.
+// Placement: which device runs each layer of a model's graph, chosen to minimize the predicted
+// step time, transfers included — every edge of the DAG counts, a residual's shortcut as much as
+// the main path — so that devices change only where the compute saved outweighs the copies (runs
+// of layers, not single ops, move). User pins are honoured; a pinned or chosen device that lacks an
+// op of the layer is never used for it, and the fallback is reported once per layer with the
+// reason.
+//
+// The search is dynamic programming over the layers in topological order whose state is the
+// device of every live layer (computed, and read by a layer still to come): exact, and for a
+// chain the classic one-state-per-device recurrence. A residual network keeps two or three layers
+// live, so the states stay few (devices^live); past max_plan_states the cheapest are kept (a
+// beam), which only a very wide graph reaches.
 #pragma once
 
 #include <limits>
@@ -19,8 +26,13 @@ struct LayerCost {
   std::string name;
   std::vector<double> seconds;       ///< per device: predicted forward + backward; kUnsupported when it cannot
   std::vector<std::string> missing;  ///< per device: why it cannot ("no kernel for conv2d_backward_data"), else ""
-  double out_bytes = 0;              ///< the activation passed to the next layer (its gradient comes back)
+  double out_bytes = 0;              ///< the activation it passes to each reader (whose gradient comes back)
+  /// The layers it reads (indices of earlier layers; -1: the model's input, already wherever it
+  /// is needed). Empty: the layer before it (a chain).
+  std::vector<int> inputs = {};
 };
+
+inline constexpr size_t max_plan_states = size_t{1} << 14;
 
 struct PlanInput {
   std::vector<std::string> devices;  ///< ids, e.g. "cpu:0", "fpga-sim:0"
@@ -35,7 +47,7 @@ struct PlanInput {
 struct Plan {
   std::vector<int> device;               ///< per layer, an index into PlanInput::devices
   std::vector<double> layer_seconds;     ///< predicted, per layer on its device
-  std::vector<double> transfer_seconds;  ///< per layer: the copies into it (activation in, gradient out)
+  std::vector<double> transfer_seconds;  ///< per layer: the copies into it (activations in, gradients out)
   double total_seconds = 0;
   std::vector<std::string> warnings;  ///< one per layer that could not run where pinned
 };
