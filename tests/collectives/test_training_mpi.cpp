@@ -1,11 +1,13 @@
 // Data-parallel training on real MPI ranks: 2 ranks with dense gradients reach the same weights
 // as 1 process with the doubled batch; ranks with top-k 1% + error feedback learn.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
 #include "../ops/harness.h"
 #include "tandem/collectives/communicator.h"
+#include "tandem/file.h"
 #include "tandem/nn/trainer.h"
 
 namespace tandem::nn {
@@ -46,10 +48,12 @@ TrainConfig with_error_feedback(std::shared_ptr<collectives::Communicator> comm,
   return c;
 }
 
-TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
+// 15 steps of `model` at a global batch of 64 over the ranks (one allreduce per step, then small
+// buckets started while backward runs) against one process with the whole batch.
+void expect_ranks_equal_the_doubled_batch(const std::string& model) {
   auto comm = collectives::mpi_world();
   TrainConfig c;
-  c.model = "mlp";
+  c.model = model;
   c.epochs = 1;
   c.max_steps = 15;
   c.comm = comm;
@@ -57,7 +61,6 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
   Trainer ranks(c, train_set(), test_set());
   ranks.run();
   const auto got = weights(ranks);
-  // Small buckets: several allreduces per step, started while backward still runs.
   TrainConfig small = c;
   small.bucket_bytes = 64 << 10;
   Trainer bucketed(small, train_set(), test_set());
@@ -72,9 +75,34 @@ TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) {
   const auto want = weights(alone);
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
-    test::expect_close(got[i], want[i], 2e-5, 1e-3, "parameter " + std::to_string(i) + " after 15 steps");
-    test::expect_close(got_bucketed[i], want[i], 2e-5, 1e-3, "parameter " + std::to_string(i) + ", 64 KB buckets");
+    test::expect_close(got[i], want[i], 2e-5, 1e-3, model + " parameter " + std::to_string(i) + " after 15 steps");
+    test::expect_close(got_bucketed[i], want[i], 2e-5, 1e-3,
+                       model + " parameter " + std::to_string(i) + ", 64 KB buckets");
   }
+}
+
+TEST(DataParallel, TwoRanksEqualOneProcessWithTheDoubledBatch) { expect_ranks_equal_the_doubled_batch("mlp"); }
+
+// A graph with a residual merge and dropout (its masks keyed by each sample's index in the
+// step, so the split over ranks does not change them), fused as the trainer runs it. (Batch
+// normalization is left out: each rank's batch statistics are its own, not the whole batch's.)
+TEST(DataParallel, ResidualGraphWithDropoutEqualsTheDoubledBatch) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("tandem-residual-" + std::to_string(::getpid()) + ".json")).string();
+  write_file_atomic(path, R"({"format": "tandem-graph", "version": 2, "name": "residual", "input": [1, 28, 28],
+    "classes": 10, "nodes": [
+    {"name": "stem", "op": "conv2d", "inputs": ["input"], "out_channels": 8, "kernel": 3, "pad": 1, "stride": 2},
+    {"name": "stem.relu", "op": "relu"},
+    {"name": "b1.conv1", "op": "conv2d", "out_channels": 8, "kernel": 3, "pad": 1},
+    {"name": "b1.relu1", "op": "relu"},
+    {"name": "b1.conv2", "op": "conv2d", "out_channels": 8, "kernel": 3, "pad": 1},
+    {"name": "b1.add", "op": "add", "inputs": ["b1.conv2", "stem.relu"]},
+    {"name": "b1.relu2", "op": "relu"},
+    {"name": "drop", "op": "dropout", "p": 0.25},
+    {"name": "pool", "op": "global_avgpool"},
+    {"name": "fc", "op": "linear", "out": 10}]})");
+  expect_ranks_equal_the_doubled_batch(path);
+  std::filesystem::remove(path);
 }
 
 TEST(DataParallel, TopKWithErrorFeedbackLearns) {
