@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 
+#include "exchange.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
 #include "tandem/json_read.h"
@@ -187,12 +188,7 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     // Every rank starts from rank 0's weights (the seeded init already agrees; this makes sure).
     for (Param* p : net_->params()) config_.comm->broadcast(net_->stream(p->value.device()), p->value, 0);
   }
-  // One process with a codec sends its gradients through the codec to itself (what a rank would
-  // send and its peers rebuild), by the same path as a multi-rank run.
-  if (config_.sync == TrainConfig::Sync::allreduce &&
-      (config_.comm || config_.compress.codec != compression::Codec::none))
-    sync_ = std::make_unique<collectives::GradientSync>(config_.comm ? config_.comm : collectives::self_communicator(),
-                                                        config_.compress, config_.error_feedback);
+  exchange_ = make_exchange(config_, *net_, *optimizer_);
   // EF assumes a contractive codec (‖C(x) − x‖ < ‖x‖); unbiased stochastic codecs may send
   // more error than signal, and the residual then grows without bound.
   const compression::Codec c = config_.compress.codec;
@@ -219,6 +215,8 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
 }
 
 Trainer::~Trainer() = default;
+
+const std::vector<collectives::CodecChoice>& Trainer::codec_choices() const { return exchange_->codec_choices(); }
 
 std::string Trainer::checkpoint_path() const {
   return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string();
@@ -292,7 +290,7 @@ void Trainer::maybe_prune(int epoch) {
                               << ": accuracy " << ev.accuracy_before << " -> " << ev.accuracy_after);
   prune_events_.push_back(std::move(ev));
   state_->prune_steps_done = k;
-  if (ps_) ps_load(net_->params());  // the shard takes the pruned weights and their masks
+  exchange_->reload(net_->params());
 }
 
 std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress&)>& on_step,
@@ -307,19 +305,9 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   const int64_t steps_per_epoch = train_.count / per_step;
   const int64_t total_steps = steps_per_epoch * config_.epochs;
   double run_seconds = 0;
-  if (config_.comm && sync_ && !buckets_ && config_.compress.codec != compression::Codec::powersgd &&
-      config_.sync == TrainConfig::Sync::allreduce) {
-    const size_t bytes =
-        config_.bucket_bytes > 0 ? config_.bucket_bytes : collectives::auto_bucket_bytes(*config_.comm);
-    // The last piece of a step hands each layer's gradients to the buckets as backward finishes them.
-    buckets_ = std::make_unique<collectives::GradientBuckets>(*sync_, grads, bytes, config_.seed, config_.overlap);
-  }
-  if (pending_sync_state_) {
-    restore_sync_state(*pending_sync_state_);
-    pending_sync_state_.reset();
-  }
-  const bool overlap = buckets_ && config_.overlap;
-  Stream& grad_stream = net_->stream(params.front()->value.device());
+  exchange_->start(grads);
+  const bool overlap = exchange_->overlaps();
+  ExchangeTraffic& traffic = exchange_->traffic;
   const auto accumulate = [&](size_t first, size_t count, float share, bool start) {
     for (size_t i = first; i < first + count && !accum_.empty(); ++i)
       compression::accumulate(net_->stream(accum_[i].device()), params[i]->grad, share, accum_[i], start);
@@ -355,13 +343,12 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
-      const uint64_t bucket_bytes_before = buckets_ ? buckets_->bytes_sent() : 0;  // overlap sends during backward
       // This rank's slice of the step; each piece weighs n × ranks / step samples, so that the
       // mean over ranks is the mean over the step's samples whatever the split.
       const int64_t mine = balancer_->shares()[static_cast<size_t>(rank())];
       const uint32_t* step_samples = order.data() + st.step_in_epoch * per_step + balancer_->offset(rank());
       const auto compute_start = Clock::now();
-      const double comm_before = comm_seconds_;
+      const double comm_before = traffic.comm_seconds;
       for (int64_t first = 0; first < mine; first += piece_) {
         const int64_t n = std::min(piece_, mine - first);
         const float share = static_cast<float>(n * ranks()) / static_cast<float>(per_step);
@@ -371,9 +358,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
         if (overlap && first + n >= mine) {  // the last piece: each layer's sums go out as backward finishes them
           const auto on_ready = [&](size_t f, size_t count) {
             accumulate(f, count, share, first == 0);
-            const auto t = Clock::now();
-            buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), f, count);
-            comm_seconds_ += since(t);
+            exchange_->ready(static_cast<uint32_t>(st.step), f, count);
           };
           loss += share * net_->backward(labels_, on_ready, accum_.empty() ? share : 1.0f);
         } else {
@@ -381,27 +366,9 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
           accumulate(0, params.size(), share, first == 0);
         }
       }
-      compute_seconds_ += since(compute_start) - (comm_seconds_ - comm_before);
+      compute_seconds_ += since(compute_start) - (traffic.comm_seconds - comm_before);
       compute_samples_ += mine;
-      if (config_.sync == TrainConfig::Sync::ps) {
-        const auto t = Clock::now();
-        ps_step(params, grads, lr);
-        comm_seconds_ += since(t);
-      } else if (buckets_) {
-        const auto t = Clock::now();
-        if (!overlap) buckets_->ready(grad_stream, static_cast<uint32_t>(st.step), 0, grads.size());
-        buckets_->finish(grad_stream, static_cast<uint32_t>(st.step));
-        for (const Tensor* g : grads) dense_bytes_ += static_cast<double>(g->nbytes());
-        sent_bytes_ += static_cast<double>(buckets_->bytes_sent() - bucket_bytes_before);
-        if (config_.auto_budget > 0 && choices_.empty()) choose_codecs();
-        comm_seconds_ += since(t);
-      } else if (sync_) {
-        sync_gradients(grads, static_cast<uint32_t>(st.step));
-      }
-      if (config_.sync != TrainConfig::Sync::ps) {  // (the parameter server clips and updates in ps_step)
-        if (config_.sgd.clip_norm > 0) clip_grad_norm(*net_, params, grads, config_.sgd.clip_norm);
-        optimizer_->step(*net_, params, grads, lr);
-      }
+      exchange_->step(static_cast<uint32_t>(st.step), params, grads, lr);
       if (config_.balance && (st.step + 1) % config_.balance_every == 0) rebalance();
       const float step_loss = static_cast<float>(loss);
       if (!std::isfinite(step_loss)) diverged(st.step, step_loss);
@@ -434,17 +401,16 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
     e.modeled_samples_per_s = modeled_epoch > 0 ? static_cast<double>(steps_per_epoch * per_step) / modeled_epoch : 0;
     modeled_epoch = 0;
     e.ranks = ranks();
-    e.buckets = buckets_ ? buckets_->buckets() : 0;
-    e.bucket_bytes = buckets_ ? buckets_->bucket_bytes() : 0;
-    e.comm_seconds = comm_seconds_;
-    e.bytes_per_step = sent_bytes_ / static_cast<double>(steps_per_epoch);
-    comm_seconds_ = 0;
+    e.buckets = exchange_->buckets();
+    e.bucket_bytes = exchange_->bucket_bytes();
+    e.comm_seconds = traffic.comm_seconds;
+    e.bytes_per_step = traffic.sent_bytes / static_cast<double>(steps_per_epoch);
     e.lr = lr;
     e.test_accuracy = evaluate();
     e.sparsity = overall_sparsity(params);
     e.elapsed = run_seconds;
-    e.compression_ratio = sent_bytes_ > 0 ? dense_bytes_ / sent_bytes_ : 1.0;
-    dense_bytes_ = sent_bytes_ = 0;
+    e.compression_ratio = traffic.sent_bytes > 0 ? traffic.dense_bytes / traffic.sent_bytes : 1.0;
+    traffic = {};
     ++st.epoch;
     st.step_in_epoch = 0;
     st.epoch_loss_sum = 0;
@@ -510,8 +476,7 @@ json config_json(const TrainConfig& c, const ModelSpec& spec) {
 void Trainer::save_checkpoint() {
   // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
   // rank's synchronization state gathered (all ranks call this at the same step).
-  std::vector<NamedTensor> sync_state = gather_sync_state();
-  ps_gather_state();
+  std::vector<NamedTensor> sync_state = exchange_->save_state();
   state_->epoch_loss_sums.clear();
   if (config_.comm && ranks() > 1)  // bit for bit: the resumed epoch's loss must equal an unbroken one's
     for (int64_t bits : config_.comm->allgather_value(std::bit_cast<int64_t>(state_->epoch_loss_sum)))
@@ -641,11 +606,7 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   for (const NamedTensor& t : data.tensors)
     if (const int64_t at = first_non_finite(t.dtype, t.bytes.data(), t.bytes.size() / dtype_size(t.dtype)); at >= 0)
       bad("tensor " + t.name + " holds a non-finite value at element " + std::to_string(at));
-  // Synchronization state: per tensor without buckets (one process), so checked now; buckets
-  // exist once run() starts (several ranks), which checks them then.
-  const bool bucketed = config_.comm && sync_ && config_.compress.codec != compression::Codec::powersgd &&
-                        config_.sync == TrainConfig::Sync::allreduce;
-  if (!bucketed) check_sync_state(data, path);
+  exchange_->check_state(data, path);
 
   for (size_t i = 0; i < params.size(); ++i) {
     params[i]->value.copy_from_host(data.find("param:" + params[i]->name)->bytes.data());
@@ -660,11 +621,28 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   *state_ = std::move(st);
   optimizer_->set_steps(state_->optimizer_steps);
   if (!state_->shares.empty()) balancer_->set_shares(state_->shares);
-  pending_origin_ = path;
-  pending_sync_state_ = std::make_unique<CheckpointData>(std::move(data));  // buckets exist once run() starts
-  if (!bucketed) {
-    restore_sync_state(*pending_sync_state_);
-    pending_sync_state_.reset();
+  exchange_->restore_state(std::move(data), path);
+}
+
+// Every rank's compute seconds per sample since the last call, gathered (the same numbers on
+// every rank, so every rank makes the same decision), then a new split if it pays. Collective.
+void Trainer::rebalance() {
+  Stream s(cpu_device());
+  std::vector<float> mine(static_cast<size_t>(ranks()), 0.0f);
+  double per_sample_here = compute_seconds_ / static_cast<double>(std::max<int64_t>(1, compute_samples_));
+  if (config_.balance_timing) per_sample_here = config_.balance_timing(per_sample_here);
+  mine[static_cast<size_t>(rank())] = static_cast<float>(per_sample_here);
+  Tensor all = Tensor::from_vector(cpu_device(), {ranks()}, mine);
+  config_.comm->allreduce(s, all, all);
+  compute_seconds_ = 0;
+  compute_samples_ = 0;
+  const std::vector<float> f = all.to_f32();
+  std::vector<double> per_sample(f.begin(), f.end());
+  for (double& t : per_sample) t = std::max(t, 1e-9);
+  if (balancer_->update(per_sample)) {
+    std::string split;
+    for (int64_t n : balancer_->shares()) split += (split.empty() ? "" : " ") + std::to_string(n);
+    TANDEM_LOG(info, "balance: samples per rank " << split);
   }
 }
 

@@ -126,10 +126,14 @@ struct StepProgress {
   float loss = 0;
 };
 
+class GradientExchange;
+
 class Trainer {
  public:
   Trainer(TrainConfig config, const Dataset& train, const Dataset& test);
   ~Trainer();
+  Trainer(const Trainer&) = delete;  // its gradient exchange refers to its configuration and network
+  Trainer& operator=(const Trainer&) = delete;
 
   /// Trains until all epochs are done or max_steps is reached. Returns the epochs finished by
   /// this call (a resumed run continues the epoch numbering).
@@ -141,7 +145,7 @@ class Trainer {
   Network& network() { return *net_; }
   const std::vector<PruneEvent>& prune_events() const { return prune_events_; }
   /// `--compress auto`'s choice per bucket (empty until made, or without auto).
-  const std::vector<collectives::CodecChoice>& codec_choices() const { return choices_; }
+  const std::vector<collectives::CodecChoice>& codec_choices() const;
   /// Every optimizer step's loss so far in this process (mean over its micro-batches).
   const std::vector<float>& step_losses() const { return step_losses_; }
   bool finished() const;
@@ -182,39 +186,7 @@ class Trainer {
   std::vector<float> staging_;
   int64_t piece_ = 0;                                // samples per forward/backward pass
   std::vector<Tensor> accum_;                        // per-parameter gradient sums when a step has several pieces
-  double dense_bytes_ = 0, sent_bytes_ = 0;          // this epoch's gradient traffic
-  std::unique_ptr<collectives::GradientSync> sync_;  // with a communicator or a codec
-  std::unique_ptr<collectives::GradientBuckets> buckets_;
-  std::vector<collectives::CodecChoice> choices_;  // --compress auto, once made
-  double comm_seconds_ = 0;                        // this epoch's time in sync_
-  void sync_gradients(const std::vector<const Tensor*>& grads, uint32_t step);
-  void choose_codecs();
-  // Parameter-server mode: this rank's shard of the flattened parameters.
-  struct PsShard {
-    std::vector<int64_t> offsets;  // each parameter's start in the flat vector
-    int64_t padded = 0, shard = 0;
-    Tensor flat, weights, mask, grad;
-    std::vector<Tensor> state;  // the optimizer's state tensors, sharded (one per state name)
-    // The shard's pieces of each parameter: [begin, end) within the shard, updated with the
-    // parameter's weight decay and (masked parameters) its mask.
-    struct Segment {
-      size_t param;
-      int64_t begin, end;
-    };
-    std::vector<Segment> segments;
-    Tensor half, half_shard;  // the push in fp16/bf16
-  };
-  std::unique_ptr<PsShard> ps_;
-  void ps_step(const std::vector<Param*>& params, const std::vector<const Tensor*>& grads, float lr);
-  void ps_load(const std::vector<Param*>& params);
-  void ps_gather_state();
-  static Tensor ps_view(const Tensor& flat, int64_t at, int64_t n);
-  std::pair<collectives::GradientSync&, size_t> sync_state(size_t k);
-  std::vector<NamedTensor> gather_sync_state();
-  void check_sync_state(const CheckpointData& data, const std::string& origin);
-  void restore_sync_state(const CheckpointData& data);
-  std::unique_ptr<CheckpointData> pending_sync_state_;  // a resumed multi-rank run's, until run() starts
-  std::string pending_origin_;                          // where it came from, for messages
+  std::unique_ptr<GradientExchange> exchange_;  // allreduce or parameter server (runtime/nn/exchange.h)
   int rank() const { return config_.comm ? config_.comm->rank() : 0; }
   int ranks() const { return config_.comm ? config_.comm->size() : 1; }
   std::unique_ptr<LoadBalancer> balancer_;
