@@ -1,117 +1,27 @@
 #include "tandem/nn/trainer.h"
 
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <numeric>
-#include <optional>
-#include <random>
 
+#include "batches.h"
 #include "exchange.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
-#include "tandem/json_read.h"
 #include "tandem/log.h"
-#include "tandem/nn/checkpoint.h"
-#include "tandem/nn/model_file.h"
+#include "trainer_state.h"
 
 namespace tandem::nn {
 namespace {
 
-using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-[[noreturn]] void bad_config(const std::string& what) { throw Error(ErrorKind::invalid_argument, "", "train", what); }
-
 }  // namespace
-
-// Where training stands; everything here is saved in checkpoints.
-struct Trainer::State {
-  int epoch = 0;              // current epoch (0-based)
-  int64_t step_in_epoch = 0;  // optimizer steps done in the current epoch
-  int64_t step = 0;           // optimizer steps done in total
-  double epoch_loss_sum = 0;  // sum of the current epoch's step losses (this rank's)
-  // Every rank's epoch_loss_sum, gathered when a checkpoint is saved: an epoch's loss is the mean
-  // over the ranks of their own, so a resume mid-epoch must give each rank back its own sum.
-  std::vector<double> epoch_loss_sums;
-  double epoch_seconds = 0;  // training time of the current epoch so far
-  int prune_steps_done = 0;
-  std::vector<int64_t> shares;  // the split of a step's samples over the ranks
-  int64_t optimizer_steps = 0;  // the optimizer's step count (Adam's t), at most `step`
-
-  json to_json() const {
-    return {{"epoch", epoch},
-            {"step_in_epoch", step_in_epoch},
-            {"step", step},
-            {"epoch_loss_sum", epoch_loss_sum},
-            {"epoch_loss_sums", epoch_loss_sums},
-            {"epoch_seconds", epoch_seconds},
-            {"prune_steps_done", prune_steps_done},
-            {"shares", shares},
-            {"optimizer_steps", optimizer_steps}};
-  }
-  // A checkpoint's "state", every field checked before any is taken: a crafted or damaged file
-  // must not steer the run outside its data (a negative step_in_epoch would index before the
-  // epoch's sample order). `steps_per_epoch` and `epochs` bound the progress; `bad` throws.
-  static State from_json(const json& j, int epochs, int64_t steps_per_epoch, int prune_steps, int ranks,
-                         const std::function<void(const std::string&)>& bad) {
-    if (!j.is_object()) bad("\"state\" is not an object");
-    const auto integer = [&](const char* key, int64_t lo, int64_t hi) {
-      if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
-      const json& v = j[key];
-      const std::optional<int64_t> i = json_integer<int64_t>(v);
-      if (!i || *i < lo || *i > hi)
-        bad("state " + std::string(key) + " = " + v.dump() + " is not an integer in [" + std::to_string(lo) + ", " +
-            std::to_string(hi) + "]");
-      return *i;
-    };
-    const auto real = [&](const char* key) {
-      if (!j.contains(key)) bad("\"state\" lacks \"" + std::string(key) + "\"");
-      const json& v = j[key];
-      if (!v.is_number() || !std::isfinite(v.get<double>()))
-        bad("state " + std::string(key) + " = " + v.dump() + " is not a finite number");
-      return v.get<double>();
-    };
-    State st;
-    st.epoch = static_cast<int>(integer("epoch", 0, epochs));
-    // An epoch ends once its last step is done; a finished run (epoch = epochs) has no steps left.
-    st.step_in_epoch = integer("step_in_epoch", 0, st.epoch == epochs ? 0 : steps_per_epoch);
-    st.step = integer("step", 0, INT64_MAX);
-    // Absent in checkpoints from before Adam, whose optimizer (SGD) stepped once per step.
-    st.optimizer_steps = j.contains("optimizer_steps") ? integer("optimizer_steps", 0, st.step) : st.step;
-    st.epoch_loss_sum = real("epoch_loss_sum");
-    if (j.contains("epoch_loss_sums")) {  // absent in checkpoints of one process, and older ones
-      const json& v = j["epoch_loss_sums"];
-      if (!v.is_array() || (!v.empty() && v.size() != static_cast<size_t>(ranks)))
-        bad("state epoch_loss_sums = " + v.dump() + " is not a list of one sum per rank (" + std::to_string(ranks) +
-            ")");
-      for (const json& x : v) {
-        if (!x.is_number() || !std::isfinite(x.get<double>()))
-          bad("state epoch_loss_sums = " + v.dump() + " is not a list of finite numbers");
-        st.epoch_loss_sums.push_back(x.get<double>());
-      }
-    }
-    st.epoch_seconds = real("epoch_seconds");
-    if (st.epoch_seconds < 0) bad("state epoch_seconds = " + std::to_string(st.epoch_seconds) + " is negative");
-    st.prune_steps_done = static_cast<int>(integer("prune_steps_done", 0, prune_steps));
-    if (j.contains("shares")) {
-      const json& s = j["shares"];
-      if (!s.is_array()) bad("state shares = " + s.dump() + " is not a list");
-      for (const json& v : s) {
-        const std::optional<int64_t> share = json_integer<int64_t>(v);
-        if (!share) bad("state shares = " + s.dump() + " is not a list of integers");
-        st.shares.push_back(*share);
-      }
-    }
-    return st;
-  }
-};
 
 Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     : config_(std::move(config)),
@@ -144,18 +54,13 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
   // time of the run slower than the machine allows: said once, by the first rank.
   if (rank() == 0)
     for (const Device& d : config_.placement)
-      if (!d.props().slowdown.empty()) log_once(LogLevel::warn, "slowdown " + d.id(), d.id() + ": " + d.props().slowdown);
+      if (!d.props().slowdown.empty())
+        log_once(LogLevel::warn, "slowdown " + d.id(), d.id() + ": " + d.props().slowdown);
   net_ = std::make_unique<Network>(spec, config_.placement);
   net_->set_fusion(true);
   net_->init(config_.seed);
 
-  // Normalize inputs by the training set's mean and standard deviation.
-  double sum = 0, sq = 0;
-  for (uint8_t v : train.images) sum += v, sq += double(v) * v;
-  const double n = static_cast<double>(train.images.size());
-  const double mean = sum / n, var = std::max(1e-12, sq / n - mean * mean);
-  mean_ = static_cast<float>(mean / 255.0);
-  inv_std_ = static_cast<float>(255.0 / std::sqrt(var));
+  batches_ = std::make_unique<Batches>(train);  // inputs normalized by the training set's statistics
 
   if (config_.chunk < 1) bad_config("chunk must be ≥ 1");
   // A step's samples run as pieces of at most min(batch, chunk) samples; with more than one
@@ -203,12 +108,14 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
     // A rank 0 killed while it wrote a checkpoint leaves its temporary file behind: this job now
     // holds the directory alone, so any such file is abandoned.
     int removed = 0;
-    for (const std::string& p : {checkpoint_path(), previous_checkpoint_path()}) removed += remove_abandoned_temporaries(p);
+    for (const std::string& p : {checkpoint_path(), previous_checkpoint_path()})
+      removed += remove_abandoned_temporaries(p);
     if (removed > 0)
       TANDEM_LOG(info, "removed " << removed << " temporary file(s) an interrupted checkpoint write left in "
                                   << config_.checkpoint_dir);
     if (!config_.resume && !config_.overwrite_checkpoint && std::filesystem::exists(checkpoint_path()))
-      bad_config("--checkpoint " + config_.checkpoint_dir + " holds a checkpoint of an earlier run: --resume continues "
+      bad_config("--checkpoint " + config_.checkpoint_dir +
+                 " holds a checkpoint of an earlier run: --resume continues "
                  "it, --overwrite starts afresh and replaces it");
   }
   if (config_.resume) load_checkpoint();
@@ -218,41 +125,7 @@ Trainer::~Trainer() = default;
 
 const std::vector<collectives::CodecChoice>& Trainer::codec_choices() const { return exchange_->codec_choices(); }
 
-std::string Trainer::checkpoint_path() const {
-  return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.tdm").string();
-}
-
-std::string Trainer::previous_checkpoint_path() const {
-  return (std::filesystem::path(config_.checkpoint_dir) / "checkpoint.prev.tdm").string();
-}
-
-const DataFingerprint& Trainer::data_print(bool train) {
-  std::optional<DataFingerprint>& p = train ? train_print_ : test_print_;
-  if (!p) p = fingerprint(train ? train_ : test_);
-  return *p;
-}
-
 bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
-
-// Puts samples idx[0..n) of d, normalized, into input_ and their labels into labels_.
-void Trainer::upload(const Dataset& d, const uint32_t* idx, int64_t n) {
-  const int64_t pixels = d.rows * d.cols;
-  if (staging_.size() < static_cast<size_t>(n * pixels))
-    staging_ = host_vector(static_cast<size_t>(n * pixels), 0.0f, "the training input staging");
-  std::vector<int32_t> labels(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* img = d.images.data() + static_cast<int64_t>(idx[i]) * pixels;
-    float* out = staging_.data() + i * pixels;
-    for (int64_t k = 0; k < pixels; ++k) out[k] = (img[k] * (1.0f / 255.0f) - mean_) * inv_std_;
-    labels[static_cast<size_t>(i)] = d.labels[idx[i]];
-  }
-  const Shape& sample = net_->spec().input;
-  const Shape in{n, sample[0], sample[1], sample[2]};
-  if (!input_ || !(input_.shape() == in)) input_ = Tensor::empty(net_->input_device(), in);
-  if (!labels_ || labels_.shape()[0] != n) labels_ = Tensor::empty(net_->output_device(), {n}, DType::i32);
-  input_.copy_from_host(staging_.data());
-  labels_.copy_from_host(labels.data());
-}
 
 double Trainer::evaluate() {
   std::vector<uint32_t> idx(static_cast<size_t>(test_.count));
@@ -261,8 +134,8 @@ double Trainer::evaluate() {
   std::vector<float> logits;
   for (int64_t first = 0; first < test_.count; first += config_.eval_batch) {
     const int64_t n = std::min(config_.eval_batch, test_.count - first);
-    upload(test_, idx.data() + first, n);
-    const Tensor& out = net_->infer(input_);
+    batches_->load(*net_, test_, idx.data() + first, n);
+    const Tensor& out = net_->infer(batches_->input());
     logits = out.to_f32();
     const int64_t k = out.shape()[1];
     for (int64_t i = 0; i < n; ++i) {
@@ -326,11 +199,7 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
   double modeled_epoch = 0;
   while (st.epoch < config_.epochs) {
     if (st.step_in_epoch == 0) maybe_prune(st.epoch);
-    // The epoch's order depends only on (seed, epoch): a resumed run sees the same batches.
-    std::vector<uint32_t> order(static_cast<size_t>(train_.count));
-    std::iota(order.begin(), order.end(), 0u);
-    std::shuffle(order.begin(), order.end(),
-                 std::mt19937_64(config_.seed * 1000003u + static_cast<uint64_t>(st.epoch)));
+    const std::vector<uint32_t> order = epoch_order(train_.count, config_.seed, st.epoch);
     float lr = 0;
     while (st.step_in_epoch < steps_per_epoch) {
       if (config_.max_steps > 0 && st.step >= config_.max_steps) {
@@ -352,17 +221,17 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       for (int64_t first = 0; first < mine; first += piece_) {
         const int64_t n = std::min(piece_, mine - first);
         const float share = static_cast<float>(n * ranks()) / static_cast<float>(per_step);
-        upload(train_, step_samples + first, n);
+        batches_->load(*net_, train_, step_samples + first, n);
         net_->set_step(static_cast<uint32_t>(st.step), static_cast<uint64_t>(balancer_->offset(rank()) + first));
-        net_->forward(input_);
+        net_->forward(batches_->input());
         if (overlap && first + n >= mine) {  // the last piece: each layer's sums go out as backward finishes them
           const auto on_ready = [&](size_t f, size_t count) {
             accumulate(f, count, share, first == 0);
             exchange_->ready(static_cast<uint32_t>(st.step), f, count);
           };
-          loss += share * net_->backward(labels_, on_ready, accum_.empty() ? share : 1.0f);
+          loss += share * net_->backward(batches_->labels(), on_ready, accum_.empty() ? share : 1.0f);
         } else {
-          loss += share * net_->backward(labels_, {}, accum_.empty() ? share : 1.0f);
+          loss += share * net_->backward(batches_->labels(), {}, accum_.empty() ? share : 1.0f);
           accumulate(0, params.size(), share, first == 0);
         }
       }
@@ -430,199 +299,7 @@ std::string number(double v) {
   return buf;
 }
 
-json fingerprint_json(const DataFingerprint& f) {
-  return {{"source", f.source}, {"count", f.count}, {"rows", f.rows}, {"cols", f.cols}, {"crc32c", f.crc32c}};
-}
-
-std::optional<DataFingerprint> fingerprint_from_json(const json& j) {
-  if (!j.is_object() || !j.contains("source") || !j["source"].is_string()) return std::nullopt;
-  const auto integer = [&](const char* key) { return j.contains(key) ? json_integer<int64_t>(j[key]) : std::nullopt; };
-  const auto count = integer("count"), rows = integer("rows"), cols = integer("cols"), crc = integer("crc32c");
-  if (!count || !rows || !cols || !crc || !std::in_range<uint32_t>(*crc)) return std::nullopt;
-  return DataFingerprint{j["source"].get<std::string>(), *count, *rows, *cols, static_cast<uint32_t>(*crc)};
-}
-
-// The optimizer's settings beyond lr, momentum, weight decay and schedule (added with Adam: a
-// checkpoint from before them was made with OptimizerConfig's defaults).
-json optimizer_json(const OptimizerConfig& c) {
-  return {{"optimizer", optimizer_name(c.kind)}, {"beta1", c.beta1},  {"beta2", c.beta2},
-          {"eps", c.eps},                        {"warmup_steps", c.warmup_steps}, {"clip_norm", c.clip_norm}};
-}
-
-json config_json(const TrainConfig& c, const ModelSpec& spec) {
-  json j = {
-      {"model", json::parse(spec.to_json())},
-      {"seed", c.seed},
-      {"batch", c.batch},
-      {"accumulate", c.accumulate},
-      {"piece", std::min(c.batch, c.chunk)},  // how a step is split changes its rounding
-      {"epochs", c.epochs},
-      {"lr", c.sgd.lr},
-      {"momentum", c.sgd.momentum},
-      {"weight_decay", c.sgd.weight_decay},
-      {"schedule", schedule_name(c.sgd.schedule)},
-      {"prune", prune_name(c.prune)},
-      {"prune_start", c.prune.start_epoch},
-      {"prune_steps", c.prune.steps},
-      {"compress", c.auto_budget > 0 ? "auto:" + std::to_string(c.auto_budget) : compression::codec_string(c.compress)},
-      {"error_feedback", c.error_feedback},
-      {"ranks", c.comm ? c.comm->size() : 1}};
-  j.update(optimizer_json(c.sgd));
-  return j;
-}
-
 }  // namespace
-
-void Trainer::save_checkpoint() {
-  // Weights, velocities and masks are the same on every rank: rank 0 writes them, with every
-  // rank's synchronization state gathered (all ranks call this at the same step).
-  std::vector<NamedTensor> sync_state = exchange_->save_state();
-  state_->epoch_loss_sums.clear();
-  if (config_.comm && ranks() > 1)  // bit for bit: the resumed epoch's loss must equal an unbroken one's
-    for (int64_t bits : config_.comm->allgather_value(std::bit_cast<int64_t>(state_->epoch_loss_sum)))
-      state_->epoch_loss_sums.push_back(std::bit_cast<double>(bits));
-  if (rank() != 0) return;
-  require_finite_state("checkpoint");
-  std::filesystem::create_directories(config_.checkpoint_dir);
-  CheckpointData data;
-  for (NamedTensor& t : sync_state) data.tensors.push_back(std::move(t));
-  state_->shares = balancer_->shares();
-  state_->optimizer_steps = optimizer_->steps();
-  data.header_json =
-      json{{"kind", "checkpoint"},
-           {"config", config_json(config_, net_->spec())},
-           {"normalize", {{"mean", mean_}, {"scale", inv_std_}}},  // for readers of the model (the C API)
-           {"data", {{"train", fingerprint_json(data_print(true))}, {"test", fingerprint_json(data_print(false))}}},
-           {"state", state_->to_json()}}
-          .dump();
-  std::vector<Param*> params = net_->params();
-  const std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
-  const std::vector<std::string> opt_names = optimizer_->state_names();  // "velocity", or "adam_m" and "adam_v"
-  for (size_t i = 0; i < params.size(); ++i) {
-    data.tensors.push_back(NamedTensor::of("param:" + params[i]->name, params[i]->value));
-    for (size_t k = 0; k < opt_names.size(); ++k)
-      data.tensors.push_back(NamedTensor::of(opt_names[k] + ":" + params[i]->name, opt[i][k]));
-    if (params[i]->mask) data.tensors.push_back(NamedTensor::of("mask:" + params[i]->name, params[i]->mask));
-  }
-  for (Param* b : net_->buffers()) data.tensors.push_back(NamedTensor::of("buffer:" + b->name, b->value));
-  // checkpoint.tdm is always a whole checkpoint, the last or the new one: the new one replaces it
-  // atomically, and a failed write (full disk, a crash) leaves the last one in place. The one
-  // before is kept too, as checkpoint.prev.tdm (a hard link to it).
-  const std::string path = checkpoint_path();
-  const std::string prev = previous_checkpoint_path();
-  if (std::filesystem::exists(path)) {
-    std::filesystem::remove(prev);
-    std::error_code ec;
-    std::filesystem::create_hard_link(path, prev, ec);
-    if (ec) write_file_atomic(prev, read_file(path, "checkpoint " + path));  // a file system without hard links
-  }
-  write_checkpoint(path, data);
-}
-
-void Trainer::load_checkpoint() {
-  if (config_.checkpoint_dir.empty()) bad_config("--resume needs a checkpoint directory");
-  const std::string path = checkpoint_path();
-  const std::string prev = previous_checkpoint_path();
-  CheckpointData data;
-  try {
-    data = read_checkpoint(path);
-  } catch (const Error& e) {
-    if (!std::filesystem::exists(prev)) throw;
-    throw Error(
-        e.kind(), "", e.op(),
-        e.detail() + "; the previous checkpoint " + prev + " is intact: move it to " + path + " to resume from it");
-  }
-  resume(std::move(data), path);
-}
-
-void Trainer::resume(CheckpointData data, const std::string& path) {
-  // Everything is checked before anything is taken, so a refused checkpoint leaves the trainer as it was.
-  const auto bad = [&](const std::string& what) { bad_config("checkpoint " + path + ": " + what); };
-  const json header = json::parse(data.header_json);  // parse_checkpoint wrote it: a JSON object
-  const json* kind = header.is_object() && header.contains("kind") ? &header["kind"] : nullptr;
-  if (kind == nullptr || *kind != "checkpoint") bad_config(path + " is not a training checkpoint");
-  if (!header.contains("config") || !header["config"].is_object()) bad("lacks its \"config\"");
-  const json mine = config_json(config_, net_->spec()), &theirs = header["config"];
-  for (const char* key : {"model", "seed", "batch", "accumulate", "piece", "epochs", "lr", "momentum", "weight_decay",
-                          "schedule", "prune", "prune_start", "prune_steps", "compress", "error_feedback", "ranks"}) {
-    if (!theirs.contains(key)) bad("its config lacks \"" + std::string(key) + "\"");
-    if (mine.at(key) != theirs.at(key))
-      bad_config("checkpoint " + path + " was made with " + key + " = " + theirs.at(key).dump() + ", this run has " +
-                 mine.at(key).dump() + " (resuming would not continue the same trajectory)");
-  }
-  const json defaults = optimizer_json(OptimizerConfig{});  // (a named value: items() of a temporary would dangle)
-  for (const auto& [key, fallback] : defaults.items()) {  // absent: older checkpoints
-    const json& then = theirs.contains(key) ? theirs.at(key) : fallback;
-    if (mine.at(key) != then)
-      bad_config("checkpoint " + path + " was made with " + key + " = " + then.dump() + ", this run has " +
-                 mine.at(key).dump() + " (resuming would not continue the same trajectory)");
-  }
-  // The same data as the checkpointed run: other data (another --data or --train-subset) would
-  // not continue its trajectory.
-  if (header.contains("data") && header["data"].is_object()) {
-    for (const auto& [split, here] : {std::pair{"train", &data_print(true)}, std::pair{"test", &data_print(false)}}) {
-      const std::optional<DataFingerprint> then = fingerprint_from_json(header["data"].value(split, json()));
-      if (!then) bad("its data fingerprint is malformed");
-      if (!then->same_data(*here))
-        bad_config("checkpoint " + path + " was made on " + split + " data " + then->str() + "; this run has " +
-                   here->str() + " (resuming would not continue the same trajectory)");
-    }
-  } else {
-    TANDEM_LOG(warn, "checkpoint " << path << " records no data fingerprint (written before they were): the data "
-                                            "cannot be checked to be the same");
-  }
-  if (!header.contains("state")) bad("lacks its \"state\"");
-  const int64_t per_step = config_.batch * config_.accumulate * ranks();
-  const int prune_steps = config_.prune.method == PruneMethod::none ? 0 : config_.prune.steps;
-  State st = State::from_json(header["state"], config_.epochs, train_.count / per_step, prune_steps, ranks(), bad);
-  if (!st.epoch_loss_sums.empty()) st.epoch_loss_sum = st.epoch_loss_sums[static_cast<size_t>(rank())];
-  if (!st.shares.empty()) {
-    try {
-      LoadBalancer(ranks(), per_step).set_shares(st.shares);  // the same checks, on a scratch balancer
-    } catch (const Error& e) {
-      bad("state shares: " + e.detail());
-    }
-  }
-  std::vector<Param*> params = net_->params();
-  std::vector<std::vector<Tensor>>& opt = optimizer_->state(params);
-  const std::vector<std::string> opt_names = optimizer_->state_names();
-  auto check = [&](const std::string& name, const Shape& shape) -> const NamedTensor* {
-    const NamedTensor* t = data.find(name);
-    if (t != nullptr && (!(t->shape == shape) || t->dtype != DType::f32))
-      bad_config("checkpoint " + path + ": tensor " + name + " is " + std::string(dtype_name(t->dtype)) +
-                 t->shape.str() + ", the model needs f32" + shape.str());
-    return t;
-  };
-  std::vector<std::string> roles = {"param:"};
-  for (const std::string& n : opt_names) roles.push_back(n + ":");
-  for (Param* p : params)
-    for (const std::string& role : roles)
-      if (check(role + p->name, p->value.shape()) == nullptr)
-        bad_config("checkpoint " + path + " lacks tensor " + role + p->name);
-  for (Param* p : params) check("mask:" + p->name, p->value.shape());
-  for (Param* b : net_->buffers())
-    if (check("buffer:" + b->name, b->value.shape()) == nullptr)
-      bad_config("checkpoint " + path + " lacks tensor buffer:" + b->name);
-  for (const NamedTensor& t : data.tensors)
-    if (const int64_t at = first_non_finite(t.dtype, t.bytes.data(), t.bytes.size() / dtype_size(t.dtype)); at >= 0)
-      bad("tensor " + t.name + " holds a non-finite value at element " + std::to_string(at));
-  exchange_->check_state(data, path);
-
-  for (size_t i = 0; i < params.size(); ++i) {
-    params[i]->value.copy_from_host(data.find("param:" + params[i]->name)->bytes.data());
-    for (size_t k = 0; k < opt_names.size(); ++k)
-      opt[i][k].copy_from_host(data.find(opt_names[k] + ":" + params[i]->name)->bytes.data());
-    if (const NamedTensor* m = data.find("mask:" + params[i]->name)) {
-      params[i]->mask = Tensor::empty(params[i]->value.device(), params[i]->value.shape());
-      params[i]->mask.copy_from_host(m->bytes.data());
-    }
-  }
-  for (Param* b : net_->buffers()) b->value.copy_from_host(data.find("buffer:" + b->name)->bytes.data());
-  *state_ = std::move(st);
-  optimizer_->set_steps(state_->optimizer_steps);
-  if (!state_->shares.empty()) balancer_->set_shares(state_->shares);
-  exchange_->restore_state(std::move(data), path);
-}
 
 // Every rank's compute seconds per sample since the last call, gathered (the same numbers on
 // every rank, so every rank makes the same decision), then a new split if it pays. Collective.
@@ -644,11 +321,6 @@ void Trainer::rebalance() {
     for (int64_t n : balancer_->shares()) split += (split.empty() ? "" : " ") + std::to_string(n);
     TANDEM_LOG(info, "balance: samples per rank " << split);
   }
-}
-
-void Trainer::export_model(const std::string& path) const {
-  require_finite_state("export " + path);
-  write_model_file(path, *net_, {mean_, inv_std_});
 }
 
 namespace {
@@ -678,17 +350,20 @@ void Trainer::require_finite_state(const std::string& what) const {
   std::vector<Param*> params = net_->params();
   const std::string bad = first_non_finite_param(params, false);
   if (!bad.empty())
-    throw Error(ErrorKind::invalid_argument, "", "train", what + " refused: " + bad + " is not finite; nothing written");
+    throw Error(ErrorKind::invalid_argument, "", "train",
+                what + " refused: " + bad + " is not finite; nothing written");
 }
 
 void Trainer::diverged(int64_t step, float loss) const {
   std::vector<Param*> params = net_->params();
   const std::string first = first_non_finite_param(params, true);
-  throw Error(ErrorKind::invalid_argument, "", "train",
-              "diverged at step " + std::to_string(step + 1) + " (epoch " + std::to_string(state_->epoch + 1) +
-                  "): the loss is " + number(loss) + (first.empty() ? "" : "; first non-finite parameter: " + first) +
-                  " (lr " + number(config_.sgd.lr) + "; a lower one may converge)" +
-                  (config_.checkpoint_dir.empty() ? "" : "; the last checkpoint in " + config_.checkpoint_dir + " precedes it"));
+  throw Error(
+      ErrorKind::invalid_argument, "", "train",
+      "diverged at step " + std::to_string(step + 1) + " (epoch " + std::to_string(state_->epoch + 1) +
+          "): the loss is " + number(loss) + (first.empty() ? "" : "; first non-finite parameter: " + first) + " (lr " +
+          number(config_.sgd.lr) + "; a lower one may converge)" +
+          (config_.checkpoint_dir.empty() ? ""
+                                          : "; the last checkpoint in " + config_.checkpoint_dir + " precedes it"));
 }
 
 }  // namespace tandem::nn

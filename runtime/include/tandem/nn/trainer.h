@@ -126,6 +126,7 @@ struct StepProgress {
   float loss = 0;
 };
 
+class Batches;
 class GradientExchange;
 
 class Trainer {
@@ -165,7 +166,6 @@ class Trainer {
  private:
   struct State;
   void load_checkpoint();
-  void upload(const Dataset& d, const uint32_t* idx, int64_t n);
   void maybe_prune(int epoch);
 
   void require_finite_state(const std::string& what) const;
@@ -180,10 +180,8 @@ class Trainer {
   const DataFingerprint& data_print(bool train);
   std::unique_ptr<Network> net_;
   std::unique_ptr<Optimizer> optimizer_;
-  float mean_ = 0, inv_std_ = 1;  // input normalization from the training set
+  std::unique_ptr<Batches> batches_;  // the epoch's order and its batches on the devices (runtime/nn/batches.h)
   std::unique_ptr<State> state_;
-  Tensor input_, labels_, host_labels_;
-  std::vector<float> staging_;
   int64_t piece_ = 0;                                // samples per forward/backward pass
   std::vector<Tensor> accum_;                        // per-parameter gradient sums when a step has several pieces
   std::unique_ptr<GradientExchange> exchange_;  // allreduce or parameter server (runtime/nn/exchange.h)
