@@ -1,5 +1,7 @@
 // The device-side half of model files (model_file.h, checkpoint.h): tensors in and out of a
 // network. Kept apart from the parsers, which touch no device (the fuzz targets build them alone).
+#include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "tandem/error.h"
@@ -17,16 +19,92 @@ NamedTensor NamedTensor::of(const std::string& name, const Tensor& t) {
   return n;
 }
 
-void write_model_file(const std::string& path, Network& net, const InputNorm& norm) {
+ModelSpec fold_batchnorm_weights(const ModelSpec& spec, std::map<std::string, std::vector<float>>& params,
+                                 std::map<std::string, std::vector<float>>& buffers, size_t* folded) {
+  // Every layer named and every input explicit, so that removing a layer leaves the others
+  // reading what they read.
+  ModelSpec out = spec;
+  const std::vector<std::vector<int>> sources = spec.sources();
+  std::vector<size_t> readers(spec.layers.size(), 0);
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    out.layers[i].name = spec.layer_name(i);
+    for (int s : sources[i])
+      if (s >= 0) ++readers[static_cast<size_t>(s)];
+  }
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    out.layers[i].inputs.clear();
+    for (int s : sources[i]) out.layers[i].inputs.push_back(s < 0 ? "input" : out.layers[static_cast<size_t>(s)].name);
+  }
+  const auto at = [](std::map<std::string, std::vector<float>>& m, const std::string& name) -> std::vector<float>& {
+    const auto it = m.find(name);
+    if (it == m.end()) throw Error(ErrorKind::internal, "", "fold batch norm", "no tensor " + name);
+    return it->second;
+  };
+  std::map<std::string, std::string> renamed;  // a folded normalization -> its convolution
+  std::vector<bool> removed(spec.layers.size(), false);
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& bn = out.layers[i];
+    if (bn.type != LayerType::batchnorm || sources[i].size() != 1 || sources[i][0] < 0) continue;
+    const size_t j = static_cast<size_t>(sources[i][0]);
+    LayerSpec& conv = out.layers[j];
+    if (conv.type != LayerType::conv2d || readers[j] != 1) continue;
+    const std::vector<float>& gamma = at(params, bn.name + ".weight");
+    const std::vector<float>& beta = at(params, bn.name + ".bias");
+    const std::vector<float>& mean = at(buffers, bn.name + ".running_mean");
+    const std::vector<float>& var = at(buffers, bn.name + ".running_var");
+    std::vector<float>& w = at(params, conv.name + ".weight");
+    const size_t k = gamma.size(), per = w.size() / k;
+    std::vector<float> bias = conv.bias ? at(params, conv.name + ".bias") : std::vector<float>(k, 0.0f);
+    // The float steps of ops::batchnorm_fold (and of the inference pass it replaces).
+    for (size_t c = 0; c < k; ++c) {
+      const float invstd =
+          static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(bn.eps)));
+      const float scale = invstd * gamma[c];
+      for (size_t e = c * per; e < (c + 1) * per; ++e) w[e] *= scale;
+      bias[c] = (bias[c] - mean[c]) * scale + beta[c];
+    }
+    conv.bias = true;
+    params[conv.name + ".bias"] = std::move(bias);
+    for (const char* role : {".weight", ".bias"}) params.erase(bn.name + role);
+    for (const char* role : {".running_mean", ".running_var"}) buffers.erase(bn.name + role);
+    renamed[bn.name] = conv.name;
+    removed[i] = true;
+  }
+  std::vector<LayerSpec> kept;
+  for (size_t i = 0; i < out.layers.size(); ++i)
+    if (!removed[i]) kept.push_back(std::move(out.layers[i]));
+  for (LayerSpec& l : kept)
+    for (std::string& in : l.inputs)
+      if (const auto it = renamed.find(in); it != renamed.end()) in = it->second;
+  out.layers = std::move(kept);
+  if (folded != nullptr) *folded = renamed.size();
+  return out;
+}
+
+void write_model_file(const std::string& path, Network& net, const InputNorm& norm, bool fold_batchnorm) {
   CheckpointData data;
   std::vector<Param*> params = net.params();
-  data.header_json = json{{"kind", "model"},
-                          {"model", json::parse(net.spec().to_json())},
-                          {"normalize", {{"mean", norm.mean}, {"scale", norm.scale}}},
-                          {"sparsity", overall_sparsity(params)}}
-                         .dump();
-  for (Param* p : params) data.tensors.push_back(NamedTensor::of("param:" + p->name, p->value));
-  for (Param* b : net.buffers()) data.tensors.push_back(NamedTensor::of("buffer:" + b->name, b->value));
+  ModelSpec spec = net.spec();
+  std::map<std::string, std::vector<float>> values, buffers;
+  for (Param* p : params) values[p->name] = p->value.to_f32();
+  for (Param* b : net.buffers()) buffers[b->name] = b->value.to_f32();
+  size_t folded = 0;
+  if (fold_batchnorm) spec = fold_batchnorm_weights(spec, values, buffers, &folded);
+  json header{{"kind", "model"},
+              {"model", json::parse(spec.to_json())},
+              {"normalize", {{"mean", norm.mean}, {"scale", norm.scale}}},
+              {"sparsity", overall_sparsity(params)}};
+  if (fold_batchnorm) header["folded_batchnorm"] = folded;
+  data.header_json = header.dump();
+  // In the order of the (folded) description's parameters and buffers, as readers expect them.
+  const auto add = [&](const char* role, const ParamSpec& ps, std::map<std::string, std::vector<float>>& from) {
+    const std::vector<float>& v = from.at(ps.name);
+    NamedTensor t{std::string(role) + ps.name, DType::f32, ps.shape, std::vector<uint8_t>(v.size() * 4)};
+    std::memcpy(t.bytes.data(), v.data(), t.bytes.size());
+    data.tensors.push_back(std::move(t));
+  };
+  for (const ParamSpec& ps : spec.params()) add("param:", ps, values);
+  for (const ParamSpec& ps : spec.buffers()) add("buffer:", ps, buffers);
   write_checkpoint(path, data);
 }
 

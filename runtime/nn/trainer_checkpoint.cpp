@@ -227,9 +227,9 @@ void Trainer::resume(CheckpointData data, const std::string& path) {
   exchange_->restore_state(std::move(data), path);
 }
 
-void Trainer::export_model(const std::string& path) const {
+void Trainer::export_model(const std::string& path, bool fold_batchnorm) const {
   require_finite_state("export " + path);
-  write_model_file(path, *net_, batches_->norm());
+  write_model_file(path, *net_, batches_->norm(), fold_batchnorm);
 }
 
 }  // namespace tandem::nn

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "../ops/harness.h"
+#include "fixtures.h"
 #include "tandem/error.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/data.h"
@@ -140,7 +142,7 @@ TEST(Model, GraphDescriptionsSortBranchesAndRoundTrip) {
   for (const LayerSpec& l : m.layers) order.push_back(l.name);
   EXPECT_EQ(order, (std::vector<std::string>{"c1", "r1", "c2", "sum", "r2", "fc"}));
   EXPECT_EQ(m.sources()[3], (std::vector<int>{1, 2}));  // sum reads r1 and c2
-  EXPECT_EQ(m.params().size(), 5u);                      // c1 weight+bias, c2 weight, fc weight+bias
+  EXPECT_EQ(m.params().size(), 5u);                     // c1 weight+bias, c2 weight, fc weight+bias
   EXPECT_EQ(parse_model(m.to_json()).to_json(), m.to_json());
   // A version-1 chain becomes the same graph as its version-2 form.
   const ModelSpec cnn = load_model("cnn");
@@ -173,9 +175,7 @@ TEST(Model, ResNet20AndMobileNetHaveTheirParameterCounts) {
 TEST(Model, BadGraphsNameTheNode) {
   auto expect = [](const std::string& nodes, const std::string& fragment) {
     test::expect_error(
-        [&] {
-          parse_model(R"({"version": 2, "input": [1, 8, 8], "classes": 3, "nodes": [)" + nodes + "]}", "g.json");
-        },
+        [&] { parse_model(R"({"version": 2, "input": [1, 8, 8], "classes": 3, "nodes": [)" + nodes + "]}", "g.json"); },
         {"g.json", fragment});
   };
   const std::string fc = R"({"name": "fc", "op": "linear", "out": 3, "inputs": ["b"]})";
@@ -188,7 +188,8 @@ TEST(Model, BadGraphsNameTheNode) {
   expect(R"({"name": "b", "op": "add", "inputs": ["input"]}, )" + fc, "add takes 2 inputs");
   expect(R"({"name": "b", "op": "add"}, )" + fc, "needs \"inputs\"");
   expect(R"({"name": "a", "op": "conv2d", "out_channels": 2, "kernel": 3, "inputs": ["input"]},
-            {"name": "b", "op": "add", "inputs": ["a", "input"]}, )" + fc,
+            {"name": "b", "op": "add", "inputs": ["a", "input"]}, )" +
+             fc,
          "node b (add): a and b differ in shape");
   expect(R"({"name": "b", "op": "relu", "inputs": ["b"]}, )" + fc, "node b reads itself");
   test::expect_error([] { parse_model(R"({"input": [1, 8, 8], "nodes": [{"op": "relu"}]})", "g.json"); },
@@ -298,6 +299,54 @@ TEST(ModelFile, InferenceNetworksHoldNoGradients) {
   test::expect_error([&] { net.backward(labels); }, ErrorKind::unsupported, {"built for inference"});
   const ModelSpec cnn = load_model("cnn");
   EXPECT_LT(layer_kernels(cnn, 0, Purpose::inference).size(), layer_kernels(cnn, 0).size());
+}
+
+// An exported model with batch norm folded: each normalization whose convolution feeds it alone
+// is gone, its convolution scaled and given a bias; one whose convolution is also read elsewhere
+// stays. The loaded file's logits equal the unfolded network's to rounding.
+TEST(ModelFile, ExportFoldsBatchNormIntoTheConvolutions) {
+  const ModelSpec spec = parse_model(R"({"format": "tandem-graph", "version": 2, "name": "bnnet", "input": [1, 12, 12],
+    "classes": 10, "nodes": [
+    {"name": "c1", "op": "conv2d", "out_channels": 4, "kernel": 3, "pad": 1},
+    {"name": "bn1", "op": "batchnorm"},
+    {"name": "r1", "op": "relu"},
+    {"name": "c2", "op": "conv2d", "out_channels": 4, "kernel": 3, "pad": 1, "groups": 4, "bias": false},
+    {"name": "bn2", "op": "batchnorm"},
+    {"name": "sum", "op": "add", "inputs": ["bn2", "r1"]},
+    {"name": "c3", "op": "conv2d", "out_channels": 4, "kernel": 1},
+    {"name": "bn3", "op": "batchnorm", "inputs": ["c3"]},
+    {"name": "both", "op": "add", "inputs": ["bn3", "c3"]},
+    {"name": "fc", "op": "linear", "inputs": ["both"], "out": 10}]})",
+                                     "bnnet");
+  Network net(spec, {cpu_device()});
+  net.init(3);
+  uint32_t seed = 90;
+  for (Param* p : net.params()) p->value.copy_from_host(ref::random(p->value.shape(), ++seed, -1, 1).v.data());
+  for (Param* b : net.buffers())  // running means in [-0.5, 0.5], variances in [0.5, 2]
+    b->value.copy_from_host(ref::random(b->value.shape(), ++seed, b->name.ends_with("var") ? 0.5f : -0.5f,
+                                        b->name.ends_with("var") ? 2 : 0.5f)
+                                .v.data());
+  const std::string dir = temp_dir("fold");
+  std::filesystem::create_directories(dir);
+  write_model_file(dir + "/plain.tdm", net, {0, 1});
+  write_model_file(dir + "/folded.tdm", net, {0, 1}, true);
+  const ModelFile plain = read_model_file(dir + "/plain.tdm"), folded = read_model_file(dir + "/folded.tdm");
+  std::vector<std::string> layers;
+  for (const LayerSpec& l : folded.spec.layers) layers.push_back(l.name);
+  EXPECT_EQ(layers, (std::vector<std::string>{"c1", "r1", "c2", "sum", "c3", "bn3", "both", "fc"}));
+  EXPECT_TRUE(folded.spec.layers[2].bias);  // c2 had none: the fold gives it one
+  EXPECT_EQ(folded.buffers.size(), 2u);     // bn3's
+  EXPECT_EQ(nlohmann::json::parse(read_checkpoint(dir + "/folded.tdm").header_json)["folded_batchnorm"], 2);
+  const Tensor x = test::up(cpu_device(), ref::random({3, 1, 12, 12}, 7));
+  std::vector<float> logits[2];
+  for (int k = 0; k < 2; ++k) {
+    const ModelFile& f = k == 0 ? plain : folded;
+    Network inference(f.spec, {cpu_device()}, Purpose::inference);
+    load_weights(inference, f);
+    logits[k] = inference.forward(x).to_f32();
+  }
+  test::expect_close(logits[1], logits[0], 1e-5, 1e-5, "folded logits");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct TrainOptions {
   nn::TrainConfig config;
   std::string data = nn::default_fashion_mnist_dir, device = "cpu:0", prune = "none", schedule = "cosine";
   std::string optimizer = "sgd";
+  bool fold_bn = false;   // --fold-bn: the exported model has batch norm folded into its convolutions
   bool lr_given = false;  // --lr on the command line (else adam and adamw take PyTorch's 1e-3)
   std::string metrics, export_path, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
@@ -131,12 +132,13 @@ std::vector<Device> placement(TrainOptions& o) {
     nn::PlanInput in;  // pins only: every layer may run anywhere, at no cost
     in.pins = nn::parse_pins(o.place);
     for (const auto& [pattern, id] : in.pins)
-      if (std::none_of(devs.begin(), devs.end(), [&id = id](const Device& d) { return d.id() == find_device(id).id(); }))
+      if (std::none_of(devs.begin(), devs.end(),
+                       [&id = id](const Device& d) { return d.id() == find_device(id).id(); }))
         devs.push_back(find_device(id));
     for (const Device& d : devs) in.devices.push_back(d.id());
     for (size_t i = 0; i < spec.layers.size(); ++i)
-      in.layers.push_back({spec.layer_name(i),
-                           std::vector<double>(devs.size(), 1.0), std::vector<std::string>(devs.size()), 0});
+      in.layers.push_back(
+          {spec.layer_name(i), std::vector<double>(devs.size(), 1.0), std::vector<std::string>(devs.size()), 0});
     for (auto& l : in.layers) l.seconds[0] = 0.5;  // unpinned layers stay on --device
     plan = nn::plan_placement(in);
   }
@@ -144,8 +146,7 @@ std::vector<Device> placement(TrainOptions& o) {
   std::string shown;
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     out.push_back(devs[static_cast<size_t>(plan.device[i])]);
-    shown += (i ? ", " : "") + spec.layer_name(i) + "→" +
-             out.back().id();
+    shown += (i ? ", " : "") + spec.layer_name(i) + "→" + out.back().id();
   }
   std::printf("placement (%s): %s\n", o.place == "auto" ? "planned from the profile" : "pinned", shown.c_str());
   return out;
@@ -182,7 +183,8 @@ void run(TrainOptions& o) {
   const bool lead = !o.config.comm || o.config.comm->rank() == 0;
   // The options' values were checked at parse (options.h); here they are converted.
   if (o.sync == "ps") o.config.sync = nn::TrainConfig::Sync::ps;
-  o.config.bucket_bytes = o.bucket == "auto" ? 0 : static_cast<size_t>(std::strtod(o.bucket.c_str(), nullptr) * (1 << 20));
+  o.config.bucket_bytes =
+      o.bucket == "auto" ? 0 : static_cast<size_t>(std::strtod(o.bucket.c_str(), nullptr) * (1 << 20));
   o.config.placement = placement(o);
   if (o.config.comm && use_nccl(o)) {
     o.config.comm = collectives::nccl_communicator(o.config.comm, o.config.placement[0]);
@@ -286,13 +288,16 @@ void run(TrainOptions& o) {
                          .dump()
                   << "\n";
           metrics.flush();
-          if (!metrics) throw Error(ErrorKind::io, "", "metrics " + o.metrics, std::string("write failed: ") + std::strerror(errno));
+          if (!metrics)
+            throw Error(ErrorKind::io, "", "metrics " + o.metrics,
+                        std::string("write failed: ") + std::strerror(errno));
         }
       });
   if (tty) std::fprintf(stderr, "\r\033[K");
   if (metrics.is_open()) {
     metrics.close();
-    if (!metrics) throw Error(ErrorKind::io, "", "metrics " + o.metrics, std::string("close failed: ") + std::strerror(errno));
+    if (!metrics)
+      throw Error(ErrorKind::io, "", "metrics " + o.metrics, std::string("close failed: ") + std::strerror(errno));
   }
   for (const auto& ev : trainer.prune_events()) {
     std::printf("\npruned at epoch %d to %.1f%%: test accuracy %.2f%% -> %.2f%% (before fine-tuning)\n", ev.epoch + 1,
@@ -339,8 +344,9 @@ void run(TrainOptions& o) {
     t.print();
   }
   if (!o.export_path.empty() && lead) {
-    trainer.export_model(o.export_path);
-    std::printf("exported the model to %s\n", o.export_path.c_str());
+    trainer.export_model(o.export_path, o.fold_bn);
+    std::printf("exported the model to %s%s\n", o.export_path.c_str(),
+                o.fold_bn ? " (batch norm folded into the convolutions)" : "");
   }
 }
 
@@ -350,8 +356,12 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (Fashion-MNIST by default), optionally pruned");
   auto o = std::make_shared<TrainOptions>();
   nn::TrainConfig& c = o->config;
-  cmd->add_option("--model", c.model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")->capture_default_str()->check(model_source());
-  cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")->capture_default_str()->check(CLI::ExistingDirectory);
+  cmd->add_option("--model", c.model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")
+      ->capture_default_str()
+      ->check(model_source());
+  cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")
+      ->capture_default_str()
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--device", o->device,
                   "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
       ->capture_default_str();
@@ -430,9 +440,13 @@ void add_train_command(CLI::App& app) {
                 "start afresh although --checkpoint holds a checkpoint (it is replaced at the first checkpoint)");
   cmd->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps (with a checkpoint)")
       ->check(whole(1, int64_t{1} << 40));
-  cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file")
-      ->check(output_file());
-  cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file")->check(output_file());
+  cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file")->check(output_file());
+  CLI::Option* exported = cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file")
+                              ->check(output_file());
+  cmd->add_flag("--fold-bn", o->fold_bn,
+                "with --export: fold each batch norm into the convolution before it (an inference model with the "
+                "same outputs to rounding and no normalization pass; training from it has no batch norm)")
+      ->needs(exported);
   cmd->add_option("--train-subset", o->train_subset, "use only the first N training samples")
       ->check(whole(1, int64_t{1} << 31));
   cmd->add_option("--test-subset", o->test_subset, "use only the first N test samples")

@@ -4,6 +4,7 @@
 // config, with pruning masks and optimizer state besides, of which the masks are kept).
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +38,16 @@ ModelFile parse_model_file(std::string_view bytes, const std::string& origin);
 ModelFile read_model_file(const std::string& path);
 
 /// Writes the network's description, input normalization and current weights (kind "model"),
-/// atomically.
-void write_model_file(const std::string& path, Network& net, const InputNorm& norm);
+/// atomically. fold_batchnorm: each batch norm whose input is a convolution read by it alone is
+/// folded into that convolution (its weights scaled, its bias made or adjusted, the
+/// normalization gone): an inference model with the same outputs to rounding, smaller and
+/// without the normalization pass (training from it would have no batch norm).
+void write_model_file(const std::string& path, Network& net, const InputNorm& norm, bool fold_batchnorm = false);
+
+/// The description and weights with batch norm folded as write_model_file does: `params` and
+/// `buffers` (by name) become those of the returned spec. Returns the spec; `folded` counts.
+ModelSpec fold_batchnorm_weights(const ModelSpec& spec, std::map<std::string, std::vector<float>>& params,
+                                 std::map<std::string, std::vector<float>>& buffers, size_t* folded = nullptr);
 
 /// Copies the file's weights (and masks) into a network built from its spec. A pruned model
 /// without masks gets masks from its zeros, so that training keeps pruned weights at zero.

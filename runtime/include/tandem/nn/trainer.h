@@ -161,7 +161,8 @@ class Trainer {
   /// anything is taken; throws Error(invalid_argument) naming origin and what is wrong.
   void resume(CheckpointData data, const std::string& origin);
   /// Weights (masks applied) and the model description, without optimizer state.
-  void export_model(const std::string& path) const;
+  /// fold_batchnorm: as write_model_file's (an inference model).
+  void export_model(const std::string& path, bool fold_batchnorm = false) const;
 
  private:
   struct State;
