@@ -5,6 +5,11 @@ Graph models (resnet20, mobilenet, a JSON file) are built with torch.nn modules 
 description `tandem model --model M --json` prints (TANDEM names the binary; build/bin/tandem).
 
 usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s and peak RSS in MiB
+       bench_torch.py accuracy MODEL EPOCHS BATCH LR THREADS [TRAIN_SUBSET]
+           -> trains with Tandem's recipe (SGD, momentum 0.9, weight decay 5e-4 on the weights of
+              convolutions and linear layers only, cosine over every step, the data normalized by
+              the training set's mean and deviation) and prints each epoch's test accuracy, as
+              `tandem train` does, one line per epoch: "epoch E accuracy A"
 """
 import json
 import os
@@ -21,14 +26,15 @@ from torch import nn
 DATA = "/usr/share/datasets/fashion-mnist"
 
 
-def load(split, count):
+def load(split, count, stats=None):
+    """Images in [0, 1] normalized by stats = (mean, std), by their own without; labels."""
     with gzip.open(f"{DATA}/{split}-images-idx3-ubyte.gz") as f:
         images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:count]
     with gzip.open(f"{DATA}/{split}-labels-idx1-ubyte.gz") as f:
         labels = np.frombuffer(f.read(), np.uint8, offset=8)[:count]
     x = torch.from_numpy(images.astype(np.float32) / 255.0)
-    x = (x - x.mean()) / x.std()
-    return x, torch.from_numpy(labels.astype(np.int64))
+    mean, std = stats if stats else (x.mean(), x.std())
+    return (x - mean) / std, torch.from_numpy(labels.astype(np.int64))
 
 
 class Graph(nn.Module):
@@ -92,7 +98,41 @@ def model(name):
                          nn.Linear(1568, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
+def accuracy(name, epochs, batch, lr, threads, subset):
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    raw, _ = load("train", subset, (0.0, 1.0))
+    stats = (raw.mean(), raw.std())  # the training set's, for both splits (as `tandem train`)
+    x, y = load("train", subset, stats)
+    tx, ty = load("t10k", 10000, stats)
+    net = model(name)
+    decay = [p for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) for p in [m.weight]]
+    rest = [p for p in net.parameters() if all(p is not d for d in decay)]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": rest, "weight_decay": 0.0}], lr=lr,
+                          momentum=0.9)
+    steps_per_epoch = len(x) // batch
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5 * (1 + np.cos(np.pi * t / max(1, total))))
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(epochs):
+        net.train()
+        order = torch.randperm(len(x))
+        for i in range(steps_per_epoch):
+            idx = order[i * batch:(i + 1) * batch]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(x[idx]), y[idx]).backward()
+            opt.step()
+            sched.step()
+        net.eval()
+        with torch.no_grad():
+            correct = sum((net(tx[i:i + 1000]).argmax(1) == ty[i:i + 1000]).sum().item() for i in range(0, len(tx), 1000))
+        print(f"epoch {epoch + 1} accuracy {correct / len(tx):.4f}", flush=True)
+
+
 def main():
+    if sys.argv[1] == "accuracy":
+        a = sys.argv[2:]
+        return accuracy(a[0], int(a[1]), int(a[2]), float(a[3]), int(a[4]), int(a[5]) if len(a) > 5 else 60000)
     name, batch, samples, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(1)
