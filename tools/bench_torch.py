@@ -6,7 +6,7 @@ description `tandem model --model M --json` prints (TANDEM names the binary; bui
 
 usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s and peak RSS in MiB
        bench_torch.py accuracy MODEL EPOCHS BATCH LR THREADS [TRAIN_SUBSET]
-           -> trains with Tandem's recipe (SGD, momentum 0.9, weight decay 5e-4 on the weights of
+           -> trains with Tandem's recipe (its initialization; SGD, momentum 0.9, weight decay 5e-4 on the weights of
               convolutions and linear layers only, cosine over every step, the data normalized by
               the training set's mean and deviation) and prints each epoch's test accuracy, as
               `tandem train` does, one line per epoch: "epoch E accuracy A"
@@ -106,6 +106,11 @@ def accuracy(name, epochs, batch, lr, threads, subset):
     x, y = load("train", subset, stats)
     tx, ty = load("t10k", 10000, stats)
     net = model(name)
+    for m in net.modules():  # Tandem's initialization: He-uniform weights (±√(6/fan_in)), zero biases
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
     decay = [p for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) for p in [m.weight]]
     rest = [p for p in net.parameters() if all(p is not d for d in decay)]
     opt = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4}, {"params": rest, "weight_decay": 0.0}], lr=lr,
