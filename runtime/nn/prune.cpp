@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "tandem/error.h"
+#include "tandem/log.h"
 
 namespace tandem::nn {
 
@@ -115,7 +116,13 @@ void prune(Network& net, PruneMethod method, float target) {
     const Param& p = *prunable[i];
     if (method == PruneMethod::two_four) {
       const int64_t row = p.value.numel() / p.value.shape()[0];  // one output's inputs
-      if (!mask_two_four(weights[i], row, mask)) continue;
+      if (!mask_two_four(weights[i], row, mask)) {
+        // Said, not silently skipped: depthwise and single-channel 3×3 filters have 9 inputs.
+        log_once(LogLevel::warn, "2:4 " + p.name,
+                 "2:4 leaves " + p.name + " dense: each output has " + std::to_string(row) +
+                     " inputs, not a multiple of the 4 that 2:4 groups");
+        continue;
+      }
     } else {
       mask_smallest(weights[i], static_cast<size_t>(std::floor(target * static_cast<double>(weights[i].size()))), mask);
     }

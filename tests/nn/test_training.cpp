@@ -14,6 +14,7 @@
 #include "fixtures.h"
 #include "tandem/error.h"
 #include "tandem/file.h"
+#include "tandem/log.h"
 #include "tandem/nn/checkpoint.h"
 #include "tandem/nn/network.h"
 #include "tandem/nn/trainer.h"
@@ -348,7 +349,14 @@ TEST(Pruning, TwoFourKeepsTwoOfEveryFour) {
   c.epochs = 1;
   c.prune = parse_prune("2:4");
   Trainer t(c, train_set(), test_set());
+  std::vector<std::string> said;
+  set_log_sink([&](LogLevel, std::string_view m) { said.emplace_back(m); });
   t.run();
+  set_log_sink(nullptr);
+  // The weight left dense is named, not skipped in silence.
+  EXPECT_NE(std::find(said.begin(), said.end(),
+                      "2:4 leaves conv1.weight dense: each output has 9 inputs, not a multiple of the 4 that 2:4 groups"),
+            said.end());
   for (Param* p : t.network().params()) {
     if (!p->prunable) continue;
     const int64_t row = p->value.numel() / p->value.shape()[0];
