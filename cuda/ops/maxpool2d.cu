@@ -1,4 +1,5 @@
-// maxpool2d forward (the argmax of each window, first on ties, as the CPU scans it) and
+// maxpool2d forward (the argmax of each window, first on ties, as the CPU scans it; also fused
+// after bias + ReLU) and
 // backward (routing dy by the indices, one thread per plane adding in the CPU's order, so
 // overlapping windows sum bit-identically).
 #include <string>
@@ -14,19 +15,27 @@ struct Pool {
   int kernel, stride;
 };
 
-// One thread per output element, scanning its window row by row as the CPU does.
-__global__ void maxpool_forward_kernel(const float* x, float* y, int32_t* idx, Pool p, int64_t outputs) {
+// One thread per output element, scanning its window row by row as the CPU does, over x or,
+// with a bias (fused), over max(x + bias[c], 0).
+__global__ void maxpool_forward_kernel(const float* x, const float* bias, int64_t channels, float* y, int32_t* idx,
+                                       Pool p, int64_t outputs) {
   TANDEM_GRID_LOOP(o, outputs) {
     const int64_t plane = o / (p.ph * p.pw), ij = o % (p.ph * p.pw), i = ij / p.pw, j = ij % p.pw;
     const float* in = x + plane * p.h * p.w;
+    const float b = bias != nullptr ? bias[plane % channels] : 0.0f;
+    const auto value = [&](int64_t at) {
+      if (bias == nullptr) return in[at];
+      const float v = __fadd_rn(in[at], b);
+      return v > 0.0f ? v : 0.0f;
+    };
     float best = __uint_as_float(0xff800000u);  // -inf
     int64_t arg = (i * p.stride) * p.w + j * p.stride;
     for (int di = 0; di < p.kernel; ++di)
       for (int dj = 0; dj < p.kernel; ++dj) {
         const int64_t at = (i * p.stride + di) * p.w + j * p.stride + dj;
-        if (in[at] > best) best = in[at], arg = at;
+        if (const float v = value(at); v > best) best = v, arg = at;
       }
-    y[o] = in[arg];  // a NaN-only window keeps its first element (NaN), not -inf
+    y[o] = value(arg);  // a NaN-only window keeps its first element (NaN), not -inf
     idx[o] = static_cast<int32_t>(arg);
   }
 }
@@ -49,11 +58,24 @@ void maxpool2d_forward(const OpCall& c) {
   const Pool p{x.shape()[2], x.shape()[3], y.shape()[2], y.shape()[3], prm.kernel, prm.stride};
   if (y.numel() == 0) return;
   maxpool_forward_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
-      static_cast<const float*>(x.data()), static_cast<float*>(y.data()), static_cast<int32_t*>(idx.data()), p,
-      y.numel());
+      static_cast<const float*>(x.data()), nullptr, 0, static_cast<float*>(y.data()), static_cast<int32_t*>(idx.data()),
+      p, y.numel());
   op.launched("maxpool2d_forward");
 }
 TANDEM_KERNEL(cuda_kernels, maxpool2d_forward, maxpool2d_forward);
+
+void bias_relu_maxpool2d(const OpCall& c) {
+  const Op op(c);
+  const Tensor &x = *c.in[0], &y = *c.out[0], &idx = *c.out[1];
+  const auto& prm = c.param<Pool2dParams>();
+  const Pool p{x.shape()[2], x.shape()[3], y.shape()[2], y.shape()[3], prm.kernel, prm.stride};
+  if (y.numel() == 0) return;
+  maxpool_forward_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
+      static_cast<const float*>(x.data()), static_cast<const float*>(c.in[1]->data()), x.shape()[1],
+      static_cast<float*>(y.data()), static_cast<int32_t*>(idx.data()), p, y.numel());
+  op.launched("bias_relu_maxpool2d");
+}
+TANDEM_KERNEL(cuda_kernels, bias_relu_maxpool2d, bias_relu_maxpool2d);
 
 void maxpool2d_backward(const OpCall& c) {
   const Op op(c);

@@ -1,6 +1,6 @@
-// bias_add and bias_backward on the bias core (tandem_bias), relu on the vector unit. The fused
-// bias + relu + pool core (tandem_bias_relu_pool) serves no single op: the graph's fusion pass
-// is what will use it.
+// bias_add and bias_backward on the bias core (tandem_bias), relu on the vector unit, and
+// bias + ReLU + max pool on the fused core (tandem_bias_relu_pool), which the graph's fusion
+// pass (graph::fuse_bias_relu_pool) runs for a convolution's tail.
 #include "binding.h"
 #include "cores.h"
 
@@ -25,6 +25,16 @@ TANDEM_CORE_KERNEL(relu_forward, tandem_elementwise, bind_relu_forward);
 // a = x, b = dy.
 void bind_relu_backward(const OpCall& c, CoreCall& k) { bind_vector(c, k, kReluBackward, c.in[0], c.in[1], 2, 0.0f); }
 TANDEM_CORE_KERNEL(relu_backward, tandem_elementwise, bind_relu_backward);
+
+void bind_bias_relu_maxpool2d(const OpCall& c, CoreCall& k) {
+  const auto& p = c.param<Pool2dParams>();
+  const Shape& x = c.in[0]->shape();
+  const int64_t n = x[0], ch = x[1], h = x[2], w = x[3];
+  k.in(*c.in[0]).in(*c.in[1]).out(*c.out[0]).out(*c.out[1]).dim(n, "n").dim(ch, "c").dim(h, "h").dim(w, "w");
+  k.arg(p.kernel).arg(p.stride);
+  k.model([=](const CardProfile& card) { return fpga::bias_relu_pool(card, n, ch, h, w, p.kernel, p.stride).seconds; });
+}
+TANDEM_CORE_KERNEL(bias_relu_maxpool2d, tandem_bias_relu_pool, bind_bias_relu_maxpool2d);
 
 }  // namespace
 }  // namespace tandem::fpga

@@ -192,7 +192,10 @@ Network::Pass& Network::prepare(Pass& pass, int64_t batch, Purpose purpose) {
   for (size_t k = 0; k < buffers_.size(); ++k) g.value(m.buffers[k]).bound = buffers_[k].value;
   pass.input = m.input, pass.logits = m.outputs.back();
   g.output("logits", pass.logits);
-  if (fuse_) graph::fuse_relu(g);  // before autodiff: the fused node's rule derives its backward
+  if (fuse_) {  // before autodiff: the fused nodes' rules derive the backward pass
+    graph::fuse_bias_relu_pool(g);
+    graph::fuse_relu(g);
+  }
   if (fuse_ && purpose == Purpose::inference) graph::fold_batchnorm(g);
   if (purpose == Purpose::training) {
     std::vector<ValueId> grads;

@@ -256,6 +256,59 @@ void expect_fusion_changes_nothing(bool train) {
 TEST(Passes, FusedReluEqualsThePairInTraining) { expect_fusion_changes_nothing(true); }
 TEST(Passes, FusedReluEqualsThePairInInference) { expect_fusion_changes_nothing(false); }
 
+// A convolution's tail, bias + ReLU + max pool, fused into one node (on fpga-sim the FPGA's
+// fused core) gives the unfused graph's logits, loss and gradients bit for bit, on every device
+// that has the fused op.
+class PoolFusion : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(PoolFusion, FusedBiasReluPoolEqualsTheThreeOps) {
+  const Device device = find_device(GetParam());
+  if (!device.supports(tandem::opdesc::bias_relu_maxpool2d))
+    GTEST_SKIP() << device.id() << " has no bias_relu_maxpool2d";
+  const std::vector<Shape> shapes{{2, 3, 8, 8}, {4, 3, 3, 3}, {4}, {5, 64}};
+  std::vector<Tensor> bound;
+  uint32_t seed = 80;
+  for (const Shape& s : shapes) bound.push_back(test::up(device, ref::random(s, ++seed)));
+  std::vector<std::vector<float>> results[2];
+  for (int fuse = 0; fuse < 2; ++fuse) {
+    Graph g(device);
+    std::vector<ValueId> p;
+    for (size_t k = 0; k < shapes.size(); ++k) {
+      p.push_back(g.param("p" + std::to_string(k), shapes[k]));
+      g.value(p.back()).bound = bound[k];
+    }
+    const ValueId h = relu(g, bias_add(g, conv2d(g, p[0], p[1], {1, 1, 1, 1}, "conv"), p[2], "conv.bias"), "relu");
+    const ValueId pooled = maxpool2d(g, h, {2, 2}, "pool")[0];
+    const ValueId logits = matmul(g, flatten(g, pooled, "flat"), p[3], false, true, "fc");
+    g.output("logits", logits);
+    EXPECT_EQ(fuse ? fuse_bias_relu_pool(g) : 0u, fuse ? 1u : 0u);
+    if (fuse) {
+      EXPECT_EQ(fuse_relu(g), 0u);  // nothing left for it
+      std::map<std::string, int> ops;
+      for (size_t i = 0; i < g.nodes(); ++i) ++ops[g.node(i).op->name];
+      EXPECT_EQ(std::make_tuple(ops["bias_relu_maxpool2d"], ops["bias_add"], ops["relu"], ops["maxpool2d"]),
+                std::make_tuple(1, 0, 0, 0))
+          << g.str();
+    }
+    const ValueId labels = g.input("labels", {2}, DType::i32);
+    const ValueId loss = softmax_xent(g, logits, labels, "loss")[0];
+    g.output("loss", loss);
+    const auto grads = differentiate(g, loss, p);
+    for (size_t k = 0; k < grads.size(); ++k) g.output("g" + std::to_string(k), grads[k]);
+    g.validate();
+    Stream s(device);
+    Executor exec(g, [&](const Device&) -> Stream& { return s; });
+    exec.bind(labels, test::up_i32(device, {2}, {1, 3}));
+    exec.run(0, exec.graph().nodes());
+    for (ValueId v : std::vector<ValueId>{logits, loss}) results[fuse].push_back(test::down(exec.tensor(v)).v);
+    for (ValueId v : grads) results[fuse].push_back(test::down(exec.tensor(v)).v);
+  }
+  EXPECT_EQ(results[0], results[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDevices, PoolFusion, ::testing::ValuesIn(test::device_ids()),
+                         [](const auto& info) { return test::param_name(info.param); });
+
 // Folding: conv -> BN (-> ReLU), conv + bias -> BN (depthwise), each on every device with the
 // fold kernel, give the unfolded graph's outputs to rounding; a convolution whose output is also
 // read elsewhere keeps its normalization.

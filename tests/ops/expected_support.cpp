@@ -57,7 +57,7 @@ const std::vector<ExpectedRefusal>& table() {
       {DeviceKind::fpga_sim, "dropout_forward", "", no_core},
       {DeviceKind::fpga_sim, "dropout_backward", "", no_core},
       {DeviceKind::fpga_sim, "adam_update", "", no_core},
-      // (Its fused core is bias + ReLU + max-pool: the graph fuses bias + ReLU only where a device has bias_relu.)
+      // (Its fused core is bias + ReLU + max-pool, ops::bias_relu_maxpool2d; bias + ReLU alone has none.)
       {DeviceKind::fpga_sim, "bias_relu", "", no_core},
       {DeviceKind::fpga_sim, "add_relu", "", no_core},
       {DeviceKind::fpga_sim, "batchnorm_fold", "", no_core},

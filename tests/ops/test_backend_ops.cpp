@@ -190,6 +190,19 @@ void add_pool_cases(std::vector<OpCase>& cases) {
                        expect_close(down(Y).v, want.v, 0, 0, "maxpool2d_forward values");
                        EXPECT_EQ(I.to_vector<int32_t>(), want_idx) << "maxpool2d_forward indices";
                      }});
+    // Fused after a bias and a ReLU: exactly the three ops in a row (a bias straddling zero, so
+    // that windows are all-zero, partly and wholly positive).
+    cases.push_back(
+        {"bias_relu_maxpool2d/" + name, &opdesc::bias_relu_maxpool2d, [c, input](const Device& d, Stream& st) {
+           const ref::Host x = input(), bias = ref::random({c.x[1]}, 33, -0.6f, 0.6f);
+           std::vector<int32_t> want_idx;
+           const ref::Host want = ref::maxpool2d_forward(ref::relu_forward(ref::bias_add(x, bias)), c.p, want_idx);
+           Tensor X = up(d, x), B = up(d, bias), Y = Tensor::empty(d, want.shape),
+                  I = Tensor::empty(d, want.shape, DType::i32);
+           ops::bias_relu_maxpool2d(st, X, B, Y, I, c.p);
+           expect_close(down(Y).v, want.v, 0, 0, "bias_relu_maxpool2d values");
+           EXPECT_EQ(I.to_vector<int32_t>(), want_idx) << "bias_relu_maxpool2d indices";
+         }});
     cases.push_back(
         {"maxpool2d_backward/" + name, &opdesc::maxpool2d_backward, [c, input](const Device& d, Stream& st) {
            std::vector<int32_t> idx;

@@ -133,12 +133,12 @@ constexpr int64_t window_out(int64_t in, int64_t window, int64_t stride, int64_t
 /// Descriptors, for capability queries (device.supports(opdesc::gemm)) and cost models.
 namespace opdesc {
 extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu,
-    bias_backward, relu_forward, add_relu, relu_backward, maxpool2d_forward, maxpool2d_backward, softmax_xent_forward,
-    softmax_xent_backward, axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2, chunk_absmean, quantize,
-    dequantize, sign_pack, sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact, scatter_add,
-    random_fill, orthonormalize, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward, batchnorm_fold,
-    global_avgpool_forward, global_avgpool_backward, avgpool2d_forward, avgpool2d_backward, dropout_forward,
-    dropout_backward, adam_update;
+    bias_backward, relu_forward, add_relu, relu_backward, maxpool2d_forward, maxpool2d_backward, bias_relu_maxpool2d,
+    softmax_xent_forward, softmax_xent_backward, axpy, scale, fill, add, sub, mul, cast, chunk_absmax, chunk_norm2,
+    chunk_absmean, quantize, dequantize, sign_pack, sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact,
+    scatter_add, random_fill, orthonormalize, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward,
+    batchnorm_fold, global_avgpool_forward, global_avgpool_backward, avgpool2d_forward, avgpool2d_backward,
+    dropout_forward, dropout_backward, adam_update;
 }  // namespace opdesc
 
 namespace ops {
@@ -177,6 +177,12 @@ void add_relu(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c);
 void maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dParams& p = {});
 /// dx[N,C,H,W] = dy routed to the positions in indices (summed where windows overlap).
 void maxpool2d_backward(Stream& s, const Tensor& dy, const Tensor& indices, const Tensor& dx);
+/// maxpool2d_forward of max(x + bias[C], 0): bias, ReLU and max pooling in one pass over x (what
+/// the graph's fusion pass runs for a bias, a ReLU and a max pool in a row, where a device has
+/// it: the FPGA's fused core, and every other backend). y and indices are those of the three ops
+/// in a row, bit for bit.
+void bias_relu_maxpool2d(Stream& s, const Tensor& x, const Tensor& bias, const Tensor& y, const Tensor& indices,
+                         const Pool2dParams& p);
 
 /// y[N,C,P,Q] = the mean of each kernel×kernel window of x[N,C,H,W] (summed in float in row-major
 /// order, divided by kernel²), P = window_out(H, kernel, stride, 0): no padding, floor mode.

@@ -29,6 +29,26 @@ void maxpool2d_forward(const OpCall& c) {
 }
 TANDEM_KERNEL(opencl_kernels, maxpool2d_forward, maxpool2d_forward);
 
+void bias_relu_maxpool2d(const OpCall& c) {
+  const auto& p = c.param<Pool2dParams>();
+  const Shape &x = c.in[0]->shape(), &y = c.out[0]->shape();
+  Launch(c, "maxpool2d", "bias_relu_maxpool2d_f32")
+      .arg(*c.in[0])
+      .arg(*c.in[1])
+      .arg(*c.out[0])
+      .arg(*c.out[1])
+      .scalar<u64>(static_cast<u64>(x[0] * x[1]))
+      .scalar(c.count32(x[1], "channels"))
+      .scalar(c.count32(x[2], "height"))
+      .scalar(c.count32(x[3], "width"))
+      .scalar(c.count32(y[2], "height"))
+      .scalar(c.count32(y[3], "width"))
+      .scalar(p.kernel)
+      .scalar(p.stride)
+      .run({n_of(*c.out[0])});
+}
+TANDEM_KERNEL(opencl_kernels, bias_relu_maxpool2d, bias_relu_maxpool2d);
+
 void maxpool2d_backward(const OpCall& c) {
   const Tensor &dy = *c.in[0], &idx = *c.in[1], &dx = *c.out[0];
   const int per_out = c.count32(dy.shape()[2] * dy.shape()[3], "outputs");

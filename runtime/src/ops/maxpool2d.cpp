@@ -1,4 +1,4 @@
-// maxpool2d forward (with argmax indices) and backward.
+// maxpool2d forward (with argmax indices) and backward, and bias + ReLU + maxpool2d fused.
 #include "check.h"
 #include "tandem/ops.h"
 
@@ -32,6 +32,14 @@ void validate_fwd(const OpCall& c) {
   opcheck::dim(c, y, 3, window_out(x.shape()[3], p.kernel, p.stride, 0), "output width");
 }
 
+void validate_fused(const OpCall& c) {
+  validate_fwd(c);
+  const Tensor &x = *c.in[0], &bias = *c.in[1];
+  opcheck::dtype(c, bias, DType::f32);
+  opcheck::rank(c, bias, 1);
+  opcheck::dim(c, bias, 0, x.shape()[1], "length");
+}
+
 // The window is not a parameter of the backward pass: indices carry it, and the kernel
 // checks each index against the input plane.
 void validate_bwd(const OpCall& c) { validate_tensors(c, *c.out[0], *c.in[0], *c.in[1]); }
@@ -44,11 +52,20 @@ OpCost cost_bwd(const OpCall& c) { return {static_cast<double>(c.in[0]->numel())
 
 }  // namespace
 
-const OpDesc opdesc::maxpool2d_forward("maxpool2d_forward", {"x"}, {writes("y"), writes("indices")}, validate_fwd, cost_fwd);
-const OpDesc opdesc::maxpool2d_backward("maxpool2d_backward", {"dy", "indices"}, {writes("dx")}, validate_bwd, cost_bwd);
+const OpDesc opdesc::maxpool2d_forward("maxpool2d_forward", {"x"}, {writes("y"), writes("indices")}, validate_fwd,
+                                       cost_fwd);
+// (The cost of the pool alone: the bias and ReLU ride on its reads.)
+const OpDesc opdesc::bias_relu_maxpool2d("bias_relu_maxpool2d", {"x", "bias"}, {writes("y"), writes("indices")},
+                                         validate_fused, cost_fwd);
+const OpDesc opdesc::maxpool2d_backward("maxpool2d_backward", {"dy", "indices"}, {writes("dx")}, validate_bwd,
+                                        cost_bwd);
 
 void ops::maxpool2d_forward(Stream& s, const Tensor& x, const Tensor& y, const Tensor& indices, const Pool2dParams& p) {
   dispatch(s, opdesc::maxpool2d_forward, {&x}, {&y, &indices}, &p);
+}
+void ops::bias_relu_maxpool2d(Stream& s, const Tensor& x, const Tensor& bias, const Tensor& y, const Tensor& indices,
+                              const Pool2dParams& p) {
+  dispatch(s, opdesc::bias_relu_maxpool2d, {&x, &bias}, {&y, &indices}, &p);
 }
 void ops::maxpool2d_backward(Stream& s, const Tensor& dy, const Tensor& indices, const Tensor& dx) {
   dispatch(s, opdesc::maxpool2d_backward, {&dy, &indices}, {&dx});

@@ -13,9 +13,9 @@ namespace tandem::graph {
 /// The op definitions, for capability queries and passes (node.op == &opdef::relu).
 namespace opdef {
 extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward, relu,
-    relu_backward, add_relu, matmul, maxpool2d, maxpool2d_backward, softmax_xent, softmax_xent_backward, add, reshape,
-    copy, zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer, batchnorm_fold, avgpool2d, avgpool2d_backward,
-    global_avgpool, global_avgpool_backward, dropout, dropout_backward;
+    relu_backward, add_relu, matmul, maxpool2d, maxpool2d_backward, bias_relu_maxpool2d, softmax_xent,
+    softmax_xent_backward, add, reshape, copy, zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer,
+    batchnorm_fold, avgpool2d, avgpool2d_backward, global_avgpool, global_avgpool_backward, dropout, dropout_backward;
 }  // namespace opdef
 
 ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std::string& name);
@@ -28,6 +28,11 @@ ValueId relu(Graph& g, ValueId x, const std::string& name);
 /// (BatchNormParams::relu); the backward rules are the pair's composed. Run on a forward graph,
 /// before autodiff. Returns how many ReLUs were fused.
 size_t fuse_relu(Graph& g);
+/// The fusion pass for a convolution's tail: bias_add, ReLU and maxpool2d in a row (each value
+/// read by the next node alone, one device that has ops::bias_relu_maxpool2d) become one
+/// bias_relu_maxpool2d node — on an FPGA its fused core. Run before fuse_relu (which would take
+/// the bias and ReLU first), on a forward graph. Returns how many were fused.
+size_t fuse_bias_relu_pool(Graph& g);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
 /// Returns {y, indices}.
