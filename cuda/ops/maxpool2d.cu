@@ -51,29 +51,28 @@ __global__ void maxpool_backward_kernel(const float* dy, const int32_t* idx, flo
 
 }  // namespace
 
-void maxpool2d_forward(const OpCall& c) {
+namespace {
+
+// The forward launch, over x or (bias given) max(x + bias, 0); `name` for errors.
+void pool_forward(const OpCall& c, const float* bias, const char* name) {
   const Op op(c);
   const Tensor &x = *c.in[0], &y = *c.out[0], &idx = *c.out[1];
   const auto& prm = c.param<Pool2dParams>();
   const Pool p{x.shape()[2], x.shape()[3], y.shape()[2], y.shape()[3], prm.kernel, prm.stride};
   if (y.numel() == 0) return;
   maxpool_forward_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
-      static_cast<const float*>(x.data()), nullptr, 0, static_cast<float*>(y.data()), static_cast<int32_t*>(idx.data()),
-      p, y.numel());
-  op.launched("maxpool2d_forward");
+      static_cast<const float*>(x.data()), bias, x.shape()[1], static_cast<float*>(y.data()),
+      static_cast<int32_t*>(idx.data()), p, y.numel());
+  op.launched(name);
 }
+
+}  // namespace
+
+void maxpool2d_forward(const OpCall& c) { pool_forward(c, nullptr, "maxpool2d_forward"); }
 TANDEM_KERNEL(cuda_kernels, maxpool2d_forward, maxpool2d_forward);
 
 void bias_relu_maxpool2d(const OpCall& c) {
-  const Op op(c);
-  const Tensor &x = *c.in[0], &y = *c.out[0], &idx = *c.out[1];
-  const auto& prm = c.param<Pool2dParams>();
-  const Pool p{x.shape()[2], x.shape()[3], y.shape()[2], y.shape()[3], prm.kernel, prm.stride};
-  if (y.numel() == 0) return;
-  maxpool_forward_kernel<<<op.grid(y.numel()), block_threads, 0, op.s()>>>(
-      static_cast<const float*>(x.data()), static_cast<const float*>(c.in[1]->data()), x.shape()[1],
-      static_cast<float*>(y.data()), static_cast<int32_t*>(idx.data()), p, y.numel());
-  op.launched("bias_relu_maxpool2d");
+  pool_forward(c, static_cast<const float*>(c.in[1]->data()), "bias_relu_maxpool2d");
 }
 TANDEM_KERNEL(cuda_kernels, bias_relu_maxpool2d, bias_relu_maxpool2d);
 

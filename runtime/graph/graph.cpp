@@ -158,6 +158,12 @@ std::vector<std::vector<int>> Graph::consumers() const {
   return c;
 }
 
+Node* Graph::fusable_producer(const std::vector<std::vector<int>>& readers, ValueId v) {
+  const Value& val = value(v);
+  if (val.producer < 0 || val.bound || is_output(v) || readers.at(static_cast<size_t>(v)).size() != 1) return nullptr;
+  return &node(static_cast<size_t>(val.producer));
+}
+
 void Graph::sort_topologically() {
   std::vector<size_t> order;
   std::vector<uint8_t> state(nodes_.size(), 0);  // 0 unvisited, 1 on the path, 2 placed

@@ -117,20 +117,15 @@ ValueId batchnorm_infer(Graph& g, ValueId x, ValueId gamma, ValueId beta, ValueI
 
 size_t fold_batchnorm(Graph& g) {
   const auto readers = g.consumers();
-  // The value's producer when it is an unbound, unnamed activation read by one node alone.
-  const auto sole_producer = [&](ValueId v) -> Node* {
-    const Value& val = g.value(v);
-    if (val.producer < 0 || val.bound || g.is_output(v) || readers[static_cast<size_t>(v)].size() != 1) return nullptr;
-    return &g.node(static_cast<size_t>(val.producer));
-  };
   size_t folded = 0;
   const size_t count = g.nodes();
   for (size_t i = 0; i < count; ++i) {
     if (g.node(i).op != &opdef::batchnorm_infer) continue;
     // conv [-> bias_add] -> batchnorm, each value read by the next node alone, on one device.
-    Node* conv = sole_producer(g.node(i).inputs[0]);
+    Node* conv = g.fusable_producer(readers, g.node(i).inputs[0]);
     Node* bias = nullptr;
-    if (conv != nullptr && conv->op == &opdef::bias_add) bias = conv, conv = sole_producer(bias->inputs[0]);
+    if (conv != nullptr && conv->op == &opdef::bias_add)
+      bias = conv, conv = g.fusable_producer(readers, bias->inputs[0]);
     if (conv == nullptr || conv->op != &opdef::conv2d) continue;
     const Device dev = g.node(i).device;
     const bool relu = g.node(i).attrs.i("relu") != 0;

@@ -106,9 +106,9 @@ size_t fuse_relu(Graph& g) {
     Node& r = g.node(i);
     if (r.op != &opdef::relu) continue;
     const ValueId mid = r.inputs[0];
-    const Value& m = g.value(mid);
-    if (m.producer < 0 || m.bound || g.is_output(mid) || readers[static_cast<size_t>(mid)].size() != 1) continue;
-    Node& p = g.node(static_cast<size_t>(m.producer));
+    Node* producer = g.fusable_producer(readers, mid);
+    if (producer == nullptr) continue;
+    Node& p = *producer;
     if (!(p.device == r.device) || p.outputs[0] != mid) continue;
     if (p.op == &opdef::bias_add && p.device.supports(tandem::opdesc::bias_relu))
       p.op = &opdef::bias_relu;
@@ -121,7 +121,7 @@ size_t fuse_relu(Graph& g) {
     // The producer now writes the ReLU's output; the ReLU, left writing the unread middle value, is dead.
     const ValueId out = r.outputs[0];
     p.outputs[0] = out;
-    g.value(out).producer = m.producer;
+    g.value(out).producer = g.value(mid).producer;
     r.outputs[0] = mid;
     g.value(mid).producer = static_cast<int>(i);
     ++fused;

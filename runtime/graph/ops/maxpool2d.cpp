@@ -70,19 +70,13 @@ std::vector<ValueId> maxpool2d(Graph& g, ValueId x, const Pool2dParams& p, const
 
 size_t fuse_bias_relu_pool(Graph& g) {
   const auto readers = g.consumers();
-  // The value's producer when it is an unbound, unnamed activation read by one node alone.
-  const auto sole_producer = [&](ValueId v) -> Node* {
-    const Value& val = g.value(v);
-    if (val.producer < 0 || val.bound || g.is_output(v) || readers[static_cast<size_t>(v)].size() != 1) return nullptr;
-    return &g.node(static_cast<size_t>(val.producer));
-  };
   size_t fused = 0;
   for (size_t i = 0; i < g.nodes(); ++i) {
     Node& pool = g.node(i);
     if (pool.op != &opdef::maxpool2d || !pool.device.supports(tandem::opdesc::bias_relu_maxpool2d)) continue;
-    Node* relu = sole_producer(pool.inputs[0]);
+    Node* relu = g.fusable_producer(readers, pool.inputs[0]);
     if (relu == nullptr || relu->op != &opdef::relu || !(relu->device == pool.device)) continue;
-    Node* bias = sole_producer(relu->inputs[0]);
+    Node* bias = g.fusable_producer(readers, relu->inputs[0]);
     if (bias == nullptr || bias->op != &opdef::bias_add || !(bias->device == pool.device)) continue;
     // The pool now reads the bias's inputs; the bias and the ReLU, unread, are dead.
     pool.op = &opdef::bias_relu_maxpool2d;

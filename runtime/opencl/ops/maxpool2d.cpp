@@ -11,15 +11,17 @@ namespace {
 
 using u64 = cl_ulong;
 
-void maxpool2d_forward(const OpCall& c) {
+// The forward launch: maxpool2d_forward_f32 over x, or (with_bias) bias_relu_maxpool2d_f32 over
+// max(x + bias, 0), which also takes the bias and the channel count.
+void pool_forward(const OpCall& c, bool with_bias) {
   const auto& p = c.param<Pool2dParams>();
   const Shape &x = c.in[0]->shape(), &y = c.out[0]->shape();
-  Launch(c, "maxpool2d", "maxpool2d_forward_f32")
-      .arg(*c.in[0])
-      .arg(*c.out[0])
-      .arg(*c.out[1])
-      .scalar<u64>(static_cast<u64>(x[0] * x[1]))
-      .scalar(c.count32(x[2], "height"))
+  Launch l(c, "maxpool2d", with_bias ? "bias_relu_maxpool2d_f32" : "maxpool2d_forward_f32");
+  l.arg(*c.in[0]);
+  if (with_bias) l.arg(*c.in[1]);
+  l.arg(*c.out[0]).arg(*c.out[1]).scalar<u64>(static_cast<u64>(x[0] * x[1]));
+  if (with_bias) l.scalar(c.count32(x[1], "channels"));
+  l.scalar(c.count32(x[2], "height"))
       .scalar(c.count32(x[3], "width"))
       .scalar(c.count32(y[2], "height"))
       .scalar(c.count32(y[3], "width"))
@@ -27,26 +29,11 @@ void maxpool2d_forward(const OpCall& c) {
       .scalar(p.stride)
       .run({n_of(*c.out[0])});
 }
+
+void maxpool2d_forward(const OpCall& c) { pool_forward(c, false); }
 TANDEM_KERNEL(opencl_kernels, maxpool2d_forward, maxpool2d_forward);
 
-void bias_relu_maxpool2d(const OpCall& c) {
-  const auto& p = c.param<Pool2dParams>();
-  const Shape &x = c.in[0]->shape(), &y = c.out[0]->shape();
-  Launch(c, "maxpool2d", "bias_relu_maxpool2d_f32")
-      .arg(*c.in[0])
-      .arg(*c.in[1])
-      .arg(*c.out[0])
-      .arg(*c.out[1])
-      .scalar<u64>(static_cast<u64>(x[0] * x[1]))
-      .scalar(c.count32(x[1], "channels"))
-      .scalar(c.count32(x[2], "height"))
-      .scalar(c.count32(x[3], "width"))
-      .scalar(c.count32(y[2], "height"))
-      .scalar(c.count32(y[3], "width"))
-      .scalar(p.kernel)
-      .scalar(p.stride)
-      .run({n_of(*c.out[0])});
-}
+void bias_relu_maxpool2d(const OpCall& c) { pool_forward(c, true); }
 TANDEM_KERNEL(opencl_kernels, bias_relu_maxpool2d, bias_relu_maxpool2d);
 
 void maxpool2d_backward(const OpCall& c) {

@@ -111,6 +111,9 @@ class Graph {
   size_t values() const { return values_.size(); }
   /// Consumers of each value: node indices in order (a node taking a value twice is listed twice).
   std::vector<std::vector<int>> consumers() const;
+  /// The node producing v when v is an activation a pass may fuse away: unbound, not a graph
+  /// output, and read by one node alone (readers: consumers()). nullptr otherwise.
+  Node* fusable_producer(const std::vector<std::vector<int>>& readers, ValueId v);
   /// The value named `name`; Error naming it when there is none.
   ValueId find(const std::string& name) const;
 
