@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch (CPU) training throughput for Tandem's built-in models, the baseline of
 tools/bench_throughput.sh. Same architecture, optimizer, batch, data and thread count.
-Graph models (resnet20, mobilenet, a JSON file) are built with torch.nn modules from the
+Graph models (resnet20, mobilenet, vit, a JSON file) are built with torch.nn modules from the
 description `tandem model --model M --json` prints (TANDEM names the binary; build/bin/tandem).
 
 usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s and peak RSS in MiB
@@ -55,8 +55,28 @@ class Graph(nn.Module):
                 self.mods[key] = nn.BatchNorm2d(c[0], eps=n.get("eps", 1e-5), momentum=n.get("momentum", 0.1))
                 shapes[name] = c
             elif op == "linear":
-                self.mods[key] = nn.Linear(int(np.prod(c)), n["out"], bias=n.get("bias", True))
-                shapes[name] = [n["out"]]
+                per_token = n.get("flatten", True) is False
+                self.mods[key] = nn.Linear(c[-1] if per_token else int(np.prod(c)), n["out"], bias=n.get("bias", True))
+                shapes[name] = c[:-1] + [n["out"]] if per_token else [n["out"]]
+            elif op == "tokens":
+                shapes[name] = [c[1] * c[2], c[0]]
+            elif op == "class_token":
+                self.register_parameter(key, nn.Parameter(torch.zeros(1, 1, c[1])))
+                shapes[name] = [c[0] + 1, c[1]]
+            elif op == "position_embedding":
+                self.register_parameter(key, nn.Parameter(torch.zeros(1, c[0], c[1])))
+                shapes[name] = c
+            elif op == "layernorm":
+                self.mods[key] = nn.LayerNorm(c[-1], eps=n.get("eps", 1e-5))
+                shapes[name] = c
+            elif op == "attention":
+                self.mods[key] = nn.MultiheadAttention(c[1], n["heads"], batch_first=True)
+                shapes[name] = c
+            elif op == "gelu":
+                self.mods[key] = nn.GELU(approximate=n.get("approximate", "none"))
+                shapes[name] = c
+            elif op == "slice":
+                shapes[name] = c[:n["axis"]] + [n["length"]] + c[n["axis"] + 1:]
             elif op == "maxpool2d":
                 self.mods[key] = nn.MaxPool2d(n["kernel"], n["stride"])
                 shapes[name] = [c[0], (c[1] - n["kernel"]) // n["stride"] + 1, (c[2] - n["kernel"]) // n["stride"] + 1]
@@ -77,7 +97,21 @@ class Graph(nn.Module):
             elif op == "global_avgpool":
                 y = a.mean(dim=(2, 3))
             elif op == "linear":
-                y = self.mods[key](a.flatten(1))
+                y = self.mods[key](a if n.get("flatten", True) is False else a.flatten(1))
+            elif op == "tokens":
+                y = a.flatten(2).transpose(1, 2)
+            elif op == "class_token":
+                y = torch.cat([getattr(self, key).expand(a.shape[0], -1, -1), a], dim=1)
+            elif op == "position_embedding":
+                y = a + getattr(self, key)
+            elif op == "attention":
+                y = self.mods[key](a, a, a, need_weights=False)[0]
+            elif op == "tanh":
+                y = torch.tanh(a)
+            elif op == "sigmoid":
+                y = torch.sigmoid(a)
+            elif op == "slice":
+                y = a.narrow(n["axis"] + 1, n["start"], n["length"])
             elif op == "flatten":
                 y = a.flatten(1)
             else:

@@ -99,10 +99,11 @@ if [ "$what" != tsan ]; then
   t0=$SECONDS
   build asan build-asan
   t1=$SECONDS
-  # Programs that load OpenMPI or hwloc (tools/sanitizers/asan-by-program/<program>) record
-  # whole allocation stacks (slow unwinding, about 3x the cost of a short test, so only there):
-  # those libraries unload plugins whose allocations then have no name, and only the frames
-  # below them (MPI_Init, hwloc_topology_load) say whose leak it is (tools/sanitizers/lsan.supp).
+  # MPI programs (tools/sanitizers/asan-by-program/<program>, and every rank tools/mpirun.sh
+  # starts) record whole allocation stacks: OpenMPI unloads plugins whose allocations then have
+  # no name, and only the frames below them (MPI_Init, hwloc_topology_load) say whose leak it is
+  # (tools/sanitizers/lsan.supp). Slow unwinding makes each malloc about 40x dearer, so the CLI
+  # run as a single process does not (the whole stage took 17 min with it, on 2 cores).
   ASAN_OPTIONS="$(common build-asan):detect_leaks=1:check_initialization_order=1:strict_init_order=1:include_if_exists=$supp/asan-by-program/%b" \
     UBSAN_OPTIONS="$(common build-asan):print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp" \
     LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \

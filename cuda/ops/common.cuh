@@ -49,6 +49,24 @@ __device__ inline void store_float(DType t, void* p, int64_t i, float v) {
   static_cast<uint16_t*>(p)[i] = t == DType::f16 ? f32_to_f16_bits(v) : f32_to_bf16_bits(v);
 }
 
+/// for row in [0, rows), one warp per row over the whole grid (blockDim.x a multiple of 32): the
+/// lanes of a warp share the row, so they may all take part in the warp reductions below.
+#define TANDEM_WARP_LOOP(row, rows)                                                                 \
+  for (int64_t row = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; row < (rows); \
+       row += static_cast<int64_t>(gridDim.x) * blockDim.x / 32)
+
+/// The max (NaN ignored, as fmaxf) and the sum of v over the warp, returned to every lane. An xor
+/// butterfly: every lane combines the same pairs, so all hold the same bits. All 32 lanes call it.
+__device__ inline float warp_max(float v) {
+  for (int o = 16; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+template <class T>
+__device__ inline T warp_sum(T v) {
+  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
 /// The sum of v over the block, returned to every thread. blockDim.x a multiple of 32 (≤ 1024);
 /// every thread must call it. Tree order: within rounding of a sequential sum, not bit-equal.
 __device__ inline double block_sum(double v) {

@@ -77,7 +77,8 @@ struct IndexCheck {
   int32_t bad_value = 0;
   bool increasing = true;
 };
-IndexCheck check_indices(const Op& op, const int32_t* v, int64_t n, int64_t lo, int64_t hi);
+IndexCheck check_indices(const Op& op, const int32_t* v, int64_t n, int64_t lo, int64_t hi,
+                         int64_t skip = INT64_MIN);
 
 /// The chunk reductions of quantize.cu: out[c] = (max |x|, ‖x‖₂ or mean |x| over chunk c of
 /// x f32 [n]) / divisor (IEEE division; 1 leaves the value as is), in the CPU's summation order.

@@ -56,24 +56,24 @@ struct CheckResult {
   unsigned int not_increasing;   // set when some v[j] ≤ v[j − 1]
 };
 
-__global__ void index_check(const int32_t* v, int64_t n, int64_t lo, int64_t hi, CheckResult* r) {
+__global__ void index_check(const int32_t* v, int64_t n, int64_t lo, int64_t hi, int64_t skip, CheckResult* r) {
   TANDEM_GRID_LOOP(j, n) {
     const int32_t x = v[j];
-    if (x < lo || x >= hi) atomicMin(&r->first_bad, static_cast<unsigned long long>(j));
+    if ((x < lo || x >= hi) && x != skip) atomicMin(&r->first_bad, static_cast<unsigned long long>(j));
     if (j > 0 && x <= v[j - 1]) r->not_increasing = 1u;  // every writer writes 1: no race to care about
   }
 }
 
 }  // namespace
 
-IndexCheck check_indices(const Op& op, const int32_t* v, int64_t n, int64_t lo, int64_t hi) {
+IndexCheck check_indices(const Op& op, const int32_t* v, int64_t n, int64_t lo, int64_t hi, int64_t skip) {
   IndexCheck out;
   if (n == 0) return out;
   Scratch r(op, sizeof(CheckResult));
   auto* res = r.as<CheckResult>();
   TANDEM_OP_CHECK(op, cudaMemsetAsync(&res->first_bad, 0xff, sizeof(res->first_bad), op.s()));
   TANDEM_OP_CHECK(op, cudaMemsetAsync(&res->not_increasing, 0, sizeof(res->not_increasing), op.s()));
-  index_check<<<op.grid(n), block_threads, 0, op.s()>>>(v, n, lo, hi, res);
+  index_check<<<op.grid(n), block_threads, 0, op.s()>>>(v, n, lo, hi, skip, res);
   op.launched("index_check");
   CheckResult got{};
   op.read_back(r.get(), &got, sizeof(got));

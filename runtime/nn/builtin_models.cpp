@@ -97,15 +97,52 @@ ModelSpec mobilenet() {
   return b.m;
 }
 
+// A Vision Transformer for 1×28×28: 4×4 patches (49 tokens and a class token), width 64, depth
+// 6, 4 heads, MLP 128, pre-LayerNorm blocks with GELU (nn.TransformerEncoderLayer with
+// norm_first = True, dropout 0), a learned position embedding, a final LayerNorm and a linear
+// head on the class token. About 206 k parameters.
+ModelSpec vit() {
+  Builder b;
+  b.m = {"vit", {1, 28, 28}, 10, {}};
+  constexpr int64_t width = 64, mlp = 128;
+  LayerSpec patch = layer(LayerType::conv2d, "patch");
+  patch.out = width, patch.kernel = 4, patch.stride = 4;
+  std::string x = b.add(patch, {"input"});
+  x = b.add(layer(LayerType::tokens, "tokens"), {x});
+  x = b.add(layer(LayerType::class_token, "cls"), {x});
+  x = b.add(layer(LayerType::position_embedding, "pos"), {x});
+  auto token_linear = [&](const std::string& name, const std::string& in, int64_t out) {
+    LayerSpec l = layer(LayerType::linear, name);
+    l.out = out, l.flatten = false;
+    return b.add(l, {in});
+  };
+  for (int i = 0; i < 6; ++i) {
+    const std::string n = "block" + std::to_string(i);
+    LayerSpec att = layer(LayerType::attention, n + ".attn");
+    att.heads = 4;
+    const std::string a = b.add(att, {b.add(layer(LayerType::layernorm, n + ".norm1"), {x})});
+    x = b.add(layer(LayerType::add, n + ".add1"), {x, a});
+    const std::string h = b.add(layer(LayerType::gelu, n + ".gelu"), {token_linear(n + ".linear1", b.add(layer(LayerType::layernorm, n + ".norm2"), {x}), mlp)});
+    x = b.add(layer(LayerType::add, n + ".add2"), {x, token_linear(n + ".linear2", h, width)});
+  }
+  x = b.add(layer(LayerType::layernorm, "norm"), {x});
+  x = b.add(layer(LayerType::slice, "cls_out"), {x});  // token 0
+  LayerSpec head = layer(LayerType::linear, "head");
+  head.out = 10;
+  b.add(head, {x});
+  return b.m;
+}
+
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"mlp", "cnn", "resnet20", "mobilenet"}; }
+std::vector<std::string> builtin_model_names() { return {"mlp", "cnn", "resnet20", "mobilenet", "vit"}; }
 
 std::optional<ModelSpec> builtin_model(const std::string& name) {
   if (name == "mlp") return parse_model(mlp_json, "mlp");
   if (name == "cnn") return parse_model(cnn_json, "cnn");
   if (name == "resnet20") return parse_model(resnet20().to_json(), "resnet20");
   if (name == "mobilenet") return parse_model(mobilenet().to_json(), "mobilenet");
+  if (name == "vit") return parse_model(vit().to_json(), "vit");
   return std::nullopt;
 }
 

@@ -1,11 +1,71 @@
 #include "lower.h"
 
+#include <cmath>
+
 #include "tandem/error.h"
 #include "tandem/graph/ops.h"
 
 namespace tandem::nn {
 
 using graph::ValueId;
+
+namespace {
+
+// One sample's shape as messages show it: the batch dimension left out.
+std::string sample_str(const Shape& s) { return Shape(std::span<const int64_t>(s.begin() + 1, s.end())).str(); }
+
+void need_sequence(const graph::Graph& g, ValueId x, const std::string& name, const char* op) {
+  const Shape& s = g.value(x).shape;
+  if (s.rank() != 3)
+    throw Error(ErrorKind::invalid_argument, "", "node " + name,
+                std::string(op) + " takes a sequence [tokens, width], given " + sample_str(s));
+}
+
+// y = x·Wᵀ (+ b) on rows x [R, in].
+ValueId linear(graph::Graph& g, ValueId x, const std::vector<ValueId>& p, bool bias, const std::string& name) {
+  ValueId y = graph::matmul(g, x, p.at(0), false, true, name);
+  return bias ? graph::bias_add(g, y, p.at(1), name + ".bias") : y;
+}
+
+// f applied to the rows of x [N, ..., D] seen as [N·..., D], the result viewed back as [N, ..., D'].
+template <class F>
+ValueId per_row(graph::Graph& g, ValueId x, const std::string& name, F f) {
+  const Shape s = g.value(x).shape;
+  if (s.rank() == 2) return f(x);
+  const int64_t d = s[s.rank() - 1];
+  const ValueId y = f(graph::reshape(g, x, {s.numel() / d, d}, name + ".rows"));
+  std::vector<int64_t> out(s.begin(), s.end());
+  out.back() = g.value(y).shape[1];
+  return graph::reshape(g, y, Shape(std::span<const int64_t>(out)), name + ".unrows");
+}
+
+// Multi-head self-attention on x [N, T, D] as nn.MultiheadAttention computes it: q, k, v from one
+// input projection, per head softmax(q·kᵀ/√(D/heads))·v, the heads joined and projected.
+ValueId attention(graph::Graph& g, ValueId x, const std::vector<ValueId>& p, int heads, const std::string& name) {
+  const Shape s = g.value(x).shape;
+  const int64_t n = s[0], t = s[1], d = s[2];
+  if (heads < 1 || d % heads != 0)
+    throw Error(ErrorKind::invalid_argument, "", "node " + name,
+                std::to_string(heads) + " heads do not divide the width " + std::to_string(d));
+  const int64_t h = heads, dh = d / heads;
+  const ValueId qkv = per_row(g, x, name + ".qkv", [&](ValueId rows) { return linear(g, rows, {p.at(0), p.at(1)}, true, name + ".qkv"); });
+  // [N, T, 3, H, dh] -> [3, N, H, T, dh]: q, k and v each a batch of N·H matrices [T, dh].
+  const ValueId split = graph::permute(g, graph::reshape(g, qkv, {n, t, 3, h, dh}, name + ".split"), {2, 0, 3, 1, 4},
+                                       name + ".heads");
+  const ValueId qkv3 = graph::reshape(g, split, {3, n * h, t, dh}, name + ".qkv3");
+  auto part = [&](int i, const char* what) {
+    return graph::reshape(g, graph::slice(g, qkv3, 0, i, 1, name + "." + what), {n * h, t, dh}, name + "." + what + ".view");
+  };
+  const ValueId q = part(0, "q"), k = part(1, "k"), v = part(2, "v");
+  const ValueId scores = graph::matmul(g, q, k, false, true, name + ".scores");
+  const ValueId probs = graph::softmax(g, scores, {-1, static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)))}, name + ".softmax");
+  const ValueId ctx = graph::matmul(g, probs, v, false, false, name + ".context");
+  const ValueId joined = graph::permute(g, graph::reshape(g, ctx, {n, h, t, dh}, name + ".context4"), {0, 2, 1, 3}, name + ".join");
+  const ValueId rows = graph::reshape(g, joined, {n * t, d}, name + ".out.rows");
+  return graph::reshape(g, linear(g, rows, {p.at(2), p.at(3)}, true, name + ".out"), {n, t, d}, name + ".out.view");
+}
+
+}  // namespace
 
 Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& devices, Purpose purpose,
               uint64_t seed) {
@@ -46,10 +106,51 @@ Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& d
         if (l.bias) y = graph::bias_add(g, y, p[1], name + ".bias");
         break;
       }
-      case LayerType::linear: {
-        const ValueId flat = g.value(in[0]).shape.rank() == 2 ? in[0] : graph::flatten(g, in[0], name + ".flatten");
-        y = graph::matmul(g, flat, p[0], false, true, name);  // y = x·Wᵀ
-        if (l.bias) y = graph::bias_add(g, y, p[1], name + ".bias");
+      case LayerType::linear:
+        if (!l.flatten) {
+          y = per_row(g, in[0], name, [&](ValueId rows) { return linear(g, rows, p, l.bias, name); });
+          break;
+        }
+        y = linear(g, g.value(in[0]).shape.rank() == 2 ? in[0] : graph::flatten(g, in[0], name + ".flatten"), p, l.bias, name);
+        break;
+      case LayerType::tokens: {
+        const Shape& s = g.value(in[0]).shape;
+        if (s.rank() != 4) throw Error(ErrorKind::invalid_argument, "", "node " + name, "tokens takes a [C, H, W] feature map, given " + sample_str(s));
+        y = graph::permute(g, graph::reshape(g, in[0], {s[0], s[1], s[2] * s[3]}, name + ".flatten"), {0, 2, 1}, name);
+        break;
+      }
+      case LayerType::class_token: {
+        need_sequence(g, in[0], name, "class_token");
+        const Shape& s = g.value(in[0]).shape;
+        y = graph::concat(g, graph::expand(g, p[0], {s[0], 1, s[2]}, name + ".expand"), in[0], 1, name);
+        break;
+      }
+      case LayerType::position_embedding:
+        need_sequence(g, in[0], name, "position_embedding");
+        y = graph::add(g, in[0], p[0], name);
+        break;
+      case LayerType::layernorm:
+        if (p.empty()) need_sequence(g, in[0], name, "layernorm");
+        y = graph::layernorm(g, in[0], p[0], p[1], {l.eps}, name);
+        break;
+      case LayerType::attention:
+        need_sequence(g, in[0], name, "attention");
+        y = attention(g, in[0], p, l.heads, name);
+        break;
+      case LayerType::gelu:
+        y = graph::activation(g, in[0], l.tanh_approx ? Activation::gelu_tanh : Activation::gelu, name);
+        break;
+      case LayerType::tanh:
+        y = graph::activation(g, in[0], Activation::tanh, name);
+        break;
+      case LayerType::sigmoid:
+        y = graph::activation(g, in[0], Activation::sigmoid, name);
+        break;
+      case LayerType::slice: {
+        const Shape& s = g.value(in[0]).shape;
+        if (l.axis + 1 >= s.rank())
+          throw Error(ErrorKind::invalid_argument, "", "node " + name, "axis " + std::to_string(l.axis) + " is outside its input " + sample_str(s));
+        y = graph::slice(g, in[0], l.axis + 1, l.start, l.length, name);
         break;
       }
       case LayerType::relu:

@@ -50,7 +50,10 @@ constexpr std::pair<LayerType, const char*> layer_types[] = {
     {LayerType::conv2d, "conv2d"}, {LayerType::linear, "linear"},   {LayerType::relu, "relu"},
     {LayerType::maxpool2d, "maxpool2d"}, {LayerType::add, "add"}, {LayerType::flatten, "flatten"},
     {LayerType::batchnorm, "batchnorm"}, {LayerType::avgpool2d, "avgpool2d"}, {LayerType::global_avgpool, "global_avgpool"},
-    {LayerType::dropout, "dropout"}};
+    {LayerType::dropout, "dropout"}, {LayerType::tokens, "tokens"}, {LayerType::class_token, "class_token"},
+    {LayerType::position_embedding, "position_embedding"}, {LayerType::layernorm, "layernorm"},
+    {LayerType::attention, "attention"}, {LayerType::gelu, "gelu"}, {LayerType::tanh, "tanh"},
+    {LayerType::sigmoid, "sigmoid"}, {LayerType::slice, "slice"}};
 
 // A number field in [lo, hi], or `fallback` when absent.
 float real_field(const json& j, const char* key, double lo, double hi, float fallback, const std::string& where,
@@ -91,7 +94,34 @@ LayerSpec parse_layer(const json& lj, const std::string& type, const std::string
       break;
     case LayerType::linear:
       l.out = field(lj, "out", 1, 1 << 24, -1, where, origin);
+      if (lj.contains("flatten")) {
+        if (!lj["flatten"].is_boolean()) bad(origin, where + ": \"flatten\" must be true or false");
+        l.flatten = lj["flatten"].get<bool>();
+      }
       break;
+    case LayerType::layernorm:
+      l.eps = real_field(lj, "eps", 0.0, 1.0, 1e-5f, where, origin);
+      break;
+    case LayerType::attention:
+      l.heads = static_cast<int>(field(lj, "heads", 1, 1 << 12, -1, where, origin));
+      break;
+    case LayerType::gelu: {
+      const std::string a = lj.value("approximate", std::string("none"));
+      if (lj.contains("approximate") && !lj["approximate"].is_string()) bad(origin, where + ": \"approximate\" must be \"none\" or \"tanh\"");
+      if (a != "none" && a != "tanh") bad(origin, where + ": \"approximate\" = \"" + a + "\" is not \"none\" or \"tanh\"");
+      l.tanh_approx = a == "tanh";
+      break;
+    }
+    case LayerType::slice:
+      l.axis = static_cast<int>(field(lj, "axis", 0, Shape::max_rank - 2, 0, where, origin));
+      l.start = field(lj, "start", 0, 1 << 30, 0, where, origin);
+      l.length = field(lj, "length", 1, 1 << 30, 1, where, origin);
+      break;
+    case LayerType::tokens:
+    case LayerType::class_token:
+    case LayerType::position_embedding:
+    case LayerType::tanh:
+    case LayerType::sigmoid:
     case LayerType::maxpool2d:
     case LayerType::avgpool2d:
       l.kernel = static_cast<int>(field(lj, "kernel", 1, 64, 2, where, origin));
@@ -191,9 +221,29 @@ std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in) {
       p = {{l.name + ".weight", Shape{l.out, in[0] / l.groups, l.kernel, l.kernel}, true, 0, he_uniform},
            {l.name + ".bias", Shape{l.out}}};
       break;
-    case LayerType::linear:
-      p = {{l.name + ".weight", Shape{l.out, in.numel()}, true, 0, he_uniform}, {l.name + ".bias", Shape{l.out}}};
+    case LayerType::linear: {
+      const int64_t fan_in = l.flatten || in.rank() == 0 ? in.numel() : in[in.rank() - 1];
+      p = {{l.name + ".weight", Shape{l.out, fan_in}, true, 0, he_uniform}, {l.name + ".bias", Shape{l.out}}};
       break;
+    }
+    case LayerType::layernorm:
+      if (in.rank() < 1) return {};
+      return {{l.name + ".weight", Shape{in[in.rank() - 1]}, false, 0, ones}, {l.name + ".bias", Shape{in[in.rank() - 1]}}};
+    case LayerType::class_token:
+      if (in.rank() != 2) return {};
+      return {{l.name + ".token", Shape{1, 1, in[1]}, false, 0, normal_002}};
+    case LayerType::position_embedding:
+      if (in.rank() != 2) return {};
+      return {{l.name + ".weight", Shape{1, in[0], in[1]}, false, 0, normal_002}};
+    case LayerType::attention: {
+      // (A bad shape or head count is left to the lowering, which names the problem.)
+      if (in.rank() != 2) return {};
+      const int64_t d = in[1];
+      return {{l.name + ".in_proj_weight", Shape{3 * d, d}, true, 0, xavier_uniform},
+              {l.name + ".in_proj_bias", Shape{3 * d}},
+              {l.name + ".out_proj.weight", Shape{d, d}, true, 0, xavier_uniform},
+              {l.name + ".out_proj.bias", Shape{d}}};
+    }
     case LayerType::batchnorm:
       if (in.rank() < 1) return {};
       return {{l.name + ".weight", Shape{in[0]}, false, 0, ones},
@@ -253,6 +303,11 @@ std::string ModelSpec::to_json() const {
       o.update({{"out_channels", l.out}, {"kernel", l.kernel}, {"stride", l.stride}, {"pad", l.pad},
                 {"dilation", l.dilation}, {"groups", l.groups}});
     if (l.type == LayerType::linear) o["out"] = l.out;
+    if (l.type == LayerType::linear && !l.flatten) o["flatten"] = false;
+    if (l.type == LayerType::layernorm) o["eps"] = l.eps;
+    if (l.type == LayerType::attention) o["heads"] = l.heads;
+    if (l.type == LayerType::gelu) o["approximate"] = l.tanh_approx ? "tanh" : "none";
+    if (l.type == LayerType::slice) o.update({{"axis", l.axis}, {"start", l.start}, {"length", l.length}});
     if (l.type == LayerType::conv2d || l.type == LayerType::linear) o["bias"] = l.bias;
     if (l.type == LayerType::maxpool2d || l.type == LayerType::avgpool2d)
       o.update({{"kernel", l.kernel}, {"stride", l.stride}});

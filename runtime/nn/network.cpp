@@ -111,7 +111,8 @@ Network::Network(const ModelSpec& spec, const std::vector<Device>& placement, Pu
 
 Network::~Network() = default;
 
-// He-uniform weights, U(−b, b) with b = √(6 / fan_in), suited to ReLU networks.
+// He-uniform weights, U(−b, b) with b = √(6 / fan_in), suited to ReLU networks; Xavier-uniform
+// (b = √(6 / (fan_in + fan_out))) for attention; N(0, 0.02²) within ±2σ for tokens and positions.
 void Network::init(uint64_t seed) {
   std::mt19937_64 rng(seed);
   seed_ = seed;
@@ -123,15 +124,24 @@ void Network::init(uint64_t seed) {
   for (size_t k = 0; k < buffers.size(); ++k) set(buffers_[k], buffers[k].init == ParamInit::ones ? 1.0f : 0.0f);
   for (size_t k = 0; k < params_.size(); ++k) {
     Param& p = params_[k];
-    if (specs[k].init != ParamInit::he_uniform) {
-      if (specs[k].init == ParamInit::ones) set(p, 1.0f);
+    const ParamInit init = specs[k].init;
+    if (init == ParamInit::zeros || init == ParamInit::ones) {
+      if (init == ParamInit::ones) set(p, 1.0f);
       continue;
     }
-    const int64_t fan_in = p.value.numel() / p.value.shape()[0];
-    const float bound = std::sqrt(6.0f / static_cast<float>(fan_in));
-    std::uniform_real_distribution<float> u(-bound, bound);
     std::vector<float> v(static_cast<size_t>(p.value.numel()));
-    for (float& x : v) x = u(rng);
+    if (init == ParamInit::normal_002) {
+      std::normal_distribution<float> n(0.0f, 0.02f);
+      for (float& x : v)
+        do x = n(rng);
+        while (std::fabs(x) > 0.04f);
+    } else {
+      const int64_t fan_out = p.value.shape()[0], fan_in = p.value.numel() / fan_out;
+      const float bound = init == ParamInit::he_uniform ? std::sqrt(6.0f / static_cast<float>(fan_in))
+                                                        : std::sqrt(6.0f / static_cast<float>(fan_in + fan_out));
+      std::uniform_real_distribution<float> u(-bound, bound);
+      for (float& x : v) x = u(rng);
+    }
     p.value.copy_from_host(v.data());
   }
 }

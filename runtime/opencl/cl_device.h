@@ -7,6 +7,7 @@
 #endif
 #include <CL/cl.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -148,6 +149,15 @@ class Launch {
   /// A random key, as the KEY parameters of common.cl take it.
   Launch& key(const numeric::RandomKey& k) {
     return scalar<cl_ulong>(k.seed).scalar<cl_uint>(k.step).scalar<cl_uint>(k.rank).scalar<cl_ulong>(k.offset);
+  }
+  /// Per-dimension values (extents, strides) as one long8, the unused ones 0: kernels unpack it
+  /// into a private array with common.cl's DIMS to index it.
+  Launch& dims(const std::array<int64_t, Shape::max_rank>& v) {
+    static_assert(Shape::max_rank <= 8);
+    cl_long8 r{};
+    for (size_t i = 0; i < v.size(); ++i) r.s[i] = v[i];
+    set(sizeof r, &r);
+    return *this;
   }
   template <class T>
   Launch& scalar(T v) {

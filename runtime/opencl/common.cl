@@ -12,6 +12,10 @@ typedef float acc_t;  // devices without doubles sum in float
 #define OUT(T, n) global T *n##_base, const ulong n##_off
 #define VIEW(n) (n##_base + n##_off)
 
+// Per-dimension values (Launch::dims on the host) as a private array a to index: a long8's
+// components (vstore8 would pass the vector by value, which PoCL warns about without AVX-512).
+#define DIMS(v, a) const long a[8] = {v.s0, v.s1, v.s2, v.s3, v.s4, v.s5, v.s6, v.s7}
+
 // A compression::RandomKey, as four kernel arguments (Launch::key on the host).
 #define KEY const ulong seed, const uint step, const uint rank, const ulong offset
 

@@ -1,4 +1,5 @@
 #include "tandem/op.h"
+#include "tandem/ops.h"
 
 #include <cstdint>
 
@@ -71,7 +72,10 @@ void OpCall::unsupported(const std::string& detail) const {
 
 IndexRange label_range(const OpCall& c) {
   const int64_t classes = c.in[0]->shape()[1];
-  return {"labels", 0, classes, "[0, " + std::to_string(classes) + ")"};
+  const int32_t ignore = c.params ? c.param<XentParams>().ignore_index : XentParams::no_ignore;
+  if (ignore == XentParams::no_ignore) return {"labels", 0, classes, "[0, " + std::to_string(classes) + ")"};
+  return {"labels", 0, classes, "[0, " + std::to_string(classes) + ") and is not the ignore index " + std::to_string(ignore),
+          ignore};
 }
 
 IndexRange pool_index_range(const OpCall& c) {
@@ -84,9 +88,15 @@ IndexRange scatter_index_range(const OpCall& c) {
   return {"idx", 0, n, "[0, " + std::to_string(n) + ")"};
 }
 
+IndexRange embedding_index_range(const OpCall& c) {
+  // The table is embedding_forward's input 1 and embedding_backward's output 0.
+  const int64_t rows = (&c.op == &opdesc::embedding_forward ? *c.in[1] : *c.out[0]).shape()[0];
+  return {"ids", 0, rows, "the " + std::to_string(rows) + " rows of the table"};
+}
+
 void check_indices(const OpCall& c, const IndexRange& r, const int32_t* v, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    if (v[i] < r.lo || v[i] >= r.hi) index_error(c, r, i, v[i]);
+    if ((v[i] < r.lo || v[i] >= r.hi) && v[i] != r.skip) index_error(c, r, i, v[i]);
 }
 
 void index_error(const OpCall& c, const IndexRange& r, int64_t at, int64_t value) {

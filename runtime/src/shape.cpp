@@ -29,6 +29,18 @@ Planes planes(const Shape& s) {
   return {s[0], s[1], nc == 0 ? 0 : s.numel() / nc};
 }
 
+AxisSplit split_at(const Shape& s, int axis) {
+  AxisSplit a{1, s[axis], 1};
+  for (int i = 0; i < axis; ++i) a.outer *= s[i];
+  for (int i = axis + 1; i < s.rank(); ++i) a.inner *= s[i];
+  return a;
+}
+
+int normalize_axis(int axis, int rank) {
+  const int a = axis < 0 ? axis + rank : axis;
+  return a >= 0 && a < rank ? a : -1;
+}
+
 int64_t Shape::numel() const {
   int64_t n = 1;
   for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<size_t>(i)];

@@ -105,6 +105,27 @@ TEST(DataParallel, ResidualGraphWithDropoutEqualsTheDoubledBatch) {
   std::filesystem::remove(path);
 }
 
+// tests/data/tiny_vit.json: the vit's layers at width 16, two blocks of two heads, 7x7 patches
+// (attention, layer norm, GELU, the class token and position embedding over ranks).
+const std::string tiny_vit = std::string(TANDEM_SOURCE_DIR) + "/tests/data/tiny_vit.json";
+
+TEST(DataParallel, TransformerEqualsTheDoubledBatch) { expect_ranks_equal_the_doubled_batch(tiny_vit); }
+
+// Compressed gradients (int8 with error feedback) of the transformer over the ranks still learn.
+TEST(DataParallel, TransformerWithCompressionLearns) {
+  TrainConfig c = with_error_feedback(collectives::mpi_world(), "int8");
+  c.model = tiny_vit;
+  c.epochs = 2;
+  c.sgd.kind = OptimizerKind::adamw;
+  c.sgd.lr = 3e-3f;
+  Trainer t(c, train_set(), test_set());
+  const auto stats = t.run();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_LT(stats[1].loss, stats[0].loss) << "loss must fall";
+  EXPECT_GT(stats[1].test_accuracy, 0.3) << "int8 gradients with error feedback still learn";
+  EXPECT_GT(stats[1].compression_ratio, 3.0);
+}
+
 TEST(DataParallel, TopKWithErrorFeedbackLearns) {
   auto comm = collectives::mpi_world();
   TrainConfig c;

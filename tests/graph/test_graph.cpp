@@ -24,7 +24,7 @@ TEST(Graph, RefusesInputsThatDoNotFitNamingTheNode) {
   expect_error([&] { conv2d(g, x, w, {}, "conv1"); }, ErrorKind::invalid_argument,
                {"node conv1 (conv2d)", "expect 5 input channels, x has 3", "[2,3,8,8]"});
   const ValueId a = g.input("a", {2, 4}), b = g.input("b", {3, 4});
-  expect_error([&] { add(g, a, b, "sum"); }, {"node sum (add)", "differ in shape"});
+  expect_error([&] { add(g, a, b, "sum"); }, {"node sum (broadcast_binary)", "shapes [2,4] and [3,4] do not broadcast"});
   expect_error([&] { matmul(g, a, b, false, false, "mm"); }, {"node mm (matmul)", "inner dimensions differ"});
   expect_error([&] { g.add(opdef::relu, {a, b}, {}, "r"); }, {"node r (relu)", "takes 1 inputs, given 2"});
   expect_error([&] { g.add(opdef::relu, {99}, {}, "r"); }, {"node r (relu)", "does not exist"});
@@ -185,6 +185,41 @@ TEST_P(GraphGradients, ConvResidualPoolFlatten) {
   c.labels = g.input("labels", {2}, DType::i32);
   c.loss = softmax_xent(g, logits, c.labels, "loss")[0];
   check_against_differences(c, device, {1, 3}, 3e-3);
+}
+
+// A transformer block's ops in one graph (issue 25): a class token expanded over the batch and
+// concatenated, a broadcast position embedding, layer norm, two-head attention (batched matmuls,
+// scaled softmax, permutes, slices), a GELU MLP, a residual, then the class token's logits.
+TEST_P(GraphGradients, TransformerBlock) {
+  Case c;
+  Graph& g = c.g;
+  const int64_t n = 2, t = 4, d = 6, h = 2, dh = 3;
+  c.params = {g.param("x", {n, t, d}),      g.param("cls", {1, 1, d}),  g.param("pos", {1, t + 1, d}),
+              g.param("ln.g", {d}),         g.param("ln.b", {d}),       g.param("wqkv", {3 * d, d}),
+              g.param("wo", {d, d}),        g.param("w1", {8, d}),      g.param("w2", {d, 8}),
+              g.param("head", {3, d}),      g.param("scale", {1, d})};
+  uint32_t seed = 60;
+  for (ValueId p : c.params) c.host.push_back(ref::random(g.value(p).shape, ++seed, -0.8f, 0.8f));
+  const ValueId tokens = add(g, concat(g, expand(g, c.params[1], {n, 1, d}, "cls.expand"), c.params[0], 1, "cls"),
+                             c.params[2], "pos");
+  const int64_t T = t + 1;
+  const ValueId ln = layernorm(g, tokens, c.params[3], c.params[4], {}, "ln");
+  const ValueId qkv = matmul(g, reshape(g, ln, {n * T, d}, "rows"), c.params[5], false, true, "qkv");
+  const ValueId heads = reshape(g, permute(g, reshape(g, qkv, {n, T, 3, h, dh}, "split"), {2, 0, 3, 1, 4}, "heads"),
+                                {3, n * h, T, dh}, "qkv3");
+  auto part = [&](int i) { return reshape(g, slice(g, heads, 0, i, 1, "part" + std::to_string(i)), {n * h, T, dh}, "view" + std::to_string(i)); };
+  const ValueId probs = softmax(g, matmul(g, part(0), part(1), false, true, "scores"), {-1, 0.5f}, "softmax");
+  const ValueId ctx = permute(g, reshape(g, matmul(g, probs, part(2), false, false, "ctx"), {n, h, T, dh}, "ctx4"), {0, 2, 1, 3}, "join");
+  const ValueId att = matmul(g, reshape(g, ctx, {n * T, d}, "ctx.rows"), c.params[6], false, true, "out");
+  const ValueId x1 = add(g, reshape(g, tokens, {n * T, d}, "tok.rows"), att, "residual");
+  const ValueId mlp = matmul(g, activation(g, matmul(g, x1, c.params[7], false, true, "fc1"), Activation::gelu, "gelu"),
+                             c.params[8], false, true, "fc2");
+  const ValueId x2 = mul(g, add(g, x1, mlp, "residual2"), c.params[10], "gain");  // a broadcast product
+  const ValueId first = reshape(g, slice(g, reshape(g, x2, {n, T, d}, "seq"), 1, 0, 1, "cls_out"), {n, d}, "cls.flat");
+  c.labels = g.input("labels", {n}, DType::i32);
+  c.loss = softmax_xent(g, matmul(g, activation(g, first, Activation::tanh, "tanh"), c.params[9], false, true, "head"),
+                        c.labels, "loss")[0];
+  check_against_differences(c, device, {2, 0}, 3e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllDevices, GraphGradients, ::testing::ValuesIn(test::device_ids()),

@@ -172,6 +172,47 @@ TEST(Model, ResNet20AndMobileNetHaveTheirParameterCounts) {
     }
 }
 
+// The Vision Transformer, counted by hand: the patch convolution 16·64 + 64, class token 64,
+// positions 50·64, per block (×6) two layer norms 4·64, attention 3·64·64 + 3·64 + 64·64 + 64,
+// MLP 64·128 + 128 + 128·64 + 64; the final norm 128 and the head 64·10 + 10.
+TEST(Model, VitHasItsParameterCountAndShapes) {
+  const ModelSpec v = load_model("vit");
+  const int64_t block = 4 * 64 + (3 * 64 * 64 + 3 * 64 + 64 * 64 + 64) + (64 * 128 + 128 + 128 * 64 + 64);
+  EXPECT_EQ(count(v.params()), (16 * 64 + 64) + 64 + 50 * 64 + 6 * block + 128 + (64 * 10 + 10));
+  EXPECT_EQ(count(v.params()), 205962);
+  const auto shapes = v.shapes();
+  std::map<std::string, Shape> by_name;
+  for (size_t i = 0; i < v.layers.size(); ++i) by_name[v.layers[i].name] = shapes[i];
+  EXPECT_EQ(by_name["tokens"], (Shape{49, 64}));
+  EXPECT_EQ(by_name["pos"], (Shape{50, 64}));
+  EXPECT_EQ(by_name["block5.linear1"], (Shape{50, 128}));
+  EXPECT_EQ(by_name["cls_out"], (Shape{1, 64}));
+  EXPECT_EQ(parse_model(v.to_json()).to_json(), v.to_json());
+  // The attention and MLP projections are what pruning sees.
+  int prunable = 0;
+  for (const ParamSpec& p : v.params()) prunable += p.prunable;
+  EXPECT_EQ(prunable, 1 + 6 * 4 + 1);  // patch, per block qkv/out/linear1/linear2, head
+}
+
+// Transformer nodes that do not fit are refused by name.
+TEST(Model, BadTransformerNodesNameTheNode) {
+  auto expect_bad = [](const std::string& nodes, const std::string& fragment) {
+    const std::string json = R"({"format": "tandem-graph", "version": 2, "input": [1, 8, 8], "classes": 10, "nodes": [)" + nodes + "]}";
+    test::expect_error([&] { parse_model(json, "t.json"); }, ErrorKind::invalid_argument, {"t.json", fragment});
+  };
+  const std::string seq = R"({"name": "p", "op": "conv2d", "out_channels": 6, "kernel": 4, "stride": 4}, {"name": "tok", "op": "tokens"}, )";
+  expect_bad(seq + R"({"name": "att", "op": "attention", "heads": 4}, {"name": "fc", "op": "linear", "out": 10})",
+             "node att: 4 heads do not divide the width 6");
+  expect_bad(R"({"name": "att", "op": "attention", "heads": 2}, {"name": "fc", "op": "linear", "out": 10})",
+             "attention takes a sequence [tokens, width], given [1,8,8]");
+  expect_bad(seq + R"({"name": "s", "op": "slice", "axis": 0, "start": 3, "length": 2}, {"name": "fc", "op": "linear", "out": 10})",
+             "positions [3, 5) are outside axis 1 of 4");
+  expect_bad(seq + R"({"name": "g", "op": "gelu", "approximate": "fast"}, {"name": "fc", "op": "linear", "out": 10})",
+             "\"approximate\" = \"fast\" is not");
+  expect_bad(R"({"name": "tok", "op": "tokens"}, {"name": "tok2", "op": "tokens"}, {"name": "fc", "op": "linear", "out": 10})",
+             "node tok2: tokens takes a [C, H, W] feature map, given [64,1]");
+}
+
 TEST(Model, BadGraphsNameTheNode) {
   auto expect = [](const std::string& nodes, const std::string& fragment) {
     test::expect_error(
@@ -190,7 +231,7 @@ TEST(Model, BadGraphsNameTheNode) {
   expect(R"({"name": "a", "op": "conv2d", "out_channels": 2, "kernel": 3, "inputs": ["input"]},
             {"name": "b", "op": "add", "inputs": ["a", "input"]}, )" +
              fc,
-         "node b (add): a and b differ in shape");
+         "node b (broadcast_binary): shapes [1,2,6,6] and [1,1,8,8] do not broadcast");
   expect(R"({"name": "b", "op": "relu", "inputs": ["b"]}, )" + fc, "node b reads itself");
   test::expect_error([] { parse_model(R"({"input": [1, 8, 8], "nodes": [{"op": "relu"}]})", "g.json"); },
                      {"needs \"version\": 2"});

@@ -1,5 +1,6 @@
 // Training parity with PyTorch, without PyTorch: tools/torch_parity.py trained resnet20 and
-// mobilenet a few SGD steps from fixed weights on fixed batches, in float64 and float32, and wrote
+// mobilenet a few SGD steps, and vit a few AdamW steps (its block checked there against
+// nn.TransformerEncoderLayer), from fixed weights on fixed batches, in float64 and float32, and wrote
 // what it saw (tests/data/parity). Tandem replays the same steps on every device and must land
 // on PyTorch's float64 losses, gradients, weights and running statistics within three times the
 // error PyTorch's own float32 run makes on each (BN over a batch of 8 makes some gradients
@@ -83,7 +84,13 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
   for (Param* b : net.buffers()) b->value.copy_from_host(f.t.at("buffer").at(b->name).v.data());
   OptimizerConfig cfg;
   cfg.lr = f.meta["lr"], cfg.momentum = f.meta["momentum"], cfg.weight_decay = f.meta["weight_decay"];
-  Sgd sgd(cfg);
+  cfg.kind = parse_optimizer(f.meta.value("optimizer", "sgd"));
+  cfg.beta1 = f.meta.value("beta1", 0.9f), cfg.beta2 = f.meta.value("beta2", 0.999f), cfg.eps = f.meta.value("eps", 1e-8f);
+  std::unique_ptr<Optimizer> opt;
+  if (cfg.kind == OptimizerKind::sgd)
+    opt = std::make_unique<Sgd>(cfg);
+  else
+    opt = std::make_unique<Adam>(cfg);
   const int64_t batch = f.meta["batch"], steps = f.meta["steps"];
   const auto& x = f.t.at("input").at("x");
   const auto& y = f.t.at("labels").at("y");
@@ -107,7 +114,7 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
       for (Param* p : params)
         if (f.t.at("grad0").count(p->name))
           expect_near_scaled(p->grad.to_f32(), f.t.at("grad0").at(p->name), p->name + " gradient");
-    sgd.step(net, params, grads, cfg.lr);
+    opt->step(net, params, grads, cfg.lr);
   }
   for (Param* p : params)
     if (f.t.at("param_after").count(p->name))
@@ -135,7 +142,7 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Parity,
-                         ::testing::Combine(::testing::Values("resnet20", "mobilenet"),
+                         ::testing::Combine(::testing::Values("resnet20", "mobilenet", "vit"),
                                             ::testing::ValuesIn(test::device_ids())),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + test::param_name(std::get<1>(info.param));

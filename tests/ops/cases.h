@@ -18,5 +18,7 @@ struct OpCase {
 
 /// The compression primitives (cases_codec.cpp).
 void add_codec_primitive_cases(std::vector<OpCase>& cases);
+/// The transformer ops (cases_transformer.cpp).
+void add_transformer_cases(std::vector<OpCase>& cases);
 
 }  // namespace tandem::test

@@ -147,27 +147,34 @@ Host maxpool2d_backward(const Host& dy, const std::vector<int32_t>& indices, con
   return dx;
 }
 
-Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss) {
+Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss, int32_t ignore) {
   const int64_t n = logits.shape[0], k = logits.shape[1];
   Host probs = logits;
   double total = 0;
+  int64_t kept = 0;
   for (int64_t i = 0; i < n; ++i) {
     double sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += std::exp(double(logits.v[i * k + j]));
     for (int64_t j = 0; j < k; ++j)
       probs.v[i * k + j] = static_cast<float>(std::exp(double(logits.v[i * k + j])) / sum);
+    if (labels[i] == ignore) continue;
     total += std::log(sum) - logits.v[i * k + labels[i]];
+    ++kept;
   }
-  loss = static_cast<float>(total / n);
+  loss = kept == 0 ? 0.0f : static_cast<float>(total / kept);
   return probs;
 }
 
-Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss) {
+Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss, int32_t ignore) {
   const int64_t n = probs.shape[0], k = probs.shape[1];
+  int64_t kept = 0;
+  for (int32_t l : labels) kept += l != ignore;
   Host d = probs;
   for (int64_t i = 0; i < n; ++i)
     for (int64_t j = 0; j < k; ++j)
-      d.v[i * k + j] = dloss * (probs.v[i * k + j] - (j == labels[i] ? 1.0f : 0.0f)) / static_cast<float>(n);
+      d.v[i * k + j] = labels[i] == ignore ? 0.0f
+                                           : dloss * (probs.v[i * k + j] - (j == labels[i] ? 1.0f : 0.0f)) /
+                                                 static_cast<float>(kept);
   return d;
 }
 

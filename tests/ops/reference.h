@@ -31,9 +31,11 @@ Host relu_backward(const Host& x, const Host& dy);
 /// Returns y; fills indices.
 Host maxpool2d_forward(const Host& x, const Pool2dParams& p, std::vector<int32_t>& indices);
 Host maxpool2d_backward(const Host& dy, const std::vector<int32_t>& indices, const Shape& x_shape);
-/// Returns probs; sets loss.
-Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss);
-Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss);
+/// Returns probs; sets loss (the mean over rows whose label is not `ignore`).
+Host softmax_xent_forward(const Host& logits, const std::vector<int32_t>& labels, float& loss,
+                          int32_t ignore = XentParams::no_ignore);
+Host softmax_xent_backward(const Host& probs, const std::vector<int32_t>& labels, float dloss,
+                           int32_t ignore = XentParams::no_ignore);
 
 Host avgpool2d_forward(const Host& x, const Pool2dParams& p);
 Host avgpool2d_backward(const Host& dy, const Shape& x_shape, const Pool2dParams& p);

@@ -442,10 +442,42 @@ void add_loss_cases(std::vector<OpCase>& cases) {
            float unused = 0;
            const ref::Host probs = ref::softmax_xent_forward(ref::random(s, 42, -3, 3), labels(), unused);
            Tensor P = up(d, probs), Y = up_i32(d, {s[0]}, labels()), DL = Tensor::empty(d, s);
-           ops::softmax_xent_backward(st, P, Y, DL, 0.5f);
+           ops::softmax_xent_backward(st, P, Y, DL, {XentParams::no_ignore, 0.5f});
            expect_close(down(DL).v, ref::softmax_xent_backward(probs, labels(), 0.5f).v, 1e-7, 1e-5,
                         "softmax_xent_backward");
          }});
+  }
+  // A masked-token loss: rows labeled −100 left out (every third; then all of them: loss and
+  // gradient 0). "_ignore" names the variant a device may refuse (expected_support.cpp).
+  for (const bool all : {false, true}) {
+    const Shape s{12, 7};
+    const std::string tag = std::string("12x7_ignore") + (all ? "_all" : "");
+    auto labels = [all] {
+      std::vector<int32_t> l(12);
+      for (size_t i = 0; i < l.size(); ++i) l[i] = all || i % 3 == 1 ? -100 : static_cast<int32_t>((i * 5 + 2) % 7);
+      return l;
+    };
+    cases.push_back({"softmax_xent_forward/" + tag, &opdesc::softmax_xent_forward, [=](const Device& d, Stream& st) {
+                       const ref::Host logits = ref::random(s, 43, -5.0f, 5.0f);
+                       float want_loss = 0;
+                       const ref::Host want = ref::softmax_xent_forward(logits, labels(), want_loss, -100);
+                       Tensor L = up(d, logits), Y = up_i32(d, {12}, labels()), P = Tensor::empty(d, s),
+                              loss = Tensor::empty(d, {1});
+                       ops::softmax_xent_forward(st, L, Y, P, loss, {-100});
+                       expect_close(down(P).v, want.v, 1e-6, 1e-5, "softmax_xent_forward probs, ignore index");
+                       expect_close(down(loss).v, {want_loss}, 1e-5, 1e-5, "softmax_xent_forward loss, ignore index");
+                       // −100 is a label like any other without the ignore index: refused, by name.
+                       expect_error([&] { ops::softmax_xent_forward(st, L, Y, P, loss); }, ErrorKind::invalid_argument,
+                                    {"labels[", "= -100 is outside [0, 7)"});
+                     }});
+    cases.push_back({"softmax_xent_backward/" + tag, &opdesc::softmax_xent_backward, [=](const Device& d, Stream& st) {
+                       float unused = 0;
+                       const ref::Host probs = ref::softmax_xent_forward(ref::random(s, 44, -3, 3), labels(), unused, -100);
+                       Tensor P = up(d, probs), Y = up_i32(d, {12}, labels()), DL = up(d, ref::random(s, 45));
+                       ops::softmax_xent_backward(st, P, Y, DL, {-100, 2.0f});
+                       expect_close(down(DL).v, ref::softmax_xent_backward(probs, labels(), 2.0f, -100).v, 1e-7, 1e-5,
+                                    "softmax_xent_backward, ignore index");
+                     }});
   }
 }
 
@@ -554,6 +586,7 @@ const std::vector<OpCase>& all_cases() {
     add_loss_cases(c);
     add_elementwise_cases(c);
     add_codec_primitive_cases(c);
+    add_transformer_cases(c);
     return c;
   }();
   return cases;

@@ -270,6 +270,123 @@ TEST_P(Gradients, SoftmaxCrossEntropy) {
   check_fd(logits, L, loss, dL.to_f32(), 1e-2f, 2e-3, "softmax cross-entropy");
 }
 
+// The transformer ops (issue 25).
+TEST_P(Gradients, GemmBatched) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::gemm_batched);
+  Stream s(device);
+  for (int t = 0; t < 4; ++t) {
+    const bool ta = (t & 1) != 0, tb = (t & 2) != 0;
+    ref::Host a = ref::random(ta ? Shape{3, 4, 5} : Shape{3, 5, 4}, 40), b = ref::random(tb ? Shape{3, 6, 4} : Shape{3, 4, 6}, 41);
+    const ref::Host r = ref::random({3, 5, 6}, 42);
+    Tensor A = up(device, a), B = up(device, b), C = Tensor::empty(device, {3, 5, 6}), R = up(device, r);
+    auto loss = [&] {
+      ops::gemm_batched(s, A, B, C, {ta, tb});
+      return dot(C.to_f32(), r.v);
+    };
+    // dA = R·Bᵀ (stored transposed when ta: Aᵀ's gradient is B·Rᵀ), dB = Aᵀ·R likewise.
+    Tensor dA = Tensor::empty(device, a.shape), dB = Tensor::empty(device, b.shape);
+    if (ta) ops::gemm_batched(s, B, R, dA, {tb, true});
+    else ops::gemm_batched(s, R, B, dA, {false, !tb});
+    if (tb) ops::gemm_batched(s, R, A, dB, {true, ta});
+    else ops::gemm_batched(s, A, R, dB, {!ta, false});
+    check_fd(a, A, loss, dA.to_f32(), 1e-2f, 2e-3, "gemm_batched da, case " + std::to_string(t));
+    check_fd(b, B, loss, dB.to_f32(), 1e-2f, 2e-3, "gemm_batched db, case " + std::to_string(t));
+  }
+}
+
+TEST_P(Gradients, Softmax) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_backward);
+  Stream s(device);
+  for (const SoftmaxParams p : {SoftmaxParams{-1, 1.0f}, SoftmaxParams{1, 0.5f}, SoftmaxParams{0, 2.0f}}) {
+    ref::Host x = ref::random({3, 4, 5}, 43, -2, 2);
+    const ref::Host r = ref::random({3, 4, 5}, 44);
+    Tensor X = up(device, x), Y = Tensor::empty(device, x.shape), R = up(device, r), dX = Tensor::empty(device, x.shape);
+    auto loss = [&] {
+      ops::softmax_forward(s, X, Y, p);
+      return dot(Y.to_f32(), r.v);
+    };
+    loss();
+    ops::softmax_backward(s, Y, R, dX, p);
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, "softmax, axis " + std::to_string(p.axis));
+  }
+}
+
+// Masked positions get neither probability nor gradient; the backward is softmax's own.
+TEST_P(Gradients, MaskedSoftmax) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::masked_softmax_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_backward);
+  Stream s(device);
+  ref::Host x = ref::random({4, 6}, 45, -2, 2);
+  const ref::Host r = ref::random({4, 6}, 46);
+  const std::vector<uint8_t> keep{1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 0};
+  Tensor X = up(device, x), M = Tensor::from_vector(device, {2, 6}, keep), Y = Tensor::empty(device, x.shape),
+         R = up(device, r), dX = Tensor::empty(device, x.shape);
+  const SoftmaxParams p{-1, 0.7f};
+  auto loss = [&] {
+    ops::masked_softmax_forward(s, X, M, Y, p);
+    return dot(Y.to_f32(), r.v);
+  };
+  loss();
+  ops::softmax_backward(s, Y, R, dX, p);
+  check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, "masked softmax");
+}
+
+TEST_P(Gradients, LayerNorm) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::layernorm_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::layernorm_backward);
+  Stream s(device);
+  ref::Host x = ref::random({2, 3, 8}, 47, -2, 2), g = ref::random({8}, 48, 0.5, 1.5), b = ref::random({8}, 49);
+  const ref::Host r = ref::random({2, 3, 8}, 50);
+  Tensor X = up(device, x), G = up(device, g), B = up(device, b), Y = Tensor::empty(device, x.shape),
+         M = Tensor::empty(device, {6}), RS = Tensor::empty(device, {6}), R = up(device, r);
+  auto loss = [&] {
+    ops::layernorm_forward(s, X, G, B, Y, M, RS, {1e-5f});
+    return dot(Y.to_f32(), r.v);
+  };
+  loss();
+  Tensor dX = Tensor::empty(device, x.shape), dG = Tensor::empty(device, {8}), dB = Tensor::empty(device, {8});
+  ops::layernorm_backward(s, X, R, G, M, RS, dX, dG, dB);
+  check_fd(x, X, loss, dX.to_f32(), 1e-2f, 3e-3, "layernorm dx");
+  check_fd(g, G, loss, dG.to_f32(), 1e-2f, 2e-3, "layernorm dgamma");
+  check_fd(b, B, loss, dB.to_f32(), 1e-2f, 2e-3, "layernorm dbeta");
+}
+
+TEST_P(Gradients, Activations) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::activation_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::activation_backward);
+  Stream s(device);
+  for (Activation a : {Activation::gelu, Activation::gelu_tanh, Activation::tanh, Activation::sigmoid}) {
+    ref::Host x = ref::random({40}, 51, -4, 4);
+    const ref::Host r = ref::random({40}, 52);
+    Tensor X = up(device, x), Y = Tensor::empty(device, x.shape), R = up(device, r), dX = Tensor::empty(device, x.shape);
+    auto loss = [&] {
+      ops::activation_forward(s, X, Y, {a});
+      return dot(Y.to_f32(), r.v);
+    };
+    ops::activation_backward(s, X, R, dX, {a});
+    check_fd(x, X, loss, dX.to_f32(), 1e-2f, 2e-3, activation_name(a));
+  }
+}
+
+// The gradient of a lookup is the scatter-add of dy into a zeroed table (ids repeat).
+TEST_P(Gradients, Embedding) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::embedding_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::embedding_backward);
+  Stream s(device);
+  ref::Host table = ref::random({5, 3}, 53);
+  const std::vector<int32_t> ids{4, 0, 4, 2, 2, 2};
+  const ref::Host r = ref::random({2, 3, 3}, 54);
+  Tensor I = up_i32(device, {2, 3}, ids), T = up(device, table), Y = Tensor::empty(device, {2, 3, 3}),
+         R = up(device, r), dT = Tensor::zeros(device, {5, 3});
+  auto loss = [&] {
+    ops::embedding_forward(s, I, T, Y);
+    return dot(Y.to_f32(), r.v);
+  };
+  ops::embedding_backward(s, I, R, dT);
+  check_fd(table, T, loss, dT.to_f32(), 1e-2f, 1e-3, "embedding");
+}
+
 INSTANTIATE_TEST_SUITE_P(AllDevices, Gradients, ::testing::ValuesIn(device_ids()),
                          [](const auto& info) { return param_name(info.param); });
 

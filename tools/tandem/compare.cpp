@@ -97,7 +97,7 @@ void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "compare", "Run a model's layers on several devices side by side: speed, roofline share and correctness");
   auto o = std::make_shared<CompareCli>();
-  cmd->add_option("--model", o->model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")->capture_default_str()->check(model_source());
+  cmd->add_option("--model", o->model, model_help())->capture_default_str()->check(model_source());
   cmd->add_option("--devices", o->devices, "devices (comma-separated ids) or all")->capture_default_str();
   cmd->add_option("--batch", o->batches, "batch sizes, comma-separated")
       ->capture_default_str()

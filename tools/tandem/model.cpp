@@ -45,7 +45,7 @@ void run(const ModelOptions& o) {
 void add_model_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("model", "Show a model's graph: its nodes, shapes and parameters, or its JSON description");
   auto o = std::make_shared<ModelOptions>();
-  cmd->add_option("--model", o->model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")
+  cmd->add_option("--model", o->model, model_help())
       ->capture_default_str()
       ->check(model_source());
   cmd->add_flag("--json", o->json, "Print the version-2 graph description");

@@ -135,6 +135,12 @@ CLI::Validator model_source() {
       "MODEL");
 }
 
+std::string model_help() {
+  std::string names;
+  for (const std::string& n : nn::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
+  return "a built-in model (" + names + ") or a graph JSON file";
+}
+
 CLI::Validator non_empty() {
   return CLI::Validator([](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; }, "TEXT");
 }

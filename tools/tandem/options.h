@@ -29,8 +29,10 @@ CLI::Validator output_file(bool dash = false);
 CLI::Validator output_dir();
 /// A file this command reads: a regular file (a FIFO or device would block or never end).
 CLI::Validator input_file();
-/// A model: a built-in name (cnn, mlp) or a model JSON file (input_file).
+/// A model: a built-in name (cnn, mlp, ...) or a model JSON file (input_file).
 CLI::Validator model_source();
+/// The --model option's help: "the built-in models (mlp, cnn, ...) or a graph JSON file".
+std::string model_help();
 /// A value that means nothing empty (a model name, a list).
 CLI::Validator non_empty();
 /// Specs, parsed as the command will parse them, so that a typo fails before any work:

@@ -195,7 +195,7 @@ void add_plan_command(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("plan", "Show where each layer would run (cost-model placement) and the predicted times");
   auto o = std::make_shared<PlanOptions>();
-  cmd->add_option("--model", o->model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")->capture_default_str()->check(model_source());
+  cmd->add_option("--model", o->model, model_help())->capture_default_str()->check(model_source());
   cmd->add_option("--devices", o->devices, "devices to place on (comma-separated ids) or all")->capture_default_str();
   cmd->add_option("--place", o->place, "pins, e.g. conv1=fpga-sim:0,fc*=cpu")->check(pins_spec());
   cmd->add_option("--batch", o->batch, "samples per step")->capture_default_str()->check(whole(1, 1 << 20));

@@ -356,7 +356,7 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (Fashion-MNIST by default), optionally pruned");
   auto o = std::make_shared<TrainOptions>();
   nn::TrainConfig& c = o->config;
-  cmd->add_option("--model", c.model, "resnet20, mobilenet, cnn, mlp or a graph JSON file")
+  cmd->add_option("--model", c.model, model_help())
       ->capture_default_str()
       ->check(model_source());
   cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")

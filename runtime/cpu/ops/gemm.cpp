@@ -57,4 +57,24 @@ void gemm(const OpCall& call) {
 }
 TANDEM_KERNEL(cpu_kernels, gemm, gemm);
 
+// One sgemm per matrix: OpenBLAS threads each one (attention's are small; the CPU-speed issue
+// owns a batched kernel).
+void gemm_batched(const OpCall& call) {
+  const Tensor &a = *call.in[0], &b = *call.in[1], &c = *call.out[0];
+  const auto& p = call.param<GemmParams>();
+  const int64_t batch = c.shape()[0];
+  const int m = static_cast<int>(c.shape()[1]), n = static_cast<int>(c.shape()[2]);
+  const int k = static_cast<int>(p.trans_a ? a.shape()[1] : a.shape()[2]);
+  const int lda = static_cast<int>(a.shape()[2]), ldb = static_cast<int>(b.shape()[2]);
+  const auto ta = p.trans_a ? CblasTrans : CblasNoTrans, tb = p.trans_b ? CblasTrans : CblasNoTrans;
+  if (m == 0 || n == 0) return;
+  const int64_t sa = a.shape()[1] * a.shape()[2], sb = b.shape()[1] * b.shape()[2], sc = int64_t{m} * n;
+  const auto* A = static_cast<const float*>(a.data());
+  const auto* B = static_cast<const float*>(b.data());
+  auto* C = static_cast<float*>(c.data());
+  for (int64_t i = 0; i < batch; ++i)
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, p.alpha, A + i * sa, lda, B + i * sb, ldb, p.beta, C + i * sc, n);
+}
+TANDEM_KERNEL(cpu_kernels, gemm_batched, gemm_batched);
+
 }  // namespace tandem::cpu

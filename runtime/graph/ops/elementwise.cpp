@@ -26,7 +26,6 @@ const GraphOp opdef::add{"add", {"a", "b"}, {"c"}, infer_add, run_add, grad_add,
 const GraphOp opdef::copy{"copy", {"x"}, {"y"}, infer_copy, run_copy, grad_copy, {}};
 const GraphOp opdef::zeros{"zeros", {}, {"y"}, infer_zeros, run_zeros, nullptr, {&tandem::opdesc::fill}};
 
-ValueId add(Graph& g, ValueId a, ValueId b, const std::string& name) { return g.add1(opdef::add, {a, b}, {}, name); }
 ValueId copy(Graph& g, ValueId x, const std::string& name) { return g.add1(opdef::copy, {x}, {}, name); }
 ValueId zeros(Graph& g, const Shape& shape, const std::string& name) {
   Attrs a;

@@ -57,10 +57,12 @@ struct IndexRange {
   std::string what;   ///< "labels"
   int64_t lo = 0, hi = 0;
   std::string shown;  ///< "[0, 10)", "the 4x4 input plane"
+  int64_t skip = INT64_MIN;  ///< a value allowed outside the range (an ignore index), or none
 };
-IndexRange label_range(const OpCall& c);          ///< softmax_xent_*: input 1 in [0, classes)
+IndexRange label_range(const OpCall& c);          ///< softmax_xent_*: input 1 in [0, classes) or the ignore index
 IndexRange pool_index_range(const OpCall& c);     ///< maxpool2d_backward: input 1 within dx's plane
 IndexRange scatter_index_range(const OpCall& c);  ///< scatter_add: input 0 within y
+IndexRange embedding_index_range(const OpCall& c);  ///< embedding_*: input 0 among the table's rows
 /// Fails on the first of v[0..n) (host-readable) outside the range.
 void check_indices(const OpCall& c, const IndexRange& r, const int32_t* v, int64_t n);
 /// The failure for index `at` holding `value`, for backends that scan on the device.

@@ -4,6 +4,9 @@
 // are preallocated by the caller and overwritten unless the op says it accumulates.
 #pragma once
 
+#include <array>
+#include <climits>
+
 #include "tandem/numeric/philox.h"
 #include "tandem/op.h"
 #include "tandem/stream.h"
@@ -95,6 +98,58 @@ struct DropoutParams {
   numeric::RandomKey key;  ///< element i draws random_uniform(key, i)
 };
 
+/// y = softmax(scale·x) along one axis (SoftmaxParams; the masked form takes the last axis).
+struct SoftmaxParams {
+  int axis = -1;        ///< negative counts from the end
+  float scale = 1.0f;   ///< attention's 1/√d, applied before the max is taken
+};
+
+struct LayerNormParams {
+  float eps = 1e-5f;  ///< added to the variance before the square root; ≥ 0
+};
+
+/// The element-wise activations with a smooth derivative (ReLU has its own ops).
+enum class Activation : uint8_t {
+  gelu,       ///< x·Φ(x) = x/2·(1 + erf(x/√2)): PyTorch's GELU, approximate = "none"
+  gelu_tanh,  ///< x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))): approximate = "tanh"
+  tanh,
+  sigmoid,    ///< 1/(1 + e^−x)
+};
+const char* activation_name(Activation a);  ///< "gelu", "gelu_tanh", "tanh", "sigmoid"
+struct ActivationParams {
+  Activation kind = Activation::gelu;
+};
+
+/// A reordering of dimensions: output dimension i is input dimension perm[i].
+struct PermuteParams {
+  std::array<int8_t, Shape::max_rank> perm{0, 1, 2, 3, 4, 5};
+};
+
+/// A block of `length` positions along `axis`: the slices and concatenations of a graph.
+struct RegionParams {
+  int axis = 0;
+  int64_t src_offset = 0, dst_offset = 0, length = 0;
+};
+
+enum class BinaryOp : uint8_t { add, sub, mul };
+struct BinaryParams {
+  BinaryOp op = BinaryOp::add;
+};
+/// The strides, in elements, at which a tensor of shape `from` is read at each coordinate of the
+/// shape `to` it broadcasts to (aligned at the last dimension; 0 where `from` is broadcast):
+/// the index arithmetic of broadcast_binary and sum_to on every backend.
+std::array<int64_t, Shape::max_rank> broadcast_strides(const Shape& from, const Shape& to);
+
+
+/// softmax_xent_*: rows whose label is ignore_index count neither in the loss nor in its mean
+/// (a masked-token loss, PyTorch's cross_entropy(ignore_index = ...)); the others' labels are in
+/// [0, classes). dloss (backward) is the loss's gradient (the loss scale).
+struct XentParams {
+  static constexpr int32_t no_ignore = INT32_MIN;
+  int32_t ignore_index = no_ignore;
+  float dloss = 1.0f;
+};
+
 struct ScaleParams {
   float alpha = 1.0f;
 };
@@ -138,7 +193,9 @@ extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_
     chunk_absmean, quantize, dequantize, sign_pack, sign_unpack, pack_bits, unpack_bits, sample, kth_magnitude, compact,
     scatter_add, random_fill, orthonormalize, batchnorm_forward_train, batchnorm_forward_infer, batchnorm_backward,
     batchnorm_fold, global_avgpool_forward, global_avgpool_backward, avgpool2d_forward, avgpool2d_backward,
-    dropout_forward, dropout_backward, adam_update;
+    dropout_forward, dropout_backward, adam_update, gemm_batched, softmax_forward, masked_softmax_forward,
+    softmax_backward, layernorm_forward, layernorm_backward, activation_forward, activation_backward,
+    embedding_forward, embedding_backward, permute, copy_region, broadcast_binary, sum_to;
 }  // namespace opdesc
 
 namespace ops {
@@ -239,13 +296,70 @@ void dropout_backward(Stream& s, const Tensor& dy, const Tensor& dx, const Dropo
 /// so every device computes the same bits: PyTorch's formulation of w − lr·m̂/(√v̂ + eps).
 void adam_update(Stream& s, const Tensor& g, const Tensor& w, const Tensor& m, const Tensor& v, const AdamParams& p);
 
-/// probs[N,C] = softmax(logits), loss[1] = mean over the batch of −log probs[n, labels[n]].
-/// labels are i32 in [0, C); an out-of-range label is an error naming the sample.
+/// c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i] for every i of the batch: a [B,M,K] ([B,K,M] if
+/// trans_a), b [B,K,N] ([B,N,K] if trans_b), c [B,M,N]; f32 (attention's products).
+void gemm_batched(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c, const GemmParams& p = {});
+
+/// y = softmax(scale·x) along p.axis: max-shifted, the sum in f32 in index order. f32; y may be x.
+void softmax_forward(Stream& s, const Tensor& x, const Tensor& y, const SoftmaxParams& p = {});
+/// softmax_forward over the last axis (p.axis must name it) of the kept positions only: x seen
+/// as [rows, n], mask u8 [M, n] with rows divisible by M; row r reads mask row r / (rows/M) (a
+/// key-padding mask [N, T] for scores [N·heads·T, T]). Where the mask is 0, y is 0; a row
+/// with no position kept is all 0.
+void masked_softmax_forward(Stream& s, const Tensor& x, const Tensor& mask, const Tensor& y,
+                            const SoftmaxParams& p = {});
+/// dx = scale·(y ⊙ (dy − Σ_axis dy ⊙ y)), the sum in f32 in index order: the gradient of either softmax from its output y (masked
+/// positions have y = 0, so dx = 0 there). dx may be dy.
+void softmax_backward(Stream& s, const Tensor& y, const Tensor& dy, const Tensor& dx, const SoftmaxParams& p = {});
+
+/// Layer normalization over the last dimension D of x [..., D]: per row, the mean and biased
+/// variance (two passes, summed in double where the device has it), y = (x − mean)·rstd·gamma + beta with
+/// rstd = 1/√(var + eps); mean and rstd [rows] are saved for the backward pass. gamma, beta [D].
+/// f32; y may be x.
+void layernorm_forward(Stream& s, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& y,
+                       const Tensor& mean, const Tensor& rstd, const LayerNormParams& p = {});
+/// Its gradients: dx (written; dx may be dy), and dgamma[d] = Σ_rows dy·x̂, dbeta[d] = Σ_rows dy
+/// (written), x̂ = (x − mean)·rstd.
+void layernorm_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& gamma, const Tensor& mean,
+                        const Tensor& rstd, const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta);
+
+/// y = f(x) element-wise for the activation p.kind. f32; y may be x.
+void activation_forward(Stream& s, const Tensor& x, const Tensor& y, const ActivationParams& p);
+/// dx = dy·f'(x). dx may be dy.
+void activation_backward(Stream& s, const Tensor& x, const Tensor& dy, const Tensor& dx, const ActivationParams& p);
+
+/// y[..., D] = table[ids[...]] (a gather of rows): ids i32 [...] in [0, V) (checked before
+/// anything is written, naming the first bad one), table f32 [V, D], y f32 [ids..., D].
+void embedding_forward(Stream& s, const Tensor& ids, const Tensor& table, const Tensor& y);
+/// dtable[ids[i]] += dy[i] (a scatter-add, accumulated: zero dtable first for a fresh gradient),
+/// rows added in index order on every device, so the sums are the same bits everywhere.
+void embedding_backward(Stream& s, const Tensor& ids, const Tensor& dy, const Tensor& dtable);
+
+/// y = x with its dimensions reordered: y.shape[i] = x.shape[p.perm[i]] (p.perm a permutation of
+/// 0..rank−1). Any dtype of 1, 2 or 4 bytes.
+void permute(Stream& s, const Tensor& x, const Tensor& y, const PermuteParams& p);
+/// dst[.., dst_offset + j, ..] = src[.., src_offset + j, ..] for j < length along p.axis (the
+/// other dimensions equal): a slice read out of src, or a part of a concatenation written into
+/// dst, whose other positions are left as they were. f32, i32 or u8; dst ≠ src.
+void copy_region(Stream& s, const Tensor& src, const Tensor& dst, const RegionParams& p);
+
+/// c = a ∘ b element-wise with NumPy's broadcasting: a's and b's shapes, aligned at their last
+/// dimensions, are each 1 or c's size there (c has the broadcast shape). f32; c may alias a or b
+/// when they have c's shape.
+void broadcast_binary(Stream& s, const Tensor& a, const Tensor& b, const Tensor& c, const BinaryParams& p);
+/// y = x summed over the dimensions where y's shape (aligned at the last) broadcasts to x's:
+/// the gradient of a broadcast operand. Each output's sum runs in f32 in index order. f32.
+void sum_to(Stream& s, const Tensor& x, const Tensor& y);
+
+/// probs[N,C] = softmax(logits), loss[1] = mean over the rows kept (label ≠ p.ignore_index) of
+/// −log probs[n, labels[n]], 0 when none is. Kept labels are i32 in [0, C); an out-of-range label
+/// is an error naming the sample.
 void softmax_xent_forward(Stream& s, const Tensor& logits, const Tensor& labels, const Tensor& probs,
-                          const Tensor& loss);
-/// dlogits = dloss · (probs − onehot(labels)) / N: the gradient of the mean loss.
+                          const Tensor& loss, const XentParams& p = {});
+/// dlogits = p.dloss · (probs − onehot(labels)) / kept on the kept rows, 0 on the ignored ones:
+/// the gradient of the mean loss.
 void softmax_xent_backward(Stream& s, const Tensor& probs, const Tensor& labels, const Tensor& dlogits,
-                           float dloss = 1.0f);
+                           const XentParams& p = {});
 
 /// y += alpha·x (gradient accumulation). f32, f16 or bf16 (computed in f32).
 void axpy(Stream& s, float alpha, const Tensor& x, const Tensor& y);

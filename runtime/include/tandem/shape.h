@@ -41,4 +41,14 @@ struct Planes {
 };
 Planes planes(const Shape& s);
 
+/// A tensor seen around one axis as [outer][n][inner] (what softmax, slices and concatenations
+/// along an axis see, on every backend).
+struct AxisSplit {
+  int64_t outer, n, inner;
+};
+/// axis in [0, rank).
+AxisSplit split_at(const Shape& s, int axis);
+/// axis counted from the end when negative; −1 when it is outside the rank.
+int normalize_axis(int axis, int rank);
+
 }  // namespace tandem

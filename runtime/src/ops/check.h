@@ -48,6 +48,13 @@ inline void dim(const OpCall& c, const Tensor& t, int i, int64_t n, const char* 
     c.fail(describe(c, t) + ": " + what + " is " + std::to_string(t.shape()[i]) + ", expected " + std::to_string(n));
 }
 
+/// The axis p names on t (negative from the end); fails naming it when t has no such axis.
+inline int axis(const OpCall& c, const Tensor& t, int axis) {
+  const int a = normalize_axis(axis, t.shape().rank());
+  if (a < 0) c.fail(describe(c, t) + ": no axis " + std::to_string(axis));
+  return a;
+}
+
 /// Bytes moved by the call, from the access modes: inputs read once, outputs written once,
 /// read-write outputs read and written.
 inline double bytes_of(const OpCall& c) {

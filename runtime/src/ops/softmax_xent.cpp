@@ -41,12 +41,11 @@ const OpDesc opdesc::softmax_xent_backward("softmax_xent_backward", {"probs", "l
                                            cost);
 
 void ops::softmax_xent_forward(Stream& s, const Tensor& logits, const Tensor& labels, const Tensor& probs,
-                               const Tensor& loss) {
-  dispatch(s, opdesc::softmax_xent_forward, {&logits, &labels}, {&probs, &loss});
+                               const Tensor& loss, const XentParams& p) {
+  dispatch(s, opdesc::softmax_xent_forward, {&logits, &labels}, {&probs, &loss}, &p);
 }
 void ops::softmax_xent_backward(Stream& s, const Tensor& probs, const Tensor& labels, const Tensor& dlogits,
-                                float dloss) {
-  const ScaleParams p{dloss};
+                                const XentParams& p) {
   dispatch(s, opdesc::softmax_xent_backward, {&probs, &labels}, {&dlogits}, &p);
 }
 

@@ -15,7 +15,10 @@ namespace opdef {
 extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias_add, bias_relu, bias_backward, relu,
     relu_backward, add_relu, matmul, maxpool2d, maxpool2d_backward, bias_relu_maxpool2d, softmax_xent,
     softmax_xent_backward, add, reshape, copy, zeros, transfer, batchnorm_train, batchnorm_backward, batchnorm_infer,
-    batchnorm_fold, avgpool2d, avgpool2d_backward, global_avgpool, global_avgpool_backward, dropout, dropout_backward;
+    batchnorm_fold, avgpool2d, avgpool2d_backward, global_avgpool, global_avgpool_backward, dropout, dropout_backward,
+    batched_matmul, softmax, masked_softmax, softmax_backward, layernorm, layernorm_backward, activation,
+    activation_backward, embedding, embedding_backward, permute, slice, slice_backward, concat, broadcast_binary,
+    sum_to, expand, scale;
 }  // namespace opdef
 
 ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std::string& name);
@@ -33,14 +36,41 @@ size_t fuse_relu(Graph& g);
 /// bias_relu_maxpool2d node — on an FPGA its fused core. Run before fuse_relu (which would take
 /// the bias and ReLU first), on a forward graph. Returns how many were fused.
 size_t fuse_bias_relu_pool(Graph& g);
-/// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0).
+/// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0): 2-D values, or 3-D
+/// ones (a batch of matrices first, the same in a and b: gemm_batched).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
 /// Returns {y, indices}.
 std::vector<ValueId> maxpool2d(Graph& g, ValueId x, const Pool2dParams& p, const std::string& name);
 /// Mean softmax cross-entropy of logits [N, C] against i32 labels [N]: returns {loss [1], probs [N, C]}.
-std::vector<ValueId> softmax_xent(Graph& g, ValueId logits, ValueId labels, const std::string& name);
-/// c = a + b (same shapes).
+/// Rows labeled ignore_index are left out (a masked-token loss; XentParams).
+std::vector<ValueId> softmax_xent(Graph& g, ValueId logits, ValueId labels, const std::string& name,
+                                  int32_t ignore_index = XentParams::no_ignore);
+/// c = a + b: the same shapes, or shapes that broadcast (NumPy's rules; broadcast_binary).
 ValueId add(Graph& g, ValueId a, ValueId b, const std::string& name);
+/// c = a − b and c = a ⊙ b, broadcasting.
+ValueId sub(Graph& g, ValueId a, ValueId b, const std::string& name);
+ValueId mul(Graph& g, ValueId a, ValueId b, const std::string& name);
+/// x summed down to a shape that broadcasts to x's (x itself when it has that shape).
+ValueId sum_to(Graph& g, ValueId x, const Shape& shape, const std::string& name);
+/// x broadcast to a shape (x itself when it has it).
+ValueId expand(Graph& g, ValueId x, const Shape& shape, const std::string& name);
+/// y = alpha·x.
+ValueId scale(Graph& g, ValueId x, float alpha, const std::string& name);
+/// y = softmax(scale·x) along p.axis; with a mask (u8 [M, n], see ops::masked_softmax_forward),
+/// over the last axis, masked positions 0.
+ValueId softmax(Graph& g, ValueId x, const SoftmaxParams& p, const std::string& name, ValueId mask = no_value);
+/// Layer normalization over the last dimension; returns y.
+ValueId layernorm(Graph& g, ValueId x, ValueId gamma, ValueId beta, const LayerNormParams& p, const std::string& name);
+/// GELU, tanh or sigmoid.
+ValueId activation(Graph& g, ValueId x, Activation kind, const std::string& name);
+/// Rows of table [V, D] gathered by ids (i32 [...]): [ids..., D].
+ValueId embedding(Graph& g, ValueId ids, ValueId table, const std::string& name);
+/// Dimensions reordered: output dimension i is x's perm[i] (a view when only unit dimensions move).
+ValueId permute(Graph& g, ValueId x, const std::vector<int>& perm, const std::string& name);
+/// `length` positions of x from `start` along `axis`.
+ValueId slice(Graph& g, ValueId x, int axis, int64_t start, int64_t length, const std::string& name);
+/// a and b joined along `axis` (the other dimensions equal).
+ValueId concat(Graph& g, ValueId a, ValueId b, int axis, const std::string& name);
 /// The same elements in another shape (a view: no copy).
 ValueId reshape(Graph& g, ValueId x, const Shape& shape, const std::string& name);
 /// [N, ...] as [N, features].

@@ -14,7 +14,14 @@
 // true), linear (out; flattens its input), relu, maxpool2d and avgpool2d (kernel = 2, stride =
 // kernel), global_avgpool ([C,H,W] -> [C]), batchnorm (eps = 1e-5, momentum = 0.1; batch
 // statistics when training, running ones otherwise), dropout (p = 0.5; identity in inference),
-// add (two inputs of one shape), flatten.
+// add (two inputs of one shape, or shapes that broadcast), flatten.
+// Transformer ops (per sample, a sequence is [tokens, width]): tokens ([C,H,W] -> [H·W, C]: a
+// feature map as a sequence), class_token (a learned token prepended: [T, D] -> [T+1, D]),
+// position_embedding (a learned [T, D] added), layernorm (eps = 1e-5; over the last dimension),
+// attention (heads; multi-head self-attention with its input and output projections, as
+// PyTorch's nn.MultiheadAttention), gelu (approximate = "none" | "tanh"), tanh, sigmoid, slice
+// (axis of the sample, start = 0, length = 1), and linear with "flatten": false (applied to the
+// last dimension, as nn.Linear, instead of flattening the sample).
 #pragma once
 
 #include <string>
@@ -24,7 +31,10 @@
 
 namespace tandem::nn {
 
-enum class LayerType { conv2d, linear, relu, maxpool2d, add, flatten, batchnorm, avgpool2d, global_avgpool, dropout };
+enum class LayerType {
+  conv2d, linear, relu, maxpool2d, add, flatten, batchnorm, avgpool2d, global_avgpool, dropout,
+  tokens, class_token, position_embedding, layernorm, attention, gelu, tanh, sigmoid, slice
+};
 
 struct LayerSpec {
   LayerType type;
@@ -37,11 +47,18 @@ struct LayerSpec {
   bool bias = true;              ///< conv2d and linear
   float eps = 1e-5f, momentum = 0.1f;  ///< batchnorm
   float p = 0.5f;                      ///< dropout
+  bool flatten = true;                 ///< linear: flatten the sample (false: the last dimension)
+  int heads = 1;                       ///< attention
+  bool tanh_approx = false;            ///< gelu: the tanh approximation
+  int axis = 0;                        ///< slice: a dimension of the sample
+  int64_t start = 0, length = 1;       ///< slice
 };
 
 /// How a parameter starts: He-uniform (weights of conv2d and linear), zeros (biases, BN's beta
-/// and running mean) or ones (BN's gamma and running variance).
-enum class ParamInit { he_uniform, zeros, ones };
+/// and running mean), ones (BN's and layer norm's gamma, running variance), Xavier-uniform
+/// (attention's projections, as PyTorch's nn.MultiheadAttention) or N(0, 0.02²) truncated at
+/// ±2σ (class token and position embedding, as ViT implementations).
+enum class ParamInit { he_uniform, zeros, ones, xavier_uniform, normal_002 };
 
 /// A parameter of a layer: "conv1.weight" or "conv1.bias", its shape, and whether pruning
 /// applies to it (weights of conv2d and linear layers, not biases).
@@ -86,7 +103,8 @@ struct ModelSpec {
 ModelSpec parse_model(const std::string& json_text, const std::string& origin = "model");
 /// A built-in model — "mlp" (784-256-128-10), "cnn" (the benchmark CNN for 28×28×1),
 /// "resnet20" (He et al.'s CIFAR ResNet-20 on 1×28×28, 272 k parameters), "mobilenet"
-/// (depthwise-separable blocks, 135 k) — or a path to a JSON file.
+/// (depthwise-separable blocks, 135 k), "vit" (a Vision Transformer on 4×4 patches, 206 k) — or
+/// a path to a JSON file.
 ModelSpec load_model(const std::string& name_or_path);
 /// The built-in models' names, in the order help texts list them.
 std::vector<std::string> builtin_model_names();
