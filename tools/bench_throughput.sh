@@ -3,8 +3,9 @@
 # built-in models on this machine's cores, Tandem against PyTorch CPU (Debian python3-torch,
 # installed here if missing) with the same model, optimizer, batch, data and thread count. Runs
 # alternate (ours, PyTorch, ours, ...) ROUNDS times per row (default 3); the table shows medians.
-# MODELS (default "cnn mlp"), BATCHES (default "64 256") and SAMPLES (per run; default 12800 for
-# convolutional models, 51200 for the MLP) choose the rows. Prints a markdown table.
+# MODELS (default "cnn mlp"; also resnet20, mobilenet, vit, encoder[:...] on synthetic tokens),
+# BATCHES (default "64 256") and SAMPLES (per run; default 12800 for convolutional models, 51200
+# for the MLP) choose the rows. Prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh build >/dev/null
@@ -21,6 +22,12 @@ echo "|---|---|---|---|---|---|---|---|"
 for model in ${MODELS:-cnn mlp}; do
   for batch in ${BATCHES:-64 256}; do
     samples=${SAMPLES:-$([ "$model" = mlp ] && echo 51200 || echo 12800)}
+    data=(--test-subset 500)
+    case $model in  # token models: synthetic tokens, as many sequences as the run takes and 1% more held out
+      encoder*)
+        seq=$(build/bin/tandem model --model "$model" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['input'][0])")
+        data=(--synthetic-tokens $(((samples * 102 / 100 + 2) * seq)) --test-fraction 0.01) ;;
+    esac
     : > "$out/ours"; : > "$out/torch"; : > "$out/ours_rss"; : > "$out/torch_rss"
     for round in $(seq "${ROUNDS:-3}"); do
       echo "  $model batch $batch round $round" >&2
@@ -28,7 +35,7 @@ for model in ${MODELS:-cnn mlp}; do
       # The child's peak resident set, as getrusage reports PyTorch's own.
       python3 -c "import resource,subprocess,sys; subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); \
 print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)" \
-        build/bin/tandem train --model "$model" --batch "$batch" --epochs 1 --train-subset "$samples" --test-subset 500 \
+        build/bin/tandem train --model "$model" --batch "$batch" --epochs 1 --train-subset "$samples" "${data[@]}" \
         --metrics "$out/m.jsonl" >> "$out/ours_rss"
       python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).readline())['samples_per_s'])" "$out/m.jsonl" >> "$out/ours"
       TANDEM=build/bin/tandem /usr/bin/python3 tools/bench_torch.py "$model" "$batch" "$samples" "$threads" > "$out/t"

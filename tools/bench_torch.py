@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """PyTorch (CPU) training throughput for Tandem's built-in models, the baseline of
 tools/bench_throughput.sh. Same architecture, optimizer, batch, data and thread count.
-Graph models (resnet20, mobilenet, vit, a JSON file) are built with torch.nn modules from the
-description `tandem model --model M --json` prints (TANDEM names the binary; build/bin/tandem).
+Graph models (resnet20, mobilenet, vit, encoder[:...], a JSON file) are built with torch.nn
+modules from the description `tandem model --model M --json` prints (TANDEM names the binary;
+build/bin/tandem). Token models train on uniform random ids with BERT's 15% of positions scored
+(the rest ignore_index), as `tandem train --synthetic-tokens` does.
 
 usage: bench_torch.py MODEL BATCH SAMPLES THREADS   -> prints samples/s and peak RSS in MiB
        bench_torch.py accuracy MODEL EPOCHS BATCH LR THREADS [TRAIN_SUBSET]
@@ -42,6 +44,7 @@ class Graph(nn.Module):
 
     def __init__(self, spec):
         super().__init__()
+        self.spec = spec
         self.nodes, self.mods, shapes = spec["nodes"], nn.ModuleDict(), {"input": list(spec["input"])}
         for n in self.nodes:
             name, op, c = n["name"], n["op"], shapes[n["inputs"][0]]
@@ -64,8 +67,11 @@ class Graph(nn.Module):
                 self.register_parameter(key, nn.Parameter(torch.zeros(1, 1, c[1])))
                 shapes[name] = [c[0] + 1, c[1]]
             elif op == "position_embedding":
-                self.register_parameter(key, nn.Parameter(torch.zeros(1, c[0], c[1])))
+                self.register_parameter(key, nn.Parameter(torch.zeros(1, n.get("positions", c[0]), c[1])))
                 shapes[name] = c
+            elif op == "embedding":
+                self.mods[key] = nn.Embedding(n["vocab"], n["out"])
+                shapes[name] = c + [n["out"]]
             elif op == "layernorm":
                 self.mods[key] = nn.LayerNorm(c[-1], eps=n.get("eps", 1e-5))
                 shapes[name] = c
@@ -103,7 +109,7 @@ class Graph(nn.Module):
             elif op == "class_token":
                 y = torch.cat([getattr(self, key).expand(a.shape[0], -1, -1), a], dim=1)
             elif op == "position_embedding":
-                y = a + getattr(self, key)
+                y = a + getattr(self, key)[:, :a.shape[1]]
             elif op == "attention":
                 y = self.mods[key](a, a, a, need_weights=False)[0]
             elif op == "tanh":
@@ -175,8 +181,14 @@ def main():
     name, batch, samples, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    x, y = load("train", samples)
     net = model(name)
+    spec = getattr(net, "spec", None)
+    if spec and "vocab" in spec:  # token ids; labels on 15% of the positions
+        t = spec["input"][0]
+        x = torch.randint(0, spec["vocab"] - 1, (samples, t))
+        y = torch.where(torch.rand(samples, t) < 0.15, x, torch.full_like(x, -100))
+    else:
+        x, y = load("train", samples)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
     steps = samples // batch
@@ -185,7 +197,8 @@ def main():
     def step(i):
         idx = order[i * batch:(i + 1) * batch]
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(x[idx]), y[idx])
+        out = net(x[idx])
+        loss = loss_fn(out.reshape(-1, out.shape[-1]), y[idx].reshape(-1))
         loss.backward()
         opt.step()
 

@@ -14,6 +14,7 @@ packages=(
   opencl-headers ocl-icd-opencl-dev opencl-clhpp-headers pocl-opencl-icd clinfo
   libxrt-dev uuid-dev
   dataset-fashion-mnist
+  fortunes  # the byte-level text corpus of the encoder (tandem train --text /usr/share/games/fortunes)
 )
 
 missing=()

@@ -3,8 +3,9 @@
 
 Reads a model's graph description (`tandem model --model NAME --json`), builds the same network
 in PyTorch with torch.nn.functional, from initial weights drawn here, trains it a few steps (the
-CNNs: SGD with momentum, no weight decay; vit: AdamW with weight decay on the projection
-weights) on fixed random batches, and writes a fixture that
+CNNs: SGD with momentum, no weight decay; vit and encoder: AdamW with weight decay on the
+projection weights) on fixed random batches (the encoder: random token ids with BERT-style
+labels, 15% of the positions scored and the rest ignore_index -100), and writes a fixture that
 tests/nn/test_parity.cpp replays through Tandem on every device. The reference is PyTorch in
 float64 (the exact answer, near enough); PyTorch's own float32 run gives, per value, the error
 that float32 arithmetic makes on this model, which is what a float32 runtime is held to (BN over
@@ -19,7 +20,8 @@ The transformer block's functional form is checked against PyTorch's own block f
 nn.TransformerEncoderLayer(norm_first=True, activation="gelu", dropout=0) given block 0's
 weights must give block 0's output to float64 rounding, or no fixture is written.
 
-usage: torch_parity.py TANDEM_BINARY OUTDIR [MODEL ...]   (default models: resnet20 mobilenet vit)
+usage: torch_parity.py TANDEM_BINARY OUTDIR [MODEL ...]   (default: resnet20 mobilenet vit encoder)
+A MODEL may be NAME=SPEC: the fixture NAME of the model SPEC (encoder=encoder:vocab=50,...).
 """
 import json
 import subprocess
@@ -30,6 +32,9 @@ import torch
 import torch.nn.functional as F
 
 BATCH, STEPS, LR, MOMENTUM, SEED = 8, 3, 0.05, 0.9, 1234
+IGNORE = -100  # Tandem's ignore_label, PyTorch's ignore_index default
+# The encoder fixture's shape: small enough for a fixture, every part of BERT-mini's kind.
+ENCODER = "encoder=encoder:vocab=50,seq=12,width=32,layers=2,heads=4,mlp=64,positions=16"
 # The transformers' recipe: AdamW, decoupled weight decay on the weights pruning sees.
 ADAMW = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.05}
 
@@ -79,8 +84,11 @@ def init_tensors(spec, rng):
             params[name + ".token"] = small_normal(rng, (1, 1, c_in[1]))
             shapes[name] = [c_in[0] + 1, c_in[1]]
         elif op == "position_embedding":
-            params[name + ".weight"] = small_normal(rng, (1, c_in[0], c_in[1]))
+            params[name + ".weight"] = small_normal(rng, (1, node.get("positions", c_in[0]), c_in[1]))
             shapes[name] = c_in
+        elif op == "embedding":
+            params[name + ".weight"] = small_normal(rng, (node["vocab"], node["out"]))
+            shapes[name] = c_in + [node["out"]]
         elif op == "layernorm":
             d = c_in[-1]  # not the identity: gamma and beta drawn, so their gradients are checked
             params[name + ".weight"] = rng.uniform(0.8, 1.2, d).astype(np.float32)
@@ -159,7 +167,9 @@ def run_nodes(nodes, vals, P, B):
         elif op == "class_token":
             y = torch.cat([P[name + ".token"].expand(a.shape[0], -1, -1), a], dim=1)
         elif op == "position_embedding":
-            y = a + P[name + ".weight"]
+            y = a + P[name + ".weight"][:, :a.shape[1]]
+        elif op == "embedding":
+            y = F.embedding(a, P[name + ".weight"])
         elif op == "layernorm":
             y = F.layer_norm(a, a.shape[-1:], P[name + ".weight"], P[name + ".bias"], eps=node.get("eps", 1e-5))
         elif op == "attention":
@@ -207,15 +217,24 @@ def check_block(spec, P, rng):
     return diff
 
 
-def fixture(tandem, model, outdir):
+def fixture(tandem, name_model, outdir):
+    name, _, model = name_model.partition("=")
+    model = model or name
     spec = json.loads(subprocess.check_output([tandem, "model", "--model", model, "--json"]))
     rng = np.random.RandomState(SEED)
     init_p, init_b, _, decayed = init_tensors(spec, rng)
     transformer = any(n["op"] == "attention" for n in spec["nodes"])
     block_diff = check_block(spec, {k: torch.tensor(v, dtype=torch.float64) for k, v in init_p.items()}, rng)
-    c, h, w = spec["input"]
-    xs = rng.standard_normal((STEPS, BATCH, c, h, w)).astype(np.float32)
-    ys = rng.randint(0, spec["classes"], (STEPS, BATCH))
+    tokens = "vocab" in spec
+    if tokens:  # ids, and per token a label where chosen (at least one per sequence), IGNORE elsewhere
+        t = spec["input"][0]
+        xs = rng.randint(0, spec["vocab"], (STEPS, BATCH, t))
+        ys = np.where(rng.uniform(size=(STEPS, BATCH, t)) < 0.15, rng.randint(0, spec["classes"], (STEPS, BATCH, t)), IGNORE)
+        ys[:, :, 0] = rng.randint(0, spec["classes"], (STEPS, BATCH))
+    else:
+        c, h, w = spec["input"]
+        xs = rng.standard_normal((STEPS, BATCH, c, h, w)).astype(np.float32)
+        ys = rng.randint(0, spec["classes"], (STEPS, BATCH))
     names = list(init_p)
     chosen = sorted({names[0], names[1], names[len(names) // 2], names[-2], names[-1]}, key=names.index)
 
@@ -231,8 +250,10 @@ def fixture(tandem, model, outdir):
         losses, grads = [], {}
         for step in range(STEPS):
             opt.zero_grad()
-            x = torch.from_numpy(xs[step]).to(dtype)
-            loss = F.cross_entropy(forward(spec, x, P, B), torch.from_numpy(ys[step]))
+            x = torch.from_numpy(xs[step]) if tokens else torch.from_numpy(xs[step]).to(dtype)
+            logits = forward(spec, x, P, B)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.from_numpy(ys[step]).reshape(-1),
+                                   ignore_index=IGNORE)
             loss.backward()
             losses.append(float(loss))
             if step == 0:
@@ -275,17 +296,17 @@ def fixture(tandem, model, outdir):
     meta = {"model": spec, "batch": BATCH, "steps": STEPS, **recipe,
             "losses": losses, "losses_f32_error": [abs(a - b) for a, b in zip(losses32, losses)],
             "torch": torch.__version__, "threads": torch.get_num_threads(), "tensors": entries}
-    with open(f"{outdir}/{model}.bin", "wb") as f:
+    with open(f"{outdir}/{name}.bin", "wb") as f:
         f.write(np.concatenate(blobs).astype("<f4").tobytes())
-    with open(f"{outdir}/{model}.json", "w") as f:
+    with open(f"{outdir}/{name}.json", "w") as f:
         json.dump(meta, f)
     worst = max(e["f32_error"] for e in entries)
-    print(f"{model}: losses {['%.6f' % l for l in losses]}, float32's worst scaled error {worst:.2e}, "
+    print(f"{name}: losses {['%.6f' % l for l in losses]}, float32's worst scaled error {worst:.2e}, "
           f"{sum(b.size for b in blobs) * 4} bytes")
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
-    for m in sys.argv[3:] or ["resnet20", "mobilenet", "vit"]:
+    for m in sys.argv[3:] or ["resnet20", "mobilenet", "vit", ENCODER]:
         fixture(sys.argv[1], m, sys.argv[2])

@@ -82,17 +82,14 @@ std::vector<Device> placement_on(const ModelSpec& spec, const Device& d, std::ve
   return out;
 }
 
-// One forward and backward pass at `batch` with constant data (the values do not change the time).
+// One forward and backward pass at `batch` on example data (the values do not change the time).
 struct Pass {
   Network net;
   Tensor input, labels;
   Pass(const ModelSpec& spec, const std::vector<Device>& placement, int64_t batch) : net(spec, placement) {
     net.init(1);
-    const Shape& s = spec.input;
-    const std::string what = spec.name + " input at batch " + std::to_string(batch);
-    input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]},
-                                host_vector(static_cast<size_t>(batch * s.numel()), 0.5f, what));
-    labels = Tensor::from_vector(net.output_device(), {batch}, host_vector(static_cast<size_t>(batch), int32_t{1}, what));
+    const ExampleBatch b = example_batch(spec, batch, 1);
+    input = b.input(net.input_device()), labels = b.label_tensor(net.output_device());
   }
   void run() {
     net.forward(input);

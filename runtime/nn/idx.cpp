@@ -137,15 +137,17 @@ Dataset load_mnist(const std::string& dir, const std::string& split, int classes
 Dataset head(const Dataset& d, int64_t n) {
   Dataset h = d;
   h.count = std::min(n, d.count);
-  h.images.resize(static_cast<size_t>(h.count * d.rows * d.cols));
-  h.labels.resize(static_cast<size_t>(h.count));
+  h.images.resize(std::min(d.images.size(), static_cast<size_t>(h.count * d.rows * d.cols)));
+  h.labels.resize(std::min(d.labels.size(), static_cast<size_t>(h.count)));
+  h.tokens.resize(std::min(d.tokens.size(), static_cast<size_t>(h.count * d.rows * d.cols)));
   if (h.count < d.count) h.source = d.source + " (first " + std::to_string(h.count) + ")";
   return h;
 }
 
 DataFingerprint fingerprint(const Dataset& d) {
-  const uint32_t crc = compression::crc32c(d.labels.data(), d.labels.size() * sizeof(int32_t),
-                                           compression::crc32c(d.images.data(), d.images.size()));
+  uint32_t crc = compression::crc32c(d.labels.data(), d.labels.size() * sizeof(int32_t),
+                                     compression::crc32c(d.images.data(), d.images.size()));
+  if (d.is_tokens()) crc = compression::crc32c(d.tokens.data(), d.tokens.size() * sizeof(int32_t), crc);
   return {d.source.empty() ? "data in memory" : d.source, d.count, d.rows, d.cols, crc};
 }
 

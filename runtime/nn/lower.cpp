@@ -76,7 +76,7 @@ Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& d
   std::vector<int64_t> dims{batch};
   dims.insert(dims.end(), spec.input.begin(), spec.input.end());
   g.set_device(devices.at(0));
-  m.input = g.input("input", Shape(std::span<const int64_t>(dims)));
+  m.input = g.input("input", Shape(std::span<const int64_t>(dims)), spec.token_input() ? DType::i32 : DType::f32);
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const LayerSpec& l = spec.layers[i];
     const std::string name = spec.layer_name(i);
@@ -125,9 +125,20 @@ Lowered lower(const ModelSpec& spec, int64_t batch, const std::vector<Device>& d
         y = graph::concat(g, graph::expand(g, p[0], {s[0], 1, s[2]}, name + ".expand"), in[0], 1, name);
         break;
       }
-      case LayerType::position_embedding:
+      case LayerType::position_embedding: {
         need_sequence(g, in[0], name, "position_embedding");
-        y = graph::add(g, in[0], p[0], name);
+        const int64_t t = g.value(in[0]).shape[1], table = g.value(p[0]).shape[1];
+        if (t > table)
+          throw Error(ErrorKind::invalid_argument, "", "node " + name,
+                      "a sequence of " + std::to_string(t) + " tokens is longer than its position table (" +
+                          std::to_string(table) + " positions)");
+        y = graph::add(g, in[0], t == table ? p[0] : graph::slice(g, p[0], 1, 0, t, name + ".first"), name);
+        break;
+      }
+      case LayerType::embedding:
+        if (in[0] != m.input || !spec.token_input())
+          throw Error(ErrorKind::invalid_argument, "", "node " + name, "embedding reads the model's token ids (\"input\")");
+        y = graph::embedding(g, in[0], p.at(0), name);
         break;
       case LayerType::layernorm:
         if (p.empty()) need_sequence(g, in[0], name, "layernorm");

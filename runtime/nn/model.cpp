@@ -53,7 +53,7 @@ constexpr std::pair<LayerType, const char*> layer_types[] = {
     {LayerType::dropout, "dropout"}, {LayerType::tokens, "tokens"}, {LayerType::class_token, "class_token"},
     {LayerType::position_embedding, "position_embedding"}, {LayerType::layernorm, "layernorm"},
     {LayerType::attention, "attention"}, {LayerType::gelu, "gelu"}, {LayerType::tanh, "tanh"},
-    {LayerType::sigmoid, "sigmoid"}, {LayerType::slice, "slice"}};
+    {LayerType::sigmoid, "sigmoid"}, {LayerType::slice, "slice"}, {LayerType::embedding, "embedding"}};
 
 // A number field in [lo, hi], or `fallback` when absent.
 float real_field(const json& j, const char* key, double lo, double hi, float fallback, const std::string& where,
@@ -117,9 +117,15 @@ LayerSpec parse_layer(const json& lj, const std::string& type, const std::string
       l.start = field(lj, "start", 0, 1 << 30, 0, where, origin);
       l.length = field(lj, "length", 1, 1 << 30, 1, where, origin);
       break;
+    case LayerType::embedding:
+      l.out = field(lj, "out", 1, 1 << 16, -1, where, origin);
+      if (lj.contains("vocab")) l.vocab = field(lj, "vocab", 1, 1 << 24, 0, where, origin);  // else the model's
+      break;
+    case LayerType::position_embedding:
+      if (lj.contains("positions")) l.positions = field(lj, "positions", 1, 1 << 20, 0, where, origin);
+      break;
     case LayerType::tokens:
     case LayerType::class_token:
-    case LayerType::position_embedding:
     case LayerType::tanh:
     case LayerType::sigmoid:
     case LayerType::maxpool2d:
@@ -234,7 +240,10 @@ std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in) {
       return {{l.name + ".token", Shape{1, 1, in[1]}, false, 0, normal_002}};
     case LayerType::position_embedding:
       if (in.rank() != 2) return {};
-      return {{l.name + ".weight", Shape{1, in[0], in[1]}, false, 0, normal_002}};
+      return {{l.name + ".weight", Shape{1, l.positions > 0 ? l.positions : in[0], in[1]}, false, 0, normal_002}};
+    case LayerType::embedding:
+      if (in.rank() != 1 || l.vocab < 1) return {};
+      return {{l.name + ".weight", Shape{l.vocab, l.out}, false, 0, normal_002}};
     case LayerType::attention: {
       // (A bad shape or head count is left to the lowering, which names the problem.)
       if (in.rank() != 2) return {};
@@ -283,10 +292,17 @@ std::vector<Shape> ModelSpec::shapes() const {
     const Shape& s = m.g.value(v).shape;
     out.push_back(Shape(std::span<const int64_t>(s.begin() + 1, s.end())));
   }
-  if (out.empty() || out.back().numel() != classes)
+  const bool per_token = token_input() && !out.empty() && out.back().rank() == 2 && out.back()[1] == classes;
+  if (out.empty() || (out.back().numel() != classes && !per_token))
     bad(name, "the last node gives " + (out.empty() ? input.str() : out.back().str()) + ", not " +
-                  std::to_string(classes) + " class scores");
+                  std::to_string(classes) + " class scores" + (token_input() ? " (or [tokens, classes])" : ""));
   return out;
+}
+
+bool ModelSpec::per_token_output() const {
+  if (!token_input()) return false;
+  const Shape s = shapes().back();
+  return s.rank() == 2 && s[1] == classes;
 }
 
 std::string ModelSpec::to_json() const {
@@ -296,6 +312,7 @@ std::string ModelSpec::to_json() const {
   j["name"] = name;
   j["input"] = std::vector<int64_t>(input.begin(), input.end());
   j["classes"] = classes;
+  if (vocab > 0) j["vocab"] = vocab;
   j["nodes"] = json::array();
   for (const LayerSpec& l : layers) {
     json o{{"name", l.name}, {"op", layer_type_name(l.type)}, {"inputs", l.inputs}};
@@ -306,6 +323,8 @@ std::string ModelSpec::to_json() const {
     if (l.type == LayerType::linear && !l.flatten) o["flatten"] = false;
     if (l.type == LayerType::layernorm) o["eps"] = l.eps;
     if (l.type == LayerType::attention) o["heads"] = l.heads;
+    if (l.type == LayerType::embedding) o.update({{"out", l.out}, {"vocab", l.vocab}});
+    if (l.type == LayerType::position_embedding && l.positions > 0) o["positions"] = l.positions;
     if (l.type == LayerType::gelu) o["approximate"] = l.tanh_approx ? "tanh" : "none";
     if (l.type == LayerType::slice) o.update({{"axis", l.axis}, {"start", l.start}, {"length", l.length}});
     if (l.type == LayerType::conv2d || l.type == LayerType::linear) o["bias"] = l.bias;
@@ -329,8 +348,10 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
   ModelSpec m;
   if (j.contains("name") && !j["name"].is_string()) bad(origin, "\"name\" must be a string");
   m.name = j.value("name", origin);
-  if (!j.contains("input") || !j["input"].is_array() || j["input"].size() != 3)
-    bad(origin, "\"input\" must be [channels, height, width]");
+  if (j.contains("vocab")) m.vocab = field(j, "vocab", 2, 1 << 24, 0, "model", origin);
+  if (!j.contains("input") || !j["input"].is_array() || j["input"].size() != (m.token_input() ? 1 : 3))
+    bad(origin, m.token_input() ? "\"input\" must be [tokens] (a model with a \"vocab\" reads token ids)"
+                                : "\"input\" must be [channels, height, width]");
   std::vector<int64_t> in;
   for (const json& d : j["input"]) {
     const std::optional<int64_t> v = json_integer<int64_t>(d);
@@ -360,6 +381,10 @@ ModelSpec parse_model(const std::string& text, const std::string& origin) {
     LayerSpec l = parse_layer(lj, type, where, origin);
     if (lj.contains("name") && !lj["name"].is_string()) bad(origin, where + ": \"name\" must be a string");
     l.name = lj.contains("name") ? lj["name"].get<std::string>() : type + std::to_string(index);
+    if (l.type == LayerType::embedding && l.vocab == 0) {
+      if (!m.token_input()) bad(origin, where + ": embedding reads token ids: give the model a \"vocab\" (or the node one)");
+      l.vocab = m.vocab;
+    }
     m.layers.push_back(l);
   }
   sort_layers(m, origin);

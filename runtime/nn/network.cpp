@@ -39,8 +39,16 @@ std::pair<ValueId, std::vector<ValueId>> add_training(Lowered& m, const Device& 
                                                       ValueId* labels) {
   graph::Graph& g = m.g;
   g.set_device(last), g.set_group(last_layer), g.set_backward(true);
-  *labels = g.input("labels", {batch}, DType::i32);
-  const ValueId loss = graph::softmax_xent(g, m.outputs.back(), *labels, "loss")[0];
+  const Shape out = g.value(m.outputs.back()).shape;
+  ValueId loss;
+  if (out.rank() == 3) {  // a score per token: labels per token, ignore_label where no loss is taken
+    *labels = g.input("labels", {batch * out[1]}, DType::i32);
+    const ValueId rows = graph::reshape(g, m.outputs.back(), {batch * out[1], out[2]}, "loss.rows");
+    loss = graph::softmax_xent(g, rows, *labels, "loss", ignore_label)[0];
+  } else {
+    *labels = g.input("labels", {batch}, DType::i32);
+    loss = graph::softmax_xent(g, m.outputs.back(), *labels, "loss")[0];
+  }
   g.set_backward(false);
   return {loss, graph::differentiate(g, loss, m.params)};
 }
@@ -61,8 +69,9 @@ std::optional<std::pair<size_t, std::string>> first_refusal(const ModelSpec& spe
   graph::Executor exec(std::move(m.g), [&](const Device& d) -> Stream& {
     return streams.try_emplace(d.impl(), Stream(d)).first->second;
   });
-  exec.bind(m.input, Tensor::zeros(exec.graph().value(m.input).device, exec.graph().value(m.input).shape));
-  if (labels != graph::no_value) exec.bind(labels, Tensor::zeros(devices.back(), {2}, DType::i32));
+  const graph::Value& in = exec.graph().value(m.input);
+  exec.bind(m.input, Tensor::zeros(in.device, in.shape, in.dtype));
+  if (labels != graph::no_value) exec.bind(labels, Tensor::zeros(devices.back(), exec.graph().value(labels).shape, DType::i32));
   const ScopedDryRun dry;
   for (size_t i = 0; i < exec.graph().nodes(); ++i) try {
       exec.run(i, i + 1);
@@ -269,9 +278,10 @@ const Tensor& Network::run_forward(Pass& pass, const Tensor& input, Purpose purp
   std::vector<int64_t> d{input.shape().rank() > 0 ? input.shape()[0] : 0};
   d.insert(d.end(), spec_.input.begin(), spec_.input.end());
   const Shape want{std::span<const int64_t>(d)};
-  if (!(input.shape() == want) || input.dtype() != DType::f32 || want[0] < 1)
+  const DType dtype = spec_.token_input() ? DType::i32 : DType::f32;
+  if (!(input.shape() == want) || input.dtype() != dtype || want[0] < 1)
     throw Error(ErrorKind::invalid_argument, input.device().id(), "network " + spec_.name,
-                "input " + input.str() + " does not match the model's f32" + want.str());
+                "input " + input.str() + " does not match the model's " + std::string(dtype_name(dtype)) + want.str());
   prepare(pass, input.shape()[0], purpose);
   graph::Executor& exec = *pass.exec;
   for (size_t i = 0; i < exec.graph().nodes(); ++i)
@@ -362,5 +372,32 @@ const OpDesc* missing_op(const ModelSpec& spec, size_t i, const Device& d, Purpo
     if (!d.supports(*op)) return op;
   return nullptr;
 }
+
+ExampleBatch example_batch(const ModelSpec& spec, int64_t batch, uint64_t seed) {
+  std::mt19937_64 rng(seed * 1000003u + static_cast<uint64_t>(batch));
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  ExampleBatch b;
+  std::vector<int64_t> dims{batch};
+  dims.insert(dims.end(), spec.input.begin(), spec.input.end());
+  b.input_shape = Shape(std::span<const int64_t>(dims));
+  const std::string what = spec.name + " input at batch " + std::to_string(batch);
+  if (spec.token_input()) {
+    b.ids = host_vector(static_cast<size_t>(b.input_shape.numel()), int32_t{0}, what);
+    for (int32_t& v : b.ids) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(spec.vocab));
+  } else {
+    b.pixels = host_vector(static_cast<size_t>(b.input_shape.numel()), 0.0f, what);
+    for (float& v : b.pixels) v = u(rng);
+  }
+  b.labels_shape = Shape{spec.per_token_output() ? b.input_shape.numel() : batch};
+  b.labels = host_vector(static_cast<size_t>(b.labels_shape.numel()), int32_t{0}, what);
+  for (int32_t& v : b.labels) v = static_cast<int32_t>(rng() % static_cast<uint64_t>(spec.classes));
+  return b;
+}
+
+Tensor ExampleBatch::input(const Device& d) const {
+  return ids.empty() ? Tensor::from_vector(d, input_shape, pixels) : Tensor::from_vector(d, input_shape, ids);
+}
+
+Tensor ExampleBatch::label_tensor(const Device& d) const { return Tensor::from_vector(d, labels_shape, labels); }
 
 }  // namespace tandem::nn

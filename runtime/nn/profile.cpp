@@ -259,7 +259,7 @@ std::string machine_fingerprint(std::string* description) {
                   std::to_string(cpu.memory_bytes >> 30) + " GiB";
   if (topo::topology_built()) {
     try {
-      const topo::Topology t = topo::Topology::local();
+      const topo::Topology t = topo::Topology::local_cpus();
       d += ", " + std::to_string(t.packages) + " packages, " + std::to_string(t.numa.size()) + " NUMA nodes";
     } catch (const Error&) {
       d += ", topology unreadable";

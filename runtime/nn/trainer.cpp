@@ -39,9 +39,21 @@ Trainer::Trainer(TrainConfig config, const Dataset& train, const Dataset& test)
                std::to_string(config_.prune.start_epoch + config_.prune.steps - 1) + " does not fit in " +
                std::to_string(config_.epochs) + " epochs");
   const ModelSpec spec = load_model(config_.model);
-  if (spec.input.numel() != train.rows * train.cols || spec.input[0] != 1)
+  if (spec.token_input() != train.is_tokens() || test.is_tokens() != train.is_tokens())
+    bad_config("model " + spec.name + (spec.token_input() ? " reads token ids" : " reads images") + "; the data " +
+               (train.is_tokens() ? "is token sequences" : "is images"));
+  if (train.is_tokens()) {
+    if (spec.input[0] != train.rows || test.rows != train.rows)
+      bad_config("model " + spec.name + " takes sequences of " + std::to_string(spec.input[0]) + " tokens; the data has " +
+                 std::to_string(train.rows));
+    if (spec.vocab < train.classes)
+      bad_config("model " + spec.name + "'s vocabulary (" + std::to_string(spec.vocab) + ") is smaller than the data's (" +
+                 std::to_string(train.classes) + ")");
+    if (!spec.per_token_output()) bad_config("model " + spec.name + " does not score every token (the masked-token loss needs [tokens, vocab])");
+  } else if (spec.input.numel() != train.rows * train.cols || spec.input[0] != 1) {
     bad_config("model " + spec.name + " takes " + spec.input.str() + " inputs; the data has " +
                std::to_string(train.rows) + "x" + std::to_string(train.cols) + " images");
+  }
   if (spec.classes < train.classes) bad_config("model " + spec.name + " has fewer classes than the data");
   const int64_t per_step = config_.batch * config_.accumulate * ranks();
   if (train.count < per_step)
@@ -130,20 +142,24 @@ bool Trainer::finished() const { return state_->epoch >= config_.epochs; }
 double Trainer::evaluate() {
   std::vector<uint32_t> idx(static_cast<size_t>(test_.count));
   std::iota(idx.begin(), idx.end(), 0u);
-  int64_t correct = 0;
+  int64_t correct = 0, scored = 0;
   std::vector<float> logits;
   for (int64_t first = 0; first < test_.count; first += config_.eval_batch) {
     const int64_t n = std::min(config_.eval_batch, test_.count - first);
-    batches_->load(*net_, test_, idx.data() + first, n);
+    batches_->load(*net_, test_, idx.data() + first, n, eval_mask_key(config_.seed));
     const Tensor& out = net_->infer(batches_->input());
     logits = out.to_f32();
-    const int64_t k = out.shape()[1];
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = out.shape()[out.shape().rank() - 1], rows = out.shape().numel() / k;
+    for (int64_t i = 0; i < rows; ++i) {  // per sample, or per token: the masked ones
+      const int32_t label = test_.is_tokens() ? batches_->host_labels()[static_cast<size_t>(i)]
+                                              : test_.labels[static_cast<size_t>(first + i)];
+      if (label == ignore_label) continue;
       const float* row = logits.data() + i * k;
-      correct += (std::max_element(row, row + k) - row) == test_.labels[static_cast<size_t>(first + i)];
+      correct += (std::max_element(row, row + k) - row) == label;
+      ++scored;
     }
   }
-  return static_cast<double>(correct) / static_cast<double>(test_.count);
+  return scored == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(scored);
 }
 
 void Trainer::maybe_prune(int epoch) {
@@ -212,16 +228,20 @@ std::vector<EpochStats> Trainer::run(const std::function<void(const StepProgress
       // The mean loss (and gradient) over the step's samples is the share-weighted sum of the
       // pieces' means: accumulation over micro-batches and chunking of large batches alike.
       double loss = 0;
-      // This rank's slice of the step; each piece weighs n × ranks / step samples, so that the
-      // mean over ranks is the mean over the step's samples whatever the split.
+      // This rank's slice of the step; each piece weighs n × ranks / step samples (token data: its
+      // masked tokens over the step's, loss_terms), so that the mean over ranks is the mean over
+      // the step's samples (or masked tokens) whatever the split.
       const int64_t mine = balancer_->shares()[static_cast<size_t>(rank())];
       const uint32_t* step_samples = order.data() + st.step_in_epoch * per_step + balancer_->offset(rank());
+      const uint64_t mask_key = train_mask_key(config_.seed, st.epoch);
+      const int64_t step_terms = loss_terms(train_, order.data() + st.step_in_epoch * per_step, per_step, mask_key);
       const auto compute_start = Clock::now();
       const double comm_before = traffic.comm_seconds;
       for (int64_t first = 0; first < mine; first += piece_) {
         const int64_t n = std::min(piece_, mine - first);
-        const float share = static_cast<float>(n * ranks()) / static_cast<float>(per_step);
-        batches_->load(*net_, train_, step_samples + first, n);
+        const int64_t terms = loss_terms(train_, step_samples + first, n, mask_key);  // n, or its masked tokens
+        const float share = static_cast<float>(terms * ranks()) / static_cast<float>(step_terms);
+        batches_->load(*net_, train_, step_samples + first, n, mask_key);
         net_->set_step(static_cast<uint32_t>(st.step), static_cast<uint64_t>(balancer_->offset(rank()) + first));
         net_->forward(batches_->input());
         if (overlap && first + n >= mine) {  // the last piece: each layer's sums go out as backward finishes them

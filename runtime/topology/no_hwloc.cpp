@@ -11,6 +11,7 @@ namespace {
 
 bool topology_built() { return false; }
 Topology Topology::local() { missing(); }
+Topology Topology::local_cpus() { missing(); }
 Topology Topology::from_xml(const std::string&) { missing(); }
 bool bind_to_numa(const Topology&, int) { return false; }
 

@@ -25,10 +25,11 @@ struct Handle {
   throw Error(ErrorKind::io, "", "topology " + source, what);
 }
 
-// Everything but the I/O tree's uninteresting parts: keep PCI devices, bridges and OS devices.
-void load(Handle& h, const std::string* xml) {
+// With io, everything but the I/O tree's uninteresting parts: keep PCI devices, bridges and OS
+// devices. Without, no I/O objects at all (hwloc then runs no I/O discovery).
+void load(Handle& h, const std::string* xml, bool io = true) {
   if (hwloc_topology_init(&h.t) != 0) fail(xml ? *xml : "this machine", "hwloc_topology_init failed");
-  hwloc_topology_set_io_types_filter(h.t, HWLOC_TYPE_FILTER_KEEP_ALL);
+  hwloc_topology_set_io_types_filter(h.t, io ? HWLOC_TYPE_FILTER_KEEP_ALL : HWLOC_TYPE_FILTER_KEEP_NONE);
   if (xml && hwloc_topology_set_xml(h.t, xml->c_str()) != 0) fail(*xml, "not a readable hwloc XML file");
   if (hwloc_topology_load(h.t) != 0) fail(xml ? *xml : "this machine", "hwloc could not load the topology");
 }
@@ -117,6 +118,12 @@ bool topology_built() { return true; }
 Topology Topology::local() {
   Handle h;
   load(h, nullptr);
+  return build(h.t, "this machine");
+}
+
+Topology Topology::local_cpus() {
+  Handle h;
+  load(h, nullptr, false);
   return build(h.t, "this machine");
 }
 

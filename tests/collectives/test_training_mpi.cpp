@@ -50,7 +50,8 @@ TrainConfig with_error_feedback(std::shared_ptr<collectives::Communicator> comm,
 
 // 15 steps of `model` at a global batch of 64 over the ranks (one allreduce per step, then small
 // buckets started while backward runs) against one process with the whole batch.
-void expect_ranks_equal_the_doubled_batch(const std::string& model) {
+void expect_ranks_equal_the_doubled_batch(const std::string& model, const Dataset& train = train_set(),
+                                          const Dataset& test = test_set()) {
   auto comm = collectives::mpi_world();
   TrainConfig c;
   c.model = model;
@@ -58,19 +59,19 @@ void expect_ranks_equal_the_doubled_batch(const std::string& model) {
   c.max_steps = 15;
   c.comm = comm;
   c.batch = 64 / comm->size();
-  Trainer ranks(c, train_set(), test_set());
+  Trainer ranks(c, train, test);
   ranks.run();
   const auto got = weights(ranks);
   TrainConfig small = c;
   small.bucket_bytes = 64 << 10;
-  Trainer bucketed(small, train_set(), test_set());
+  Trainer bucketed(small, train, test);
   bucketed.run();
   const auto got_bucketed = weights(bucketed);
 
   TrainConfig single = c;
   single.comm = nullptr;
   single.batch = 64;
-  Trainer alone(single, train_set(), test_set());
+  Trainer alone(single, train, test);
   alone.run();
   const auto want = weights(alone);
   ASSERT_EQ(got.size(), want.size());
@@ -110,6 +111,13 @@ TEST(DataParallel, ResidualGraphWithDropoutEqualsTheDoubledBatch) {
 const std::string tiny_vit = std::string(TANDEM_SOURCE_DIR) + "/tests/data/tiny_vit.json";
 
 TEST(DataParallel, TransformerEqualsTheDoubledBatch) { expect_ranks_equal_the_doubled_batch(tiny_vit); }
+
+// The masked-token encoder: each piece weighs by its masked tokens, so the ranks' mean is the
+// whole batch's mean over its masked tokens, exactly.
+TEST(DataParallel, MaskedTokenEncoderEqualsTheDoubledBatch) {
+  const auto [train, test] = token_datasets(synthetic_tokens(1100 * 16, 23, 3), 16, 0.1);
+  expect_ranks_equal_the_doubled_batch("encoder:vocab=23,seq=16,width=16,layers=1,heads=2,mlp=32", train, test);
+}
 
 // Compressed gradients (int8 with error feedback) of the transformer over the ranks still learn.
 TEST(DataParallel, TransformerWithCompressionLearns) {

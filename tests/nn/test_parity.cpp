@@ -1,6 +1,6 @@
 // Training parity with PyTorch, without PyTorch: tools/torch_parity.py trained resnet20 and
-// mobilenet a few SGD steps, and vit a few AdamW steps (its block checked there against
-// nn.TransformerEncoderLayer), from fixed weights on fixed batches, in float64 and float32, and wrote
+// mobilenet a few SGD steps, and vit and a small encoder (masked-token labels with ignored
+// positions) a few AdamW steps (the block checked there against nn.TransformerEncoderLayer), from fixed weights on fixed batches, in float64 and float32, and wrote
 // what it saw (tests/data/parity). Tandem replays the same steps on every device and must land
 // on PyTorch's float64 losses, gradients, weights and running statistics within three times the
 // error PyTorch's own float32 run makes on each (BN over a batch of 8 makes some gradients
@@ -94,17 +94,22 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
   const int64_t batch = f.meta["batch"], steps = f.meta["steps"];
   const auto& x = f.t.at("input").at("x");
   const auto& y = f.t.at("labels").at("y");
-  const int64_t per = x.shape.numel() / steps;
-  const Shape& in = spec.input;
+  const int64_t per = x.shape.numel() / steps, labels_per = y.shape.numel() / steps;
+  // One step's input: pixels, or token ids (the fixture holds them as floats).
+  auto input = [&](int64_t s) {
+    const ExampleBatch shape = example_batch(spec, batch, 0);
+    std::vector<float> xs(x.v.begin() + s * per, x.v.begin() + (s + 1) * per);
+    if (!spec.token_input()) return Tensor::from_vector(net.input_device(), shape.input_shape, xs);
+    return Tensor::from_vector(net.input_device(), shape.input_shape, std::vector<int32_t>(xs.begin(), xs.end()));
+  };
   std::vector<Param*> params = net.params();
   std::vector<const Tensor*> grads;
   for (Param* p : params) grads.push_back(&p->grad);
   for (int64_t s = 0; s < steps; ++s) {
-    std::vector<float> xs(x.v.begin() + s * per, x.v.begin() + (s + 1) * per);
-    std::vector<int32_t> ys;
-    for (int64_t i = 0; i < batch; ++i) ys.push_back(static_cast<int32_t>(y.v[static_cast<size_t>(s * batch + i)]));
-    const Tensor xt = Tensor::from_vector(net.input_device(), {batch, in[0], in[1], in[2]}, xs);
-    const Tensor yt = Tensor::from_vector(net.output_device(), {batch}, ys);
+    std::vector<int32_t> ys;  // per sample, or per token with ignore_label where none is taken
+    for (int64_t i = 0; i < labels_per; ++i) ys.push_back(static_cast<int32_t>(y.v[static_cast<size_t>(s * labels_per + i)]));
+    const Tensor xt = input(s);
+    const Tensor yt = Tensor::from_vector(net.output_device(), {labels_per}, ys);
     net.forward(xt);
     const float loss = net.backward(yt);
     const double want = f.meta["losses"][static_cast<size_t>(s)];
@@ -123,8 +128,7 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
     expect_near_scaled(b->value.to_f32(), f.t.at("buffer_after").at(b->name), b->name + " after training");
   // Evaluation with the trained running statistics: batch norm folded into the convolutions
   // gives the unfolded network's logits to rounding.
-  const Tensor xt = Tensor::from_vector(net.input_device(), {batch, in[0], in[1], in[2]},
-                                        std::vector<float>(x.v.begin(), x.v.begin() + per));
+  const Tensor xt = input(0);
   const std::vector<float> folded = net.infer(xt).to_f32();
   size_t folds = 0, bns = 0;
   for (size_t i = 0; i < net.graph().nodes(); ++i) {
@@ -142,7 +146,7 @@ TEST_P(Parity, TrainingStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Parity,
-                         ::testing::Combine(::testing::Values("resnet20", "mobilenet", "vit"),
+                         ::testing::Combine(::testing::Values("resnet20", "mobilenet", "vit", "encoder"),
                                             ::testing::ValuesIn(test::device_ids())),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + test::param_name(std::get<1>(info.param));

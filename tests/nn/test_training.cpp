@@ -126,8 +126,10 @@ TEST(Checkpoint, ResumeIsBitIdentical) {
 
 // A run stopped inside its second epoch and resumed equals one run, bit for bit: losses,
 // weights and buffers (running statistics), with AdamW's moments and step count checkpointed.
-void expect_adamw_resume_is_bit_identical(const std::string& model, const std::string& tag) {
-  const Dataset train = head(train_set(), 256), test = head(test_set(), 64);
+// (On the first 256 and 64 Fashion-MNIST samples, or on the data given: 256 samples.)
+void expect_adamw_resume_is_bit_identical(const std::string& model, const std::string& tag,
+                                          const std::pair<Dataset, Dataset>* data = nullptr) {
+  const Dataset train = head(data ? data->first : train_set(), 256), test = head(data ? data->second : test_set(), 64);
   const std::string dir = temp_dir("resume-" + tag);
   TrainConfig c = small(model);
   c.sgd.kind = OptimizerKind::adamw;
@@ -172,6 +174,13 @@ TEST(Checkpoint, ResNet20WithAdamWResumesBitIdentically) {
 // A transformer (tests/data/tiny_vit.json: attention, layer norm, GELU, class token and positions).
 TEST(Checkpoint, TransformerWithAdamWResumesBitIdentically) {
   expect_adamw_resume_is_bit_identical(std::string(TANDEM_SOURCE_DIR) + "/tests/data/tiny_vit.json", "vit");
+}
+
+// A masked-token encoder: each epoch masks afresh, so the resumed epoch must mask as the whole run did.
+TEST(Checkpoint, MaskedTokenEncoderResumesBitIdentically) {
+  const TokenCorpus c = synthetic_tokens(300 * 16, 13, 5);
+  const auto data = token_datasets(c, 16, 0.1);
+  expect_adamw_resume_is_bit_identical("encoder:vocab=13,seq=16,width=16,layers=1,heads=2,mlp=32", "encoder", &data);
 }
 
 TEST(Compression, SignWithErrorFeedbackTrains) {

@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <cerrno>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -120,6 +121,17 @@ CLI::Validator input_file() {
       "FILE");
 }
 
+CLI::Validator text_source() {
+  const CLI::Validator file = input_file();
+  return CLI::Validator(
+      [file](std::string& path) -> std::string {
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) return "";
+        return file(path);
+      },
+      "FILE|DIR");
+}
+
 CLI::Validator model_source() {
   const CLI::Validator file = input_file();
   return CLI::Validator(
@@ -129,6 +141,12 @@ CLI::Validator model_source() {
           if (name == n) return "";
           names += (names.empty() ? "" : ", ") + n;
         }
+        if (name.starts_with("encoder:")) try {
+            nn::encoder_shape(name);
+            return "";
+          } catch (const Error& e) {
+            return e.detail();
+          }
         const std::string why = file(name);
         return why.empty() ? "" : "not a built-in model (" + names + ") and not a model file: " + why;
       },
@@ -138,7 +156,8 @@ CLI::Validator model_source() {
 std::string model_help() {
   std::string names;
   for (const std::string& n : nn::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
-  return "a built-in model (" + names + ") or a graph JSON file";
+  return "a built-in model (" + names + "; encoder:vocab=V,seq=T,width=D,layers=L,heads=H,mlp=M sets the encoder's shape) "
+         "or a graph JSON file";
 }
 
 CLI::Validator non_empty() {

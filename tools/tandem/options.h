@@ -29,6 +29,8 @@ CLI::Validator output_file(bool dash = false);
 CLI::Validator output_dir();
 /// A file this command reads: a regular file (a FIFO or device would block or never end).
 CLI::Validator input_file();
+/// A regular file or a directory (a text corpus: tandem train --text).
+CLI::Validator text_source();
 /// A model: a built-in name (cnn, mlp, ...) or a model JSON file (input_file).
 CLI::Validator model_source();
 /// The --model option's help: "the built-in models (mlp, cnn, ...) or a graph JSON file".

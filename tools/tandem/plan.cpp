@@ -39,11 +39,8 @@ struct Measured {
 Measured measure(const nn::ModelSpec& spec, const std::vector<Device>& placement, int64_t batch, int repeats) {
   nn::Network net(spec, placement);
   net.init(1);
-  const Shape& s = spec.input;
-  const Tensor input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]},
-                                           std::vector<float>(static_cast<size_t>(batch * s.numel()), 0.5f));
-  const Tensor labels =
-      Tensor::from_vector(net.output_device(), {batch}, std::vector<int32_t>(static_cast<size_t>(batch), 1));
+  const nn::ExampleBatch b = nn::example_batch(spec, batch, 1);
+  const Tensor input = b.input(net.input_device()), labels = b.label_tensor(net.output_device());
   Measured m;
   const auto modeled = [](const Device& d) { return d.props().modeled; };
   m.modeled = std::any_of(placement.begin(), placement.end(), modeled);

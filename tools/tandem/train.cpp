@@ -33,6 +33,12 @@ struct TrainOptions {
   bool lr_given = false;  // --lr on the command line (else adam and adamw take PyTorch's 1e-3)
   std::string metrics, export_path, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
+  // Token data for a token model (one of them instead of --data): text as bytes, a token file
+  // with its vocabulary, or synthetic tokens; the last test_fraction of the sequences is the test split.
+  std::string text, tokens, vocab;
+  int token_bits = 16;
+  int64_t synthetic_tokens = 0;
+  double test_fraction = 0.1;
   double target_accuracy = 0.9;
   double comm_timeout = 60;
   std::string bucket = "25";
@@ -165,6 +171,32 @@ bool use_nccl(const TrainOptions& o) {
   return one_gpu && collectives::nccl_built();
 }
 
+// The run's training and test data: Fashion-MNIST-style images (--data), or token sequences as
+// long as the model's input. The built-in encoder takes the data's vocabulary unless its name sets one.
+std::pair<nn::Dataset, nn::Dataset> load_data(TrainOptions& o) {
+  const bool token_data = !o.text.empty() || !o.tokens.empty() || o.synthetic_tokens > 0;
+  if (!token_data) {
+    set_stage("loading the data from " + o.data);
+    return {nn::load_mnist(o.data, "train"), nn::load_mnist(o.data, "t10k")};
+  }
+  nn::TokenCorpus corpus;
+  if (!o.text.empty()) {
+    set_stage("reading the bytes of " + o.text);
+    corpus = nn::read_bytes_as_tokens(o.text);
+  } else if (!o.tokens.empty()) {
+    set_stage("reading the tokens of " + o.tokens);
+    corpus = nn::read_token_file(o.tokens, o.vocab, o.token_bits);
+  }
+  const std::optional<nn::EncoderShape> builtin = nn::encoder_shape(o.config.model);
+  if (builtin && o.config.model.find("vocab=") == std::string::npos && o.synthetic_tokens == 0)
+    o.config.model += std::string(o.config.model == "encoder" ? ":" : ",") + "vocab=" + std::to_string(corpus.vocab);
+  const nn::ModelSpec spec = nn::load_model(o.config.model);
+  if (!spec.token_input())
+    throw Error(ErrorKind::invalid_argument, "", "train", "--model " + o.config.model + " reads images, not tokens (--text, --tokens, --synthetic-tokens)");
+  if (o.synthetic_tokens > 0) corpus = nn::synthetic_tokens(o.synthetic_tokens, spec.vocab, o.config.seed);
+  return nn::token_datasets(corpus, spec.input[0], o.test_fraction);
+}
+
 void run(TrainOptions& o) {
   // Under mpirun (more than one rank): data-parallel over MPI; rank 0 reports.
   if (collectives::launched_with_ranks()) {
@@ -204,8 +236,7 @@ void run(TrainOptions& o) {
   } else {
     o.config.compress = compression::parse_codec(o.compress);
   }
-  set_stage("loading the data from " + o.data);
-  nn::Dataset train = nn::load_mnist(o.data, "train"), test = nn::load_mnist(o.data, "t10k");
+  auto [train, test] = load_data(o);
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
   set_stage("building " + o.config.model + " on " + o.device + " at batch " + std::to_string(o.config.batch));
@@ -359,9 +390,35 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--model", c.model, model_help())
       ->capture_default_str()
       ->check(model_source());
-  cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")
+  CLI::Option* data = cmd->add_option("--data", o->data, "directory with MNIST-format IDX files")
+                          ->capture_default_str()
+                          ->check(CLI::ExistingDirectory);
+  // Token models (--model encoder): one source of token sequences instead of --data.
+  CLI::Option* text = cmd->add_option("--text", o->text,
+                                      "train a token model on the bytes of this file, or of every file of this directory "
+                                      "(bytes are the tokens, 256 is [MASK]; e.g. " + std::string(nn::default_text_corpus) + ")")
+                          ->check(text_source());
+  CLI::Option* tokens =
+      cmd->add_option("--tokens", o->tokens, "train a token model on this file of little-endian ids (--token-bits each)")
+          ->check(input_file());
+  CLI::Option* vocab = cmd->add_option("--vocab", o->vocab, "with --tokens: the vocabulary, one token per line (id = line), one of them [MASK]")
+                           ->check(input_file())
+                           ->needs(tokens);
+  tokens->needs(vocab);
+  cmd->add_option("--token-bits", o->token_bits, "with --tokens: bits per id, 16 or 32")
       ->capture_default_str()
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::IsMember({16, 32}))
+      ->needs(tokens);
+  CLI::Option* synthetic = cmd->add_option("--synthetic-tokens", o->synthetic_tokens,
+                                           "train a token model on this many random tokens (throughput runs; [MASK] is the "
+                                           "vocabulary's last id)")
+                               ->check(whole(2, int64_t{1} << 31));
+  cmd->add_option("--test-fraction", o->test_fraction, "with token data: the share of sequences held out for the test")
+      ->capture_default_str()
+      ->check(number({0.001, 0.5}));
+  for (CLI::Option* a : {data, text, tokens, synthetic})
+    for (CLI::Option* b : {data, text, tokens, synthetic})
+      if (a != b) a->excludes(b);
   cmd->add_option("--device", o->device,
                   "device for every layer; under mpirun a comma-separated list gives rank r the r-th (cycling)")
       ->capture_default_str();

@@ -48,6 +48,10 @@ struct Topology {
   /// This machine (hwloc's discovery, I/O devices included). Throws Error(unsupported) in a build
   /// without hwloc.
   static Topology local();
+  /// This machine's packages, NUMA nodes and cores alone (no PCI devices): what a description of
+  /// the CPU side needs, without the I/O discovery (hwloc's PCI plugin, which keeps allocations
+  /// it cannot free).
+  static Topology local_cpus();
   /// A topology saved as XML (lstopo --of xml, or tests/data/*.xml); Error(io) naming the file if
   /// it cannot be read or parsed.
   static Topology from_xml(const std::string& path);

@@ -32,21 +32,6 @@ class CostTracer : public OpObserver {
   std::vector<OpCost> cost;
 };
 
-// The same inputs for the reference and every device: uniform [0, 1) pixels, labels in range.
-struct Data {
-  std::vector<float> x;
-  std::vector<int32_t> y;
-};
-Data make_data(const nn::ModelSpec& spec, int64_t batch, uint64_t seed) {
-  std::mt19937_64 rng(seed * 1000003u + static_cast<uint64_t>(batch));
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  Data d;
-  d.x.resize(static_cast<size_t>(batch * spec.input.numel()));
-  for (float& v : d.x) v = u(rng);
-  for (int64_t i = 0; i < batch; ++i) d.y.push_back(static_cast<int32_t>(rng() % static_cast<uint64_t>(spec.classes)));
-  return d;
-}
-
 // A network with its data, optimizer and codecs: one training (or inference) step at a time.
 struct Bench {
   const Config& c;
@@ -60,15 +45,13 @@ struct Bench {
   uint32_t step_no = 0;
   double message_bytes = 0;
 
-  Bench(const Config& cfg, const std::vector<Device>& placement, const Data& d, int64_t batch)
+  Bench(const Config& cfg, const std::vector<Device>& placement, const nn::ExampleBatch& d)
       : c(cfg), net(cfg.spec, placement) {
     net.init(cfg.seed);
     if (cfg.prune.method != nn::PruneMethod::none) nn::prune(net, cfg.prune.method, cfg.prune.sparsity);
     params = net.params();
     for (nn::Param* p : params) grads.push_back(&p->grad);
-    const Shape& s = cfg.spec.input;
-    input = Tensor::from_vector(net.input_device(), {batch, s[0], s[1], s[2]}, d.x);
-    labels = Tensor::from_vector(net.output_device(), {batch}, d.y);
+    input = d.input(net.input_device()), labels = d.label_tensor(net.output_device());
     for (const Device& dev : placement)
       if (std::find(used.begin(), used.end(), dev) == used.end()) used.push_back(dev);
   }
@@ -127,8 +110,8 @@ struct Reference {
   std::vector<std::vector<float>> grads;
 };
 
-Reference reference(const Config& c, const Data& d, int64_t batch) {
-  Bench b(c, {cpu_device()}, d, batch);
+Reference reference(const Config& c, const nn::ExampleBatch& d) {
+  Bench b(c, {cpu_device()}, d);
   Reference r;
   b.forward();
   b.sync();
@@ -180,7 +163,7 @@ Row* find_row(Run& run, RowKind k) {
   return nullptr;
 }
 
-Run measure(const Config& c, const DeviceEntry& de, size_t di, int64_t batch, const Data& data, const Reference& ref) {
+Run measure(const Config& c, const DeviceEntry& de, size_t di, int64_t batch, const nn::ExampleBatch& data, const Reference& ref) {
   const Device& d = de.device;
   const size_t L = c.spec.layers.size();
   const bool train = c.mode == Mode::train;
@@ -200,7 +183,7 @@ Run measure(const Config& c, const DeviceEntry& de, size_t di, int64_t batch, co
   if (!elsewhere.empty())
     run.correctness.note = "layers " + elsewhere + " ran on cpu:0 (" + d.id() + " lacks their ops)";
 
-  Bench b(c, placement, data, batch);
+  Bench b(c, placement, data);
   say("correctness against cpu:0");
   b.forward();
   b.sync();
@@ -318,12 +301,12 @@ Result run(const Config& c) {
     res.sparsity = nn::overall_sparsity(net.params());
     for (const nn::Param* p : net.params()) res.parameters += p->value.numel();
   }
-  std::vector<Data> data;
+  std::vector<nn::ExampleBatch> data;
   std::vector<Reference> refs;
   for (int64_t batch : c.batches) {
     if (c.progress) c.progress("cpu:0 batch " + std::to_string(batch) + ": reference outputs");
-    data.push_back(make_data(c.spec, batch, c.seed));
-    refs.push_back(reference(c, data.back(), batch));
+    data.push_back(nn::example_batch(c.spec, batch, c.seed));  // the same inputs for the reference and every device
+    refs.push_back(reference(c, data.back()));
   }
   for (size_t di = 0; di < res.devices.size(); ++di)
     for (size_t bi = 0; bi < c.batches.size(); ++bi) {

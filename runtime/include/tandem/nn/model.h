@@ -22,8 +22,14 @@
 // PyTorch's nn.MultiheadAttention), gelu (approximate = "none" | "tanh"), tanh, sigmoid, slice
 // (axis of the sample, start = 0, length = 1), and linear with "flatten": false (applied to the
 // last dimension, as nn.Linear, instead of flattening the sample).
+// Token models: "vocab": V at the top level makes the input token ids ([T] per sample, i32 in
+// [0, V)); an embedding node (out: width) reads them ([T] -> [T, D]); position_embedding's
+// "positions" sizes its table (default: the sequence's length; a longer sequence is refused by
+// name, a shorter one uses the table's first rows). Their last node gives [T, classes] (a score
+// per token: the masked-token loss) or [classes].
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,9 +37,13 @@
 
 namespace tandem::nn {
 
+/// The label of a token that takes no loss (the masked-token loss scores only the masked ones):
+/// PyTorch's ignore_index default.
+inline constexpr int32_t ignore_label = -100;
+
 enum class LayerType {
   conv2d, linear, relu, maxpool2d, add, flatten, batchnorm, avgpool2d, global_avgpool, dropout,
-  tokens, class_token, position_embedding, layernorm, attention, gelu, tanh, sigmoid, slice
+  tokens, class_token, position_embedding, layernorm, attention, gelu, tanh, sigmoid, slice, embedding
 };
 
 struct LayerSpec {
@@ -52,6 +62,8 @@ struct LayerSpec {
   bool tanh_approx = false;            ///< gelu: the tanh approximation
   int axis = 0;                        ///< slice: a dimension of the sample
   int64_t start = 0, length = 1;       ///< slice
+  int64_t positions = 0;               ///< position_embedding: its table's rows (0: the sequence's length)
+  int64_t vocab = 0;                   ///< embedding: its table's rows (the model's vocab unless given)
 };
 
 /// How a parameter starts: He-uniform (weights of conv2d and linear), zeros (biases, BN's beta
@@ -77,8 +89,12 @@ std::vector<ParamSpec> layer_params(const LayerSpec& l, const Shape& in);
 
 struct ModelSpec {
   std::string name;
-  Shape input;  ///< one sample: [C, H, W]
+  Shape input;  ///< one sample: [C, H, W], or [T] token ids when vocab > 0
   int classes = 10;
+  int64_t vocab = 0;  ///< > 0: the input is token ids in [0, vocab) (i32), read by embedding nodes
+  bool token_input() const { return vocab > 0; }
+  /// The last node scores every token ([T, classes]): the loss is per token (masked tokens).
+  bool per_token_output() const;
   std::vector<LayerSpec> layers;  ///< in an order that computes every input first
 
   /// Per layer, the indices of the layers it reads (-1: the model's input).
@@ -106,6 +122,15 @@ ModelSpec parse_model(const std::string& json_text, const std::string& origin = 
 /// (depthwise-separable blocks, 135 k), "vit" (a Vision Transformer on 4×4 patches, 206 k) — or
 /// a path to a JSON file.
 ModelSpec load_model(const std::string& name_or_path);
+/// The built-in encoder's shape: "encoder" is BERT-mini's (4 layers, width 256, 4 heads, MLP
+/// 1024, sequence 128) with BERT's 30,522-token vocabulary; "encoder:vocab=258,seq=64,..." sets
+/// any of them (positions: the position table's rows, default seq).
+struct EncoderShape {
+  int64_t vocab = 30522, seq = 128, width = 256, layers = 4, heads = 4, mlp = 1024, positions = 0;
+};
+/// The shape "encoder[:key=value,...]" names, or nullopt for another name; Error(invalid_argument)
+/// naming a bad setting.
+std::optional<EncoderShape> encoder_shape(const std::string& name);
 /// The built-in models' names, in the order help texts list them.
 std::vector<std::string> builtin_model_names();
 

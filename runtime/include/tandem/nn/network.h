@@ -45,8 +45,9 @@ class Network {
   /// generator (host-side, then uploaded), so a seed gives the same model on any device.
   void init(uint64_t seed);
 
-  /// Runs the forward pass on a batch: `input` is [N, C, H, W] f32 on the first layer's
-  /// device. Returns the logits [N, classes] on the last layer's device.
+  /// Runs the forward pass on a batch: `input` is [N, C, H, W] f32 (a token model: [N, T] i32
+  /// ids) on the first layer's device. Returns the logits [N, classes] (or [N, T, classes]) on
+  /// the last layer's device.
   const Tensor& forward(const Tensor& input);
   /// The forward pass for evaluation: batch normalization with its running statistics, no
   /// dropout (PyTorch's eval mode). On a network built for inference, forward() itself.
@@ -61,7 +62,8 @@ class Network {
   /// mask is the same however the step is split over ranks and micro-batches.
   void set_step(uint32_t step, uint64_t first_sample);
   /// Softmax cross-entropy of the last forward pass against `labels` (i32 [N] on the last
-  /// layer's device), then the backward pass: every Param::grad holds the gradient of the mean
+  /// layer's device; a model scoring every token: [N·T], the mean over the labels that are not
+  /// ignore_label), then the backward pass: every Param::grad holds the gradient of the mean
   /// loss. Returns the loss.
   /// on_ready(first, count), when given, is called as soon as the gradients of params()[first,
   /// first + count) are final (layers finish in reverse order): communication can start while
@@ -144,6 +146,18 @@ class Network {
   std::vector<double> layer_seconds_;
   std::optional<DeviceTimer> timer_;
 };
+
+/// Host data of one batch that a model accepts, drawn from a seed: uniform [0, 1) pixels (or token
+/// ids in [0, vocab)) and labels in range (per token for a model that scores every token). What
+/// timing, planning and comparing run on, where the values do not matter but must be valid.
+struct ExampleBatch {
+  Shape input_shape, labels_shape;
+  std::vector<float> pixels;
+  std::vector<int32_t> ids, labels;
+  Tensor input(const Device& d) const;
+  Tensor label_tensor(const Device& d) const;
+};
+ExampleBatch example_batch(const ModelSpec& spec, int64_t batch, uint64_t seed);
 
 /// The kernels layer i runs on its device: its forward nodes', and when training its backward
 /// nodes', the loss's (last layer) and the optimizer's (layers with parameters) — what a device
