@@ -12,6 +12,9 @@ extern "C" {
 /// c[m,n] = alpha·op(a)·op(b) + beta·c, op(x) = x or xᵀ (trans_* ≠ 0). Tiled, II=1 inner loop.
 void tandem_gemm(const float* a, const float* b, float* c, int m, int n, int k, int trans_a, int trans_b, float alpha,
                  float beta);
+/// `batch` products c[i] = alpha·op(a[i])·op(b[i]) + beta·c[i], the matrices one after another.
+void tandem_gemm_batched(const float* a, const float* b, float* c, int batch, int m, int n, int k, int trans_a,
+                         int trans_b, float alpha, float beta);
 
 /// y[n,k,p,q] = conv(x[n,c,h,w], wt[k,c,r,s]) with stride and zero padding: im2col columns
 /// streamed into the GEMM engine.

@@ -2,24 +2,17 @@
 // TK: an A tile and a B tile are burst-read from their m_axi ports into on-chip buffers, then the
 // MAC engine (gemm_engine.h) adds their product. The write-back applies alpha and beta; with
 // beta = 0, c is not read (as BLAS: whatever c held, NaN included, is overwritten).
+// tandem_gemm_batched runs the same tile nest over a batch of matrices stored one after another
+// (attention's per-head products), in one launch.
 #include "cores.h"
 #include "gemm_engine.h"
 
 using namespace tandem_hls;
 
-extern "C" void tandem_gemm(const float* a, const float* b, float* c, int m, int n, int k, int trans_a, int trans_b,
-                            float alpha, float beta) {
-#pragma HLS INTERFACE m_axi port = a offset = slave bundle = gmem0 max_read_burst_length = 64
-#pragma HLS INTERFACE m_axi port = b offset = slave bundle = gmem1 max_read_burst_length = 64
-#pragma HLS INTERFACE m_axi port = c offset = slave bundle = gmem2 max_write_burst_length = 64
-#pragma HLS INTERFACE s_axilite port = m
-#pragma HLS INTERFACE s_axilite port = n
-#pragma HLS INTERFACE s_axilite port = k
-#pragma HLS INTERFACE s_axilite port = trans_a
-#pragma HLS INTERFACE s_axilite port = trans_b
-#pragma HLS INTERFACE s_axilite port = alpha
-#pragma HLS INTERFACE s_axilite port = beta
-#pragma HLS INTERFACE s_axilite port = return
+namespace {
+
+void gemm_tiles(const float* a, const float* b, float* c, int m, int n, int k, int trans_a, int trans_b, float alpha,
+                float beta) {
   static float acc[kTileM][kTileN];
   static float at[kTileM][kTileK];
   static float bt[kTileK][kTileN];
@@ -66,4 +59,42 @@ tiles_i:
         }
     }
   }
+}
+
+}  // namespace
+
+extern "C" void tandem_gemm(const float* a, const float* b, float* c, int m, int n, int k, int trans_a, int trans_b,
+                            float alpha, float beta) {
+#pragma HLS INTERFACE m_axi port = a offset = slave bundle = gmem0 max_read_burst_length = 64
+#pragma HLS INTERFACE m_axi port = b offset = slave bundle = gmem1 max_read_burst_length = 64
+#pragma HLS INTERFACE m_axi port = c offset = slave bundle = gmem2 max_write_burst_length = 64
+#pragma HLS INTERFACE s_axilite port = m
+#pragma HLS INTERFACE s_axilite port = n
+#pragma HLS INTERFACE s_axilite port = k
+#pragma HLS INTERFACE s_axilite port = trans_a
+#pragma HLS INTERFACE s_axilite port = trans_b
+#pragma HLS INTERFACE s_axilite port = alpha
+#pragma HLS INTERFACE s_axilite port = beta
+#pragma HLS INTERFACE s_axilite port = return
+  gemm_tiles(a, b, c, m, n, k, trans_a, trans_b, alpha, beta);
+}
+
+extern "C" void tandem_gemm_batched(const float* a, const float* b, float* c, int batch, int m, int n, int k,
+                                    int trans_a, int trans_b, float alpha, float beta) {
+#pragma HLS INTERFACE m_axi port = a offset = slave bundle = gmem0 max_read_burst_length = 64
+#pragma HLS INTERFACE m_axi port = b offset = slave bundle = gmem1 max_read_burst_length = 64
+#pragma HLS INTERFACE m_axi port = c offset = slave bundle = gmem2 max_write_burst_length = 64
+#pragma HLS INTERFACE s_axilite port = batch
+#pragma HLS INTERFACE s_axilite port = m
+#pragma HLS INTERFACE s_axilite port = n
+#pragma HLS INTERFACE s_axilite port = k
+#pragma HLS INTERFACE s_axilite port = trans_a
+#pragma HLS INTERFACE s_axilite port = trans_b
+#pragma HLS INTERFACE s_axilite port = alpha
+#pragma HLS INTERFACE s_axilite port = beta
+#pragma HLS INTERFACE s_axilite port = return
+matrices:
+  for (int i = 0; i < batch; ++i)
+    gemm_tiles(a + static_cast<long>(i) * m * k, b + static_cast<long>(i) * k * n, c + static_cast<long>(i) * m * n, m, n,
+               k, trans_a, trans_b, alpha, beta);
 }

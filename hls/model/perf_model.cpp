@@ -167,6 +167,14 @@ CoreEstimate gemm(const CardProfile& c, int64_t m, int64_t n, int64_t k, TileCon
   return finish(c, "gemm", std::move(l), 2.0 * m * n * k, engine_resources(t, 3));
 }
 
+CoreEstimate gemm_batched(const CardProfile& c, int64_t batch, int64_t m, int64_t n, int64_t k, TileConfig t) {
+  positive({batch}, "gemm_batched");
+  CoreEstimate one = gemm(c, m, n, k, t);
+  const auto times = static_cast<uint64_t>(batch);
+  for (LoopEstimate& l : one.loops) l.trips *= times, l.entries *= times, l.bytes *= static_cast<double>(batch);
+  return finish(c, "gemm_batched", std::move(one.loops), one.flops * static_cast<double>(batch), one.resources);
+}
+
 CoreEstimate conv2d(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
                     int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w, TileConfig t) {
   positive({n, ch, h, w, k, r, s, stride_h, stride_w, t.tm, t.tn, t.tk}, "conv2d");

@@ -89,6 +89,9 @@ struct TileConfig {
 void check_fits(const CardProfile& c, const Resources& r, const std::string& core);
 
 CoreEstimate gemm(const CardProfile& c, int64_t m, int64_t n, int64_t k, TileConfig t = TileConfig::built());
+/// `batch` products of one shape in one launch: gemm's loops `batch` times over.
+CoreEstimate gemm_batched(const CardProfile& c, int64_t batch, int64_t m, int64_t n, int64_t k,
+                          TileConfig t = TileConfig::built());
 CoreEstimate conv2d(const CardProfile& c, int64_t n, int64_t ch, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s,
                     int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,
                     TileConfig t = TileConfig::built());

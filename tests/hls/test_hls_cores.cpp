@@ -63,6 +63,32 @@ TEST(HlsCores, GemmMatchesTheCpuOnEveryLayout) {
   }
 }
 
+// The batched core: each matrix of the batch as the CPU's gemm_batched computes it.
+TEST(HlsCores, BatchedGemmMatchesTheCpu) {
+  Stream s(cpu());
+  struct Case {
+    int batch, m, n, k;
+    bool ta, tb;
+    float alpha, beta;
+  };
+  for (const Case& c : {Case{1, 1, 1, 1, false, false, 1, 0}, Case{8, 50, 50, 16, false, true, 0.25f, 0},
+                        Case{8, 50, 16, 50, false, false, 1, 0}, Case{3, 33, 17, 70, true, false, 1, 0.5f},
+                        Case{2, 5, 77, 3, true, true, -2, 1}}) {
+    const std::string what = "batch " + std::to_string(c.batch) + " m" + std::to_string(c.m) + " n" + std::to_string(c.n) +
+                             " k" + std::to_string(c.k) + (c.ta ? " aT" : "") + (c.tb ? " bT" : "");
+    const Shape sa = c.ta ? Shape{c.batch, c.k, c.m} : Shape{c.batch, c.m, c.k};
+    const Shape sb = c.tb ? Shape{c.batch, c.n, c.k} : Shape{c.batch, c.k, c.n};
+    const auto a = normal(static_cast<size_t>(sa.numel()), 11), b = normal(static_cast<size_t>(sb.numel()), 12);
+    std::vector<float> c0 = normal(static_cast<size_t>(c.batch * c.m * c.n), 13);
+    if (c.beta == 0) c0.back() = std::numeric_limits<float>::quiet_NaN();  // beta = 0 must not read c
+    Tensor want = tensor({c.batch, c.m, c.n}, c0);
+    ops::gemm_batched(s, tensor(sa, a), tensor(sb, b), want, {c.ta, c.tb, c.alpha, c.beta});
+    std::vector<float> got = c0;
+    tandem_gemm_batched(a.data(), b.data(), got.data(), c.batch, c.m, c.n, c.k, c.ta, c.tb, c.alpha, c.beta);
+    test::expect_close(got, want.to_f32(), 1e-5, 1e-4, what);
+  }
+}
+
 TEST(HlsCores, ConvolutionMatchesTheCpu) {
   Stream s(cpu());
   struct Case {

@@ -37,6 +37,13 @@ TEST(PerfModel, TripCountsEqualCSimulation) {
     const auto seen = observe([&] { tandem_gemm(a.data(), b.data(), c.data(), m, n, k, 0, 0, 1.0f, 0.0f); });
     EXPECT_EQ(gemm(u250(), m, n, k).trips(), seen) << "gemm " << m << "x" << n << "x" << k;
   }
+  {  // the batched core: gemm's loops once per matrix, in one launch
+    std::vector<float> a(4 * 50 * 16, 1.0f), b(4 * 16 * 50, 1.0f), c(4 * 50 * 50);
+    const auto seen = observe([&] { tandem_gemm_batched(a.data(), b.data(), c.data(), 4, 50, 50, 16, 0, 1, 1.0f, 0.0f); });
+    EXPECT_EQ(gemm_batched(u250(), 4, 50, 50, 16).trips(), seen);
+    EXPECT_NEAR(gemm_batched(u250(), 4, 50, 50, 16).seconds - u250().launch_s,
+                4 * (gemm(u250(), 50, 50, 16).seconds - u250().launch_s), 1e-12);
+  }
   struct Conv { int n, ch, h, k, r, st, pad; };
   for (const Conv c : {Conv{2, 1, 28, 16, 5, 1, 2}, Conv{1, 3, 9, 5, 3, 2, 0}}) {
     const int n = c.n, ch = c.ch, h = c.h, k = c.k, r = c.r, st = c.st, pad = c.pad;
