@@ -130,7 +130,9 @@ TEST(Encoder, MaskedTokenTrainingLearns) {
 }
 
 TEST(Encoder, TrainerRefusesDataTheModelDoesNotRead) {
-  const auto [train, test] = token_datasets(synthetic_tokens(64 * 40, 11, 1), 16, 0.1);
+  // (Not structured bindings: the lambdas below capture them, which clang 14 cannot.)
+  const auto data = token_datasets(synthetic_tokens(64 * 40, 11, 1), 16, 0.1);
+  const Dataset &train = data.first, &test = data.second;
   test::expect_error([&] { Trainer(small("mlp"), train, test); }, ErrorKind::invalid_argument, {"reads images; the data is token sequences"});
   test::expect_error([&] { Trainer(small("encoder:vocab=11,seq=32,width=16,layers=1,heads=2,mlp=16"), train, test); },
                      ErrorKind::invalid_argument, {"takes sequences of 32 tokens; the data has 16"});

@@ -236,7 +236,8 @@ void run(TrainOptions& o) {
   } else {
     o.config.compress = compression::parse_codec(o.compress);
   }
-  auto [train, test] = load_data(o);
+  std::pair<nn::Dataset, nn::Dataset> data = load_data(o);
+  nn::Dataset &train = data.first, &test = data.second;
   if (o.train_subset > 0) train = nn::head(train, o.train_subset);
   if (o.test_subset > 0) test = nn::head(test, o.test_subset);
   set_stage("building " + o.config.model + " on " + o.device + " at batch " + std::to_string(o.config.batch));
