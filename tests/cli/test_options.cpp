@@ -78,6 +78,7 @@ const std::vector<Row>& table() {
       {"train", "--data", Kind::choice, {"/nonexistent-data-dir"}},
       {"train", "--text", Kind::choice, {"/nonexistent-text", "/dev/null"}},
       {"train", "--tokens", Kind::input},
+      {"train", "--plot", Kind::output_file},
       {"train", "--vocab", Kind::input},
       {"train", "--token-bits", Kind::choice, {"8", "24"}},
       {"train", "--synthetic-tokens", Kind::number, {"0", "1", "-4"}},

@@ -156,4 +156,40 @@ std::string roofline_svg(const Roofline& c) {
   return svg.str();
 }
 
+std::string line_chart_svg(const std::vector<LinePanel>& panels) {
+  const double width = 720, panel_h = 300, legend_w = 170, plot_w = width - kLeft - legend_w;
+  Svg svg(width, panel_h * static_cast<double>(std::max<size_t>(1, panels.size())));
+  for (size_t k = 0; k < panels.size(); ++k) {
+    const LinePanel& p = panels[k];
+    const double top = panel_h * static_cast<double>(k);
+    double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+    for (const LineSeries& s : p.series)
+      for (const auto& [x, y] : s.points)
+        if (std::isfinite(x) && std::isfinite(y))
+          x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    if (x1 < x0) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    if (x1 == x0) x1 = x0 + 1;
+    if (y0 >= 0) y0 = 0;
+    if (y1 <= y0) y1 = y0 + 1;
+    const Scale x{x0, x1, kLeft, kLeft + plot_w, false};
+    const Scale y{y0, y1 + 0.05 * (y1 - y0), top + panel_h - kBottom, top + kTop, false};
+    svg.text(kLeft + plot_w / 2, top + 22, p.title, 14, "middle");
+    axes(svg, x, y, true);
+    svg.text(kLeft + plot_w / 2, top + panel_h - 16, p.x_label, 12, "middle");
+    svg.text(18, top + (kTop + panel_h - kBottom) / 2, p.y_label, 12, "middle", -90);
+    for (size_t s = 0; s < p.series.size(); ++s) {
+      std::vector<std::pair<double, double>> px;
+      for (const auto& [a, b] : p.series[s].points)
+        if (std::isfinite(a) && std::isfinite(b)) px.emplace_back(x.map(a), y.map(b));
+      svg.polyline(px, palette(s), 1.5);
+      if (p.series[s].markers)
+        for (const auto& [a, b] : px) svg.circle(a, b, 3, palette(s));
+      const double ly = top + kTop + 22.0 * static_cast<double>(s), lx = kLeft + plot_w + 16;
+      svg.line(lx, ly + 7, lx + 16, ly + 7, palette(s), 2);
+      svg.text(lx + 22, ly + 11, p.series[s].name, 12);
+    }
+  }
+  return svg.str();
+}
+
 }  // namespace tandem::report

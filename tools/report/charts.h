@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tandem::report {
@@ -42,5 +43,20 @@ struct Roofline {
 
 /// Log-log: attainable GFLOP/s = min(peak, intensity × bandwidth), and each point labeled.
 std::string roofline_svg(const Roofline& chart);
+
+struct LineSeries {
+  std::string name;
+  std::vector<std::pair<double, double>> points;  ///< (x, y), x increasing
+  bool markers = false;                           ///< a dot at each point (few points)
+};
+
+/// One panel of a line chart: linear axes over the series' ranges (y from 0 when all are ≥ 0).
+struct LinePanel {
+  std::string title, x_label, y_label;
+  std::vector<LineSeries> series;
+};
+
+/// Panels stacked top to bottom in one SVG, each with its axes and legend.
+std::string line_chart_svg(const std::vector<LinePanel>& panels);
 
 }  // namespace tandem::report

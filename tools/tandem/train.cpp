@@ -13,10 +13,12 @@
 
 #include "commands.h"
 #include "options.h"
+#include "report/charts.h"
 #include "table.h"
 #include "tandem/collectives/communicator.h"
 #include "tandem/collectives/nccl.h"
 #include "tandem/error.h"
+#include "tandem/file.h"
 #include "tandem/log.h"
 #include "tandem/nn/calibration.h"
 #include "tandem/nn/trainer.h"
@@ -31,7 +33,7 @@ struct TrainOptions {
   std::string optimizer = "sgd";
   bool fold_bn = false;   // --fold-bn: the exported model has batch norm folded into its convolutions
   bool lr_given = false;  // --lr on the command line (else adam and adamw take PyTorch's 1e-3)
-  std::string metrics, export_path, compress = "none";
+  std::string metrics, export_path, plot, compress = "none";
   int64_t train_subset = 0, test_subset = 0;
   // Token data for a token model (one of them instead of --data): text as bytes, a token file
   // with its vocabulary, or synthetic tokens; the last test_fraction of the sequences is the test split.
@@ -169,6 +171,24 @@ bool use_nccl(const TrainOptions& o) {
     return true;
   }
   return one_gpu && collectives::nccl_built();
+}
+
+// --plot: every step's loss with each epoch's mean, and the test accuracy per epoch.
+std::string training_plot(nn::Trainer& t, const std::vector<nn::EpochStats>& stats) {
+  const bool tokens = t.network().spec().token_input();
+  report::LinePanel loss{"training loss", "optimizer step (this run)", "loss", {}};
+  report::LineSeries steps{"each step", {}, false}, means{"epoch mean", {}, true};
+  for (size_t i = 0; i < t.step_losses().size(); ++i) steps.points.emplace_back(static_cast<double>(i + 1), t.step_losses()[i]);
+  const double per_epoch = static_cast<double>(t.step_losses().size()) / static_cast<double>(stats.size());
+  report::LinePanel acc{tokens ? "masked-token accuracy (test)" : "test accuracy", "epoch", "accuracy (%)", {}};
+  report::LineSeries test{tokens ? "masked tokens predicted" : "test set", {}, true};
+  for (size_t e = 0; e < stats.size(); ++e) {
+    means.points.emplace_back(per_epoch * static_cast<double>(e + 1), stats[e].loss);
+    test.points.emplace_back(stats[e].epoch + 1, 100 * stats[e].test_accuracy);
+  }
+  loss.series = {steps, means};
+  acc.series = {test};
+  return report::line_chart_svg({loss, acc});
 }
 
 // The run's training and test data: Fashion-MNIST-style images (--data), or token sequences as
@@ -375,6 +395,10 @@ void run(TrainOptions& o) {
     }
     t.print();
   }
+  if (!o.plot.empty() && lead && !stats.empty()) {
+    write_file_atomic(o.plot, training_plot(trainer, stats));
+    std::printf("wrote the loss and accuracy curves to %s\n", o.plot.c_str());
+  }
   if (!o.export_path.empty() && lead) {
     trainer.export_model(o.export_path, o.fold_bn);
     std::printf("exported the model to %s%s\n", o.export_path.c_str(),
@@ -499,6 +523,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--max-steps", c.max_steps, "stop after this many optimizer steps (with a checkpoint)")
       ->check(whole(1, int64_t{1} << 40));
   cmd->add_option("--metrics", o->metrics, "append per-epoch metrics as JSON lines to this file")->check(output_file());
+  cmd->add_option("--plot", o->plot, "write the loss per step and the test accuracy per epoch to this SVG file")
+      ->check(output_file());
   CLI::Option* exported = cmd->add_option("--export", o->export_path, "write the trained (pruned) model to this file")
                               ->check(output_file());
   cmd->add_flag("--fold-bn", o->fold_bn,
