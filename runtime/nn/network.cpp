@@ -214,6 +214,7 @@ Network::Pass& Network::prepare(Pass& pass, int64_t batch, Purpose purpose) {
   if (fuse_) {  // before autodiff: the fused nodes' rules derive the backward pass
     graph::fuse_bias_relu_pool(g);
     graph::fuse_relu(g);
+    graph::fuse_attention(g);
     if (purpose == Purpose::inference) graph::fold_batchnorm(g);
   }
   if (purpose == Purpose::training) {

@@ -7,6 +7,7 @@
 #include "../ops/harness.h"
 #include "fixtures.h"
 #include "tandem/nn/model.h"
+#include "tandem/graph/ops.h"
 #include "tandem/nn/network.h"
 
 namespace tandem::nn {
@@ -108,6 +109,35 @@ TEST(Encoder, GradientsMatchDifferencesWithIgnoredLabels) {
   const float with = net.backward(Tensor::from_vector(cpu_device(), {12}, labels));
   labels[0] = ignore_label;
   EXPECT_NE(with, loss());
+}
+
+// graph::fuse_attention on the CPU: each block's products and softmax become one attention node
+// (no softmax left in the training graph), with the loss and every gradient of the written-out form.
+TEST(Encoder, FusedAttentionEqualsAttentionWrittenOut) {
+  const ModelSpec spec = load_model("encoder:vocab=11,seq=9,width=16,layers=2,heads=4,mlp=16");
+  std::vector<int32_t> ids(3 * 9), labels(3 * 9, ignore_label);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 5) % 11);
+  for (size_t i = 0; i < labels.size(); i += 4) labels[i] = static_cast<int32_t>(i % 11);
+  const Tensor x = Tensor::from_vector(cpu_device(), {3, 9}, ids), y = Tensor::from_vector(cpu_device(), {27}, labels);
+  std::vector<std::vector<float>> grads[2];
+  float loss[2];
+  for (int fused = 0; fused < 2; ++fused) {
+    Network net(spec, {cpu_device()});
+    net.init(5);
+    net.set_fusion(fused == 1);
+    net.forward(x);
+    loss[fused] = net.backward(y);
+    for (Param* p : net.params()) grads[fused].push_back(p->grad.to_f32());
+    size_t attention = 0, softmax = 0;
+    for (size_t i = 0; i < net.graph().nodes(); ++i) {
+      attention += net.graph().node(i).op == &graph::opdef::attention;
+      softmax += net.graph().node(i).op == &graph::opdef::softmax;
+    }
+    EXPECT_EQ(attention, fused ? 2u : 0u);
+    EXPECT_EQ(softmax, fused ? 0u : 2u);
+  }
+  EXPECT_NEAR(loss[1], loss[0], 1e-5 * std::abs(loss[0]));
+  for (size_t k = 0; k < grads[0].size(); ++k) test::expect_close(grads[1][k], grads[0][k], 1e-5, 1e-4, "gradient " + std::to_string(k));
 }
 
 // A corpus where every token follows from its neighbours (a repeating cycle): masked-token

@@ -1,6 +1,7 @@
 // The transformer ops on every device against naive references (computed here in double, straight
 // from the definitions): batched matmul, softmax (any axis, scaled, masked), layer norm, the smooth
-// activations, embeddings, permute, slices and concatenations, broadcast arithmetic and sum_to.
+// activations, embeddings, permute, slices and concatenations, broadcast arithmetic and sum_to,
+// and fused attention against attention written out (products, softmax, products).
 #include <cmath>
 #include <numeric>
 
@@ -442,9 +443,86 @@ void add_broadcast_cases(std::vector<OpCase>& cases) {
   }
 }
 
+// Attention from its definition, in double: per query row the softmax of scale·q·kᵀ, then the
+// values weighed by it; the gradients from the chain rule through those steps (dp = do·vᵀ,
+// ds = p ⊙ (dp − Σ p ⊙ dp), dq = scale·ds·k, dk = scale·dsᵀ·q, dv = pᵀ·do).
+struct AttentionRef {
+  Host o, dq, dk, dv;
+};
+AttentionRef attention_ref(const Host& q, const Host& k, const Host& v, const Host& dout, float scale) {
+  const int64_t B = q.shape[0], tq = q.shape[1], tk = k.shape[1], d = q.shape[2];
+  AttentionRef r{zeros_like(q.shape), zeros_like(q.shape), zeros_like(k.shape), zeros_like(k.shape)};
+  auto at = [](const Host& h, int64_t b, int64_t i, int64_t c, int64_t t, int64_t w) {
+    return double(h.v[static_cast<size_t>((b * t + i) * w + c)]);
+  };
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < tq; ++i) {
+      std::vector<double> p(static_cast<size_t>(tk)), dp(p.size());
+      double mx = -INFINITY, sum = 0, pdp = 0;
+      for (int64_t j = 0; j < tk; ++j) {
+        double sc = 0;
+        for (int64_t c = 0; c < d; ++c) sc += at(q, b, i, c, tq, d) * at(k, b, j, c, tk, d);
+        p[static_cast<size_t>(j)] = scale * sc, mx = std::max(mx, scale * sc);
+      }
+      for (double& x : p) sum += x = std::exp(x - mx);
+      for (int64_t j = 0; j < tk; ++j) {
+        const double pj = p[static_cast<size_t>(j)] /= sum;
+        double g = 0;
+        for (int64_t c = 0; c < d; ++c) {
+          r.o.v[static_cast<size_t>((b * tq + i) * d + c)] += static_cast<float>(pj * at(v, b, j, c, tk, d));
+          g += at(dout, b, i, c, tq, d) * at(v, b, j, c, tk, d);
+          r.dv.v[static_cast<size_t>((b * tk + j) * d + c)] += static_cast<float>(pj * at(dout, b, i, c, tq, d));
+        }
+        dp[static_cast<size_t>(j)] = g, pdp += pj * g;
+      }
+      for (int64_t j = 0; j < tk; ++j) {
+        const double ds = scale * p[static_cast<size_t>(j)] * (dp[static_cast<size_t>(j)] - pdp);
+        for (int64_t c = 0; c < d; ++c) {
+          r.dq.v[static_cast<size_t>((b * tq + i) * d + c)] += static_cast<float>(ds * at(k, b, j, c, tk, d));
+          r.dk.v[static_cast<size_t>((b * tk + j) * d + c)] += static_cast<float>(ds * at(q, b, i, c, tq, d));
+        }
+      }
+    }
+  return r;
+}
+
+void add_attention_cases(std::vector<OpCase>& cases) {
+  struct A {
+    int64_t b, tq, tk, d;
+    float scale;
+  };
+  uint32_t seed = 7700;
+  for (A a : {A{1, 1, 1, 1, 1.0f}, A{3, 5, 7, 4, 0.5f}, A{8, 50, 50, 16, 0.25f}, A{2, 17, 33, 64, 0.125f},
+              A{4, 3, 129, 8, 2.0f}}) {
+    const std::string tag = std::to_string(a.b) + "x" + std::to_string(a.tq) + "x" + std::to_string(a.tk) + "x" +
+                            std::to_string(a.d);
+    const uint32_t s = seed;
+    seed += 4;
+    cases.push_back({"attention_forward/" + tag, &opdesc::attention_forward, [a, s](const Device& d, Stream& st) {
+                       const Host q = ref::random({a.b, a.tq, a.d}, s), k = ref::random({a.b, a.tk, a.d}, s + 1),
+                                  v = ref::random({a.b, a.tk, a.d}, s + 2);
+                       Tensor O = Tensor::empty(d, q.shape);
+                       ops::attention_forward(st, up(d, q), up(d, k), up(d, v), O, {a.scale});
+                       expect_close(down(O).v, attention_ref(q, k, v, q, a.scale).o.v, 1e-5, 1e-4, "attention");
+                     }});
+    cases.push_back({"attention_backward/" + tag, &opdesc::attention_backward, [a, s](const Device& d, Stream& st) {
+                       const Host q = ref::random({a.b, a.tq, a.d}, s), k = ref::random({a.b, a.tk, a.d}, s + 1),
+                                  v = ref::random({a.b, a.tk, a.d}, s + 2), g = ref::random(q.shape, s + 3);
+                       const AttentionRef want = attention_ref(q, k, v, g, a.scale);
+                       Tensor dQ = Tensor::empty(d, q.shape), dK = Tensor::empty(d, k.shape), dV = Tensor::empty(d, k.shape);
+                       ops::attention_backward(st, up(d, q), up(d, k), up(d, v), up(d, want.o), up(d, g), dQ, dK, dV,
+                                               {a.scale});
+                       expect_close(down(dQ).v, want.dq.v, 1e-5, 1e-4, "attention dq");
+                       expect_close(down(dK).v, want.dk.v, 1e-5, 1e-4, "attention dk");
+                       expect_close(down(dV).v, want.dv.v, 1e-5, 1e-4, "attention dv");
+                     }});
+  }
+}
+
 }  // namespace
 
 void add_transformer_cases(std::vector<OpCase>& cases) {
+  add_attention_cases(cases);
   add_gemm_batched_cases(cases);
   add_softmax_cases(cases);
   add_layernorm_cases(cases);

@@ -2,7 +2,8 @@
 // list fails the test — a backend that starts refusing an op is broken, not skipped — and so does
 // a listed refusal that no longer happens (BackendOps), so the table stays exactly true.
 //
-// cpu, opencl, cuda: nothing (every case ran on an H200, BENCHMARKS.md "CUDA and NCCL").
+// cpu: nothing. opencl, cuda: fused attention only (every other case ran on an H200,
+// BENCHMARKS.md "CUDA and NCCL").
 // (The cases of batchnorm_*, global_avgpool_*, avgpool2d_*, dropout_*, adam_update and of grouped
 // and dilated convolutions were added later: their CUDA kernels compile here but have not yet run
 // on a GPU.)
@@ -25,6 +26,7 @@ struct ExpectedRefusal {
 
 constexpr std::string_view no_core = "no FPGA core for this op (hls/README.md lists the cores)";
 constexpr std::string_view f32_core = "the FPGA core computes in f32 only";
+constexpr std::string_view fused_cpu_only = "fused attention has a CPU kernel only (graph::fuse_attention fuses where it runs)";
 constexpr std::string_view dense_conv = "the FPGA convolution cores take groups = 1 and dilation 1 only";
 
 const std::vector<ExpectedRefusal>& table() {
@@ -71,6 +73,13 @@ const std::vector<ExpectedRefusal>& table() {
       {DeviceKind::fpga_sim, "fill", "f16", f32_core},
       {DeviceKind::fpga_sim, "softmax_xent_forward", "_ignore", "the FPGA core has no ignore index"},
       {DeviceKind::fpga_sim, "softmax_xent_backward", "_ignore", "the FPGA core has no ignore index"},
+      // Fused attention: a CPU kernel so far; elsewhere the graph keeps attention written out.
+      {DeviceKind::opencl, "attention_forward", "", fused_cpu_only},
+      {DeviceKind::opencl, "attention_backward", "", fused_cpu_only},
+      {DeviceKind::cuda, "attention_forward", "", fused_cpu_only},
+      {DeviceKind::cuda, "attention_backward", "", fused_cpu_only},
+      {DeviceKind::fpga_sim, "attention_forward", "", no_core},
+      {DeviceKind::fpga_sim, "attention_backward", "", no_core},
       // The transformer ops (issue 25): batched products run on the MAC engine
       // (tandem_gemm_batched); softmax, layer norm and the rest have no cores yet.
       {DeviceKind::fpga_sim, "softmax_forward", "", no_core},

@@ -294,6 +294,25 @@ TEST_P(Gradients, GemmBatched) {
   }
 }
 
+TEST_P(Gradients, FusedAttention) {
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::attention_forward);
+  TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::attention_backward);
+  Stream s(device);
+  ref::Host q = ref::random({2, 3, 4}, 50), k = ref::random({2, 5, 4}, 51), v = ref::random({2, 5, 4}, 52);
+  const ref::Host r = ref::random({2, 3, 4}, 53);
+  Tensor Q = up(device, q), K = up(device, k), V = up(device, v), O = Tensor::empty(device, q.shape), R = up(device, r);
+  auto loss = [&] {
+    ops::attention_forward(s, Q, K, V, O, {0.7f});
+    return dot(O.to_f32(), r.v);
+  };
+  loss();
+  Tensor dQ = Tensor::empty(device, q.shape), dK = Tensor::empty(device, k.shape), dV = Tensor::empty(device, v.shape);
+  ops::attention_backward(s, Q, K, V, O, R, dQ, dK, dV, {0.7f});
+  check_fd(q, Q, loss, dQ.to_f32(), 1e-2f, 2e-3, "attention dq");
+  check_fd(k, K, loss, dK.to_f32(), 1e-2f, 2e-3, "attention dk");
+  check_fd(v, V, loss, dV.to_f32(), 1e-2f, 2e-3, "attention dv");
+}
+
 TEST_P(Gradients, Softmax) {
   TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_forward);
   TANDEM_SKIP_UNLESS_SUPPORTS(device, opdesc::softmax_backward);

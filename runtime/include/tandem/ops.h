@@ -104,6 +104,11 @@ struct SoftmaxParams {
   float scale = 1.0f;   ///< attention's 1/√d, applied before the max is taken
 };
 
+/// Fused attention: o = softmax(scale·q·kᵀ)·v.
+struct AttentionParams {
+  float scale = 1.0f;  ///< 1/√d for scaled dot-product attention
+};
+
 struct LayerNormParams {
   float eps = 1e-5f;  ///< added to the variance before the square root; ≥ 0
 };
@@ -195,7 +200,8 @@ extern const OpDesc gemm, conv2d_forward, conv2d_backward_data, conv2d_backward_
     batchnorm_fold, global_avgpool_forward, global_avgpool_backward, avgpool2d_forward, avgpool2d_backward,
     dropout_forward, dropout_backward, adam_update, gemm_batched, softmax_forward, masked_softmax_forward,
     softmax_backward, layernorm_forward, layernorm_backward, activation_forward, activation_backward,
-    embedding_forward, embedding_backward, permute, copy_region, broadcast_binary, sum_to;
+    embedding_forward, embedding_backward, permute, copy_region, broadcast_binary, sum_to, attention_forward,
+    attention_backward;
 }  // namespace opdesc
 
 namespace ops {
@@ -311,6 +317,16 @@ void masked_softmax_forward(Stream& s, const Tensor& x, const Tensor& mask, cons
 /// dx = scale·(y ⊙ (dy − Σ_axis dy ⊙ y)), the sum in f32 in index order: the gradient of either softmax from its output y (masked
 /// positions have y = 0, so dx = 0 there). dx may be dy.
 void softmax_backward(Stream& s, const Tensor& y, const Tensor& dy, const Tensor& dx, const SoftmaxParams& p = {});
+
+/// Fused attention per batch entry (a head of a sample): o[b] = softmax(scale·q[b]·k[b]ᵀ)·v[b],
+/// q [B,Tq,d], k and v [B,Tk,d], o [B,Tq,d]; f32. The scores never leave the kernel: what
+/// batched matmul, softmax and batched matmul compute, without the [B,Tq,Tk] values between them.
+void attention_forward(Stream& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
+                       const AttentionParams& p = {});
+/// Its gradients from q, k, v, o and do (the probabilities recomputed row by row): dq, dk, dv written.
+void attention_backward(Stream& s, const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
+                        const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv,
+                        const AttentionParams& p = {});
 
 /// Layer normalization over the last dimension D of x [..., D]: per row, the mean and biased
 /// variance (two passes, summed in double where the device has it), y = (x − mean)·rstd·gamma + beta with

@@ -18,7 +18,7 @@ extern const GraphOp conv2d, conv2d_backward_data, conv2d_backward_weights, bias
     batchnorm_fold, avgpool2d, avgpool2d_backward, global_avgpool, global_avgpool_backward, dropout, dropout_backward,
     batched_matmul, softmax, masked_softmax, softmax_backward, layernorm, layernorm_backward, activation,
     activation_backward, embedding, embedding_backward, permute, slice, slice_backward, concat, broadcast_binary,
-    sum_to, expand, scale;
+    sum_to, expand, scale, attention, attention_backward;
 }  // namespace opdef
 
 ValueId conv2d(Graph& g, ValueId x, ValueId w, const Conv2dParams& p, const std::string& name);
@@ -36,6 +36,14 @@ size_t fuse_relu(Graph& g);
 /// bias_relu_maxpool2d node — on an FPGA its fused core. Run before fuse_relu (which would take
 /// the bias and ReLU first), on a forward graph. Returns how many were fused.
 size_t fuse_bias_relu_pool(Graph& g);
+/// o = softmax(scale·q·kᵀ)·v per batch entry, fused (ops::attention_forward): q [B,Tq,d], k and v [B,Tk,d].
+ValueId attention(Graph& g, ValueId q, ValueId k, ValueId v, float scale, const std::string& name);
+/// The fusion pass for attention written out: batched matmul q·kᵀ, softmax over its last axis and
+/// batched matmul with v (the scores and probabilities each read by the next node alone, one
+/// device with both attention kernels) become one attention node; the backward pass then
+/// recomputes the probabilities instead of keeping them. Run on a forward graph, before
+/// autodiff. Returns how many were fused.
+size_t fuse_attention(Graph& g);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0): 2-D values, or 3-D
 /// ones (a batch of matrices first, the same in a and b: gemm_batched).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);

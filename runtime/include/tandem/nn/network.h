@@ -52,8 +52,8 @@ class Network {
   /// The forward pass for evaluation: batch normalization with its running statistics, no
   /// dropout (PyTorch's eval mode). On a network built for inference, forward() itself.
   const Tensor& infer(const Tensor& input);
-  /// Runs the fusion passes on the graphs built from now on: graph::fuse_relu, and on inference
-  /// graphs graph::fold_batchnorm. Off by default: the per-layer accounting of calibration,
+  /// Runs the fusion passes on the graphs built from now on: graph::fuse_bias_relu_pool,
+  /// graph::fuse_relu, graph::fuse_attention, and on inference graphs graph::fold_batchnorm. Off by default: the per-layer accounting of calibration,
   /// planning and compare times each layer's own ops (a ReLU fused into its convolution's bias
   /// has none). The trainer and the C API turn it on.
   void set_fusion(bool on);
