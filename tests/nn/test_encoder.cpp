@@ -112,9 +112,10 @@ TEST(Encoder, GradientsMatchDifferencesWithIgnoredLabels) {
 }
 
 // graph::fuse_attention on the CPU: each block's products and softmax become one attention node
-// (no softmax left in the training graph), with the loss and every gradient of the written-out form.
+// (no softmax left in the training graph), with the loss and every gradient of the written-out
+// form; heads narrower than 32 stay written out.
 TEST(Encoder, FusedAttentionEqualsAttentionWrittenOut) {
-  const ModelSpec spec = load_model("encoder:vocab=11,seq=9,width=16,layers=2,heads=4,mlp=16");
+  const ModelSpec spec = load_model("encoder:vocab=11,seq=9,width=64,layers=2,heads=2,mlp=16");  // heads of 32
   std::vector<int32_t> ids(3 * 9), labels(3 * 9, ignore_label);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 5) % 11);
   for (size_t i = 0; i < labels.size(); i += 4) labels[i] = static_cast<int32_t>(i % 11);
@@ -137,6 +138,10 @@ TEST(Encoder, FusedAttentionEqualsAttentionWrittenOut) {
     EXPECT_EQ(softmax, fused ? 0u : 2u);
   }
   EXPECT_NEAR(loss[1], loss[0], 1e-5 * std::abs(loss[0]));
+  Network narrow(load_model("encoder:vocab=11,seq=9,width=16,layers=1,heads=2,mlp=16"), {cpu_device()});
+  narrow.set_fusion(true);
+  narrow.prepare_batch(3);
+  for (size_t i = 0; i < narrow.graph().nodes(); ++i) EXPECT_NE(narrow.graph().node(i).op, &graph::opdef::attention);
   for (size_t k = 0; k < grads[0].size(); ++k) test::expect_close(grads[1][k], grads[0][k], 1e-5, 1e-4, "gradient " + std::to_string(k));
 }
 

@@ -1,8 +1,11 @@
-// Fused attention: per query row, the scores against every key, their softmax and the weighted
-// sum of values, in one pass over the row (a buffer of Tk scores per thread). Rows of one batch
-// entry read the same keys and values, which stay in cache. The backward pass recomputes each
-// row's probabilities instead of keeping [B,Tq,Tk] of them, and runs one batch entry per task
-// (its dk and dv sum over its rows).
+// Fused attention, blocked by batch entry: each task takes one entry (a head of a sample) and
+// computes its scores q·kᵀ into a [Tq, Tk] buffer of its own thread (single-threaded sgemm:
+// OpenBLAS runs serially inside an OpenMP region), the softmax in place, and the product with
+// v — the scores and probabilities never exist for the whole batch, and the entries run in
+// parallel instead of threading many small sgemm calls. The backward pass recomputes an entry's
+// probabilities the same way instead of keeping them.
+#include <cblas.h>
+
 #include <cmath>
 #include <vector>
 
@@ -11,30 +14,37 @@
 namespace tandem::cpu {
 namespace {
 
-float dot(const float* a, const float* b, int64_t d) {
-  float s = 0.0f;
-  for (int64_t c = 0; c < d; ++c) s += a[c] * b[c];
-  return s;
-}
-
-// p[j] = softmax_j(scale·q·k_j) over the Tk keys (max-shifted, the sum in index order).
-void probabilities(const float* q, const float* keys, int64_t tk, int64_t d, float scale, float* p) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < tk; ++j) mx = std::max(mx, p[j] = scale * dot(q, keys + j * d, d));
-  float sum = 0.0f;
-  for (int64_t j = 0; j < tk; ++j) sum += p[j] = std::exp(p[j] - mx);
-  const float inv = 1.0f / sum;
-  for (int64_t j = 0; j < tk; ++j) p[j] *= inv;
-}
-
 struct Dims {
-  int64_t b, tq, tk, d;
+  int b, tq, tk, d;
   explicit Dims(const OpCall& c)
-      : b(c.in[0]->shape()[0]), tq(c.in[0]->shape()[1]), tk(c.in[1]->shape()[1]), d(c.in[0]->shape()[2]) {}
+      : b(static_cast<int>(c.in[0]->shape()[0])),
+        tq(static_cast<int>(c.in[0]->shape()[1])),
+        tk(static_cast<int>(c.in[1]->shape()[1])),
+        d(static_cast<int>(c.in[0]->shape()[2])) {}
+  int64_t work() const { return int64_t{b} * tq * tk * d; }
 };
 
 const float* f32(const Tensor& t) { return static_cast<const float*>(t.data()); }
 float* f32_out(const Tensor& t) { return static_cast<float*>(t.data()); }
+
+// p = softmax(scale·q·kᵀ) row by row (max-shifted, each row's sum in index order), p [tq, tk].
+void probabilities(const float* q, const float* k, const Dims& n, float scale, float* p) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n.tq, n.tk, n.d, scale, q, n.d, k, n.d, 0.0f, p, n.tk);
+  for (int i = 0; i < n.tq; ++i) {
+    float* row = p + int64_t{i} * n.tk;
+    float mx = -INFINITY, sum = 0.0f;
+    for (int j = 0; j < n.tk; ++j) mx = std::max(mx, row[j]);
+    for (int j = 0; j < n.tk; ++j) sum += row[j] = std::exp(row[j] - mx);
+    const float inv = 1.0f / sum;
+    for (int j = 0; j < n.tk; ++j) row[j] *= inv;
+  }
+}
+
+std::vector<float>& scratch(size_t n) {
+  thread_local std::vector<float> v;
+  if (v.size() < n) v.resize(n);
+  return v;
+}
 
 }  // namespace
 
@@ -44,60 +54,46 @@ void attention_forward(const OpCall& call) {
   const float *Q = f32(*call.in[0]), *K = f32(*call.in[1]), *V = f32(*call.in[2]);
   float* O = f32_out(*call.out[0]);
   if (n.tk == 0) {  // no keys: an empty sum
-    std::fill(O, O + n.b * n.tq * n.d, 0.0f);
+    std::fill(O, O + int64_t{n.b} * n.tq * n.d, 0.0f);
     return;
   }
-  parallel_for(n.b * n.tq, n.b * n.tq * n.tk * n.d, [&](int64_t row) {
-    thread_local std::vector<float> p;
-    p.resize(static_cast<size_t>(n.tk));
-    const int64_t b = row / n.tq;
-    const float *keys = K + b * n.tk * n.d, *values = V + b * n.tk * n.d;
-    probabilities(Q + row * n.d, keys, n.tk, n.d, scale, p.data());
-    float* o = O + row * n.d;
-    std::fill(o, o + n.d, 0.0f);
-    for (int64_t j = 0; j < n.tk; ++j) {
-      const float w = p[static_cast<size_t>(j)];
-      const float* vj = values + j * n.d;
-      for (int64_t c = 0; c < n.d; ++c) o[c] += w * vj[c];
-    }
+  parallel_for(n.b, n.work(), [&](int64_t b) {
+    float* p = scratch(static_cast<size_t>(n.tq) * n.tk).data();
+    const int64_t qo = b * n.tq * n.d, kv = b * n.tk * n.d;
+    probabilities(Q + qo, K + kv, n, scale, p);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n.tq, n.d, n.tk, 1.0f, p, n.tk, V + kv, n.d, 0.0f, O + qo, n.d);
   });
 }
 TANDEM_KERNEL(cpu_kernels, attention_forward, attention_forward);
 
-// With p the row's probabilities and D = do·o: dv_j += p_j·do, ds_j = p_j·(do·v_j − D),
-// dq += scale·Σ_j ds_j·k_j, dk_j += scale·ds_j·q.
+// Per entry, with p its probabilities: dv = pᵀ·do, dp = do·vᵀ, ds = scale·p ⊙ (dp − rowsum(p ⊙ dp)),
+// dq = ds·k, dk = dsᵀ·q. (rowsum(p ⊙ dp) = do·o, but from p and dp it needs no o.)
 void attention_backward(const OpCall& call) {
   const Dims n(call);
   const float scale = call.param<AttentionParams>().scale;
-  const float *Q = f32(*call.in[0]), *K = f32(*call.in[1]), *V = f32(*call.in[2]), *O = f32(*call.in[3]),
-              *dO = f32(*call.in[4]);
+  const float *Q = f32(*call.in[0]), *K = f32(*call.in[1]), *V = f32(*call.in[2]), *dO = f32(*call.in[4]);
   float *dQ = f32_out(*call.out[0]), *dK = f32_out(*call.out[1]), *dV = f32_out(*call.out[2]);
-  parallel_for(n.b, n.b * n.tq * n.tk * n.d, [&](int64_t b) {
-    thread_local std::vector<float> p;
-    p.resize(static_cast<size_t>(n.tk));
-    const int64_t kv = b * n.tk * n.d;
-    std::fill(dK + kv, dK + kv + n.tk * n.d, 0.0f);
-    std::fill(dV + kv, dV + kv + n.tk * n.d, 0.0f);
-    for (int64_t i = 0; i < n.tq; ++i) {
-      const int64_t row = (b * n.tq + i) * n.d;
-      const float *q = Q + row, *g = dO + row;
-      float* dq = dQ + row;
-      std::fill(dq, dq + n.d, 0.0f);
-      if (n.tk == 0) continue;
-      probabilities(q, K + kv, n.tk, n.d, scale, p.data());
-      const float D = dot(g, O + row, n.d);
-      for (int64_t j = 0; j < n.tk; ++j) {
-        const float pj = p[static_cast<size_t>(j)];
-        const float *kj = K + kv + j * n.d, *vj = V + kv + j * n.d;
-        float *dkj = dK + kv + j * n.d, *dvj = dV + kv + j * n.d;
-        const float ds = scale * pj * (dot(g, vj, n.d) - D);
-        for (int64_t c = 0; c < n.d; ++c) {
-          dvj[c] += pj * g[c];
-          dq[c] += ds * kj[c];
-          dkj[c] += ds * q[c];
-        }
-      }
+  if (n.tk == 0) {
+    std::fill(dQ, dQ + int64_t{n.b} * n.tq * n.d, 0.0f);
+    return;
+  }
+  parallel_for(n.b, 3 * n.work(), [&](int64_t b) {
+    const size_t square = static_cast<size_t>(n.tq) * n.tk;
+    float* p = scratch(2 * square).data();
+    float* dp = p + square;
+    const int64_t qo = b * n.tq * n.d, kv = b * n.tk * n.d;
+    probabilities(Q + qo, K + kv, n, scale, p);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n.tk, n.d, n.tq, 1.0f, p, n.tk, dO + qo, n.d, 0.0f, dV + kv, n.d);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n.tq, n.tk, n.d, 1.0f, dO + qo, n.d, V + kv, n.d, 0.0f, dp, n.tk);
+    for (int i = 0; i < n.tq; ++i) {
+      const float* pr = p + int64_t{i} * n.tk;
+      float* dr = dp + int64_t{i} * n.tk;
+      float dot = 0.0f;
+      for (int j = 0; j < n.tk; ++j) dot += pr[j] * dr[j];
+      for (int j = 0; j < n.tk; ++j) dr[j] = scale * pr[j] * (dr[j] - dot);
     }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n.tq, n.d, n.tk, 1.0f, dp, n.tk, K + kv, n.d, 0.0f, dQ + qo, n.d);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n.tk, n.d, n.tq, 1.0f, dp, n.tk, Q + qo, n.d, 0.0f, dK + kv, n.d);
   });
 }
 TANDEM_KERNEL(cpu_kernels, attention_backward, attention_backward);

@@ -51,7 +51,7 @@ ValueId attention(Graph& g, ValueId q, ValueId k, ValueId v, float scale, const 
   return g.add1(opdef::attention, {q, k, v}, {{"scale", scale}}, name);
 }
 
-size_t fuse_attention(Graph& g) {
+size_t fuse_attention(Graph& g, int64_t min_head_width) {
   const auto readers = g.consumers();
   size_t fused = 0;
   for (size_t i = 0; i < g.nodes(); ++i) {
@@ -69,6 +69,7 @@ size_t fuse_attention(Graph& g) {
       continue;
     // The product with v now computes the whole attention; the scores and softmax go dead.
     const ValueId q = qk->inputs[0], k = qk->inputs[1], v = out.inputs[1];
+    if (g.value(q).shape[2] < min_head_width) continue;
     out.op = &opdef::attention;
     out.inputs = {q, k, v};
     out.attrs = Attrs{{"scale", soft->attrs.f("scale", 1.0f)}};

@@ -41,9 +41,12 @@ ValueId attention(Graph& g, ValueId q, ValueId k, ValueId v, float scale, const 
 /// The fusion pass for attention written out: batched matmul q·kᵀ, softmax over its last axis and
 /// batched matmul with v (the scores and probabilities each read by the next node alone, one
 /// device with both attention kernels) become one attention node; the backward pass then
-/// recomputes the probabilities instead of keeping them. Run on a forward graph, before
-/// autodiff. Returns how many were fused.
-size_t fuse_attention(Graph& g);
+/// recomputes the probabilities instead of keeping them. Only heads at least min_head_width
+/// wide: on narrower ones the recomputation (the exponentials again) costs more than the fused
+/// pass saves (BENCHMARKS.md, "Fused attention": 0.85× the written-out form for vit's heads of
+/// 16, 1.13× for BERT-mini's of 64, forward and backward on the CPU). Run on a forward graph,
+/// before autodiff. Returns how many were fused.
+size_t fuse_attention(Graph& g, int64_t min_head_width = 32);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0): 2-D values, or 3-D
 /// ones (a batch of matrices first, the same in a and b: gemm_batched).
 ValueId matmul(Graph& g, ValueId a, ValueId b, bool trans_a, bool trans_b, const std::string& name);
