@@ -44,7 +44,7 @@ ValueId attention(Graph& g, ValueId q, ValueId k, ValueId v, float scale, const 
 /// recomputes the probabilities instead of keeping them. Only heads at least min_head_width
 /// wide: on narrower ones the recomputation (the exponentials again) costs more than the fused
 /// pass saves (BENCHMARKS.md, "Fused attention": 0.85× the written-out form for vit's heads of
-/// 16, 1.13× for BERT-mini's of 64, forward and backward on the CPU). Run on a forward graph,
+/// 16, 1.14× for BERT-mini's of 64, forward and backward on the CPU). Run on a forward graph,
 /// before autodiff. Returns how many were fused.
 size_t fuse_attention(Graph& g, int64_t min_head_width = 32);
 /// c = op(a)·op(b) (GemmParams' transposes; alpha and beta are 1 and 0): 2-D values, or 3-D
