@@ -73,12 +73,20 @@ class OpTracer : public OpObserver {
 // The layers a device can hold (all their ops), the rest on the CPU.
 std::vector<Device> placement_on(const ModelSpec& spec, const Device& d, std::vector<std::string>* missing) {
   std::vector<Device> out;
+  std::vector<std::string> why(spec.layers.size());
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     const OpDesc* op = missing_op(spec, i, d);
-    const std::string why = op ? std::string("no kernel for ") + op->name : "";
-    if (missing) missing->push_back(why);
-    out.push_back(why.empty() ? d : cpu_device());
+    if (op) why[i] = std::string("no kernel for ") + op->name;
+    out.push_back(why[i].empty() ? d : cpu_device());
   }
+  // A device with the kernels may still refuse some calls (an FPGA core without an ignore index):
+  // the network built there moves those layers to the CPU too (and says why).
+  if (!(d == cpu_device()) && std::count(out.begin(), out.end(), d) > 0) {
+    const Network net(spec, out);
+    for (size_t i = 0; i < out.size(); ++i)
+      if (out[i] == d && !(net.layer_devices()[i] == d)) why[i] = "its calls are refused here", out[i] = cpu_device();
+  }
+  if (missing) *missing = why;
   return out;
 }
 
@@ -305,7 +313,8 @@ PlanInput plan_input(const ModelSpec& spec, int64_t batch, const std::vector<Dev
       const std::optional<double> s = p.predict(d.id(), *c.op, c.cost, c.family);
       if (!s)
         throw Error(ErrorKind::invalid_argument, d.id(), "plan",
-                    std::string("the profile has no timing of ") + c.op->name + " on this device (recalibrate)");
+                    "layer " + spec.layer_name(c.layer) + ": the profile has no timing of " + c.op->name +
+                        " on this device (recalibrate)");
       in.layers[c.layer].seconds[di] += *s;
     }
   }

@@ -347,12 +347,14 @@ void Network::charge(const graph::Node& n, const std::optional<DeviceTimer>& sin
   layer_seconds_[static_cast<size_t>(n.group)] += since->seconds();
 }
 
+// Lowered at a batch of two: at one, a sample-shaped parameter added to the batch ([1, T, D] +
+// [1, T, D]: a position table) would be a plain add, where every real batch broadcasts.
 std::vector<const OpDesc*> layer_kernels(const ModelSpec& spec, size_t i, Purpose purpose) {
-  Lowered m = lower(spec, 1, {cpu_device()}, purpose);
+  Lowered m = lower(spec, 2, {cpu_device()}, purpose);
   const bool training = purpose == Purpose::training;
   if (training) {
     ValueId labels;
-    add_training(m, cpu_device(), 1, static_cast<int>(spec.layers.size()) - 1, &labels);
+    add_training(m, cpu_device(), 2, static_cast<int>(spec.layers.size()) - 1, &labels);
   }
   std::vector<const OpDesc*> ops;
   auto take = [&](const OpDesc* op) {
