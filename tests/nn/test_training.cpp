@@ -508,23 +508,7 @@ TEST(Graph, ResidualNetworkGradientsMatchDifferences) {
     net.forward(x);
     return net.backward(labels);
   };
-  for (Param* p : net.params()) {
-    std::vector<float> w = p->value.to_f32();
-    const std::vector<float> g = p->grad.to_f32();
-    size_t bad = 0;
-    for (size_t i = 0; i < w.size(); i += std::max<size_t>(1, w.size() / 12)) {  // a dozen elements each
-      const float keep = w[i], eps = 1e-3f;
-      w[i] = keep + eps, p->value.copy_from_host(w.data());
-      const double plus = loss();
-      w[i] = keep - eps, p->value.copy_from_host(w.data());
-      const double minus = loss();
-      w[i] = keep, p->value.copy_from_host(w.data());
-      const double fd = (plus - minus) / (2.0 * eps);
-      if (std::abs(fd - g[i]) > 5e-3 * (1.0 + std::abs(fd)) && bad++ < 3)
-        ADD_FAILURE() << p->name << "[" << i << "]: autodiff " << g[i] << ", differences " << fd;
-    }
-    EXPECT_EQ(bad, 0u) << p->name;
-  }
+  expect_gradients_match_differences(net, loss, 12);  // a dozen elements each
 }
 
 }  // namespace
