@@ -194,6 +194,26 @@ TEST(Model, VitHasItsParameterCountAndShapes) {
   EXPECT_EQ(prunable, 1 + 6 * 4 + 1);  // patch, per block qkv/out/linear1/linear2, head
 }
 
+// BERT-mini, counted by hand: embeddings V·256 + 128·256; per block (×4) two layer norms 4·256,
+// attention 3·256² + 3·256 + 256² + 256, MLP 256·1024 + 1024 + 1024·256 + 256; the final norm
+// 512; the prediction head's transform 256² + 256, its norm 512 and the decoder 256·V + V.
+TEST(Model, EncoderDefaultIsBertMini) {
+  const ModelSpec m = load_model("encoder");
+  const int64_t v = 30522, d = 256;
+  const int64_t block = 4 * d + (3 * d * d + 3 * d + d * d + d) + (d * 1024 + 1024 + 1024 * d + d);
+  EXPECT_EQ(count(m.params()), v * d + 128 * d + 4 * block + 2 * d + (d * d + d) + 2 * d + (d * v + v));
+  EXPECT_EQ(m.input, (Shape{128}));
+  EXPECT_TRUE(m.token_input());
+  EXPECT_TRUE(m.per_token_output());
+  EXPECT_EQ(m.shapes().back(), (Shape{128, v}));
+  EXPECT_EQ(parse_model(m.to_json()).to_json(), m.to_json());
+  int prunable = 0;
+  for (const ParamSpec& p : m.params()) prunable += p.prunable;
+  EXPECT_EQ(prunable, 4 * 4 + 2);  // per block qkv/out/linear1/linear2; the head's transform and decoder
+  const ModelSpec small = load_model("encoder:vocab=100,seq=32,width=64,layers=2,heads=4,mlp=128");
+  EXPECT_EQ(small.shapes().back(), (Shape{32, 100}));
+}
+
 // Transformer nodes that do not fit are refused by name.
 TEST(Model, BadTransformerNodesNameTheNode) {
   auto expect_bad = [](const std::string& nodes, const std::string& fragment) {
